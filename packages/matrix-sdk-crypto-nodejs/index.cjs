@@ -1,0 +1,1 @@
+module.exports = require("@matrix-org/matrix-sdk-crypto-wasm");

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+
+const MATRIX_USER_ID = /^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$/;
+const INVITER_PATTERN = /^@([a-z0-9._=\-/+]+|\*):[A-Za-z0-9.\-]+(:\d+)?$/;
+
+const httpUrl = (example: string) =>
+  z
+    .string({ error: `required: an http(s) URL, e.g. ${example}` })
+    .refine((value) => /^https?:\/\/[^\s]+$/.test(value) && URL.canParse(value), {
+      error: `expected an http(s) URL, e.g. ${example}`,
+    })
+    .transform((value) => value.replace(/\/+$/, ''));
+
+const commaList = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
+/**
+ * Every setting Visite reads, validated once at start. Keep the README's
+ * configuration table in step with this schema.
+ */
+export const configSchema = z
+  .object({
+    VISITE_HOMESERVER_URL: httpUrl('http://127.0.0.1:8008'),
+    VISITE_BOT_USER_ID: z
+      .string({ error: 'required: the bot\'s Matrix user id, e.g. @visite:example.org' })
+      .regex(MATRIX_USER_ID, { error: 'expected a Matrix user id, e.g. @visite:example.org' }),
+    VISITE_BOT_PASSWORD: z.string().min(1, { error: 'must not be empty' }).optional(),
+    VISITE_BOT_ACCESS_TOKEN: z.string().min(1, { error: 'must not be empty' }).optional(),
+    VISITE_BOT_DISPLAY_NAME: z.string().min(1).max(100).default('Visite (Chatbot)'),
+    VISITE_ALLOWED_INVITERS: commaList.pipe(
+      z.array(
+        z.string().regex(INVITER_PATTERN, {
+          error: 'expected comma-separated Matrix user ids or @*:server patterns, e.g. @dr.berg:klinik.de,@*:klinik.de',
+        }),
+      ),
+    ),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, { error: 'expected a postgres:// URL, e.g. postgres://postgres@127.0.0.1:5432/visite' })
+      .optional(),
+    VISITE_DATA_DIR: z.string().min(1).default('var/data'),
+    VISITE_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+    VISITE_HTTP_PORT: z.coerce
+      .number({ error: 'expected a TCP port number 0-65535' })
+      .int({ error: 'expected a TCP port number 0-65535' })
+      .min(0, { error: 'expected a TCP port number 0-65535' })
+      .max(65535, { error: 'expected a TCP port number 0-65535' })
+      .default(8080),
+    VISITE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected one of debug, info, warn, error' }).default('info'),
+  })
+  .superRefine((value, ctx) => {
+    if (!value.VISITE_BOT_PASSWORD && !value.VISITE_BOT_ACCESS_TOKEN) {
+      ctx.addIssue({ code: 'custom', path: ['VISITE_BOT_PASSWORD'], message: 'required: the bot account\'s password (or set VISITE_BOT_ACCESS_TOKEN)' });
+    }
+  });
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config {
+  homeserverUrl: string;
+  bot: { userId: string; password?: string; accessToken?: string; displayName: string };
+  allowedInviters: string[];
+  database: { url: string } | { dataDir: string };
+  dataDir: string;
+  http: { host: string; port: number };
+  logLevel: RawConfig['VISITE_LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws a ConfigError whose message is one line naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings are how shells spell "unset"; treat them so, or defaults would never apply.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${String(issue.path[0] ?? 'environment')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${[...new Set(problems)].join('; ')}`);
+  }
+  const c = parsed.data;
+  return {
+    homeserverUrl: c.VISITE_HOMESERVER_URL,
+    bot: {
+      userId: c.VISITE_BOT_USER_ID,
+      ...(c.VISITE_BOT_PASSWORD ? { password: c.VISITE_BOT_PASSWORD } : {}),
+      ...(c.VISITE_BOT_ACCESS_TOKEN ? { accessToken: c.VISITE_BOT_ACCESS_TOKEN } : {}),
+      displayName: c.VISITE_BOT_DISPLAY_NAME,
+    },
+    allowedInviters: c.VISITE_ALLOWED_INVITERS,
+    database: c.DATABASE_URL ? { url: c.DATABASE_URL } : { dataDir: `${c.VISITE_DATA_DIR}/pglite` },
+    dataDir: c.VISITE_DATA_DIR,
+    http: { host: c.VISITE_HTTP_HOST, port: c.VISITE_HTTP_PORT },
+    logLevel: c.VISITE_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+/**
+ * Process entry: validate the environment, start Visite, stop it on SIGTERM or
+ * SIGINT and exit 0. A bad configuration prints one line and exits 2.
+ */
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './logger.ts';
+import { startVisite } from './visite.ts';
+
+// Deprecation notices from dependencies (util._extend in `request`) are not actionable here.
+process.noDeprecation = true;
+
+let config;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`visite: ${error.message}\n`);
+  process.exit(2);
+}
+
+const logger = createLogger(config.logLevel);
+try {
+  const visite = await startVisite(config, logger);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    visite.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+} catch (error) {
+  logger.error('start-up failed', { error: error instanceof Error ? error.name : typeof error, reason: error instanceof Error ? error.message.slice(0, 200) : '' });
+  process.exit(1);
+}

@@ -1,0 +1,117 @@
+/**
+ * An independent Matrix client over the raw client-server API (v1.11), used to
+ * play patients and clinicians in tests and in the demo. It shares no code with
+ * the bot on purpose: a bug in the bot's Matrix layer cannot hide itself here.
+ */
+import { randomUUID } from 'node:crypto';
+
+export interface MatrixEvent {
+  event_id: string;
+  type: string;
+  sender: string;
+  origin_server_ts: number;
+  content: Record<string, unknown>;
+  state_key?: string;
+}
+
+export class HttpError extends Error {
+  override name = 'HttpError';
+  readonly status: number;
+  readonly errcode: string | undefined;
+  constructor(status: number, errcode: string | undefined, message: string) {
+    super(message);
+    this.status = status;
+    this.errcode = errcode;
+  }
+}
+
+export class TestClient {
+  private since: string | undefined;
+  /** Timeline events seen by `sync`, per room, in arrival order. */
+  readonly timeline = new Map<string, MatrixEvent[]>();
+
+  readonly baseUrl: string;
+  readonly userId: string;
+  readonly #accessToken: string;
+
+  constructor(baseUrl: string, userId: string, accessToken: string) {
+    this.baseUrl = baseUrl;
+    this.userId = userId;
+    this.#accessToken = accessToken;
+  }
+
+  async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown, query: Record<string, string> = {}): Promise<T> {
+    const url = new URL(`/_matrix/client/v3${path}`, this.baseUrl);
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+    const res = await fetch(url, {
+      method,
+      headers: { authorization: `Bearer ${this.#accessToken}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    if (!res.ok) throw new HttpError(res.status, json['errcode'] as string | undefined, `${method} ${path}: HTTP ${res.status} ${String(json['error'] ?? '')}`);
+    return json as T;
+  }
+
+  /** A direct room with one invitee, as Element creates it. */
+  async createDirectRoom(invitee: string, extra: Record<string, unknown> = {}): Promise<string> {
+    const { room_id } = await this.request<{ room_id: string }>('POST', '/createRoom', {
+      preset: 'trusted_private_chat',
+      is_direct: true,
+      invite: [invitee],
+      ...extra,
+    });
+    return room_id;
+  }
+
+  async sendText(roomId: string, body: string, msgtype = 'm.text'): Promise<string> {
+    const { event_id } = await this.request<{ event_id: string }>(
+      'PUT',
+      `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${randomUUID()}`,
+      { msgtype, body },
+    );
+    return event_id;
+  }
+
+  async joinedMembers(roomId: string): Promise<string[]> {
+    const { joined } = await this.request<{ joined: Record<string, unknown> }>('GET', `/rooms/${encodeURIComponent(roomId)}/joined_members`);
+    return Object.keys(joined);
+  }
+
+  /** One /sync round; records new timeline events per room. */
+  async sync(timeoutMs = 1_000): Promise<void> {
+    const query: Record<string, string> = { timeout: String(timeoutMs) };
+    if (this.since) query['since'] = this.since;
+    const res = await this.request<{
+      next_batch: string;
+      rooms?: { join?: Record<string, { timeline?: { events?: MatrixEvent[] } }> };
+    }>('GET', '/sync', undefined, query);
+    this.since = res.next_batch;
+    for (const [roomId, room] of Object.entries(res.rooms?.join ?? {})) {
+      const list = this.timeline.get(roomId) ?? [];
+      list.push(...(room.timeline?.events ?? []));
+      this.timeline.set(roomId, list);
+    }
+  }
+
+  /** Syncs until an event in `roomId` satisfies `predicate`, or fails after `timeoutMs`. */
+  async waitForEvent(roomId: string, predicate: (event: MatrixEvent) => boolean, timeoutMs = 20_000): Promise<MatrixEvent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.timeline.get(roomId)?.find(predicate);
+      if (found) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no matching event in ${roomId} within ${timeoutMs} ms`);
+      await this.sync(Math.min(left, 5_000));
+    }
+  }
+
+  /** Waits until `userId` has joined `roomId`. */
+  async waitForJoin(roomId: string, userId: string, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await this.joinedMembers(roomId)).includes(userId)) {
+      if (Date.now() > deadline) throw new Error(`${userId} did not join ${roomId} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}

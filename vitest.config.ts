@@ -1,0 +1,29 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `unit` is the pure core (no I/O at all); `integration` runs
+// against a real Synapse and a fresh real Postgres database, both prepared once
+// per run by the global setup.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'packages/**/test/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          globalSetup: ['test/harness/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 240_000,
+          // Each file gets its own bot users but they share one Synapse; running
+          // files one after another keeps timings far from rate limits.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
