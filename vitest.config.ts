@@ -5,11 +5,12 @@ import { defineConfig } from 'vitest/config';
 // per run by the global setup.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/harness/summary-reporter.ts'],
     projects: [
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'packages/**/test/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts'],
         },
       },
       {

@@ -43,7 +43,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
  */
 export function createBot(options: BotOptions): Bot {
   const log = options.logger.child({ component: 'bot' });
-  routeSdkLogs(options.logger);
+  const sdkLogs = routeSdkLogs(options.logger);
   const stopping = new AbortController();
   const retry = options.retry ?? { initialMs: 1_000, maxMs: 30_000 };
   let client: MatrixClient | undefined;
@@ -132,6 +132,7 @@ export function createBot(options: BotOptions): Bot {
     },
     async stop() {
       stopping.abort();
+      sdkLogs.mute();
       client?.stop();
       client = undefined;
     },

@@ -15,7 +15,8 @@ function describe(part: unknown): string {
   return typeof errcode === 'string' ? errcode : typeof part;
 }
 
-export function routeSdkLogs(logger: Logger): void {
+export function routeSdkLogs(logger: Logger): { mute(): void } {
+  let muted = false;
   const sdk = logger.child({ component: 'matrix-bot-sdk' });
   const text = (module: string, parts: unknown[]) =>
     `${module}: ${parts.map(describe).join(' ')}`.slice(0, 300);
@@ -24,12 +25,15 @@ export function routeSdkLogs(logger: Logger): void {
     trace: () => {},
     debug: () => {},
     info: () => {},
-    warn: (module: string, ...parts: unknown[]) => sdk.warn(text(module, parts)),
+    warn: (module: string, ...parts: unknown[]) => muted || sdk.warn(text(module, parts)),
     // A missing account-data entry (m.direct on a fresh account) is an expected 404, not an error.
     error: (module: string, ...parts: unknown[]) => {
+      if (muted) return;
       const line = text(module, parts);
       if (line.endsWith('M_NOT_FOUND')) sdk.debug(line);
       else sdk.error(line);
     },
   });
+  // After stop, the aborted long-poll /sync fails by design; that is not worth an error line.
+  return { mute: () => void (muted = true) };
 }

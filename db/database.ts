@@ -22,6 +22,18 @@ export interface Database {
   close(): Promise<void>;
 }
 
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError';
+}
+
+/** Names the server and the low-level reason, never the password in the URL. */
+function unavailable(url: string, error: unknown): DatabaseUnavailableError {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  const where = parsed ? `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}` : 'the configured server';
+  const cause = error as { code?: string; message?: string };
+  return new DatabaseUnavailableError(`cannot use Postgres at ${where}: ${cause.code ?? cause.message ?? String(error)}`);
+}
+
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
 export type DatabaseTarget = { url: string } | { dataDir: string };
@@ -35,6 +47,12 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if ('url' in target) {
     const client = postgres(target.url, { max: 10, onnotice: () => {}, connect_timeout: 10 });
     const db = drizzlePostgres(client, { schema });
+    try {
+      await client`select 1`;
+    } catch (error) {
+      await client.end({ timeout: 1 });
+      throw unavailable(target.url, error);
+    }
     try {
       await migratePostgres(db, { migrationsFolder: MIGRATIONS_DIR });
     } catch (error) {

@@ -35,6 +35,7 @@ try {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 } catch (error) {
-  logger.error('start-up failed', { error: error instanceof Error ? error.name : typeof error, reason: error instanceof Error ? error.message.slice(0, 200) : '' });
+  // Start-up errors come from our own adapters (database, HTTP bind), not from patient data.
+  logger.error('start-up failed', { error: error instanceof Error ? error.name : typeof error, reason: error instanceof Error ? error.message.slice(0, 300) : '' });
   process.exit(1);
 }

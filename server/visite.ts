@@ -10,6 +10,8 @@ export interface Visite {
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:8080. */
   readonly httpUrl: string;
   readonly bot: Bot;
+  /** Settles once the bot syncs (or Visite is stopped before it could). */
+  readonly botStarted: Promise<void>;
   readonly database: Database;
   /** Stops everything in reverse order of construction. Safe to call twice. */
   stop(): Promise<void>;
@@ -61,7 +63,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
     const httpUrl = `http://${config.http.host}:${port}`;
     logger.info('http server listening', { url: httpUrl });
 
-    return { httpUrl, bot, database, stop };
+    return { httpUrl, bot, botStarted: connecting, database, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MatrixEvent } from '../harness/client.ts';
+import { newUser, startTestVisite, type RunningVisite } from '../harness/visite.ts';
+
+const fromBot = (botId: string) => (e: MatrixEvent) => e.sender === botId && e.type === 'm.room.message';
+
+describe('greeting round trip on a real Synapse', () => {
+  let running: RunningVisite;
+
+  beforeAll(async () => {
+    running = await startTestVisite();
+    await running.visite.botStarted;
+  });
+  afterAll(async () => {
+    await running?.visite.stop();
+  });
+
+  it('answers "Hallo" in a direct room in German, as the patient client receives it', async () => {
+    const { client: patient } = await newUser('patient');
+    const roomId = await patient.createDirectRoom(running.botUser.userId);
+    await patient.waitForJoin(roomId, running.botUser.userId);
+
+    const sent = await patient.sendText(roomId, 'Hallo');
+    const reply = await patient.waitForEvent(roomId, fromBot(running.botUser.userId));
+
+    expect(reply.content['msgtype']).toBe('m.text');
+    expect(reply.content['body']).toMatch(/^Guten Tag! Ich bin Visite/);
+    expect(reply.content['body']).toContain('112');
+    expect(reply.origin_server_ts).toBeGreaterThanOrEqual((patient.timeline.get(roomId) ?? []).find((e) => e.event_id === sent)!.origin_server_ts);
+  });
+
+  it('answers "Hello" in English and ignores text that is not a greeting', async () => {
+    const { client: patient } = await newUser('patient');
+    const roomId = await patient.createDirectRoom(running.botUser.userId);
+    await patient.waitForJoin(roomId, running.botUser.userId);
+
+    await patient.sendText(roomId, 'what is this?');
+    await patient.sendText(roomId, 'Hello!');
+    const reply = await patient.waitForEvent(roomId, fromBot(running.botUser.userId));
+    expect(reply.content['body']).toMatch(/^Hello! I am Visite/);
+
+    // Give the bot time to (wrongly) answer anything else, then count its messages.
+    await patient.sendText(roomId, 'ok');
+    await new Promise((r) => setTimeout(r, 1_500));
+    await patient.sync(0);
+    expect(patient.timeline.get(roomId)!.filter(fromBot(running.botUser.userId))).toHaveLength(1);
+  });
+
+  it('declines invites from users not on the allow-list and says nothing there', async () => {
+    const guarded = await startTestVisite({ VISITE_ALLOWED_INVITERS: '@dr.nobody:localhost' });
+    try {
+      await guarded.visite.botStarted;
+      const { client: stranger } = await newUser('stranger');
+      const roomId = await stranger.createDirectRoom(guarded.botUser.userId);
+      const leave = await stranger.waitForEvent(
+        roomId,
+        (e) => e.type === 'm.room.member' && e.state_key === guarded.botUser.userId && e.content['membership'] === 'leave',
+      );
+      expect(leave.sender).toBe(guarded.botUser.userId);
+      expect(await stranger.joinedMembers(roomId)).toEqual([stranger.userId]);
+    } finally {
+      await guarded.visite.stop();
+    }
+  });
+
+  it('ignores messages sent before it started and its own messages', async () => {
+    const { client: patient } = await newUser('patient');
+    const roomId = await patient.createDirectRoom(running.botUser.userId);
+    await patient.waitForJoin(roomId, running.botUser.userId);
+    await running.visite.stop();
+
+    // While the bot is down, the patient greets; the restarted bot must not answer that old message.
+    await patient.sendText(roomId, 'Hallo');
+    await new Promise((r) => setTimeout(r, 6_000)); // older than the start-skew tolerance
+    running = await startTestVisite({}, running.botUser);
+    await running.visite.botStarted;
+    await patient.sendText(roomId, 'Hi');
+    const reply = await patient.waitForEvent(roomId, fromBot(running.botUser.userId));
+    expect(reply.content['body']).toMatch(/^Hello! I am Visite/);
+
+    await new Promise((r) => setTimeout(r, 1_500));
+    await patient.sync(0);
+    expect(patient.timeline.get(roomId)!.filter(fromBot(running.botUser.userId))).toHaveLength(1);
+  });
+});

@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { freePort, registerUser } from '../../scripts/synapse.ts';
+
+const MAIN = join(import.meta.dirname, '../../server/main.ts');
+const dataDir = mkdtempSync(join(tmpdir(), 'visite-proc-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+function runMain(env: Record<string, string>) {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exited, stderr: () => stderr };
+}
+
+async function waitForHttp(url: string, timeoutMs = 30_000): Promise<Response> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fetch(url);
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+describe('the visite process', () => {
+  it('stops with one line naming the bad variable and a non-zero exit code', async () => {
+    const run = runMain({ VISITE_HOMESERVER_URL: 'not a url', VISITE_BOT_USER_ID: '@visite:localhost', VISITE_BOT_PASSWORD: 'x' });
+    expect(await run.exited).toBe(2);
+    const lines = run.stderr().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^visite: invalid configuration: VISITE_HOMESERVER_URL: expected an http\(s\) URL/);
+  });
+
+  it('reports every missing required variable on that one line', async () => {
+    const run = runMain({});
+    expect(await run.exited).toBe(2);
+    expect(run.stderr()).toMatch(/VISITE_HOMESERVER_URL: required.*VISITE_BOT_USER_ID: required/);
+    expect(run.stderr().trim().split('\n')).toHaveLength(1);
+  });
+
+  it('serves health on embedded storage, reports an unreachable homeserver, and exits 0 on SIGTERM', async () => {
+    const port = await freePort();
+    const deadHomeserver = await freePort(); // nothing listens there
+    const run = runMain({
+      VISITE_HOMESERVER_URL: `http://127.0.0.1:${deadHomeserver}`,
+      VISITE_BOT_USER_ID: '@visite:localhost',
+      VISITE_BOT_PASSWORD: 'secret',
+      VISITE_DATA_DIR: join(dataDir, 'a'),
+      VISITE_HTTP_PORT: String(port),
+    });
+    const health = await waitForHttp(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'alive' });
+
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status).toBe(503);
+    const body = (await ready.json()) as { error: { code: string }; checks: Record<string, string> };
+    expect(body.error.code).toBe('not_ready');
+    expect(body.checks).toEqual({ database: 'ok', homeserver: 'unreachable' });
+
+    // Still alive while the bot retries with backoff.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(run.child.exitCode).toBeNull();
+    expect(run.stderr()).toMatch(/homeserver not usable yet; retrying/);
+
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+
+  it('becomes ready against the real homeserver and Postgres, and exits 0 on SIGINT', async () => {
+    const homeserver = inject('homeserver');
+    const bot = await registerUser(homeserver, `visite-${randomBytes(4).toString('hex')}`);
+    const port = await freePort();
+    const run = runMain({
+      VISITE_HOMESERVER_URL: homeserver.url,
+      VISITE_BOT_USER_ID: bot.userId,
+      VISITE_BOT_PASSWORD: bot.password,
+      DATABASE_URL: inject('databaseUrl'),
+      VISITE_HTTP_PORT: String(port),
+    });
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { database: 'ok', homeserver: 'ok' } });
+    const missing = await fetch(`http://127.0.0.1:${port}/nope`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
+
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+  });
+});

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../server/config.ts';
+
+const valid = {
+  VISITE_HOMESERVER_URL: 'http://127.0.0.1:8008/',
+  VISITE_BOT_USER_ID: '@visite:localhost',
+  VISITE_BOT_PASSWORD: 'secret',
+};
+
+function problem(env: Record<string, string | undefined>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).not.toContain('\n');
+    return message;
+  }
+  throw new Error('expected the configuration to be rejected');
+}
+
+describe('loadConfig', () => {
+  it('applies defaults: embedded PGlite in the data folder, loopback HTTP on 8080', () => {
+    const config = loadConfig(valid);
+    expect(config.homeserverUrl).toBe('http://127.0.0.1:8008');
+    expect(config.database).toEqual({ dataDir: 'var/data/pglite' });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.allowedInviters).toEqual([]);
+    expect(config.bot.displayName).toBe('Visite (Chatbot)');
+  });
+
+  it('uses Postgres when DATABASE_URL is set and parses the allow-list', () => {
+    const config = loadConfig({
+      ...valid,
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/visite',
+      VISITE_ALLOWED_INVITERS: '@dr.berg:klinik.de, @*:praxis.example',
+    });
+    expect(config.database).toEqual({ url: 'postgres://postgres@127.0.0.1:5432/visite' });
+    expect(config.allowedInviters).toEqual(['@dr.berg:klinik.de', '@*:praxis.example']);
+  });
+
+  it('accepts an access token instead of a password', () => {
+    const config = loadConfig({ ...valid, VISITE_BOT_PASSWORD: undefined, VISITE_BOT_ACCESS_TOKEN: 'syt_abc' });
+    expect(config.bot.accessToken).toBe('syt_abc');
+    expect(config.bot.password).toBeUndefined();
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ ...valid, DATABASE_URL: '', VISITE_HTTP_PORT: '' }).http.port).toBe(8080);
+  });
+
+  it.each([
+    [{ VISITE_HOMESERVER_URL: undefined }, /VISITE_HOMESERVER_URL: required/],
+    [{ VISITE_HOMESERVER_URL: 'matrix.example.org' }, /VISITE_HOMESERVER_URL: expected an http\(s\) URL/],
+    [{ VISITE_BOT_USER_ID: 'visite' }, /VISITE_BOT_USER_ID: expected a Matrix user id/],
+    [{ VISITE_BOT_PASSWORD: undefined }, /VISITE_BOT_PASSWORD: required/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL: expected a postgres:\/\/ URL/],
+    [{ VISITE_HTTP_PORT: '70000' }, /VISITE_HTTP_PORT: expected a TCP port/],
+    [{ VISITE_HTTP_PORT: 'eighty' }, /VISITE_HTTP_PORT: expected a TCP port/],
+    [{ VISITE_LOG_LEVEL: 'verbose' }, /VISITE_LOG_LEVEL: expected one of debug, info, warn, error/],
+    [{ VISITE_ALLOWED_INVITERS: 'dr.berg' }, /VISITE_ALLOWED_INVITERS: expected comma-separated Matrix user ids/],
+  ])('rejects %j on one line naming the variable', (override, expected) => {
+    expect(problem({ ...valid, ...override })).toMatch(expected);
+  });
+});
