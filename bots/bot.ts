@@ -1,12 +1,21 @@
-import { MatrixAuth, MatrixClient, MemoryStorageProvider } from 'matrix-bot-sdk';
+import { MatrixClient } from 'matrix-bot-sdk';
 import { translator } from '../core/i18n.ts';
+import type { PatientInput } from '../core/conversation/turn.ts';
+import { isAcceptedPhotoType } from '../core/conversation/turn.ts';
 import { claimInboundEvent } from '../db/inbound-events.ts';
 import type { Db } from '../db/database.ts';
+import type { StoredFile } from '../db/conversations.ts';
 import { errorFields, type Logger } from '../server/logger.ts';
-import { inviteEvent, roomMessageEvent } from './events.ts';
+import type { Conversations } from './conversations.ts';
+import { inviteEvent } from './events.ts';
 import { detectGreeting } from './greeting.ts';
-import { routeSdkLogs } from './sdk-logs.ts';
+import { startOutboxSender, type OutboxSender } from './outbox.ts';
+import { readPatientAction, type PatientAction } from './patient-events.ts';
 import { isActionable, isInviterAllowed } from './policy.ts';
+import { routeSdkLogs } from './sdk-logs.ts';
+import { loginSession } from './session.ts';
+import { DatabaseStorage } from './storage.ts';
+import { downloadMedia, formatBytes, uploadLimit } from './media.ts';
 
 export interface BotOptions {
   homeserverUrl: string;
@@ -15,8 +24,14 @@ export interface BotOptions {
   accessToken?: string;
   displayName: string;
   allowedInviters: readonly string[];
+  maxUploadBytes: number;
   db: Db;
   logger: Logger;
+  conversations: Conversations;
+  /** Is this user an enrolled patient? Their invites are accepted. */
+  isEnrolledPatient(userId: string): Promise<boolean>;
+  /** An enrolled patient invited us into a room: remember it as their direct room. */
+  adoptPatientRoom(userId: string, roomId: string): Promise<void>;
   /** Backoff bounds while the homeserver is unreachable at start. */
   retry?: { initialMs: number; maxMs: number };
 }
@@ -27,6 +42,10 @@ export interface Bot {
   stop(): Promise<void>;
   /** Rejects when the homeserver does not answer. */
   ping(): Promise<void>;
+  /** Creates a direct room with the patient (one invitee, per TI-M) and returns its id. */
+  createDirectRoom(patientUserId: string): Promise<string>;
+  /** Wake the outbox sender (after something was enqueued outside a Matrix event). */
+  kickOutbox(): void;
   readonly connected: boolean;
 }
 
@@ -36,25 +55,23 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
   });
 
+const HANDLED_TYPES: ReadonlySet<string> = new Set(['m.room.message', 'm.reaction', 'org.matrix.msc3381.poll.response', 'm.poll.response']);
+
 /**
- * The Matrix adapter: logs in, joins rooms it is invited to by permitted users
- * and answers greetings in direct rooms. Decisions live in the pure modules it
- * imports; this file only moves events in and messages out.
+ * The Matrix adapter. It moves events in and messages out; what they mean is
+ * decided by the conversation service and the pure policies it imports.
  */
 export function createBot(options: BotOptions): Bot {
   const log = options.logger.child({ component: 'bot' });
   const sdkLogs = routeSdkLogs(options.logger);
   const stopping = new AbortController();
   const retry = options.retry ?? { initialMs: 1_000, maxMs: 30_000 };
+  const storage = new DatabaseStorage(options.db, options.userId);
   let client: MatrixClient | undefined;
-  let startedAt = Number.POSITIVE_INFINITY;
-
-  async function login(): Promise<MatrixClient> {
-    if (options.accessToken) return new MatrixClient(options.homeserverUrl, options.accessToken, new MemoryStorageProvider());
-    const localpart = options.userId.slice(1, options.userId.indexOf(':'));
-    const authed = await new MatrixAuth(options.homeserverUrl).passwordLogin(localpart, options.password ?? '', 'Visite');
-    return new MatrixClient(options.homeserverUrl, authed.accessToken, new MemoryStorageProvider());
-  }
+  let accessToken = '';
+  let cutoff = 0;
+  let sender: OutboxSender | undefined;
+  let maxBytes = options.maxUploadBytes;
 
   async function onInvite(matrix: MatrixClient, roomId: string, raw: unknown): Promise<void> {
     const parsed = inviteEvent.safeParse(raw);
@@ -62,51 +79,110 @@ export function createBot(options: BotOptions): Bot {
       log.warn('ignored malformed invite', { roomId, issue: parsed.error.issues[0]?.path.join('.') ?? '' });
       return;
     }
-    if (isInviterAllowed(parsed.data.sender, options.allowedInviters)) {
+    const inviter = parsed.data.sender;
+    const patient = await options.isEnrolledPatient(inviter);
+    if (patient || isInviterAllowed(inviter, options.allowedInviters)) {
       await matrix.joinRoom(roomId);
-      log.info('joined room', { roomId });
+      if (patient) await options.adoptPatientRoom(inviter, roomId);
+      log.info('joined room', { roomId, as: patient ? 'patient-room' : 'care-team' });
     } else {
-      // Rejecting reveals nothing: the inviter learns only that we declined.
+      // Declining reveals nothing: not whether anybody is enrolled, not why.
       await matrix.leaveRoom(roomId);
-      log.info('declined invite from a user not on the allow-list', { roomId });
+      log.info('declined invite', { roomId });
     }
   }
 
-  async function onMessage(matrix: MatrixClient, roomId: string, raw: unknown): Promise<void> {
-    const parsed = roomMessageEvent.safeParse(raw);
-    if (!parsed.success) {
-      log.warn('ignored malformed message event', { roomId, issue: parsed.error.issues[0]?.path.join('.') ?? '' });
+  /** Turns a file event into engine input: checks type and size first, then keeps a copy. */
+  async function fileInput(action: Extract<PatientAction, { type: 'file' }>): Promise<{ input: PatientInput; file?: StoredFile }> {
+    if (!isAcceptedPhotoType(action.mimetype)) return { input: { type: 'attachment-rejected', reason: 'wrong-type' } };
+    if (action.size !== undefined && action.size > maxBytes) {
+      return { input: { type: 'attachment-rejected', reason: 'too-large', max: formatBytes(maxBytes) } };
+    }
+    try {
+      const data = await downloadMedia(options.homeserverUrl, accessToken, action.url, maxBytes);
+      if (data === 'too-large') return { input: { type: 'attachment-rejected', reason: 'too-large', max: formatBytes(maxBytes) } };
+      return {
+        input: { type: 'attachment', url: action.url, contentType: action.mimetype, size: data.byteLength },
+        file: { mxcUrl: action.url, contentType: action.mimetype, data },
+      };
+    } catch (error) {
+      log.warn('could not download a file', errorFields(error));
+      return { input: { type: 'attachment-rejected', reason: 'failed' } };
+    }
+  }
+
+  async function toInput(action: PatientAction): Promise<{ input: PatientInput; file?: StoredFile; editOf?: string }> {
+    switch (action.type) {
+      case 'text':
+        return { input: { type: 'text', text: action.text }, ...(action.editOf ? { editOf: action.editOf } : {}) };
+      case 'reaction':
+        return { input: { type: 'reaction', emoji: action.emoji } };
+      case 'poll':
+        return { input: { type: 'poll', codes: action.answerIds } };
+      case 'file':
+        return fileInput(action);
+      case 'unsupported':
+        return { input: { type: 'unsupported' } };
+    }
+  }
+
+  async function onEvent(matrix: MatrixClient, roomId: string, raw: unknown): Promise<void> {
+    const event = raw as { event_id?: unknown; sender?: unknown; type?: unknown; origin_server_ts?: unknown; content?: unknown; unsigned?: { redacted_because?: unknown } };
+    if (typeof event.event_id !== 'string' || typeof event.sender !== 'string' || typeof event.type !== 'string') return;
+    if (!HANDLED_TYPES.has(event.type) || event.unsigned?.redacted_because) return;
+    const meta = { sender: event.sender, origin_server_ts: typeof event.origin_server_ts === 'number' ? event.origin_server_ts : 0 };
+    if (!isActionable(meta, options.userId, cutoff)) return;
+    const action = readPatientAction(event.type, event.content);
+    if (!action) {
+      log.warn('ignored malformed event', { roomId, eventId: event.event_id, type: event.type });
       return;
     }
-    const event = parsed.data;
-    if (!isActionable(event, options.userId, startedAt)) return;
-    if (event.content.msgtype !== 'm.text' || event.content['m.relates_to']?.rel_type === 'm.replace') return;
-    const language = detectGreeting(event.content.body);
+
+    if (await options.conversations.isPatientRoom(roomId, event.sender)) {
+      await matrix.setTyping(roomId, true, 10_000).catch(() => {});
+      try {
+        const { input, file, editOf } = await toInput(action);
+        const outcome = await options.conversations.handle({ eventId: event.event_id, roomId, sender: event.sender, input, ...(file ? { file } : {}), ...(editOf ? { editOf } : {}) });
+        log.info('patient event', { roomId, eventId: event.event_id, input: input.type, outcome });
+      } finally {
+        await matrix.setTyping(roomId, false).catch(() => {});
+      }
+      await matrix.sendReadReceipt(roomId, event.event_id).catch(() => {});
+      return;
+    }
+    await answerGreeting(matrix, roomId, event.event_id, action);
+  }
+
+  /** Outside patient rooms (care-team members trying the bot) the bot only answers greetings. */
+  async function answerGreeting(matrix: MatrixClient, roomId: string, eventId: string, action: PatientAction): Promise<void> {
+    if (action.type !== 'text' || action.editOf) return;
+    const language = detectGreeting(action.text);
     if (!language) return;
     const members = await matrix.getJoinedRoomMembers(roomId);
     if (members.length !== 2) return;
-    if (!(await claimInboundEvent(options.db, { eventId: event.event_id, roomId, kind: 'greeting' }))) {
-      log.debug('event already handled', { roomId, eventId: event.event_id });
-      return;
-    }
-    const reply = await matrix.sendMessage(roomId, { msgtype: 'm.text', body: translator(language)('greeting.reply') });
-    log.info('answered greeting', { roomId, eventId: event.event_id, replyId: reply, language });
+    if (!(await claimInboundEvent(options.db, { eventId, roomId, kind: 'greeting' }))) return;
+    await matrix.sendMessage(roomId, { msgtype: 'm.text', body: translator(language)('greeting.reply') });
+    log.info('answered greeting', { roomId, eventId, language });
   }
 
-  /** One try/catch per handler: a failing event never takes the sync loop down. */
+  /** One try/catch per handler, tracked so the sync token waits for it (see DatabaseStorage). */
   function guarded(name: string, handler: (roomId: string, event: unknown) => Promise<void>) {
     return (roomId: string, event: unknown) => {
-      handler(roomId, event).catch((error: unknown) => log.error(`${name} handler failed`, { roomId, ...errorFields(error) }));
+      storage.track(handler(roomId, event).catch((error: unknown) => log.error(`${name} handler failed`, { roomId, ...errorFields(error) })));
     };
   }
 
   async function connectOnce(): Promise<MatrixClient> {
-    const matrix = await login();
-    const whoami = await matrix.getUserId();
-    if (whoami !== options.userId) throw new Error(`logged in as ${whoami}, expected ${options.userId}`);
+    const session = await loginSession({ db: options.db, homeserverUrl: options.homeserverUrl, userId: options.userId, ...(options.password ? { password: options.password } : {}), ...(options.accessToken ? { accessToken: options.accessToken } : {}) });
+    accessToken = session.accessToken;
+    const matrix = new MatrixClient(options.homeserverUrl, session.accessToken, storage);
+    // Save the sync position only after the batch's handlers ran (see DatabaseStorage).
+    (matrix as unknown as { persistTokenAfterSync: boolean }).persistTokenAfterSync = true;
+    // Without a stored position this is a first sync: what happened before is history, not a request.
+    cutoff = (await storage.getSyncToken()) ? 0 : Date.now();
     matrix.on('room.invite', guarded('invite', (roomId, event) => onInvite(matrix, roomId, event)));
-    matrix.on('room.message', guarded('message', (roomId, event) => onMessage(matrix, roomId, event)));
-    startedAt = Date.now();
+    matrix.on('room.event', guarded('event', (roomId, event) => onEvent(matrix, roomId, event)));
+    maxBytes = Math.min(options.maxUploadBytes, await uploadLimit(options.homeserverUrl, session.accessToken).catch(() => options.maxUploadBytes));
     await matrix.start();
     await matrix.setDisplayName(options.displayName).catch((error: unknown) => log.warn('could not set display name', errorFields(error)));
     return matrix;
@@ -120,7 +196,17 @@ export function createBot(options: BotOptions): Bot {
       let delay = retry.initialMs;
       while (!stopping.signal.aborted) {
         try {
-          client = await connectOnce();
+          const matrix = await connectOnce();
+          client = matrix;
+          sender = startOutboxSender({
+            db: options.db,
+            logger: options.logger,
+            send: async (roomId, eventType, txnId, content) => {
+              const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(eventType)}/${encodeURIComponent(txnId)}`;
+              const response = (await matrix.doRequest('PUT', path, null, content)) as { event_id: string };
+              return response.event_id;
+            },
+          });
           log.info('bot syncing', { userId: options.userId });
           return;
         } catch (error) {
@@ -134,11 +220,30 @@ export function createBot(options: BotOptions): Bot {
       stopping.abort();
       sdkLogs.mute();
       client?.stop();
+      await sender?.stop();
+      await storage.settle();
       client = undefined;
     },
     async ping() {
       const res = await fetch(`${options.homeserverUrl}/_matrix/client/versions`, { signal: AbortSignal.timeout(2_000) });
       if (!res.ok) throw new Error(`homeserver answered HTTP ${res.status}`);
+    },
+    async createDirectRoom(patientUserId) {
+      if (!client) throw new Error('the bot is not connected to the homeserver yet');
+      return client.createRoom({
+        preset: 'trusted_private_chat',
+        is_direct: true,
+        invite: [patientUserId],
+        room_version: '10',
+        creation_content: { type: 'de.gematik.tim.roomtype.default.v1' },
+        initial_state: [
+          { type: 'm.room.join_rules', state_key: '', content: { join_rule: 'invite' } },
+          { type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'invited' } },
+        ],
+      });
+    },
+    kickOutbox() {
+      sender?.kick();
     },
   };
 }

@@ -1,12 +1,13 @@
 import { inboundEvents } from './schema.ts';
 import type { Db } from './database.ts';
+import type { Tx } from './conversations.ts';
 
 /**
  * Claims an incoming event for handling. Returns true exactly once per
  * `event_id`, however often the event is delivered and by however many
  * instances; the caller only acts when it won the claim.
  */
-export async function claimInboundEvent(db: Db, event: { eventId: string; roomId: string; kind: string }): Promise<boolean> {
+export async function claimInboundEvent(db: Db | Tx, event: { eventId: string; roomId: string; kind: string }): Promise<boolean> {
   const rows = await db
     .insert(inboundEvents)
     .values(event)

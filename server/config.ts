@@ -1,4 +1,8 @@
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+
+/** The flows shipped with Visite. */
+export const DEFAULT_FLOWS_DIR = fileURLToPath(new URL('../flows/', import.meta.url));
 
 const MATRIX_USER_ID = /^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$/;
 const INVITER_PATTERN = /^@([a-z0-9._=\-/+]+|\*):[A-Za-z0-9.\-]+(:\d+)?$/;
@@ -46,6 +50,12 @@ export const configSchema = z
       .regex(/^postgres(ql)?:\/\/\S+$/, { error: 'expected a postgres:// URL, e.g. postgres://postgres@127.0.0.1:5432/visite' })
       .optional(),
     VISITE_DATA_DIR: z.string().min(1).default('var/data'),
+    VISITE_FLOWS_DIR: z.string().min(1).optional(),
+    VISITE_MAX_UPLOAD_BYTES: z.coerce
+      .number({ error: 'expected a size in bytes, e.g. 10485760' })
+      .int({ error: 'expected a size in bytes, e.g. 10485760' })
+      .positive({ error: 'expected a size in bytes, e.g. 10485760' })
+      .default(10 * 1024 * 1024),
     VISITE_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
     VISITE_HTTP_PORT: z.coerce
       .number({ error: 'expected a TCP port number 0-65535' })
@@ -69,6 +79,8 @@ export interface Config {
   allowedInviters: string[];
   database: { url: string } | { dataDir: string };
   dataDir: string;
+  flowsDir: string;
+  maxUploadBytes: number;
   http: { host: string; port: number };
   logLevel: RawConfig['VISITE_LOG_LEVEL'];
 }
@@ -98,6 +110,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     allowedInviters: c.VISITE_ALLOWED_INVITERS,
     database: c.DATABASE_URL ? { url: c.DATABASE_URL } : { dataDir: `${c.VISITE_DATA_DIR}/pglite` },
     dataDir: c.VISITE_DATA_DIR,
+    flowsDir: c.VISITE_FLOWS_DIR ?? DEFAULT_FLOWS_DIR,
+    maxUploadBytes: c.VISITE_MAX_UPLOAD_BYTES,
     http: { host: c.VISITE_HTTP_HOST, port: c.VISITE_HTTP_PORT },
     logLevel: c.VISITE_LOG_LEVEL,
   };

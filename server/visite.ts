@@ -1,26 +1,38 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createBot, type Bot } from '../bots/bot.ts';
+import { createConversations, type Conversations } from '../bots/conversations.ts';
+import { vocabulary } from '../core/conversation/vocabulary.ts';
+import type { Flow } from '../core/flow/model.ts';
 import { openDatabase, type Database } from '../db/database.ts';
+import { enrollPatient, findPatientByMatrixId, setPatientRoom, type Enrollment, type Patient } from '../db/patients.ts';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
+import { loadFlows } from './flows.ts';
 import type { Logger } from './logger.ts';
 
 export interface Visite {
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:8080. */
   readonly httpUrl: string;
   readonly bot: Bot;
+  readonly database: Database;
+  readonly flows: ReadonlyMap<string, Flow>;
+  readonly conversations: Conversations;
   /** Settles once the bot syncs (or Visite is stopped before it could). */
   readonly botStarted: Promise<void>;
-  readonly database: Database;
+  /** Enrolls a patient (until the enrollment API exists, tests and the demo call this). */
+  enroll(enrollment: Enrollment): Promise<Patient>;
+  /** Starts a check-in now, creating the patient's direct room first if needed. */
+  startCheckin(matrixUserId: string, flowId: string): Promise<{ checkinId: string; status: string; roomId: string }>;
   /** Stops everything in reverse order of construction. Safe to call twice. */
   stop(): Promise<void>;
 }
 
 /**
- * The composition root: config → database → bot → HTTP server. Each adapter is
- * built once here and closed in reverse. The bot connects in the background so
- * the HTTP server (and `/readyz`) is up even while the homeserver is not.
+ * The composition root: config → flows → database → conversations → bot →
+ * HTTP server. Each adapter is built once here and closed in reverse. The bot
+ * connects in the background so the HTTP server (and `/readyz`) is up even
+ * while the homeserver is not.
  */
 export async function startVisite(config: Config, logger: Logger): Promise<Visite> {
   const closers: Array<() => Promise<void>> = [];
@@ -30,23 +42,36 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
     }
   };
   try {
+    const flows = loadFlows(config.flowsDir);
+    logger.info('flows loaded', { count: flows.size });
+
     const database = await openDatabase(config.database);
     closers.push(() => database.close());
     logger.info('database ready', { kind: database.kind });
 
-    const bot = createBot({
+    let bot: Bot | undefined;
+    const conversations = createConversations({ db: database.db, flows, vocabulary: vocabulary(), onOutgoing: () => bot?.kickOutbox() });
+    bot = createBot({
       homeserverUrl: config.homeserverUrl,
       userId: config.bot.userId,
       ...(config.bot.password ? { password: config.bot.password } : {}),
       ...(config.bot.accessToken ? { accessToken: config.bot.accessToken } : {}),
       displayName: config.bot.displayName,
       allowedInviters: config.allowedInviters,
+      maxUploadBytes: config.maxUploadBytes,
       db: database.db,
       logger,
+      conversations,
+      isEnrolledPatient: async (userId) => (await findPatientByMatrixId(database.db, userId)) !== undefined,
+      adoptPatientRoom: async (userId, roomId) => {
+        const patient = await findPatientByMatrixId(database.db, userId);
+        if (patient) await setPatientRoom(database.db, patient.id, roomId);
+      },
     });
-    const connecting = bot.start();
+    const theBot = bot;
+    const connecting = theBot.start();
     closers.push(async () => {
-      await bot.stop();
+      await theBot.stop();
       await connecting;
     });
 
@@ -54,7 +79,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       logger,
       readiness: [
         { name: 'database', check: () => database.ping() },
-        { name: 'homeserver', check: () => bot.ping() },
+        { name: 'homeserver', check: () => theBot.ping() },
       ],
     });
     const server = await listen(app.fetch, config.http.host, config.http.port);
@@ -63,7 +88,23 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
     const httpUrl = `http://${config.http.host}:${port}`;
     logger.info('http server listening', { url: httpUrl });
 
-    return { httpUrl, bot, botStarted: connecting, database, stop };
+    return {
+      httpUrl,
+      bot: theBot,
+      database,
+      flows,
+      conversations,
+      botStarted: connecting,
+      stop,
+      enroll: (enrollment) => enrollPatient(database.db, enrollment),
+      async startCheckin(matrixUserId, flowId) {
+        const patient = await findPatientByMatrixId(database.db, matrixUserId);
+        if (!patient) throw new Error('not an enrolled patient');
+        const roomId = patient.roomId ?? (await setPatientRoom(database.db, patient.id, await theBot.createDirectRoom(matrixUserId)));
+        const started = await conversations.startCheckin(patient.id, flowId);
+        return { ...started, roomId };
+      },
+    };
   } catch (error) {
     await stop();
     throw error;

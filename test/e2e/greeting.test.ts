@@ -63,23 +63,42 @@ describe('greeting round trip on a real Synapse', () => {
     }
   });
 
-  it('ignores messages sent before it started and its own messages', async () => {
+  it('answers, after a restart, a message sent while it was down, exactly once', async () => {
     const { client: patient } = await newUser('patient');
     const roomId = await patient.createDirectRoom(running.botUser.userId);
     await patient.waitForJoin(roomId, running.botUser.userId);
     await running.visite.stop();
 
-    // While the bot is down, the patient greets; the restarted bot must not answer that old message.
     await patient.sendText(roomId, 'Hallo');
-    await new Promise((r) => setTimeout(r, 6_000)); // older than the start-skew tolerance
     running = await startTestVisite({}, running.botUser);
     await running.visite.botStarted;
-    await patient.sendText(roomId, 'Hi');
     const reply = await patient.waitForEvent(roomId, fromBot(running.botUser.userId));
-    expect(reply.content['body']).toMatch(/^Hello! I am Visite/);
+    expect(reply.content['body']).toMatch(/^Guten Tag! Ich bin Visite/);
 
     await new Promise((r) => setTimeout(r, 1_500));
     await patient.sync(0);
     expect(patient.timeline.get(roomId)!.filter(fromBot(running.botUser.userId))).toHaveLength(1);
+  });
+
+  it('treats what happened before its very first start as history, not as requests', async () => {
+    const { user: freshBot } = await newUser('visite-fresh');
+    const { client: patient } = await newUser('patient');
+    const roomId = await patient.createDirectRoom(freshBot.userId);
+    await patient.sendText(roomId, 'Hallo');
+    await new Promise((r) => setTimeout(r, 6_000)); // older than the start-skew tolerance
+
+    const first = await startTestVisite({}, freshBot);
+    try {
+      await first.visite.botStarted;
+      await patient.waitForJoin(roomId, freshBot.userId);
+      await patient.sendText(roomId, 'Hi');
+      const reply = await patient.waitForEvent(roomId, fromBot(freshBot.userId));
+      expect(reply.content['body']).toMatch(/^Hello! I am Visite/);
+      await new Promise((r) => setTimeout(r, 1_500));
+      await patient.sync(0);
+      expect(patient.timeline.get(roomId)!.filter(fromBot(freshBot.userId))).toHaveLength(1);
+    } finally {
+      await first.visite.stop();
+    }
   });
 });

@@ -1,0 +1,107 @@
+import { and, eq, inArray } from 'drizzle-orm';
+import { beginCheckin, turn, type CheckinView, type PatientInput, type PatientView, type TurnResult } from '../core/conversation/turn.ts';
+import type { Vocabulary } from '../core/conversation/vocabulary.ts';
+import type { Flow } from '../core/flow/model.ts';
+import { isLanguage } from '../core/language.ts';
+import type { Db } from '../db/database.ts';
+import { applyTurn, lockPatientById, lockPatientByRoom, openCheckin, type CheckinRow, type PatientRow, type StoredFile, type Tx } from '../db/conversations.ts';
+import { claimInboundEvent } from '../db/inbound-events.ts';
+import { checkins, patients } from '../db/schema.ts';
+import { renderMessage } from './render.ts';
+
+/**
+ * The conversation service: loads what a turn needs, runs the pure policy, and
+ * writes the outcome in one transaction together with the event-id claim. If
+ * any step fails, nothing of the turn is stored and the event stays unclaimed,
+ * so its redelivery gets a second chance.
+ */
+export interface Conversations {
+  /** Handles one patient event. Returns false when it was not for us or already handled. */
+  handle(event: { eventId: string; roomId: string; sender: string; input: PatientInput; file?: StoredFile; editOf?: string }, now?: Date): Promise<HandleOutcome>;
+  /** Starts a check-in of `flowId` for the patient (supersedes an open one). */
+  startCheckin(patientId: string, flowId: string, now?: Date): Promise<{ checkinId: string; status: string }>;
+  isPatientRoom(roomId: string, sender: string): Promise<boolean>;
+}
+
+export type HandleOutcome = 'handled' | 'duplicate' | 'not-a-patient-room';
+
+export class UnknownFlowError extends Error {
+  override name = 'UnknownFlowError';
+}
+
+function patientView(row: PatientRow): PatientView {
+  return { language: isLanguage(row.language) ? row.language : 'de', consent: row.consent, monitoring: row.monitoring };
+}
+
+function checkinView(row: CheckinRow | undefined, flows: ReadonlyMap<string, Flow>): CheckinView | null {
+  if (!row || (row.status !== 'pending' && row.status !== 'active')) return null;
+  const flow = flows.get(row.flowId);
+  if (!flow) return null;
+  return { flow, status: row.status, state: (row.state as CheckinView['state']) ?? null };
+}
+
+export function createConversations(options: { db: Db; flows: ReadonlyMap<string, Flow>; vocabulary: Vocabulary; onOutgoing: () => void }): Conversations {
+  const { db, flows, vocabulary } = options;
+
+  async function apply(tx: Tx, patient: PatientRow, checkin: CheckinRow | undefined, result: TurnResult, sourceEventId: string | null, now: Date, file?: StoredFile) {
+    await applyTurn(tx, {
+      patient,
+      checkin,
+      result,
+      sourceEventId,
+      now,
+      outgoing: result.replies.map((reply) => ({ content: renderMessage(reply) })),
+      ...(file ? { file } : {}),
+    });
+  }
+
+  return {
+    async isPatientRoom(roomId, sender) {
+      const [row] = await db
+        .select({ id: patients.id })
+        .from(patients)
+        .where(and(eq(patients.roomId, roomId), eq(patients.matrixUserId, sender)));
+      return row !== undefined;
+    },
+
+    async handle(event, now = new Date()) {
+      const outcome = await db.transaction(async (tx): Promise<HandleOutcome> => {
+        const patient = await lockPatientByRoom(tx, event.roomId, event.sender);
+        if (!patient) return 'not-a-patient-room';
+        if (!(await claimInboundEvent(tx, { eventId: event.eventId, roomId: event.roomId, kind: event.input.type }))) return 'duplicate';
+        const checkin = await openCheckin(tx, patient.id);
+        const view = checkinView(checkin, flows);
+        // An edit of the message that carried the last answer corrects that answer; other edits are new text.
+        const input: PatientInput =
+          event.input.type === 'text' && event.editOf && event.editOf === checkin?.lastAnswerEventId ? { type: 'correction', text: event.input.text } : event.input;
+        const result = turn(patientView(patient), view, input, vocabulary, now);
+        const file = event.file && result.attachment === 'answer' && view?.state?.current ? { ...event.file, questionId: view.state.current } : event.file;
+        await apply(tx, patient, view ? checkin : undefined, result, event.eventId, now, file);
+        return 'handled';
+      });
+      if (outcome === 'handled') options.onOutgoing();
+      return outcome;
+    },
+
+    async startCheckin(patientId, flowId, now = new Date()) {
+      const flow = flows.get(flowId);
+      if (!flow) throw new UnknownFlowError(`no deployed flow with id "${flowId}"`);
+      const started = await db.transaction(async (tx) => {
+        const patient = await lockPatientById(tx, patientId);
+        if (!patient) throw new Error(`no patient ${patientId}`);
+        // One open check-in per patient: a new one supersedes the old (its answers stay stored).
+        await tx
+          .update(checkins)
+          .set({ status: 'superseded', endedAt: now, updatedAt: now })
+          .where(and(eq(checkins.patientId, patientId), inArray(checkins.status, ['pending', 'active'])));
+        const [row] = await tx.insert(checkins).values({ patientId, flowId: flow.id, flowVersion: flow.version, status: 'pending' }).returning();
+        const checkin = row!;
+        const result = beginCheckin(patientView(patient), { flow, status: 'pending', state: null }, now);
+        await apply(tx, patient, checkin, result, null, now);
+        return { checkinId: checkin.id, status: result.checkin?.status ?? 'pending' };
+      });
+      options.onOutgoing();
+      return started;
+    },
+  };
+}

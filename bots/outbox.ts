@@ -1,0 +1,138 @@
+import { and, eq, inArray, lte, sql } from 'drizzle-orm';
+import type { Db } from '../db/database.ts';
+import { outbox } from '../db/schema.ts';
+import { errorFields, type Logger } from '../server/logger.ts';
+
+/** Sends one event with a fixed transaction id; resolves to the event id. */
+export type SendEvent = (roomId: string, eventType: string, txnId: string, content: Record<string, unknown>) => Promise<string>;
+
+export interface SendFailure {
+  /** HTTP status, if the homeserver answered. */
+  status?: number;
+  errcode?: string;
+  retryAfterMs?: number;
+}
+
+export interface OutboxSender {
+  /** Look for work now (after a transaction that enqueued messages). */
+  kick(): void;
+  stop(): Promise<void>;
+}
+
+export const MAX_BACKOFF_MS = 60_000;
+/** A request the homeserver refuses for good (not 429, not 5xx) is retried this often, then marked failed. */
+export const MAX_REFUSALS = 3;
+
+/**
+ * When to try again after a failure: the homeserver's `retry_after_ms` on 429,
+ * otherwise exponential backoff from 1 s up to a minute. Pure, for tests.
+ */
+export function nextAttemptDelay(failure: SendFailure, attempts: number): number {
+  if (failure.status === 429 && failure.retryAfterMs !== undefined) return Math.min(Math.max(failure.retryAfterMs, 0), 10 * MAX_BACKOFF_MS);
+  return Math.min(1_000 * 2 ** Math.max(attempts - 1, 0), MAX_BACKOFF_MS);
+}
+
+export function isPermanent(failure: SendFailure): boolean {
+  return failure.status !== undefined && failure.status >= 400 && failure.status < 500 && failure.status !== 429 && failure.status !== 408;
+}
+
+function describe(error: unknown): SendFailure {
+  const e = error as { statusCode?: number; errcode?: string; retryAfterMs?: number; body?: { retry_after_ms?: number } };
+  const failure: SendFailure = {};
+  if (typeof e?.statusCode === 'number') failure.status = e.statusCode;
+  if (typeof e?.errcode === 'string') failure.errcode = e.errcode;
+  const retry = e?.retryAfterMs ?? e?.body?.retry_after_ms;
+  if (typeof retry === 'number') failure.retryAfterMs = retry;
+  return failure;
+}
+
+/**
+ * Delivers the durable outbox. Per room strictly in order: only the oldest
+ * pending message of a room is eligible, so a message waiting for a retry holds
+ * back the ones after it. Rows are claimed with FOR UPDATE SKIP LOCKED, so
+ * several instances share the work without sending anything twice; the row
+ * stays locked while it is sent, and the fixed transaction id makes a resend
+ * after a crash a no-op on the homeserver.
+ */
+export function startOutboxSender(options: { db: Db; send: SendEvent; logger: Logger; pollMs?: number; batch?: number }): OutboxSender {
+  const log = options.logger.child({ component: 'outbox' });
+  const pollMs = options.pollMs ?? 500;
+  const batch = options.batch ?? 20;
+  let running = true;
+  let wake: (() => void) | undefined;
+  let kicked = false;
+
+  async function drainOnce(): Promise<number> {
+    return options.db.transaction(async (tx) => {
+      const heads = tx
+        .select({ id: sql<number>`min(${outbox.id})` })
+        .from(outbox)
+        .where(eq(outbox.status, 'pending'))
+        .groupBy(outbox.roomId);
+      const due = await tx
+        .select()
+        .from(outbox)
+        .where(and(eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, new Date()), inArray(outbox.id, heads)))
+        .orderBy(outbox.id)
+        .limit(batch)
+        .for('update', { skipLocked: true });
+      for (const row of due) {
+        try {
+          const eventId = await options.send(row.roomId, row.eventType, row.txnId, row.content as Record<string, unknown>);
+          await tx.update(outbox).set({ status: 'sent', sentEventId: eventId, sentAt: new Date(), attempts: row.attempts + 1 }).where(eq(outbox.id, row.id));
+        } catch (error) {
+          const failure = describe(error);
+          const attempts = row.attempts + 1;
+          const giveUp = isPermanent(failure) && attempts >= MAX_REFUSALS;
+          const delay = nextAttemptDelay(failure, attempts);
+          await tx
+            .update(outbox)
+            .set({
+              status: giveUp ? 'failed' : 'pending',
+              attempts,
+              lastError: failure.errcode ?? (failure.status ? `HTTP ${failure.status}` : 'network'),
+              nextAttemptAt: new Date(Date.now() + delay),
+            })
+            .where(eq(outbox.id, row.id));
+          const fields = { outboxId: row.id, roomId: row.roomId, attempts, ...errorFields(error), ...(failure.status ? { status: failure.status } : {}) };
+          if (giveUp) log.error('message refused by the homeserver; giving up', fields);
+          else log.warn('send failed; will retry', { ...fields, inMs: delay });
+        }
+      }
+      return due.length;
+    });
+  }
+
+  const loop = (async () => {
+    while (running) {
+      let sent = 0;
+      try {
+        kicked = false;
+        sent = await drainOnce();
+      } catch (error) {
+        log.error('outbox pass failed', errorFields(error));
+      }
+      if (sent > 0 || kicked) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  })();
+
+  return {
+    kick() {
+      kicked = true;
+      wake?.();
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { exportCommand } from './commands/export.ts';
+import { importCommand } from './commands/import.ts';
+import { testCommand } from './commands/test.ts';
+import { tryCommand } from './commands/try.ts';
+import { validateCommand } from './commands/validate.ts';
+import { CliError } from './output.ts';
+
+const HELP = `visite — questionnaire check-ins for the TI-Messenger
+
+Usage:
+  visite flows validate FILE…                 check flow files (exit 1 on errors)
+  visite flows export FILE                    print the FHIR R4 Questionnaire (JSON)
+  visite flows import QUESTIONNAIRE.json      print a flow (YAML) from a Questionnaire
+  visite flows try FILE [--lang LL]           chat with a flow in the terminal
+        [--answers FILE|-] [--now ISO] [--patient Patient/ID]
+                                              with --answers: NDJSON events on stdout
+  visite flows test [FILE…]                   run golden transcripts (default: flows/)
+
+Options:
+  -h, --help   show this help
+Docs: docs/flows.md`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      lang: { type: 'string', short: 'l' },
+      answers: { type: 'string', short: 'a' },
+      now: { type: 'string' },
+      patient: { type: 'string' },
+    },
+  });
+  const [group, command, ...files] = positionals;
+  if (values.help || group === undefined || group === 'help') {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (group !== 'flows') throw new CliError(`unknown command "${group}"; try: visite --help`);
+  switch (command) {
+    case 'validate':
+      return validateCommand(files);
+    case 'export':
+      return exportCommand(files);
+    case 'import':
+      return importCommand(files);
+    case 'try':
+      return tryCommand(files, { lang: values.lang, answers: values.answers, now: values.now, patient: values.patient });
+    case 'test':
+      return testCommand(files);
+    default:
+      throw new CliError(`unknown flows command "${command ?? ''}"; one of validate, export, import, try, test (visite --help)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    // One clear line for users; the stack only on request.
+    const lines = err instanceof CliError ? err.lines : [`${err instanceof Error ? err.message : String(err)}`];
+    for (const line of lines) process.stderr.write(`visite: ${line}\n`);
+    if (process.env['VISITE_DEBUG'] && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,256 @@
+import { step } from '../engine/step.ts';
+import type { AnsweredItem, BotMessage, ConversationState, EngineEvent, Input } from '../engine/types.ts';
+import type { Flow } from '../flow/model.ts';
+import { translator } from '../i18n.ts';
+import { isRightToLeft, type Language } from '../language.ts';
+import { parseBoolean } from '../engine/parse.ts';
+import { lexicon } from '../engine/lexicon.ts';
+import { findCommand, findRedFlag } from './recognise.ts';
+import { CRISIS_CATEGORIES, type Vocabulary } from './vocabulary.ts';
+
+/**
+ * The conversation policy around the questionnaire engine: safety first, then
+ * commands (stop, start, language), then consent, then the flow itself. Pure:
+ * the Matrix adapter loads the views, calls `turn`, and writes the result in
+ * one transaction.
+ */
+
+export type Consent = 'none' | 'asked' | 'given' | 'refused' | 'withdrawn';
+
+export interface PatientView {
+  language: Language;
+  consent: Consent;
+  monitoring: 'active' | 'stopped';
+}
+
+export interface CheckinView {
+  flow: Flow;
+  status: 'pending' | 'active';
+  /** Null while pending (the engine has not started). */
+  state: ConversationState | null;
+}
+
+export type CheckinStatus = 'pending' | 'active' | 'completed' | 'cancelled';
+
+export type PatientInput =
+  | { type: 'text'; text: string }
+  | { type: 'correction'; text: string }
+  | { type: 'reaction'; emoji: string }
+  | { type: 'poll'; codes: string[] }
+  /** A file the adapter received and can store; `url` points at Visite's copy. */
+  | { type: 'attachment'; url: string; contentType: string; size: number }
+  /** A file the adapter refused before storing it. */
+  | { type: 'attachment-rejected'; reason: 'too-large' | 'wrong-type' | 'failed'; max?: string }
+  | { type: 'unsupported' };
+
+export type ConversationEvent =
+  | { type: 'red_flag'; category: string; language: Language }
+  | { type: 'monitoring_stopped' }
+  | { type: 'consent_given' }
+  | { type: 'consent_refused' }
+  | { type: 'engine'; event: EngineEvent };
+
+export interface TurnResult {
+  patient: PatientView;
+  /** The check-in after this turn; null when there was none. */
+  checkin: { status: CheckinStatus; state: ConversationState | null } | null;
+  replies: BotMessage[];
+  answers: AnsweredItem[];
+  events: ConversationEvent[];
+  /** Where an incoming attachment belongs: as the answer, with the check-in, or not kept at all. */
+  attachment: 'answer' | 'checkin' | 'patient' | 'discard';
+}
+
+const PHOTO_TYPES = /^image\/(jpeg|png|webp|heic|heif|gif)$/;
+
+export function isAcceptedPhotoType(contentType: string): boolean {
+  return PHOTO_TYPES.test(contentType);
+}
+
+function say(lang: Language, key: string, kind: BotMessage['kind'] = 'notice', vars: Record<string, string> = {}): BotMessage {
+  return { kind, text: translator(lang)(key, vars), lang, rtl: isRightToLeft(lang) };
+}
+
+class Turn {
+  patient: PatientView;
+  checkin: TurnResult['checkin'];
+  readonly replies: BotMessage[] = [];
+  readonly answers: AnsweredItem[] = [];
+  readonly events: ConversationEvent[] = [];
+  attachment: TurnResult['attachment'] = 'discard';
+  readonly view: CheckinView | null;
+  readonly now: Date;
+
+  constructor(patient: PatientView, checkin: CheckinView | null, now: Date) {
+    this.patient = { ...patient };
+    this.view = checkin;
+    this.checkin = checkin ? { status: checkin.status, state: checkin.state } : null;
+    this.now = now;
+  }
+
+  get lang(): Language {
+    return this.patient.language;
+  }
+
+  result(): TurnResult {
+    return { patient: this.patient, checkin: this.checkin, replies: this.replies, answers: this.answers, events: this.events, attachment: this.attachment };
+  }
+
+  say(key: string, kind: BotMessage['kind'] = 'notice', vars: Record<string, string> = {}): void {
+    this.replies.push(say(this.lang, key, kind, vars));
+  }
+
+  /** Runs the engine on the open check-in and takes over what it said and recorded. */
+  engine(input: Input): void {
+    if (!this.view || !this.checkin) return;
+    const result = step(this.view.flow, this.checkin.state ?? undefined, input, this.now);
+    this.checkin = { status: result.state.status === 'completed' ? 'completed' : 'active', state: result.state };
+    this.replies.push(...result.messages);
+    this.answers.push(...result.answers);
+    this.events.push(...result.events.map((event) => ({ type: 'engine' as const, event })));
+  }
+
+  introduce(): void {
+    this.say('intro.text', 'intro');
+    this.say('consent.question', 'question');
+    this.patient.consent = 'asked';
+  }
+
+  cancelCheckin(): void {
+    if (this.checkin) this.checkin = { ...this.checkin, status: 'cancelled' };
+  }
+}
+
+/** A check-in becomes due (scheduler or API): ask for consent first, or start asking. */
+export function beginCheckin(patient: PatientView, checkin: CheckinView, now: Date): TurnResult {
+  const t = new Turn(patient, checkin, now);
+  if (t.patient.monitoring === 'stopped' || t.patient.consent === 'refused' || t.patient.consent === 'withdrawn') {
+    t.cancelCheckin();
+  } else if (t.patient.consent !== 'given') {
+    t.introduce();
+  } else {
+    t.engine({ type: 'start', lang: t.lang });
+  }
+  return t.result();
+}
+
+/** One patient message (or reaction, file, edit) in the patient's direct room. */
+export function turn(patient: PatientView, checkin: CheckinView | null, input: PatientInput, vocabulary: Vocabulary, now: Date): TurnResult {
+  const t = new Turn(patient, checkin, now);
+  const text = input.type === 'text' || input.type === 'correction' ? input.text : undefined;
+
+  // 1. Safety before anything else, in every state, before consent too.
+  if (text !== undefined) {
+    const flag = findRedFlag(text, vocabulary);
+    if (flag) {
+      t.say(CRISIS_CATEGORIES.has(flag.category) ? 'redflag.suicidal' : 'redflag.emergency', 'notice');
+      t.events.push({ type: 'red_flag', category: flag.category, language: flag.language });
+      return t.result();
+    }
+  }
+
+  // 2. Commands work in every state.
+  const command = text !== undefined && input.type === 'text' ? findCommand(text, vocabulary) : null;
+  if (command?.type === 'stop') {
+    if (t.patient.monitoring === 'stopped') {
+      t.say('stop.already');
+    } else {
+      t.patient = { ...t.patient, monitoring: 'stopped', consent: 'withdrawn' };
+      t.cancelCheckin();
+      t.say('stop.confirmed');
+      t.events.push({ type: 'monitoring_stopped' });
+    }
+    return t.result();
+  }
+  if (command?.type === 'language') {
+    t.patient.language = command.language;
+    t.say('language.switched');
+    if (t.patient.consent === 'asked') t.say('consent.question', 'question');
+    else if (t.patient.consent === 'given' && t.checkin?.status === 'active') t.engine({ type: 'language', lang: command.language });
+    return t.result();
+  }
+  if (command?.type === 'start') {
+    if (t.patient.consent === 'given' && t.patient.monitoring === 'active') {
+      if (t.checkin?.status === 'active') t.engine({ type: 'start', lang: t.lang });
+      else t.say('consent.givenNoCheckin');
+    } else {
+      t.patient.monitoring = 'active';
+      t.introduce();
+    }
+    return t.result();
+  }
+
+  // 3. Stopped or refused: nothing is stored; remind how to come back.
+  if (t.patient.monitoring === 'stopped' || t.patient.consent === 'refused' || t.patient.consent === 'withdrawn') {
+    t.say(t.patient.monitoring === 'stopped' ? 'stop.already' : 'consent.refused');
+    return t.result();
+  }
+
+  // 4. Consent: first contact introduces; an open consent question takes yes/no.
+  if (t.patient.consent === 'none') {
+    t.introduce();
+    return t.result();
+  }
+  if (t.patient.consent === 'asked') {
+    const parsed = text !== undefined ? parseBoolean(text, lexicon(t.lang)) : { ok: false as const };
+    if (parsed.ok && parsed.value.type === 'boolean' && parsed.value.value) {
+      t.patient = { ...t.patient, consent: 'given' };
+      t.events.push({ type: 'consent_given' });
+      if (t.checkin && t.checkin.status === 'pending') {
+        t.say('consent.given');
+        t.engine({ type: 'start', lang: t.lang });
+      } else {
+        t.say('consent.givenNoCheckin');
+      }
+    } else if (parsed.ok && parsed.value.type === 'boolean') {
+      t.patient = { ...t.patient, consent: 'refused' };
+      t.cancelCheckin();
+      t.say('consent.refused');
+      t.events.push({ type: 'consent_refused' });
+    } else {
+      t.say('consent.reask', 'reask');
+    }
+    return t.result();
+  }
+
+  // 5. Consent given: the flow, if one is running.
+  const active = t.checkin?.status === 'active' ? t.checkin : null;
+  const currentQuestion = active?.state?.current ? t.view?.flow.questions.find((q) => q.id === active.state?.current) : undefined;
+  switch (input.type) {
+    case 'attachment-rejected':
+      t.say(input.reason === 'too-large' ? 'photo.tooLarge' : input.reason === 'wrong-type' ? 'photo.wrongType' : 'photo.failed', 'reask', input.max ? { max: input.max } : {});
+      return t.result();
+    case 'attachment':
+      if (currentQuestion?.type === 'photo') {
+        t.attachment = 'answer';
+        t.engine({ type: 'attachment', url: input.url, contentType: input.contentType, size: input.size });
+      } else {
+        // Not asked for, but possibly important (a wound photo): keep it for the team.
+        t.attachment = active ? 'checkin' : 'patient';
+        t.say('photo.saved');
+      }
+      return t.result();
+    case 'unsupported':
+      t.say('idle.unsupported');
+      return t.result();
+  }
+  if (!active) {
+    t.say('idle.noCheckin');
+    return t.result();
+  }
+  switch (input.type) {
+    case 'text':
+      t.engine({ type: 'text', text: input.text });
+      break;
+    case 'correction':
+      t.engine({ type: 'correction', text: input.text });
+      break;
+    case 'reaction':
+      t.engine({ type: 'reaction', emoji: input.emoji });
+      break;
+    case 'poll':
+      t.engine({ type: 'poll', codes: input.codes });
+      break;
+  }
+  return t.result();
+}

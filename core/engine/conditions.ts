@@ -1,0 +1,169 @@
+import { evaluateFhirPath } from '../flow/fhirpath.ts';
+import type { Condition, Flow, Scalar } from '../flow/model.ts';
+import type { AnswerValue, ConversationState } from './types.ts';
+
+/**
+ * Evaluates conditions (enableWhen, escalation rules) against the answers so
+ * far. Comparisons are direct; FHIRPath expressions and computed values see a
+ * QuestionnaireResponse built from the answers, made at most once per call.
+ * Missing answers make a comparison false (except `exists: false`), so a rule
+ * never fires on absent data and a branch never opens on it.
+ */
+export class Evaluator {
+  private readonly flow: Flow;
+  private readonly state: ConversationState;
+  private answersOnly: object | undefined;
+  private withComputed: object | undefined;
+  private readonly computedCache = new Map<string, number | boolean | undefined>();
+
+  constructor(flow: Flow, state: ConversationState) {
+    this.flow = flow;
+    this.state = state;
+  }
+
+  test(c: Condition): boolean {
+    switch (c.kind) {
+      case 'all':
+        return c.of.every((x) => this.test(x));
+      case 'any':
+        return c.of.some((x) => this.test(x));
+      case 'not':
+        return !this.test(c.of);
+      case 'expression':
+        return this.expression(c.expression);
+      case 'compare':
+        return compare(this.value(c.answer), c.op, c.value);
+    }
+  }
+
+  /** The comparable value of an answer or computed value (undefined when absent). */
+  value(id: string): Comparable | undefined {
+    const stored = this.state.answers[id];
+    if (stored && this.state.outcomes[id] === 'answered') return comparable(stored.value);
+    if (this.flow.computedIndex.has(id)) return this.computed(id);
+    return undefined;
+  }
+
+  computed(id: string): number | boolean | undefined {
+    if (this.computedCache.has(id)) return this.computedCache.get(id);
+    const def = this.flow.computed[this.flow.computedIndex.get(id) ?? -1];
+    let result: number | boolean | undefined;
+    if (def) {
+      this.computedCache.set(id, undefined); // guards against self-reference loops
+      const out = this.safeEval(def.expression, false)[0];
+      if (def.type === 'boolean' && typeof out === 'boolean') result = out;
+      if (def.type !== 'boolean' && typeof out === 'number' && Number.isFinite(out)) result = def.type === 'integer' ? Math.round(out) : out;
+    }
+    this.computedCache.set(id, result);
+    return result;
+  }
+
+  private expression(expression: string): boolean {
+    const out = this.safeEval(expression, true);
+    return out.length === 1 && out[0] === true;
+  }
+
+  /** Computed values see answers only; conditions also see computed values (as items with their id). */
+  private safeEval(expression: string, includeComputed: boolean): unknown[] {
+    try {
+      this.answersOnly ??= responseForExpressions(this.flow, this.state);
+      let resource = this.answersOnly;
+      if (includeComputed && this.flow.computed.length > 0) {
+        if (!this.withComputed) {
+          const items = [...(this.answersOnly as { item: object[] }).item];
+          for (const c of this.flow.computed) {
+            const v = this.computed(c.id);
+            if (v !== undefined) items.push({ linkId: c.id, answer: [typeof v === 'boolean' ? { valueBoolean: v } : c.type === 'integer' ? { valueInteger: v } : { valueDecimal: v }] });
+          }
+          this.withComputed = { ...this.answersOnly, item: items };
+        }
+        resource = this.withComputed;
+      }
+      return evaluateFhirPath(expression, resource);
+    } catch {
+      // A failing author expression must not break the conversation; it evaluates to "no".
+      return [];
+    }
+  }
+}
+
+export type Comparable = number | boolean | string | string[];
+
+export function comparable(v: AnswerValue): Comparable {
+  switch (v.type) {
+    case 'number':
+    case 'boolean':
+    case 'text':
+    case 'date':
+      return v.value;
+    case 'choice':
+      return v.code;
+    case 'choices':
+      return v.codes;
+    case 'attachment':
+      return v.url;
+  }
+}
+
+export function compare(actual: Comparable | undefined, op: string, expected: Scalar | Scalar[] | undefined): boolean {
+  if (op === 'exists') return (actual !== undefined) === (expected ?? true);
+  if (actual === undefined) return false;
+  const list = Array.isArray(expected) ? expected : [expected];
+  if (Array.isArray(actual)) {
+    // Multi-choice: "=" / "includes" → contains the code, "in" → shares a code, "!=" → does not contain.
+    if (op === '=' || op === 'includes') return list.some((e) => actual.includes(String(e)));
+    if (op === 'in') return actual.some((a) => list.map(String).includes(a));
+    if (op === '!=') return !list.some((e) => actual.includes(String(e)));
+    return false;
+  }
+  const e = list[0];
+  switch (op) {
+    case '=':
+      return actual === e;
+    case '!=':
+      return actual !== e;
+    case 'in':
+      return list.includes(actual);
+    case '>':
+      return e !== undefined && actual > e;
+    case '>=':
+      return e !== undefined && actual >= e;
+    case '<':
+      return e !== undefined && actual < e;
+    case '<=':
+      return e !== undefined && actual <= e;
+    default:
+      return false;
+  }
+}
+
+/** Minimal QuestionnaireResponse (answers only) for FHIRPath conditions and computed values. */
+export function responseForExpressions(flow: Flow, state: ConversationState): object {
+  const item: object[] = [];
+  for (const q of flow.questions) {
+    const stored = state.answers[q.id];
+    if (!stored || state.outcomes[q.id] !== 'answered') continue;
+    item.push({ linkId: q.id, answer: answerValues(stored.value) });
+  }
+  return { resourceType: 'QuestionnaireResponse', status: 'in-progress', item };
+}
+
+/** FHIR answer[] for a value (QuestionnaireResponse.item.answer.value[x]). */
+export function answerValues(v: AnswerValue, system?: (code: string) => string): object[] {
+  switch (v.type) {
+    case 'number':
+      return [Number.isInteger(v.value) && v.unit === undefined ? { valueInteger: v.value } : { valueDecimal: v.value }];
+    case 'boolean':
+      return [{ valueBoolean: v.value }];
+    case 'choice':
+      return [{ valueCoding: system ? { system: system(v.code), code: v.code } : { code: v.code } }];
+    case 'choices':
+      return v.codes.map((code) => ({ valueCoding: system ? { system: system(code), code } : { code } }));
+    case 'text':
+      return [{ valueString: v.value }];
+    case 'date':
+      return [{ valueDate: v.value }];
+    case 'attachment':
+      return [{ valueAttachment: { url: v.url, contentType: v.contentType } }];
+  }
+}

@@ -1,0 +1,319 @@
+import type { ChoiceOption, ChoiceQuestion, Question, QuantityQuestion, ScaleQuestion, TextQuestion } from '../flow/model.ts';
+import type { Language } from '../language.ts';
+import { type Lexicon, lexicon } from './lexicon.ts';
+import { asciiDigits, normalizeEmoji, normalizeWords, stripControls } from './normalize.ts';
+import type { AnswerValue, ParseResult } from './types.ts';
+
+/**
+ * Patient text → typed answer for one question, per language. Pure and total:
+ * any string yields either a value or a failure reason the engine turns into
+ * a friendly re-ask. Nothing here throws.
+ */
+export function parseAnswer(question: Question, raw: string, lang: Language, now: Date, timeZone: string): ParseResult {
+  const lex = lexicon(lang);
+  const text = stripControls(raw);
+  switch (question.type) {
+    case 'quantity':
+      return parseQuantity(question, text, lex);
+    case 'scale':
+      return parseScale(question, text, lex);
+    case 'boolean':
+      return parseBoolean(text, lex);
+    case 'choice':
+    case 'multi-choice':
+      return parseChoice(question, text, lex);
+    case 'text':
+      return parseText(question, text);
+    case 'date':
+      return parseDate(text, lex, now, timeZone);
+    case 'photo':
+      return { ok: false, reason: 'need-photo' };
+    case 'info':
+      return { ok: false, reason: 'not-understood' };
+  }
+}
+
+// ---------------------------------------------------------------- numbers
+
+const NUMBER = /(^|[^\d.,])([-−]?)(\d+(?:[.,]\d+)?)(?![\d])/g;
+
+export type NumberScan = { kind: 'none' } | { kind: 'one'; value: number; decimals: number } | { kind: 'many' };
+
+/**
+ * Finds the one number in a message: "38,5", "38.5 °C", "ca. 38,5 Grad",
+ * "7/10" (a score out of max), or a number word ("sieben"). Several different
+ * numbers ("38 oder 39") are ambiguous.
+ */
+export function scanNumber(text: string, lex: Lexicon, outOf?: number): NumberScan {
+  const t = asciiDigits(text);
+  const found: { value: number; decimals: number }[] = [];
+  for (const m of t.matchAll(NUMBER)) {
+    const digits = (m[3] ?? '').replace(',', '.');
+    const value = Number(digits) * (m[2] ? -1 : 1);
+    if (!Number.isFinite(value)) continue;
+    found.push({ value, decimals: digits.includes('.') ? digits.length - digits.indexOf('.') - 1 : 0 });
+  }
+  if (found.length === 2 && outOf !== undefined && found[1]?.value === outOf && /\d\s*(\/|von|of|из|з|na|üzerinden|من)\s*\d/iu.test(t)) {
+    found.pop();
+  }
+  const first = found[0];
+  if (first) {
+    if (found.every((f) => f.value === first.value)) return { kind: 'one', ...first };
+    return { kind: 'many' };
+  }
+  const words = normalizeWords(t).split(' ');
+  const hits = new Set<number>();
+  for (const w of words) {
+    const n = lex.numbers.get(w);
+    if (n !== undefined) hits.add(n);
+  }
+  if (hits.size === 1) return { kind: 'one', value: [...hits][0] ?? 0, decimals: 0 };
+  return hits.size > 1 ? { kind: 'many' } : { kind: 'none' };
+}
+
+function parseQuantity(q: QuantityQuestion, text: string, lex: Lexicon): ParseResult {
+  const scan = scanNumber(text, lex);
+  if (scan.kind === 'none') return { ok: false, reason: 'not-understood' };
+  if (scan.kind === 'many') return { ok: false, reason: 'ambiguous' };
+  const factor = 10 ** q.decimals;
+  const value = Math.round(scan.value * factor) / factor;
+  if ((q.min !== undefined && value < q.min) || (q.max !== undefined && value > q.max)) {
+    return { ok: false, reason: 'out-of-range', detail: { value: lex.number(scan.value, 6) } };
+  }
+  return { ok: true, value: q.unit ? { type: 'number', value, unit: q.unit } : { type: 'number', value } };
+}
+
+function parseScale(q: ScaleQuestion, text: string, lex: Lexicon): ParseResult {
+  const scan = scanNumber(text, lex, q.max);
+  if (scan.kind === 'none') return { ok: false, reason: 'not-understood' };
+  if (scan.kind === 'many') return { ok: false, reason: 'ambiguous' };
+  if (!Number.isInteger(scan.value)) return { ok: false, reason: 'not-whole' };
+  if (scan.value < q.min || scan.value > q.max) return { ok: false, reason: 'out-of-range', detail: { value: lex.number(scan.value, 6) } };
+  return { ok: true, value: { type: 'number', value: scan.value } };
+}
+
+// ---------------------------------------------------------------- yes / no
+
+const YES_EMOJI = new Set(['👍', '✅', '✔', '☑', '🙂', '😊']);
+const NO_EMOJI = new Set(['👎', '❌', '✖', '🚫', '❎']);
+
+export function parseBoolean(text: string, lex: Lexicon): ParseResult {
+  const emoji = normalizeEmoji(text);
+  if (YES_EMOJI.has(emoji)) return { ok: true, value: { type: 'boolean', value: true } };
+  if (NO_EMOJI.has(emoji)) return { ok: true, value: { type: 'boolean', value: false } };
+  const norm = normalizeWords(text);
+  if (!norm) return { ok: false, reason: 'not-understood' };
+  const decide = (yes: ReadonlySet<string>, no: ReadonlySet<string>): boolean | 'ambiguous' | undefined => {
+    if (yes.has(norm)) return true;
+    if (no.has(norm)) return false;
+    let y = false;
+    let n = false;
+    const tokens = norm.split(' ');
+    for (let i = 0; i < tokens.length; i++) {
+      const one = tokens[i] ?? '';
+      const two = i + 1 < tokens.length ? `${one} ${tokens[i + 1]}` : '';
+      if (yes.has(one) || (two && yes.has(two))) y = true;
+      if (no.has(one) || (two && no.has(two))) n = true;
+    }
+    if (y && n) return 'ambiguous';
+    return y ? true : n ? false : undefined;
+  };
+  // The patient's own language decides first; German/English words only if it says nothing.
+  const own = decide(lex.ownWords.yes, lex.ownWords.no);
+  const result = own ?? decide(lex.words.yes, lex.words.no);
+  if (result === 'ambiguous') return { ok: false, reason: 'ambiguous' };
+  if (result === undefined) return { ok: false, reason: 'not-understood' };
+  return { ok: true, value: { type: 'boolean', value: result } };
+}
+
+// ---------------------------------------------------------------- choices
+
+const SEPARATORS = /[,;/+&\n]|\s-\s/;
+
+export function parseChoice(q: ChoiceQuestion, text: string, lex: Lexicon): ParseResult {
+  const multiple = q.type === 'multi-choice';
+  const picked = multiple ? pickMany(q, text, lex) : pickOne(q, text, lex);
+  if (!picked.ok) return picked;
+  const codes = picked.codes;
+  if (!multiple) return { ok: true, value: { type: 'choice', code: codes[0] ?? '' } };
+  const exclusive = q.options.find((o) => o.exclusive && codes.includes(o.code));
+  if (exclusive && codes.length > 1) return { ok: false, reason: 'exclusive', detail: { option: label(exclusive.text, lex.lang) } };
+  // Keep the flow's option order, whatever order the patient typed.
+  const ordered = q.options.filter((o) => codes.includes(o.code)).map((o) => o.code);
+  return { ok: true, value: { type: 'choices', codes: ordered } };
+}
+
+type Picked = { ok: true; codes: string[] } | { ok: false; reason: 'not-understood' | 'ambiguous' | 'out-of-range'; detail?: Record<string, string> };
+
+function pickOne(q: ChoiceQuestion, text: string, lex: Lexicon): Picked {
+  const t = asciiDigits(text).trim();
+  const numbers = [...t.matchAll(/\d+/g)].map((m) => Number(m[0]));
+  const unique = [...new Set(numbers)];
+  const numeric = /^[\s\d.,)(#-]*$/.test(t);
+  if (unique.length === 1 && (numeric || /^\s*\d+\s*[.)]?(\s|$)/.test(t))) {
+    const n = unique[0] ?? 0;
+    const option = q.options[n - 1];
+    if (!option) return { ok: false, reason: 'out-of-range', detail: { value: String(n) } };
+    return { ok: true, codes: [option.code] };
+  }
+  if (unique.length > 1 && numeric) return { ok: false, reason: 'ambiguous' };
+  const byEmoji = matchEmoji(q, t);
+  if (byEmoji.length === 1) return { ok: true, codes: byEmoji };
+  const byLabel = matchLabel(q, t, lex);
+  if (byLabel.length === 1) return { ok: true, codes: byLabel };
+  if (byLabel.length > 1 || byEmoji.length > 1) return { ok: false, reason: 'ambiguous' };
+  if (unique.length === 1) {
+    const option = q.options[(unique[0] ?? 0) - 1];
+    if (option) return { ok: true, codes: [option.code] };
+  }
+  const bool = numbers.length === 0 ? yesNoOption(q, t, lex) : undefined;
+  if (bool) return { ok: true, codes: [bool] };
+  return { ok: false, reason: 'not-understood' };
+}
+
+function pickMany(q: ChoiceQuestion, text: string, lex: Lexicon): Picked {
+  const t = asciiDigits(text).trim();
+  const andWords = [...lex.words.and];
+  // "1, 3", "1 3", "1 und 3": only numbers and separators.
+  const stripped = normalizeWords(t)
+    .split(' ')
+    .filter((w) => !andWords.includes(w))
+    .join(' ');
+  if (/^[\d\s]+$/.test(stripped) && stripped.trim()) {
+    const codes: string[] = [];
+    for (const n of stripped.trim().split(/\s+/).map(Number)) {
+      const option = q.options[n - 1];
+      if (!option) return { ok: false, reason: 'out-of-range', detail: { value: String(n) } };
+      if (!codes.includes(option.code)) codes.push(option.code);
+    }
+    return { ok: true, codes };
+  }
+  const byEmoji = matchEmoji(q, t);
+  if (byEmoji.length > 0 && normalizeWords(t) === '') return { ok: true, codes: byEmoji };
+  // Labels separated by commas or "and".
+  const andPattern = andWords.length > 0 ? new RegExp(`\\s(?:${andWords.map(escapeRegExp).join('|')})\\s`, 'u') : undefined;
+  const parts = t.split(SEPARATORS).flatMap((p) => (andPattern ? normalizeWords(p).split(andPattern) : [p])).filter((p) => normalizeWords(p) !== '');
+  const codes: string[] = [];
+  for (const part of parts) {
+    const one = pickOne(q, part, lex);
+    if (!one.ok) return one;
+    for (const c of one.codes) if (!codes.includes(c)) codes.push(c);
+  }
+  return codes.length > 0 ? { ok: true, codes } : { ok: false, reason: 'not-understood' };
+}
+
+function matchEmoji(q: ChoiceQuestion, text: string): string[] {
+  const t = normalizeEmoji(text);
+  if (!t) return [];
+  return q.options.filter((o) => o.emoji && t.includes(normalizeEmoji(o.emoji))).map((o) => o.code);
+}
+
+/** Option labels in the patient's language and in German/English, accent- and case-insensitive. */
+function matchLabel(q: ChoiceQuestion, text: string, lex: Lexicon): string[] {
+  const input = normalizeWords(text);
+  if (!input) return [];
+  const candidates = (o: ChoiceQuestion['options'][number]) => labelCandidates(o, lex.lang);
+  const exact = q.options.filter((o) => candidates(o).includes(input));
+  if (exact.length > 0) return exact.map((o) => o.code);
+  // A prefix of a label ("leicht" for "leicht gerötet"), or a label inside a sentence.
+  const prefix = input.length >= 3 ? q.options.filter((o) => candidates(o).some((c) => c.startsWith(input))) : [];
+  if (prefix.length > 0) return prefix.map((o) => o.code);
+  const padded = ` ${input} `;
+  return q.options.filter((o) => candidates(o).some((c) => c.length >= 3 && padded.includes(` ${c} `))).map((o) => o.code);
+}
+
+/** Normalised labels of an option (patient language, German, English, code), computed once per option. */
+const labelCache = new WeakMap<ChoiceOption, Map<Language, string[]>>();
+function labelCandidates(o: ChoiceOption, lang: Language): string[] {
+  let byLang = labelCache.get(o);
+  if (!byLang) {
+    byLang = new Map();
+    labelCache.set(o, byLang);
+  }
+  let list = byLang.get(lang);
+  if (!list) {
+    list = [...new Set([o.text[lang], o.text.de, o.text.en, o.code].filter((s): s is string => !!s).map(normalizeWords))];
+    byLang.set(lang, list);
+  }
+  return list;
+}
+
+/** "ja"/"nein" to a two-option question whose options are yes/no-like codes. */
+function yesNoOption(q: ChoiceQuestion, text: string, lex: Lexicon): string | undefined {
+  if (q.options.length !== 2) return undefined;
+  const b = parseBoolean(text, lex);
+  if (!b.ok || b.value.type !== 'boolean') return undefined;
+  const want = b.value.value ? ['yes', 'y', 'true', 'ja'] : ['no', 'n', 'false', 'nein'];
+  return q.options.find((o) => want.includes(o.code.toLowerCase()))?.code;
+}
+
+function label(t: Partial<Record<Language, string>>, lang: Language): string {
+  return t[lang] ?? t.de ?? t.en ?? '';
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+// ---------------------------------------------------------------- text, date
+
+function parseText(q: TextQuestion, text: string): ParseResult {
+  if (!text || normalizeWords(text) === '' && !/\p{Extended_Pictographic}/u.test(text)) return { ok: false, reason: 'need-text' };
+  if (text.length > q.maxLength) return { ok: false, reason: 'too-long', detail: { max: String(q.maxLength) } };
+  return { ok: true, value: { type: 'text', value: text } };
+}
+
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+/** The calendar date of `now` in the flow's time zone, as YYYY-MM-DD. */
+export function localDate(now: Date, timeZone: string, minusDays = 0): string {
+  let f = dayFormats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    dayFormats.set(timeZone, f);
+  }
+  const today = f.format(now);
+  if (minusDays === 0) return today;
+  const d = new Date(`${today}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - minusDays);
+  return d.toISOString().slice(0, 10);
+}
+
+/** Accepts 28.11.2026, 28.11.26, 28.11., 28/11/2026, 2026-11-28, today/yesterday words. */
+export function parseDate(text: string, lex: Lexicon, now: Date, timeZone: string): ParseResult {
+  const norm = normalizeWords(text);
+  if (lex.words.today.has(norm)) return { ok: true, value: { type: 'date', value: localDate(now, timeZone) } };
+  if (lex.words.yesterday.has(norm)) return { ok: true, value: { type: 'date', value: localDate(now, timeZone, 1) } };
+  if (lex.words.dayBeforeYesterday.has(norm)) return { ok: true, value: { type: 'date', value: localDate(now, timeZone, 2) } };
+  const t = asciiDigits(text).trim();
+  let y: number;
+  let m: number;
+  let d: number;
+  const iso = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(t);
+  const dmy = /^(\d{1,2})[./-](\d{1,2})[./-]?(\d{2}|\d{4})?\.?$/.exec(t);
+  if (iso) {
+    y = Number(iso[1]);
+    m = Number(iso[2]);
+    d = Number(iso[3]);
+  } else if (dmy) {
+    d = Number(dmy[1]);
+    m = Number(dmy[2]);
+    const year = dmy[3];
+    const current = Number(localDate(now, timeZone).slice(0, 4));
+    y = year === undefined ? current : year.length === 2 ? 2000 + Number(year) : Number(year);
+  } else return { ok: false, reason: 'not-understood' };
+  const date = new Date(Date.UTC(y, m - 1, d));
+  if (m < 1 || m > 12 || d < 1 || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d || y < 1900 || y > 2200) {
+    return { ok: false, reason: 'invalid-date' };
+  }
+  return { ok: true, value: { type: 'date', value: date.toISOString().slice(0, 10) } };
+}
+
+/** Answer for an attachment input (photo questions only). */
+export function attachmentAnswer(question: Question, input: { url: string; contentType: string; title?: string; size?: number }): ParseResult {
+  if (question.type !== 'photo') return { ok: false, reason: 'need-text' };
+  if (!/^image\//i.test(input.contentType) || !input.url) return { ok: false, reason: 'need-photo' };
+  const value: AnswerValue = { type: 'attachment', url: input.url, contentType: input.contentType };
+  if (input.title) value.title = input.title;
+  if (input.size !== undefined) value.size = input.size;
+  return { ok: true, value };
+}

@@ -1,0 +1,119 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ROOT } from '../helpers.ts';
+
+function visite(args: string[], input?: string): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(join(ROOT, 'scripts/node24.sh'), ['node', join(ROOT, 'cli/visite.ts'), ...args], { cwd: ROOT, encoding: 'utf8', input, timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'visite-cli-'));
+const write = (name: string, content: string) => {
+  const path = join(tmp, name);
+  writeFileSync(path, content);
+  return path;
+};
+
+const noStack = (s: string) => expect(s).not.toMatch(/\n\s+at .+:\d+:\d+/);
+
+describe('visite CLI', { timeout: 60_000 }, () => {
+  it('--help lists the commands', () => {
+    const r = visite(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of ['flows validate', 'flows export', 'flows import', 'flows try', 'flows test']) expect(r.stdout).toContain(c);
+  });
+
+  it('flows validate: exit 0 for shipped flows, 1 with located errors otherwise', () => {
+    const ok = visite(['flows', 'validate', 'flows/post-op.yaml', 'flows/medication-change.yaml']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('ok flows/post-op.yaml');
+    const bad = write('bad.yaml', 'id: x\nversion: "1"\ntitle: { de: X, en: X }\nlanguages: [de, en]\nquestions:\n  - id: a\n    type: boolean\n    txt: { de: A, en: A }\n');
+    const r = visite(['flows', 'validate', 'flows/post-op.yaml', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${bad}:8:5: unknown key "txt" [unknown-key]`);
+    expect(r.stderr).toContain('hint: did you mean "text"?');
+    noStack(r.stderr);
+  });
+
+  it('flows export prints a Questionnaire; import turns it back into a valid flow', () => {
+    const exp = visite(['flows', 'export', 'flows/medication-change.yaml']);
+    expect(exp.code).toBe(0);
+    const q = JSON.parse(exp.stdout) as { resourceType: string; item: unknown[] };
+    expect(q.resourceType).toBe('Questionnaire');
+    const qPath = write('q.json', exp.stdout);
+    const imp = visite(['flows', 'import', qPath]);
+    expect(imp.code).toBe(0);
+    expect((parse(imp.stdout) as { id: string }).id).toBe('medication-change');
+    const flowPath = write('imported.yaml', imp.stdout);
+    expect(visite(['flows', 'validate', flowPath]).code).toBe(0);
+  });
+
+  it('flows import names the offending linkId and exits 1', () => {
+    const r = visite(['flows', 'import', join(ROOT, 'test/unit/fhir/fixtures/bad-enablewhen.json')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('item "fever-value": enableWhen refers to linkId "has-fever"');
+    expect(r.stdout).toBe('');
+    const notJson = visite(['flows', 'import', write('x.json', '{ nope')]);
+    expect(notJson.code).toBe(1);
+    expect(notJson.stderr).toMatch(/^visite: .*x\.json: not valid JSON/);
+    noStack(notJson.stderr);
+  });
+
+  it('flows try --answers prints the NDJSON contract', () => {
+    const answers = write('answers.txt', ['8', '39,7', '1', '1', '1', 'ja', 'nein', ''].join('\n'));
+    const r = visite(['flows', 'try', 'flows/post-op.yaml', '--lang', 'de', '--answers', answers, '--now', '2026-01-15T08:00:00Z', '--patient', 'Patient/42']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ type: 'bot', kind: 'intro' });
+    expect(lines.filter((l) => l.type === 'bot').every((l) => typeof l.text === 'string')).toBe(true);
+    const alerts = lines.filter((l) => l.type === 'alert');
+    expect(alerts.map((a) => a.ruleId)).toEqual(['pain-severe', 'fever-high']);
+    expect(alerts[1]).toMatchObject({ severity: 'urgent', questionId: 'temperature', values: { temperature: { type: 'number', value: 39.7, unit: 'Cel' } } });
+    const obs = lines.filter((l) => l.type === 'observation').map((l) => l.resource as { code: { coding: { code: string }[] }; valueQuantity?: { value: number }; subject: { reference: string } });
+    expect(obs.find((o) => o.code.coding[0]?.code === '8310-5')?.valueQuantity?.value).toBe(39.7);
+    expect(obs.every((o) => o.subject.reference === 'Patient/42')).toBe(true);
+    const qr = lines.at(-1);
+    expect(qr).toMatchObject({ type: 'questionnaireResponse', resource: { resourceType: 'QuestionnaireResponse', status: 'completed' } });
+  });
+
+  it('flows try rejects an unknown language and a missing answers file in one line', () => {
+    const lang = visite(['flows', 'try', 'flows/post-op.yaml', '--lang', 'fr', '--answers', '-'], '');
+    expect(lang.code).toBe(1);
+    expect(lang.stderr.trim()).toBe('visite: visite flows try: unknown language "fr"; use one of de, en, tr, ar, uk, ru, pl');
+    const missing = visite(['flows', 'try', 'flows/post-op.yaml', '--answers', '/nonexistent']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe('visite: /nonexistent: cannot read answers: file not found');
+  });
+
+  it('flows try without --answers chats on stdin', () => {
+    const r = visite(['flows', 'try', 'flows/post-op.yaml', '--lang', 'en'], '3\n/quit\n');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('How strong is your pain right now');
+    expect(r.stdout).toContain('Thank you, noted: 3.');
+  });
+
+  it('flows test runs the golden transcripts and fails on a wrong expectation', () => {
+    const ok = visite(['flows', 'test']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/\d+ passed, 0 failed/);
+    const flowCopy = write('post-op.yaml', readFileSync(join(ROOT, 'flows/post-op.yaml'), 'utf8'));
+    write('post-op.transcripts.yaml', 'flow: post-op.yaml\ntranscripts:\n  - name: wrong\n    lang: de\n    messages: ["2", "37", "1", "1", "1", "ja", "nein"]\n    expect:\n      answers: { pain: 3 }\n      alerts: [fever]\n');
+    const bad = visite(['flows', 'test', flowCopy]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain('answers.pain: expected 3, got 2');
+    expect(bad.stdout).toContain('alerts: expected [fever], got []');
+  });
+
+  it('unknown commands and options give one clear line, no stack trace', () => {
+    const r = visite(['flows', 'frobnicate']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    const opt = visite(['flows', 'validate', '--bogus']);
+    expect(opt.code).toBe(1);
+    noStack(opt.stderr);
+  });
+});
