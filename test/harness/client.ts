@@ -29,6 +29,8 @@ export class TestClient {
   private since: string | undefined;
   /** Timeline events seen by `sync`, per room, in arrival order. */
   readonly timeline = new Map<string, MatrixEvent[]>();
+  /** Rooms we are invited to, with the inviter. */
+  readonly invites = new Map<string, string>();
 
   readonly baseUrl: string;
   readonly userId: string;
@@ -73,6 +75,58 @@ export class TestClient {
     return event_id;
   }
 
+  async joinRoom(roomId: string): Promise<void> {
+    await this.request('POST', `/join/${encodeURIComponent(roomId)}`, {});
+  }
+
+  /** Waits for an invite from `inviter` and accepts it; returns the room id. */
+  async acceptInviteFrom(inviter: string, timeoutMs = 20_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = [...this.invites].find(([, from]) => from === inviter);
+      if (found) {
+        await this.joinRoom(found[0]);
+        this.invites.delete(found[0]);
+        return found[0];
+      }
+      if (Date.now() > deadline) throw new Error(`no invite from ${inviter} within ${timeoutMs} ms`);
+      await this.sync(1_000);
+    }
+  }
+
+  async sendEvent(roomId: string, type: string, content: Record<string, unknown>): Promise<string> {
+    const { event_id } = await this.request<{ event_id: string }>('PUT', `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${randomUUID()}`, content);
+    return event_id;
+  }
+
+  /** An edit (m.replace) of one of our messages, as Element sends it. */
+  async editText(roomId: string, eventId: string, body: string): Promise<string> {
+    return this.sendEvent(roomId, 'm.room.message', {
+      msgtype: 'm.text',
+      body: `* ${body}`,
+      'm.new_content': { msgtype: 'm.text', body },
+      'm.relates_to': { rel_type: 'm.replace', event_id: eventId },
+    });
+  }
+
+  async react(roomId: string, eventId: string, key: string): Promise<string> {
+    return this.sendEvent(roomId, 'm.reaction', { 'm.relates_to': { rel_type: 'm.annotation', event_id: eventId, key } });
+  }
+
+  /** Uploads bytes to the media repository; returns the mxc:// URI. */
+  async upload(data: Uint8Array, contentType: string, filename: string): Promise<string> {
+    const url = new URL('/_matrix/media/v3/upload', this.baseUrl);
+    url.searchParams.set('filename', filename);
+    const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${this.#accessToken}`, 'content-type': contentType }, body: data });
+    const json = (await res.json()) as { content_uri?: string };
+    if (!res.ok || !json.content_uri) throw new HttpError(res.status, undefined, `upload: HTTP ${res.status}`);
+    return json.content_uri;
+  }
+
+  async sendImage(roomId: string, mxc: string, info: { mimetype: string; size: number }, body = 'photo.jpg'): Promise<string> {
+    return this.sendEvent(roomId, 'm.room.message', { msgtype: 'm.image', body, url: mxc, info });
+  }
+
   async joinedMembers(roomId: string): Promise<string[]> {
     const { joined } = await this.request<{ joined: Record<string, unknown> }>('GET', `/rooms/${encodeURIComponent(roomId)}/joined_members`);
     return Object.keys(joined);
@@ -84,9 +138,16 @@ export class TestClient {
     if (this.since) query['since'] = this.since;
     const res = await this.request<{
       next_batch: string;
-      rooms?: { join?: Record<string, { timeline?: { events?: MatrixEvent[] } }> };
+      rooms?: {
+        join?: Record<string, { timeline?: { events?: MatrixEvent[] } }>;
+        invite?: Record<string, { invite_state?: { events?: Array<{ type: string; sender: string; state_key?: string }> } }>;
+      };
     }>('GET', '/sync', undefined, query);
     this.since = res.next_batch;
+    for (const [roomId, room] of Object.entries(res.rooms?.invite ?? {})) {
+      const member = room.invite_state?.events?.find((e) => e.type === 'm.room.member' && e.state_key === this.userId);
+      this.invites.set(roomId, member?.sender ?? '');
+    }
     for (const [roomId, room] of Object.entries(res.rooms?.join ?? {})) {
       const list = this.timeline.get(roomId) ?? [];
       list.push(...(room.timeline?.events ?? []));

@@ -28,9 +28,11 @@ describe('visite CLI', { timeout: 60_000 }, () => {
   });
 
   it('flows validate: exit 0 for shipped flows, 1 with located errors otherwise', () => {
-    const ok = visite(['flows', 'validate', 'flows/post-op.yaml', 'flows/medication-change.yaml']);
+    // As from `flows/*.yaml`: transcript files are checked as transcripts.
+    const ok = visite(['flows', 'validate', 'flows/post-op.yaml', 'flows/post-op.transcripts.yaml', 'flows/medication-change.yaml']);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('ok flows/post-op.yaml');
+    expect(ok.stdout).toContain('ok flows/post-op.transcripts.yaml: transcripts');
     const bad = write('bad.yaml', 'id: x\nversion: "1"\ntitle: { de: X, en: X }\nlanguages: [de, en]\nquestions:\n  - id: a\n    type: boolean\n    txt: { de: A, en: A }\n');
     const r = visite(['flows', 'validate', 'flows/post-op.yaml', bad]);
     expect(r.code).toBe(1);

@@ -58,6 +58,13 @@ describe('red flags in free text', () => {
     expect(state.answers.comments?.value).toEqual({ type: 'text', value: 'Ich habe seit heute Morgen Atemnot' });
   });
 
+  it('can be turned off by a caller with its own red-flag policy', () => {
+    const flow = shippedFlow('post-op');
+    const s = step(flow, undefined, { type: 'start', lang: 'de' }, NOW).state;
+    const r = step(flow, s, { type: 'text', text: 'Notfall' }, NOW, { redFlags: false });
+    expect(r.events.map((e) => e.type)).toEqual(['reasked']);
+  });
+
   it('works after the check-in is complete, and names the crisis line', () => {
     const flow = shippedFlow('medication-change');
     const done = converse(flow, 'en', ['1', '1', 'no', 'no', '1', 'no']).state;

@@ -73,6 +73,16 @@ describe('import FHIR Questionnaire → flow', () => {
     }
   });
 
+  it('checks R4 structure first and names the item inside groups', () => {
+    const r = importQuestionnaire({
+      resourceType: 'Questionnaire',
+      status: 'active',
+      item: [{ linkId: 'g', type: 'group', item: [{ linkId: 'b', type: 'boolean', text: 'B', required: 'yes' }] }],
+    });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.issues[0]?.message).toBe('item "b": not valid FHIR R4: Invalid JSON type: expected boolean, but got string (required)');
+  });
+
   it('prints YAML an author can read', () => {
     const r = importQuestionnaire(fixture('phq-style.json'));
     if (!r.ok) return expect.fail('import failed');
