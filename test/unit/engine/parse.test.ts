@@ -3,7 +3,7 @@ import { lexicon } from '../../../core/engine/lexicon.ts';
 import { localDate, parseAnswer, parseBoolean, scanNumber } from '../../../core/engine/parse.ts';
 import type { Question } from '../../../core/flow/model.ts';
 import { type Language, LANGUAGES } from '../../../core/language.ts';
-import { flowFrom, HEADER, NOW } from '../helpers.ts';
+import { flowFrom, HEADER, NOW, shippedFlow } from '../helpers.ts';
 
 const flow = flowFrom(`${HEADER}questions:
   - id: temp
@@ -222,5 +222,47 @@ describe('text and photo', () => {
 
   it('photo questions need an attachment', () => {
     expect(value('pic', 'hier ist es')).toBe('need-photo');
+  });
+});
+
+describe('choices by label in every language (shipped flow texts)', () => {
+  const postOp = shippedFlow('post-op');
+  const question = (id: string) => postOp.questions[postOp.questionIndex.get(id) ?? -1] as Question;
+  const pick = (id: string, text: string, lang: Language) => {
+    const r = parseAnswer(question(id), text, lang, NOW, 'Europe/Berlin');
+    return r.ok ? r.value : r.reason;
+  };
+
+  it('single choice by (partial, accent-free) label', () => {
+    const cases: [Language, string, string][] = [
+      ['de', 'nur mit hilfe', 'with-help'],
+      ['en', 'As Usual', 'as-usual'],
+      ['tr', 'her zamanki gibi', 'as-usual'],
+      ['tr', 'sadece yardimla', 'with-help'],
+      ['ar', 'كالمعتاد', 'as-usual'],
+      ['uk', 'лише з допомогою', 'with-help'],
+      ['ru', 'как обычно', 'as-usual'],
+      ['pl', 'tylko z pomoca', 'with-help'],
+    ];
+    for (const [lang, text, code] of cases) expect(pick('mobility', text, lang), `${lang} ${text}`).toEqual({ type: 'choice', code });
+  });
+
+  it('multi-choice joined by "and" in every language', () => {
+    const cases: [Language, string][] = [
+      ['de', '2 und 3'],
+      ['en', '2 and 3'],
+      ['tr', '2 ve 3'],
+      ['ar', '2 و 3'],
+      ['uk', '2 і 3'],
+      ['ru', '2 и 3'],
+      ['pl', '2 i 3'],
+    ];
+    for (const [lang, text] of cases) expect(pick('wound', text, lang), `${lang} ${text}`).toEqual({ type: 'choices', codes: ['redness', 'swelling'] });
+  });
+
+  it('multi-choice by labels in Cyrillic and Arabic', () => {
+    expect(pick('wound', 'почервоніла, набрякла', 'uk')).toEqual({ type: 'choices', codes: ['redness', 'swelling'] });
+    expect(pick('wound', 'опухла', 'ru')).toEqual({ type: 'choices', codes: ['swelling'] });
+    expect(pick('wound', 'تبدو طبيعية', 'ar')).toEqual({ type: 'choices', codes: ['unremarkable'] });
   });
 });

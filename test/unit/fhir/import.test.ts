@@ -48,6 +48,14 @@ describe('import FHIR Questionnaire → flow', () => {
     expect(r.warnings.some((w) => w.includes('please translate'))).toBe(true);
   });
 
+  it('a Questionnaire from elsewhere survives import → export → import unchanged', () => {
+    const first = importQuestionnaire(fixture('phq-style.json'));
+    if (!first.ok) return expect.fail('import failed');
+    const again = importQuestionnaire(JSON.parse(JSON.stringify(exportQuestionnaire(first.flow))));
+    if (!again.ok) return expect.fail(again.issues.map((i) => i.message).join('\n'));
+    expect(flowToSource(again.flow)).toEqual(flowToSource(first.flow));
+  });
+
   it('names the offending linkId when enableWhen points nowhere', () => {
     const r = importQuestionnaire(fixture('bad-enablewhen.json'));
     expect(r.ok).toBe(false);
