@@ -139,7 +139,8 @@ function toEscalations(result: TurnResult, patientId: string, checkinId: string 
   return result.events.flatMap((e): EscalationInsert[] => {
     switch (e.type) {
       case 'red_flag':
-        return [{ ...base, kind: 'red_flag' as const, severity: 'urgent' as const, details: { category: e.category, language: e.language } }];
+        // A negated mention ("keine Atemnot") still reaches the team, one tier lower.
+        return [{ ...base, kind: 'red_flag' as const, severity: e.negated ? ('warning' as const) : ('urgent' as const), details: { category: e.category, language: e.language, negated: e.negated } }];
       case 'monitoring_stopped':
         return [{ ...base, kind: 'monitoring_stopped' as const, severity: 'info' as const, details: {} }];
       case 'consent_refused':

@@ -44,7 +44,8 @@ export type PatientInput =
   | { type: 'unsupported' };
 
 export type ConversationEvent =
-  | { type: 'red_flag'; category: string; language: Language }
+  /** `negated`: only negated mentions ("keine Atemnot"); recorded for the team, the conversation goes on. */
+  | { type: 'red_flag'; category: string; language: Language; negated: boolean }
   | { type: 'monitoring_stopped' }
   | { type: 'consent_given' }
   | { type: 'consent_refused' }
@@ -142,9 +143,11 @@ export function turn(patient: PatientView, checkin: CheckinView | null, input: P
   // 1. Safety before anything else, in every state, before consent too.
   if (text !== undefined) {
     const flag = findRedFlag(text, vocabulary);
-    if (flag) {
+    if (flag?.negated) {
+      t.events.push({ type: 'red_flag', category: flag.category, language: flag.language, negated: true });
+    } else if (flag) {
       t.say(CRISIS_CATEGORIES.has(flag.category) ? 'redflag.suicidal' : 'redflag.emergency', 'notice');
-      t.events.push({ type: 'red_flag', category: flag.category, language: flag.language });
+      t.events.push({ type: 'red_flag', category: flag.category, language: flag.language, negated: false });
       return t.result();
     }
   }

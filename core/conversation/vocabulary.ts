@@ -23,6 +23,8 @@ export interface Vocabulary {
   start: ReadonlyMap<string, Language>;
   languageNames: ReadonlyMap<string, Language>;
   redFlags: readonly RedFlagPhrase[];
+  /** Per language: negators right before a phrase ("keine Atemnot") or right after it ("kanama yok"). */
+  negations: ReadonlyMap<Language, { before: readonly string[]; after: readonly string[] }>;
 }
 
 interface CommandsJson {
@@ -32,6 +34,7 @@ interface CommandsJson {
 }
 interface RedFlagsJson {
   categories?: Record<string, string[]>;
+  negation?: { before?: string[]; after?: string[] };
 }
 
 export function buildVocabulary(resources: Resource = readLocaleResources()): Vocabulary {
@@ -39,6 +42,7 @@ export function buildVocabulary(resources: Resource = readLocaleResources()): Vo
   const start = new Map<string, Language>();
   const languageNames = new Map<string, Language>();
   const redFlags: RedFlagPhrase[] = [];
+  const negations = new Map<Language, { before: string[]; after: string[] }>();
   for (const language of LANGUAGES) {
     const namespaces = resources[language] as Record<string, unknown> | undefined;
     const commands = (namespaces?.['commands'] ?? {}) as CommandsJson;
@@ -46,6 +50,8 @@ export function buildVocabulary(resources: Resource = readLocaleResources()): Vo
     for (const word of commands.start ?? []) start.set(normalizeWords(word), language);
     for (const word of commands.languageName ?? []) languageNames.set(normalizeWords(word), language);
     const flags = (namespaces?.['redflags'] ?? {}) as RedFlagsJson;
+    const normalised = (list: string[] | undefined) => (list ?? []).map(normalizeWords).filter(Boolean);
+    negations.set(language, { before: normalised(flags.negation?.before), after: normalised(flags.negation?.after) });
     for (const [category, phrases] of Object.entries(flags.categories ?? {})) {
       for (const phrase of phrases) {
         const normalised = normalizeWords(phrase);
@@ -55,7 +61,7 @@ export function buildVocabulary(resources: Resource = readLocaleResources()): Vo
   }
   // Crisis phrases first: "ich will nicht mehr leben, notfall" must get the crisis line.
   redFlags.sort((a, b) => Number(CRISIS_CATEGORIES.has(b.category)) - Number(CRISIS_CATEGORIES.has(a.category)));
-  return { stop, start, languageNames, redFlags };
+  return { stop, start, languageNames, redFlags, negations };
 }
 
 let shared: Vocabulary | undefined;
