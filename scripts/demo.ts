@@ -6,7 +6,9 @@
  */
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { TestClient, type MatrixEvent } from '../test/harness/client.ts';
+import { PatientChat } from '../test/harness/chat.ts';
+import { TestClient } from '../test/harness/client.ts';
+import { recordsOf } from '../test/harness/records.ts';
 import { loadConfig } from '../server/config.ts';
 import { createLogger } from '../server/logger.ts';
 import { startVisite } from '../server/visite.ts';
@@ -19,7 +21,7 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 const step = (line: string) => say(`\n▸ ${line}`);
 
 async function main(): Promise<void> {
-  say('Visite demo: a check-in bot on a real, local Matrix homeserver.');
+  say('Visite demo: a post-operative check-in on a real, local Matrix homeserver.');
   rmSync(root, { recursive: true, force: true });
 
   step('Starting Synapse (pinned, from PyPI; the first run installs it into a cached virtualenv)');
@@ -52,28 +54,51 @@ async function main(): Promise<void> {
     const ready = await fetch(`${visite.httpUrl}/readyz`).then((r) => r.json());
     say(`  ${visite.httpUrl}/readyz → ${JSON.stringify(ready)}`);
 
-    step('The patient opens a direct chat with the bot and says hello');
+    step('Enrolling the demo patient (German) and starting the post-operative check-in');
+    await visite.enroll({ matrixUserId: patientUser.userId, language: 'de', displayName: 'Demo Patient' });
+    const started = await visite.startCheckin(patientUser.userId, 'post-op');
     const patient = new TestClient(synapse.url, patientUser.userId, patientUser.accessToken);
-    const roomId = await patient.createDirectRoom(bot.userId);
-    await patient.waitForJoin(roomId, bot.userId);
-    say(`  room ${roomId}: the bot joined`);
-    await patient.sendText(roomId, 'Hallo');
-    const reply = await patient.waitForEvent(roomId, (e: MatrixEvent) => e.sender === bot.userId && e.type === 'm.room.message');
+    const roomId = await patient.acceptInviteFrom(bot.userId);
+    say(`  the bot opened direct room ${roomId}; the patient joined`);
+    const chat = new PatientChat(patient, roomId, bot.userId);
 
-    step('Conversation as the patient\'s client received it');
+    step('The patient answers (one answer out of range, one red value)');
+    await chat.expectBot(/einverstanden/);
+    const script: Array<[string, RegExp]> = [
+      ['ja', /Wie stark sind Ihre Schmerzen/],
+      ['12', /außerhalb/],
+      ['8', /Körpertemperatur/],
+      ['38,9 Grad', /Wunde/],
+      ['1', /übel/],
+      ['1', /bewegen/],
+      ['2', /Stuhlgang/],
+      ['ja', /mitteilen/],
+      ['nein', /Vielen Dank/],
+    ];
+    for (const [answer, next] of script) await chat.say(answer, next);
+
+    step("Conversation as the patient's client received it");
     for (const event of patient.timeline.get(roomId) ?? []) {
       if (event.type !== 'm.room.message') continue;
-      const who = event.sender === bot.userId ? 'Visite ' : 'Patient';
-      say(`  ${who} │ ${String(event.content['body'])}`);
+      const who = event.sender === bot.userId ? (event.content['msgtype'] === 'm.notice' ? 'Visite·' : 'Visite ') : 'Patient';
+      const lines = String(event.content['body']).split('\n');
+      say(`  ${who} │ ${lines[0]}`);
+      for (const line of lines.slice(1)) say(`          │ ${line}`);
     }
-    if (reply.content['msgtype'] !== 'm.text') throw new Error('the bot did not answer with m.text');
+
+    step('What Visite stored (Postgres/PGlite, no message text in logs)');
+    const records = await recordsOf(visite.database.db, patientUser.userId);
+    say(`  check-in ${started.checkinId}: ${records.checkins.map((c) => c.status).join(', ')}`);
+    for (const answer of records.answers) say(`  answer   ${answer.questionId.padEnd(12)} ${JSON.stringify(answer.value)}`);
+    for (const e of records.escalations) say(`  escalation ${e.severity.padEnd(7)} ${e.kind}${e.ruleId ? ` ${e.ruleId}` : ''}`);
+    if (!records.escalations.some((e) => e.severity === 'urgent' || e.severity === 'warning')) throw new Error('the red value raised no escalation');
 
     if (process.env['CI'] === 'true') {
       step('CI=true: scripted part done, shutting down');
       await shutdown();
       return;
     }
-    step(`Serving. Homeserver ${synapse.url}, Visite ${visite.httpUrl}. Log in as the patient with any Matrix client. Ctrl-C stops.`);
+    step(`Serving. Homeserver ${synapse.url}, Visite ${visite.httpUrl}. Log in as ${patientUser.userId} with any Matrix client and write to the bot. Ctrl-C stops.`);
     await new Promise<void>((resolveStop) => {
       process.once('SIGINT', () => resolveStop());
       process.once('SIGTERM', () => resolveStop());
