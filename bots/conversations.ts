@@ -4,7 +4,7 @@ import type { Vocabulary } from '../core/conversation/vocabulary.ts';
 import type { Flow } from '../core/flow/model.ts';
 import { isLanguage } from '../core/language.ts';
 import type { Db } from '../db/database.ts';
-import { applyTurn, lockPatientById, lockPatientByRoom, openCheckin, type CheckinRow, type PatientRow, type StoredFile, type Tx } from '../db/conversations.ts';
+import { applyTurn, lockPatientById, lockPatientByRoom, type CheckinRow, type PatientRow, type StoredFile, type Tx } from '../db/conversations.ts';
 import { claimInboundEvent } from '../db/inbound-events.ts';
 import { checkins, patients } from '../db/schema.ts';
 import { renderMessage } from './render.ts';
@@ -66,10 +66,10 @@ export function createConversations(options: { db: Db; flows: ReadonlyMap<string
 
     async handle(event, now = new Date()) {
       const outcome = await db.transaction(async (tx): Promise<HandleOutcome> => {
-        const patient = await lockPatientByRoom(tx, event.roomId, event.sender);
-        if (!patient) return 'not-a-patient-room';
+        const locked = await lockPatientByRoom(tx, event.roomId, event.sender);
+        if (!locked) return 'not-a-patient-room';
         if (!(await claimInboundEvent(tx, { eventId: event.eventId, roomId: event.roomId, kind: event.input.type }))) return 'duplicate';
-        const checkin = await openCheckin(tx, patient.id);
+        const { patient, checkin } = locked;
         const view = checkinView(checkin, flows);
         // An edit of the message that carried the last answer corrects that answer; other edits are new text.
         const input: PatientInput =

@@ -3,7 +3,10 @@ import type { Flow } from '../core/flow/model.ts';
 import { step } from '../core/engine/step.ts';
 import type { BotMessage, ConversationState, EscalationEvent, Input, StepResult } from '../core/engine/types.ts';
 import { completeRun } from '../core/fhir/response.ts';
-import { isLanguage, type Language } from '../core/language.ts';
+import { findRedFlag } from '../core/conversation/recognise.ts';
+import { CRISIS_CATEGORIES, vocabulary } from '../core/conversation/vocabulary.ts';
+import { translator } from '../core/i18n.ts';
+import { isLanguage, isRightToLeft, type Language } from '../core/language.ts';
 
 /**
  * Drives the engine over a list of patient inputs, as the bot will: one step
@@ -49,9 +52,12 @@ export class Session {
   send(input: Input): SessionEvent[] {
     const now = new Date(this.clock);
     this.clock += (this.options.secondsPerMessage ?? 30) * 1000;
+    const text = input.type === 'text' || input.type === 'correction' ? input.text : undefined;
+    const safety = text !== undefined ? this.redFlag(text, now) : undefined;
+    if (safety?.stop) return safety.events;
     const result = step(this.flow, this.state, input, now);
     this.state = result.state;
-    const out: SessionEvent[] = [{ type: 'step', result }];
+    const out: SessionEvent[] = [...(safety?.events ?? []), { type: 'step', result }];
     for (const m of result.messages) out.push({ type: 'bot', message: m });
     for (const e of result.events) if (e.type === 'escalation') out.push({ type: 'alert', event: e });
     if (result.state.status === 'completed' && !this.finished) {
@@ -63,6 +69,34 @@ export class Session {
       out.push({ type: 'done', state: result.state, questionnaireResponse, observations });
     }
     return out;
+  }
+
+  /**
+   * The red-flag check the chat bot runs before the engine (core/conversation),
+   * so trying a flow behaves like the real conversation: a red flag answers
+   * with the emergency advice and stops there; a directly negated one ("keine
+   * Atemnot") is recorded for the team and the message goes on to the engine.
+   */
+  private redFlag(text: string, now: Date): { stop: boolean; events: SessionEvent[] } | undefined {
+    const hit = findRedFlag(text, vocabulary());
+    if (!hit) return undefined;
+    const lang = this.state?.lang ?? this.options.lang;
+    const crisis = CRISIS_CATEGORIES.has(hit.category);
+    const alert: EscalationEvent = {
+      type: 'escalation',
+      ruleId: `red-flag:${hit.category}`,
+      severity: hit.negated ? 'warning' : 'urgent',
+      message: hit.negated
+        ? { de: `Verneinte Erwähnung eines Warnzeichens (${hit.category}) – bitte lesen.`, en: `Negated mention of a red flag (${hit.category}) – please read.` }
+        : { de: `Warnzeichen in einer Patientennachricht (${hit.category}).`, en: `Red flag in a patient message (${hit.category}).` },
+      values: { patientMessage: { type: 'text', value: text.slice(0, 2000) } },
+      at: now.toISOString(),
+    };
+    if (this.state?.current) alert.itemId = this.state.current;
+    const events: SessionEvent[] = [{ type: 'alert', event: alert }];
+    if (hit.negated) return { stop: false, events };
+    const message: BotMessage = { kind: 'notice', text: translator(lang)(crisis ? 'redflag.suicidal' : 'redflag.emergency'), lang, rtl: isRightToLeft(lang) };
+    return { stop: true, events: [{ type: 'bot', message }, ...events] };
   }
 }
 

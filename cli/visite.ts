@@ -36,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   const [group, command, ...files] = positionals;
-  if (values.help || group === undefined || group === 'help') {
+  if (values.help || group === undefined || group === 'help' || (group === 'flows' && command === undefined)) {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }

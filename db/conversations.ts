@@ -10,14 +10,18 @@ export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 export type PatientRow = typeof patients.$inferSelect;
 export type CheckinRow = typeof checkins.$inferSelect;
 
-/** Locks the patient's row for this transaction: one turn per patient at a time, across instances. */
-export async function lockPatientByRoom(tx: Tx, roomId: string, matrixUserId: string): Promise<PatientRow | undefined> {
+/**
+ * Locks the patient's row for this transaction (one turn per patient at a
+ * time, across instances) and reads their open check-in in the same round trip.
+ */
+export async function lockPatientByRoom(tx: Tx, roomId: string, matrixUserId: string): Promise<{ patient: PatientRow; checkin: CheckinRow | undefined } | undefined> {
   const [row] = await tx
-    .select()
+    .select({ patient: patients, checkin: checkins })
     .from(patients)
+    .leftJoin(checkins, and(eq(checkins.patientId, patients.id), inArray(checkins.status, ['pending', 'active'])))
     .where(and(eq(patients.roomId, roomId), eq(patients.matrixUserId, matrixUserId)))
-    .for('update');
-  return row;
+    .for('update', { of: patients });
+  return row ? { patient: row.patient, checkin: row.checkin ?? undefined } : undefined;
 }
 
 export async function lockPatientById(tx: Tx, patientId: string): Promise<PatientRow | undefined> {

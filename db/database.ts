@@ -34,6 +34,31 @@ function unavailable(url: string, error: unknown): DatabaseUnavailableError {
   return new DatabaseUnavailableError(`cannot use Postgres at ${where}: ${cause.code ?? cause.message ?? String(error)}`);
 }
 
+/**
+ * drizzle sends every query unprepared, and postgres.js then describes each
+ * parameterised query in an extra round trip before running it. Asking for
+ * prepared statements (postgres.js caches them per connection, as it does for
+ * its own tagged queries) halves the round trips of a conversation turn. The
+ * proxy also wraps the transaction-scoped clients drizzle gets from `begin`.
+ */
+function preparing(sql: postgres.Sql): postgres.Sql {
+  return new Proxy(sql, {
+    get(target, property, receiver) {
+      if (property === 'unsafe') {
+        return (query: string, params?: unknown[], options?: { prepare?: boolean }) =>
+          target.unsafe(query, params as postgres.ParameterOrJSON<never>[], { ...options, prepare: true });
+      }
+      if (property === 'begin') {
+        return (...args: unknown[]) => {
+          const fn = args.pop() as (tx: postgres.Sql) => unknown;
+          return (target.begin as (...a: unknown[]) => unknown)(...args, (tx: postgres.Sql) => fn(preparing(tx)));
+        };
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  });
+}
+
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
 export type DatabaseTarget = { url: string } | { dataDir: string };
@@ -46,7 +71,7 @@ export type DatabaseTarget = { url: string } | { dataDir: string };
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if ('url' in target) {
     const client = postgres(target.url, { max: 10, onnotice: () => {}, connect_timeout: 10 });
-    const db = drizzlePostgres(client, { schema });
+    const db = drizzlePostgres(preparing(client), { schema });
     try {
       await client`select 1`;
     } catch (error) {

@@ -148,17 +148,17 @@ export function responseForExpressions(flow: Flow, state: ConversationState): ob
   return { resourceType: 'QuestionnaireResponse', status: 'in-progress', item };
 }
 
-/** FHIR answer[] for a value (QuestionnaireResponse.item.answer.value[x]). */
-export function answerValues(v: AnswerValue, system?: (code: string) => string): object[] {
+/** FHIR answer[] for a value, as FHIRPath expressions see it (codes without systems suffice there). */
+export function answerValues(v: AnswerValue): object[] {
   switch (v.type) {
     case 'number':
       return [Number.isInteger(v.value) && v.unit === undefined ? { valueInteger: v.value } : { valueDecimal: v.value }];
     case 'boolean':
       return [{ valueBoolean: v.value }];
     case 'choice':
-      return [{ valueCoding: system ? { system: system(v.code), code: v.code } : { code: v.code } }];
+      return [{ valueCoding: { code: v.code } }];
     case 'choices':
-      return v.codes.map((code) => ({ valueCoding: system ? { system: system(code), code } : { code } }));
+      return v.codes.map((code) => ({ valueCoding: { code } }));
     case 'text':
       return [{ valueString: v.value }];
     case 'date':

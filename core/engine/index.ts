@@ -1,6 +1,5 @@
 /** Public API of the conversation engine. */
 export { initialState, step } from './step.ts';
-export { detectRedFlag, RED_FLAG_RULES, type RedFlag } from './redflags.ts';
 export type {
   AnsweredItem,
   AnswerValue,

@@ -8,7 +8,7 @@ import { normalizeWords } from './normalize.ts';
  * Templates fall back patient language → de → en, like i18next would, but
  * without its per-call overhead (the bench needs ~50k steps/s).
  */
-export const WORD_LISTS = ['yes', 'no', 'skip', 'back', 'help', 'today', 'yesterday', 'dayBeforeYesterday', 'and', 'emergency', 'crisis'] as const;
+export const WORD_LISTS = ['yes', 'no', 'skip', 'back', 'help', 'today', 'yesterday', 'dayBeforeYesterday', 'and'] as const;
 export type WordList = (typeof WORD_LISTS)[number];
 
 export interface Lexicon {

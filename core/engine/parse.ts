@@ -238,6 +238,12 @@ function labelCandidates(o: ChoiceOption, lang: Language): string[] {
   return list;
 }
 
+/** The whole message is exactly an option's label or code (not just a part of a sentence). */
+export function isExactOption(q: ChoiceQuestion, text: string, lang: Language): boolean {
+  const input = normalizeWords(text);
+  return q.options.some((o) => labelCandidates(o, lang).includes(input));
+}
+
 /** "ja"/"nein" to a two-option question whose options are yes/no-like codes. */
 function yesNoOption(q: ChoiceQuestion, text: string, lex: Lexicon): string | undefined {
   if (q.options.length !== 2) return undefined;

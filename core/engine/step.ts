@@ -5,8 +5,7 @@ import { isLanguage, type Language } from '../language.ts';
 import { Evaluator } from './conditions.ts';
 import { lexicon } from './lexicon.ts';
 import { normalizeWords } from './normalize.ts';
-import { detectRedFlag, RED_FLAG_RULES, type RedFlag } from './redflags.ts';
-import { attachmentAnswer, parseAnswer, parseChoice } from './parse.ts';
+import { attachmentAnswer, isExactOption, parseAnswer, parseChoice } from './parse.ts';
 import { ackMessage, formatAnswer, message, questionMessage, reaskMessage } from './render.ts';
 import type { AnsweredItem, AnswerValue, BotMessage, ConversationState, EngineEvent, EscalationEvent, Input, ParseResult, StepResult } from './types.ts';
 
@@ -48,7 +47,6 @@ class Step {
   private readonly messages: BotMessage[] = [];
   private readonly events: EngineEvent[] = [];
   private readonly answers: AnsweredItem[] = [];
-  private redFlag: RedFlag | undefined;
 
   constructor(flow: Flow, state: ConversationState | undefined, input: Input, now: Date) {
     this.flow = flow;
@@ -72,11 +70,8 @@ class Step {
   }
 
   private handle(input: Input, fresh: boolean): void {
-    const text = input.type === 'text' || input.type === 'correction' ? input.text : undefined;
-    if (typeof text === 'string') this.redFlag = detectRedFlag(text, lexicon(this.lang));
-    if (this.redFlag && typeof text === 'string') this.raiseRedFlag(this.redFlag, text);
     if (this.s.status === 'completed') {
-      if (!this.redFlag) this.say('notice', lexicon(this.lang).text('alreadyCompleted'));
+      this.say('notice', lexicon(this.lang).text('alreadyCompleted'));
       return;
     }
     if (input.type === 'start') {
@@ -141,15 +136,6 @@ class Step {
     this.onParsed(q, parseAnswer(q, text, this.lang, this.now, this.timeZone));
   }
 
-  /** Urgent alert with the patient's own words, and the emergency numbers for the patient. Never deduplicated. */
-  private raiseRedFlag(flag: RedFlag, text: string): void {
-    const rule = RED_FLAG_RULES[flag];
-    const event: EscalationEvent = { type: 'escalation', ruleId: rule.ruleId, severity: 'urgent', message: rule.message, values: { patientMessage: { type: 'text', value: text.slice(0, 2000) } }, at: this.at };
-    if (this.s.current) event.itemId = this.s.current;
-    this.events.push(event);
-    this.say('notice', lexicon(this.lang).text(`redFlag.${flag}`));
-  }
-
   private skip(q: Question, ackKey: string): void {
     this.finish(q.id, 'skipped');
     this.events.push({ type: 'skipped', questionId: q.id, at: this.at });
@@ -157,8 +143,12 @@ class Step {
     this.advance();
   }
 
-  /** "nein"/"keine" could be both a skip word and a real answer; the answer wins. */
+  /**
+   * A skip word that is exactly an option ("keine" as the option "none") is an
+   * answer; one that merely contains an option ("keine Angabe") is a skip.
+   */
   private wouldBeAnswer(q: Question, text: string): boolean {
+    if (q.type === 'choice' || q.type === 'multi-choice') return isExactOption(q, text, this.lang);
     return q.type !== 'text' && parseAnswer(q, text, this.lang, this.now, this.timeZone).ok;
   }
 
@@ -176,8 +166,6 @@ class Step {
       this.advance();
       return;
     }
-    // After a red flag the patient has the emergency advice; no re-ask, no attempt counted.
-    if (this.redFlag) return;
     this.s.attempts += 1;
     if (this.s.attempts >= this.flow.maxAttempts) {
       const attempts = this.s.attempts;
@@ -218,6 +206,7 @@ class Step {
     const lex = lexicon(this.lang);
     // Walk back over info items to the last question the patient dealt with.
     let target: string | undefined;
+    const infos: string[] = [];
     while (this.s.path.length > 0) {
       const id = this.s.path.pop() as string;
       const outcome = this.s.outcomes[id];
@@ -226,8 +215,11 @@ class Step {
         target = id;
         break;
       }
+      infos.unshift(id); // shown again on the way forward
     }
     if (!target) {
+      // Nothing to go back to: leave the info items as they were.
+      for (const id of infos) this.finish(id, 'shown');
       this.say('notice', lex.text('nothingToCorrect'));
       this.askCurrent();
       return;

@@ -6,6 +6,7 @@ import { CODE_SYSTEM_ALIASES, type Flow, type LocalizedText } from '../flow/mode
 import { type CodingSource, type ConditionSource, type EscalationSource, FlowSchema, type FlowSource, ID_PATTERN, type OptionSource, type QuestionSource, type ScheduleSource, SEVERITIES } from '../flow/schema.ts';
 import { isLanguage, type Language, LANGUAGES } from '../language.ts';
 import { elementOf, readTranslations } from './text.ts';
+import { validateR4 } from './validate.ts';
 import { EXT } from './urls.ts';
 
 export type ImportResult =
@@ -65,6 +66,11 @@ class Importer {
       return { ok: false, issues: [issue('invalid-questionnaire', [], 'not a FHIR Questionnaire (resourceType must be "Questionnaire")', 'export the Questionnaire as FHIR R4 JSON')] };
     }
     const q = input as Questionnaire;
+    // Structure first (types, cardinalities, unknown properties), located by linkId.
+    const structural = validateR4(q);
+    if (structural.length > 0) {
+      return { ok: false, issues: structural.map((i) => this.structuralIssue(q, i.expression?.[0] ?? '', i.details?.text ?? i.diagnostics ?? 'invalid')) };
+    }
     const lang = q.language?.split('-')[0]?.toLowerCase();
     if (isLanguage(lang)) this.base = lang;
     else if (q.language) this.warnings.push(`Questionnaire.language "${q.language}" is not a Visite language; texts are read as German (de)`);
@@ -111,6 +117,24 @@ class Importer {
     const compiled = compileFlow(parsed.data);
     if (!compiled.ok) return { ok: false, issues: compiled.issues.map((i) => this.located(i, source)) };
     return { ok: true, source: parsed.data, flow: compiled.flow, warnings: this.warnings };
+  }
+
+  /** An R4 validation issue at e.g. "Questionnaire.item[1].item[0].required", named by the item's linkId. */
+  private structuralIssue(q: Questionnaire, expression: string, text: string): FlowIssue {
+    let items = q.item;
+    let linkId: string | undefined;
+    let rest = expression.replace(/^Questionnaire\.?/, '');
+    for (let m = /^item\[(\d+)\]\.?/.exec(rest); m; m = /^item\[(\d+)\]\.?/.exec(rest)) {
+      const item: QuestionnaireItem | undefined = items?.[Number(m[1])];
+      if (!item) break;
+      linkId = typeof item.linkId === 'string' ? item.linkId : linkId;
+      items = item.item;
+      rest = rest.slice(m[0].length);
+    }
+    const where = rest ? ` (${rest})` : '';
+    return linkId === undefined
+      ? issue('invalid-questionnaire', [], `not valid FHIR R4: ${text}${where}`, 'fix the Questionnaire JSON')
+      : issue('invalid-questionnaire', ['item', linkId], `item "${linkId}": not valid FHIR R4: ${text}${where}`, 'fix this item in the Questionnaire JSON');
   }
 
   /** Replaces ['questions', 3, ...] by the item's linkId in messages. */

@@ -230,8 +230,7 @@ class Compiler {
       default:
         question = { ...answerable, type: q.type };
     }
-    // Rules are compiled after the question exists so thresholds can be checked against it.
-    question.escalations = (q.escalations ?? []).map((r, i) => this.rule(r, [...path, 'escalations', i], q.id, question));
+    question.escalations = (q.escalations ?? []).map((r, i) => this.rule(r, [...path, 'escalations', i], q.id));
     return question;
   }
 
@@ -273,21 +272,21 @@ class Compiler {
     return value;
   }
 
-  private rule(r: EscalationSource, path: IssuePath, itemId: string | undefined, owner?: Question): EscalationRule {
+  private rule(r: EscalationSource, path: IssuePath, itemId: string | undefined): EscalationRule {
     const earlier = this.ruleIds.get(r.id);
     if (earlier) this.add(issue('duplicate-id', [...path, 'id'], `escalation id "${r.id}" is used twice`, 'escalation ids must be unique in the flow so teams can tune each rule'));
     this.ruleIds.set(r.id, path);
     this.clinicianText(r.message, [...path, 'message']);
-    const rule: EscalationRule = { id: r.id, when: this.condition(r.when, [...path, 'when'], itemId, owner), severity: r.severity, message: text(r.message) };
+    const rule: EscalationRule = { id: r.id, when: this.condition(r.when, [...path, 'when'], itemId), severity: r.severity, message: text(r.message) };
     if (itemId) rule.itemId = itemId;
     return rule;
   }
 
   /** `self` is the id a comparison without `answer:` refers to (the rule's own question). */
-  private condition(c: ConditionSource, path: IssuePath, self: string | undefined, owner?: Question): Condition {
-    if (c.all) return { kind: 'all', of: c.all.map((x, i) => this.condition(x, [...path, 'all', i], self, owner)) };
-    if (c.any) return { kind: 'any', of: c.any.map((x, i) => this.condition(x, [...path, 'any', i], self, owner)) };
-    if (c.not) return { kind: 'not', of: this.condition(c.not, [...path, 'not'], self, owner) };
+  private condition(c: ConditionSource, path: IssuePath, self: string | undefined): Condition {
+    if (c.all) return { kind: 'all', of: c.all.map((x, i) => this.condition(x, [...path, 'all', i], self)) };
+    if (c.any) return { kind: 'any', of: c.any.map((x, i) => this.condition(x, [...path, 'any', i], self)) };
+    if (c.not) return { kind: 'not', of: this.condition(c.not, [...path, 'not'], self) };
     if (c.expression !== undefined) {
       this.expression(c.expression, [...path, 'expression']);
       return { kind: 'expression', expression: c.expression };
@@ -298,20 +297,20 @@ class Compiler {
       this.add(issue('missing-key', path, 'this condition needs `answer:` (which question it looks at)', 'e.g. { answer: wound_red, op: "=", value: true }'));
       return { kind: 'compare', answer: '', op, value: c.value };
     }
-    this.checkComparison(answer, op, c.value, path, c.answer === undefined ? owner : undefined);
+    this.checkComparison(answer, op, c.value, path);
     const out: Condition = { kind: 'compare', answer, op };
     if (c.value !== undefined) out.value = c.value;
     return out;
   }
 
-  private checkComparison(answer: string, op: string, value: ConditionSource['value'], path: IssuePath, owner: Question | undefined): void {
+  private checkComparison(answer: string, op: string, value: ConditionSource['value'], path: IssuePath): void {
     const item = this.items.get(answer);
     if (!item) {
       const guess = closest(answer, this.items.keys());
       this.add(issue('unknown-reference', [...path, 'answer'], `unknown question "${answer}"`, guess ? `did you mean "${guess}"?` : 'use the id of a question or computed value of this flow'));
       return;
     }
-    const q = owner ?? item.source;
+    const q = item.source;
     const type = q.type;
     const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
     const valuePath: IssuePath = [...path, 'value'];

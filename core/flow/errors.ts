@@ -46,7 +46,8 @@ export function issue(code: FlowIssueCode, path: IssuePath, message: string, hin
 /** `file:line:col: message` plus an indented hint line (compiler style). */
 export function formatIssue(i: FlowIssue): string {
   const where = [i.file ?? '<flow>', i.line, i.col].filter((part) => part !== undefined).join(':');
-  const at = i.line === undefined && i.path.length > 0 ? ` (at ${formatPath(i.path)})` : '';
+  // Without a line, say where in the document — unless the message already names the item.
+  const at = i.line === undefined && i.path.length > 0 && i.path[0] !== 'item' ? ` (at ${formatPath(i.path)})` : '';
   const head = `${where}: ${i.message}${at} [${i.code}]`;
   return i.hint ? `${head}\n  hint: ${i.hint}` : head;
 }

@@ -4,7 +4,26 @@ import type { z } from 'zod';
 import { compileFlow } from './compile.ts';
 import { closest, type FlowIssue, type FlowIssueCode, issue, type IssuePath } from './errors.ts';
 import type { Flow } from './model.ts';
-import { FlowSchema, type FlowSource, QUESTION_TYPES } from './schema.ts';
+import {
+  BooleanQuestionSchema,
+  ChoiceQuestionSchema,
+  CodingSchema,
+  ComputedSchema,
+  DateQuestionSchema,
+  EscalationSchema,
+  FlowSchema,
+  type FlowSource,
+  InfoQuestionSchema,
+  LocalizedTextSchema,
+  MultiChoiceQuestionSchema,
+  OptionSchema,
+  PhotoQuestionSchema,
+  QUESTION_TYPES,
+  QuantityQuestionSchema,
+  ScaleQuestionSchema,
+  ScheduleSchema,
+  TextQuestionSchema,
+} from './schema.ts';
 
 export type LoadResult = { ok: true; flow: Flow; source: FlowSource } | { ok: false; issues: FlowIssue[] };
 
@@ -118,31 +137,41 @@ function valueAt(data: unknown, path: IssuePath): unknown {
   return cur;
 }
 
-/** Keys allowed at a path, for "did you mean" (best effort: known object shapes by parent key). */
+const QUESTION_SCHEMAS: Record<string, { shape: object }> = {
+  quantity: QuantityQuestionSchema,
+  scale: ScaleQuestionSchema,
+  boolean: BooleanQuestionSchema,
+  choice: ChoiceQuestionSchema,
+  'multi-choice': MultiChoiceQuestionSchema,
+  text: TextQuestionSchema,
+  date: DateQuestionSchema,
+  photo: PhotoQuestionSchema,
+  info: InfoQuestionSchema,
+};
+const TEXT_KEYS = new Set(['text', 'title', 'hint', 'message', 'description', 'intro', 'outro', 'minLabel', 'maxLabel']);
+const CONDITION_KEYS = ['answer', 'op', 'value', 'all', 'any', 'not', 'expression'];
+const keysOf = (schema: { shape: object }) => Object.keys(schema.shape);
+
+/** Keys allowed at a path, for "did you mean" — read from the schemas, so they never drift. */
 function allowedKeys(data: unknown, path: IssuePath): string[] | undefined {
-  const here = valueAt(data, path) as Record<string, unknown> | undefined;
-  const parent = path.length >= 2 ? path[path.length - 2] : path[path.length - 1];
+  if (path.length === 0) return keysOf(FlowSchema);
   const last = path[path.length - 1];
-  const common = ['id', 'type', 'text', 'hint', 'enableWhen', 'required', 'codes', 'extract', 'escalations'];
-  if (path.length === 0) return ['id', 'version', 'title', 'description', 'languages', 'url', 'publisher', 'codeSystem', 'maxAttempts', 'intro', 'outro', 'schedule', 'questions', 'computed', 'escalations'];
+  const parent = path.length >= 2 ? path[path.length - 2] : undefined;
   if (parent === 'questions' && typeof last === 'number') {
-    const extra: Record<string, string[]> = {
-      quantity: ['unit', 'unitDisplay', 'min', 'max', 'decimals'],
-      scale: ['min', 'max', 'minLabel', 'maxLabel'],
-      choice: ['options'],
-      'multi-choice': ['options'],
-      text: ['maxLength'],
-    };
-    const type = typeof here?.['type'] === 'string' ? (here['type'] as string) : '';
-    return [...common, ...(extra[type] ?? [])];
+    const type = (valueAt(data, path) as Record<string, unknown> | undefined)?.['type'];
+    const schema = typeof type === 'string' ? QUESTION_SCHEMAS[type] : undefined;
+    return schema ? keysOf(schema) : keysOf(ScaleQuestionSchema);
   }
-  if (parent === 'options') return ['code', 'system', 'text', 'emoji', 'exclusive'];
-  if (parent === 'codes') return ['system', 'code', 'display'];
-  if (parent === 'escalations') return ['id', 'when', 'severity', 'message'];
-  if (parent === 'computed') return ['id', 'type', 'expression', 'text', 'unit', 'codes', 'extract', 'escalations'];
-  if (last === 'schedule') return ['anchor', 'days', 'time', 'timezone', 'reminderAfterHours', 'expireAfterHours'];
-  if (['text', 'title', 'hint', 'message', 'description', 'intro', 'outro', 'minLabel', 'maxLabel'].includes(String(last))) return ['de', 'en', 'tr', 'ar', 'uk', 'ru', 'pl'];
-  if (['when', 'enableWhen', 'not', 'all', 'any'].includes(String(last)) || ['all', 'any'].includes(String(parent))) return ['answer', 'op', 'value', 'all', 'any', 'not', 'expression'];
+  if (typeof last === 'number') {
+    if (parent === 'options') return keysOf(OptionSchema);
+    if (parent === 'codes') return keysOf(CodingSchema);
+    if (parent === 'escalations') return keysOf(EscalationSchema);
+    if (parent === 'computed') return keysOf(ComputedSchema);
+    if (parent === 'all' || parent === 'any') return CONDITION_KEYS;
+  }
+  if (last === 'schedule') return keysOf(ScheduleSchema);
+  if (TEXT_KEYS.has(String(last))) return keysOf(LocalizedTextSchema);
+  if (['when', 'enableWhen', 'not'].includes(String(last))) return CONDITION_KEYS;
   return undefined;
 }
 

@@ -148,6 +148,20 @@ describe('conversation engine', () => {
     expect(events(results)).toContainEqual({ type: 'skipped', questionId: 'temp', at: NOW.toISOString() });
   });
 
+  it('a skip phrase is a skip even when it contains an option label; an exact option is an answer', () => {
+    const f = flowFrom(`${HEADER}questions:
+  - id: se
+    type: multi-choice
+    required: false
+    text: { de: Nebenwirkungen?, en: Side effects? }
+    options:
+      - { code: none, exclusive: true, text: { de: keine, en: none } }
+      - { code: cough, text: { de: Husten, en: cough } }
+`);
+    expect(converse(f, 'de', ['keine Angabe']).state.outcomes.se).toBe('skipped');
+    expect(converse(f, 'de', ['keine']).state.answers.se?.value).toEqual({ type: 'choices', codes: ['none'] });
+  });
+
   it('"zurück" withdraws the previous answer and asks it again', () => {
     const { results, state } = converse(flow, 'de', ['3', 'zurück', '4', '37']);
     expect(results[2]?.events).toEqual([{ type: 'retracted', questionId: 'pain', at: NOW.toISOString() }]);
@@ -157,8 +171,11 @@ describe('conversation engine', () => {
   });
 
   it('"back" at the first question says there is nothing to correct', () => {
-    const { results } = converse(flow, 'en', ['back']);
+    const { results, state } = converse(flow, 'en', ['back', '3']);
     expect(results[1]?.messages.map((m) => m.kind)).toEqual(['notice', 'question']);
+    // The info item before the first question is not shown a second time.
+    expect(results[2]?.messages.map((m) => m.kind)).toEqual(['ack', 'question']);
+    expect(state.outcomes.welcome).toBe('shown');
   });
 
   it('an edit of the last answer corrects it in place and re-evaluates rules and branches', () => {

@@ -56,6 +56,41 @@ describe('import FHIR Questionnaire → flow', () => {
     expect(flowToSource(again.flow)).toEqual(flowToSource(first.flow));
   });
 
+  it('reads SDC expressions, help texts and units from elsewhere, renaming linkIds inside expressions', () => {
+    const sdc = 'http://hl7.org/fhir/uv/sdc/StructureDefinition';
+    const r = importQuestionnaire({
+      resourceType: 'Questionnaire',
+      status: 'active',
+      language: 'de-DE',
+      title: 'Atmung',
+      item: [
+        {
+          linkId: '1.1',
+          type: 'quantity',
+          text: 'Atemfrequenz?',
+          extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption', valueCoding: { system: 'http://unitsofmeasure.org', code: '/min' } }],
+          item: [{ linkId: '1.1.h', type: 'display', text: 'Atemzüge pro Minute zählen', extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl', valueCodeableConcept: { coding: [{ code: 'help' }] } }] }],
+        },
+        {
+          linkId: 'dyspnoea',
+          type: 'boolean',
+          text: 'Luftnot?',
+          extension: [{ url: `${sdc}/sdc-questionnaire-enableWhenExpression`, valueExpression: { language: 'text/fhirpath', expression: "%resource.item.where(linkId='1.1').answer.value > 20" } }],
+        },
+        { linkId: 'fast', type: 'boolean', extension: [{ url: `${sdc}/sdc-questionnaire-calculatedExpression`, valueExpression: { language: 'text/fhirpath', expression: "%resource.item.where(linkId='1.1').answer.value > 25" } }] },
+      ],
+    });
+    if (!r.ok) return expect.fail(r.issues.map((i) => i.message).join('\n'));
+    expect(r.source.questions[0]).toMatchObject({ id: 'q1-1', type: 'quantity', unit: '/min', hint: { de: 'Atemzüge pro Minute zählen' } });
+    expect(r.source.questions[1]).toMatchObject({ enableWhen: { expression: "%resource.item.where(linkId='q1-1').answer.value > 20" } });
+    expect(r.source.computed).toEqual([{ id: 'fast', type: 'boolean', expression: "%resource.item.where(linkId='q1-1').answer.value > 25" }]);
+    expect(r.source.questions[0]?.text).toEqual({ de: 'Atemfrequenz?', en: 'Atemfrequenz?' });
+    // The imported flow runs: 30/min opens the dyspnoea question.
+    const { state } = converse(r.flow, 'de', ['30', 'ja']);
+    expect(state.status).toBe('completed');
+    expect(state.computed).toEqual({ fast: true });
+  });
+
   it('names the offending linkId when enableWhen points nowhere', () => {
     const r = importQuestionnaire(fixture('bad-enablewhen.json'));
     expect(r.ok).toBe(false);

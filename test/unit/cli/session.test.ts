@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { lineToInput, Session, type SessionEvent } from '../../../cli/session.ts';
+import { NOW, shippedFlow } from '../helpers.ts';
+
+const alerts = (events: SessionEvent[]) => events.flatMap((e) => (e.type === 'alert' ? [[e.event.ruleId, e.event.severity]] : []));
+const bots = (events: SessionEvent[]) => events.flatMap((e) => (e.type === 'bot' ? [e.message] : []));
+
+describe('trying a flow (CLI session)', () => {
+  it('applies the chat bot red-flag check before the engine', () => {
+    const s = new Session(shippedFlow('post-op'), { lang: 'de', now: NOW });
+    s.start();
+    const flagged = s.send({ type: 'text', text: 'Ich habe Brustschmerzen' });
+    expect(alerts(flagged)).toEqual([['red-flag:chest_pain', 'urgent']]);
+    expect(bots(flagged).map((m) => m.kind)).toEqual(['notice']);
+    expect(bots(flagged)[0]?.text).toContain('112');
+    expect(s.current?.current).toBe('pain'); // the engine did not see it
+  });
+
+  it('passes a negated mention to the engine and warns the team', () => {
+    const s = new Session(shippedFlow('post-op'), { lang: 'de', now: NOW });
+    s.start();
+    for (const t of ['3', '37', '1', '1', '1', 'ja']) s.send({ type: 'text', text: t });
+    const last = s.send({ type: 'text', text: 'keine Atemnot' });
+    expect(alerts(last)).toEqual([['red-flag:breathing', 'warning']]);
+    expect(s.current?.answers.comments?.value).toEqual({ type: 'text', value: 'keine Atemnot' });
+    const done = last.find((e) => e.type === 'done');
+    expect(done?.type === 'done' && done.observations.length).toBeGreaterThan(0);
+  });
+
+  it('gives distinct timestamps and builds FHIR once at completion', () => {
+    const s = new Session(shippedFlow('medication-change'), { lang: 'en', now: NOW, secondsPerMessage: 60, subject: 'Patient/7', responseId: 'abc' });
+    s.start();
+    const events = ['1', '1', 'no', 'no', '1', 'no'].flatMap((t) => s.send({ type: 'text', text: t }));
+    const done = events.filter((e) => e.type === 'done');
+    expect(done).toHaveLength(1);
+    if (done[0]?.type !== 'done') return;
+    expect(done[0].questionnaireResponse).toMatchObject({ id: 'abc', subject: { reference: 'Patient/7' } });
+    expect(s.current?.answers.intake?.at).toBe('2026-01-15T08:01:00.000Z');
+  });
+
+  it('maps answer-file lines to inputs', () => {
+    expect(lineToInput('38,5')).toEqual({ type: 'text', text: '38,5' });
+    expect(lineToInput('/photo')).toEqual({ type: 'attachment', url: 'mxc://example.org/photo', contentType: 'image/jpeg' });
+    expect(lineToInput('/photo mxc://h/x image/png')).toEqual({ type: 'attachment', url: 'mxc://h/x', contentType: 'image/png' });
+    expect(lineToInput('/lang tr')).toEqual({ type: 'language', lang: 'tr' });
+    expect(lineToInput('/react 👍')).toEqual({ type: 'reaction', emoji: '👍' });
+    expect(lineToInput('/edit 37,5')).toEqual({ type: 'correction', text: '37,5' });
+    expect(lineToInput('/lang xx')).toEqual({ type: 'text', text: '/lang xx' });
+  });
+});
