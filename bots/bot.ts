@@ -139,15 +139,16 @@ export function createBot(options: BotOptions): Bot {
     }
 
     if (await options.conversations.isPatientRoom(roomId, event.sender)) {
-      await matrix.setTyping(roomId, true, 10_000).catch(() => {});
+      // Typing and read receipts are courtesy: never awaited before the work, never fatal.
+      void matrix.setTyping(roomId, true, 10_000).catch(() => {});
       try {
         const { input, file, editOf } = await toInput(action);
         const outcome = await options.conversations.handle({ eventId: event.event_id, roomId, sender: event.sender, input, ...(file ? { file } : {}), ...(editOf ? { editOf } : {}) });
         log.info('patient event', { roomId, eventId: event.event_id, input: input.type, outcome });
       } finally {
-        await matrix.setTyping(roomId, false).catch(() => {});
+        void matrix.setTyping(roomId, false).catch(() => {});
       }
-      await matrix.sendReadReceipt(roomId, event.event_id).catch(() => {});
+      void matrix.sendReadReceipt(roomId, event.event_id).catch(() => {});
       return;
     }
     await answerGreeting(matrix, roomId, event.event_id, action);
