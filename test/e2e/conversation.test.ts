@@ -4,6 +4,7 @@ import { openDatabase, type Database } from '../../db/database.ts';
 import { botState } from '../../db/schema.ts';
 import { PatientChat } from '../harness/chat.ts';
 import { recordsOf } from '../harness/records.ts';
+import { eventually } from '../harness/process.ts';
 import { newUser, startTestVisite, type RunningVisite } from '../harness/visite.ts';
 import type { Language } from '../../core/language.ts';
 
@@ -88,9 +89,18 @@ describe('check-in conversations on a real Synapse', () => {
     });
     expect(records.answers.every((a) => a.revision === 1)).toBe(true);
     expect(records.patient.consent).toBe('given');
-    expect(records.outbox.every((row) => row.status === 'sent')).toBe(true);
-    // Every patient message was recorded once by event id.
+    // The last messages may still be on their way; every queued message goes out.
+    await eventually(async () => ((await recordsOf(db(), p.user.userId)).outbox.every((row) => row.status === 'sent') ? true : undefined), 10_000, 'outbox drained');
+    // Every patient message was recorded once by event id, and the bot marked it read.
     expect(records.inbound).toHaveLength(9);
+    await p.client.sync(0);
+    const lastPatientMessage = p.client.timeline.get(p.roomId)!.filter((e) => e.sender === p.user.userId && e.type === 'm.room.message').at(-1)!;
+    const readers = await eventually(async () => {
+      await p.client.sync(500);
+      const users = p.client.receipts.get(p.roomId)?.get(lastPatientMessage.event_id);
+      return users?.has(bot()) ? users : undefined;
+    }, 10_000, 'read receipt');
+    expect(readers.has(bot())).toBe(true);
     // No message contents or answers in the application log.
     expect(running.logs.join('\n')).not.toMatch(/37,2|Erika|Muster|notiert/);
   });
@@ -223,11 +233,18 @@ describe('check-in conversations on a real Synapse', () => {
     await p.chat.say('37', /Wunde/);
     const nauseaQuestion = await p.chat.say('1', /Ist Ihnen übel/);
     await p.client.react(p.roomId, nauseaQuestion.event_id, '1️⃣');
-    await p.chat.expectBot(/Wie gut können Sie sich heute bewegen/);
+    const mobilityQuestion = await p.chat.expectBot(/Wie gut können Sie sich heute bewegen/);
+    // A poll response (MSC3381, as Element sends it) whose answer id is an option code.
+    await p.client.sendEvent(p.roomId, 'org.matrix.msc3381.poll.response', {
+      'm.relates_to': { rel_type: 'm.reference', event_id: mobilityQuestion.event_id },
+      'org.matrix.msc3381.poll.response': { answers: ['limited'] },
+    });
+    await p.chat.expectBot(/Stuhlgang/);
 
     const records = await recordsOf(db(), p.user.userId);
     expect(records.answer('pain')).toMatchObject({ value: { type: 'number', value: 6 }, revision: 2 });
     expect(records.answer('nausea')?.value).toEqual({ type: 'choice', code: 'none' });
+    expect(records.answer('mobility')?.value).toEqual({ type: 'choice', code: 'limited' });
   });
 
   it('ignores a replayed sync: no second answer, no second reply', async () => {

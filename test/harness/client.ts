@@ -29,6 +29,8 @@ export class TestClient {
   private since: string | undefined;
   /** Timeline events seen by `sync`, per room, in arrival order. */
   readonly timeline = new Map<string, MatrixEvent[]>();
+  /** Read receipts seen by `sync`: room → event id → users who read up to it. */
+  readonly receipts = new Map<string, Map<string, Set<string>>>();
   /** Rooms we are invited to, with the inviter. */
   readonly invites = new Map<string, string>();
 
@@ -139,7 +141,7 @@ export class TestClient {
     const res = await this.request<{
       next_batch: string;
       rooms?: {
-        join?: Record<string, { timeline?: { events?: MatrixEvent[] } }>;
+        join?: Record<string, { timeline?: { events?: MatrixEvent[] }; ephemeral?: { events?: Array<{ type: string; content: Record<string, Record<string, Record<string, unknown>>> }> } }>;
         invite?: Record<string, { invite_state?: { events?: Array<{ type: string; sender: string; state_key?: string }> } }>;
       };
     }>('GET', '/sync', undefined, query);
@@ -149,6 +151,14 @@ export class TestClient {
       this.invites.set(roomId, member?.sender ?? '');
     }
     for (const [roomId, room] of Object.entries(res.rooms?.join ?? {})) {
+      for (const receipt of room.ephemeral?.events ?? []) {
+        if (receipt.type !== 'm.receipt') continue;
+        const byEvent = this.receipts.get(roomId) ?? new Map<string, Set<string>>();
+        for (const [eventId, kinds] of Object.entries(receipt.content)) {
+          for (const userId of Object.keys(kinds['m.read'] ?? {})) byEvent.set(eventId, (byEvent.get(eventId) ?? new Set()).add(userId));
+        }
+        this.receipts.set(roomId, byEvent);
+      }
       const list = this.timeline.get(roomId) ?? [];
       list.push(...(room.timeline?.events ?? []));
       this.timeline.set(roomId, list);
