@@ -14,7 +14,7 @@ export interface MessageContent {
  * acknowledgements are `m.notice` (BRIEF §5: notices never notify). Right-to-left
  * languages get `dir="rtl"` in the HTML body so clients render them correctly.
  */
-const NOTICE_KINDS: ReadonlySet<BotMessage['kind']> = new Set(['ack', 'completed']);
+const NOTICE_KINDS: ReadonlySet<BotMessage['kind']> = new Set(['ack', 'completed', 'summary']);
 
 const escapeHtml = (text: string) =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');

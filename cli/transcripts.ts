@@ -24,6 +24,8 @@ const Expected = z.strictObject({
   observations: z.record(z.string(), z.unknown()).optional(),
   /** Texts that must appear in some bot message. */
   botSays: z.array(z.string()).optional(),
+  /** The summary sent after the thank-you, line by line, exactly ([] = no summary). */
+  summary: z.array(z.string()).optional(),
 });
 const Transcript = z.strictObject({
   name: z.string().min(1),
@@ -122,6 +124,13 @@ function check(expect: z.infer<typeof Expected>, events: SessionEvent[], failure
   if (expect.observations) {
     const actual = done?.type === 'done' ? observationValues(done.observations) : {};
     diff('observations', expect.observations, actual, failures);
+  }
+  if (expect.summary) {
+    const summary = events.find((e) => e.type === 'bot' && e.message.kind === 'summary');
+    const lines = summary?.type === 'bot' ? summary.message.text.split('\n') : [];
+    if (JSON.stringify(lines) !== JSON.stringify(expect.summary)) {
+      failures.push(`summary: expected ${JSON.stringify(expect.summary)}, got ${summary ? JSON.stringify(lines) : '(none)'}`);
+    }
   }
   for (const text of expect.botSays ?? []) {
     if (!events.some((e) => e.type === 'bot' && e.message.text.includes(text))) failures.push(`no bot message contains ${JSON.stringify(text)}`);

@@ -1,5 +1,7 @@
 /** Public API of the conversation engine. */
 export { initialState, step } from './step.ts';
+/** Short answer rendering and question labels, e.g. for clinician alerts. */
+export { formatAnswer, questionLabel } from './render.ts';
 export type {
   AnsweredItem,
   AnswerValue,

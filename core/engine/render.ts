@@ -3,7 +3,7 @@ import type { ChoiceQuestion, Flow, Question } from '../flow/model.ts';
 import { isRightToLeft, type Language } from '../language.ts';
 import { type Lexicon, lexicon } from './lexicon.ts';
 import { localDate } from './parse.ts';
-import type { AnswerValue, BotMessage, Expects, MessageKind, MessageOption, ParseFailure } from './types.ts';
+import type { AnswerValue, BotMessage, ConversationState, Expects, MessageKind, MessageOption, ParseFailure } from './types.ts';
 
 /**
  * Builds the patient-facing messages. Question and option texts come from the
@@ -171,4 +171,37 @@ export function ackMessage(q: Question, v: AnswerValue, lang: Language, correcte
   else if (v.type === 'text') text = lex.text('ack.text');
   else text = lex.text('ack.answer', { value: formatAnswer(q, v, lang) });
   return message('ack', text, lang, { questionId: q.id });
+}
+
+/** The question's short name for summaries (and alerts): its `label`, else its text. */
+export function questionLabel(q: Question, lang: Language): string {
+  return (q.label ? localize(q.label, lang) : '') || localize(q.text, lang);
+}
+
+/**
+ * The short summary after the thank-you: a title, one line per answered
+ * question in flow order (`• Schmerzen: 8`), and one line naming the questions
+ * left open (skipped or given up). Info items and computed values are not
+ * shown; an optional free-text question the patient skipped ("Anything else?"
+ * – "no") is not "open". Undefined when there is nothing to list.
+ */
+export function summaryMessage(flow: Flow, state: ConversationState, lang: Language): BotMessage | undefined {
+  const lex = lexicon(lang);
+  const lines: string[] = [];
+  const open: string[] = [];
+  for (const q of flow.questions) {
+    if (q.type === 'info') continue;
+    const outcome = state.outcomes[q.id];
+    const answer = state.answers[q.id];
+    if (outcome === 'answered' && answer) {
+      // One line per answer: free text on one line, shortened like in acknowledgements.
+      const value = answer.value.type === 'text' ? { type: 'text' as const, value: answer.value.value.replace(/\s+/g, ' ').trim() } : answer.value;
+      lines.push(lex.text('summary.line', { label: questionLabel(q, lang), value: formatAnswer(q, value, lang) }));
+    } else if (outcome === 'unanswered' || (outcome === 'skipped' && q.type !== 'text')) {
+      open.push(questionLabel(q, lang));
+    }
+  }
+  if (open.length > 0) lines.push(lex.text('summary.open', { items: open.join(', ') }));
+  if (lines.length === 0) return undefined;
+  return message('summary', [lex.text('summary.title'), ...lines].join('\n'), lang);
 }

@@ -6,7 +6,7 @@ import { Evaluator } from './conditions.ts';
 import { lexicon } from './lexicon.ts';
 import { normalizeWords } from './normalize.ts';
 import { attachmentAnswer, isExactOption, parseAnswer, parseChoice } from './parse.ts';
-import { ackMessage, formatAnswer, message, questionMessage, reaskMessage } from './render.ts';
+import { ackMessage, formatAnswer, message, questionMessage, reaskMessage, summaryMessage } from './render.ts';
 import type { AnsweredItem, AnswerValue, BotMessage, ConversationState, EngineEvent, EscalationEvent, Input, ParseResult, StepResult } from './types.ts';
 
 /**
@@ -336,6 +336,8 @@ class Step {
     const count = (o: string) => Object.values(this.s.outcomes).filter((x) => x === o).length;
     this.events.push({ type: 'completed', at: this.at, answered: count('answered'), skipped: count('skipped'), unanswered: count('unanswered') });
     this.say('completed', this.flow.outro ? localize(this.flow.outro, this.lang) : lexicon(this.lang).text('completed'));
+    const summary = summaryMessage(this.flow, this.s, this.lang);
+    if (summary) this.messages.push(summary);
   }
 
   private askCurrent(): void {

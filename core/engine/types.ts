@@ -63,7 +63,8 @@ export type Input =
   /** The patient switched language: the current question is asked again in the new language. */
   | { type: 'language'; lang: Language };
 
-export type MessageKind = 'intro' | 'question' | 'info' | 'ack' | 'reask' | 'notice' | 'unanswered' | 'completed';
+/** `summary` follows `completed`: what the patient told us today, one line per question. */
+export type MessageKind = 'intro' | 'question' | 'info' | 'ack' | 'reask' | 'notice' | 'unanswered' | 'completed' | 'summary';
 
 export interface MessageOption {
   /** 1-based number the patient can send. */

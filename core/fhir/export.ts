@@ -51,6 +51,7 @@ function questionItem(flow: Flow, q: Question): QuestionnaireItem {
   const ext: Extension[] = [];
   const children: QuestionnaireItem[] = [];
   if (q.type !== 'info') {
+    if (q.label) ext.push(localizedExtension(EXT.itemLabel, q.label));
     item.required = q.required;
     if (q.codes.length > 0) item.code = q.codes.map(fhirCoding);
     if (q.extract) ext.push({ url: EXT.observationExtract, valueBoolean: true });

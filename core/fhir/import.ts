@@ -187,6 +187,8 @@ class Importer {
       this.fail(linkId, 'has no text', 'add the question text (Questionnaire.item.text)');
       return;
     }
+    const label = ext(item.extension, EXT.itemLabel);
+    if (label?.valueString && item.type !== 'display') base['label'] = this.text(label.valueString, elementOf(label, '_valueString'), linkId);
     const hint = (item.item ?? []).find((c) => c.type === 'display' && controlOf(c) === 'help');
     if (hint?.text) base['hint'] = this.text(hint.text, elementOf(hint, '_text'), linkId);
     if (enableWhen) base['enableWhen'] = enableWhen;

@@ -25,6 +25,8 @@ export const EXT = {
   intro: `${VISITE_EXTENSION}/intro`,
   outro: `${VISITE_EXTENSION}/outro`,
   optionEmoji: `${VISITE_EXTENSION}/option-emoji`,
+  /** Short name of a question (summaries, alerts); translations on `_valueString`. */
+  itemLabel: `${VISITE_EXTENSION}/item-label`,
   codeSystem: `${VISITE_EXTENSION}/code-system`,
 } as const;
 

@@ -14,6 +14,7 @@ import {
   type EscalationRule,
   type Flow,
   type LocalizedText,
+  MAX_LABEL_LENGTH,
   type Question,
   VISITE_BASE,
 } from './model.ts';
@@ -144,6 +145,18 @@ class Compiler {
     }
   }
 
+  /** Labels are short names for summaries and alerts: one line, at most MAX_LABEL_LENGTH characters. */
+  private labelLength(t: LocalizedTextSource, path: IssuePath): void {
+    for (const l of LANGUAGES) {
+      const v = t[l];
+      if (v === undefined) continue;
+      if (/[\r\n]/.test(v)) this.add(issue('invalid-value', [...path, l], 'a label is one line', 'write a short name such as "Schmerzen"; the question itself goes in `text:`'));
+      else if ([...v].length > MAX_LABEL_LENGTH) {
+        this.add(issue('invalid-value', [...path, l], `label is ${[...v].length} characters long; at most ${MAX_LABEL_LENGTH}`, 'a label is a short name such as "Schmerzen" or "Temperatur"; the question itself goes in `text:`'));
+      }
+    }
+  }
+
   /** Clinician-facing text (escalation messages): German and English suffice. */
   private clinicianText(t: LocalizedTextSource, path: IssuePath): void {
     const missing = (['de', 'en'] as const).filter((l) => !t[l]);
@@ -181,6 +194,10 @@ class Compiler {
       ...(enableWhen ? { enableWhen } : {}),
     };
     if (q.type === 'info') return { ...base, type: 'info', required: false, codes: [], extract: false, escalations: [] };
+    if (q.label) {
+      this.patientText(q.label, [...path, 'label']);
+      this.labelLength(q.label, [...path, 'label']);
+    }
 
     const codes = this.codings(q.codes, [...path, 'codes']);
     if (q.type === 'photo' && q.extract === true) {
@@ -191,6 +208,7 @@ class Compiler {
     }
     const answerable = {
       ...base,
+      ...(q.label ? { label: text(q.label) } : {}),
       required: q.required ?? true,
       codes,
       extract: q.type === 'photo' ? false : (q.extract ?? codes.length > 0),

@@ -39,6 +39,7 @@ export function flowToSource(flow: Flow): FlowSource {
 
 function question(flow: Flow, q: Question): QuestionSource {
   const base: Record<string, unknown> = { id: q.id, type: q.type, text: q.text };
+  if (q.type !== 'info' && q.label) base['label'] = q.label;
   if (q.hint) base['hint'] = q.hint;
   if (q.enableWhen) base['enableWhen'] = conditionToSource(q.enableWhen);
   if (q.type !== 'info') {

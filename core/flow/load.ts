@@ -119,7 +119,10 @@ function describe(value: unknown): string {
   return `${typeof value === 'string' ? 'the text' : typeof value} ${JSON.stringify(value)}`;
 }
 function hintForType(expected: string, field: string): string {
-  if (expected === 'object' && ['text', 'title', 'hint', 'message', 'description'].includes(field)) {
+  if (expected === 'object' && field === 'label') {
+    return 'a label is a short name per language, e.g.\n    label:\n      de: Schmerzen\n      en: Pain';
+  }
+  if (expected === 'object' && ['text', 'title', 'hint', 'message', 'description', 'intro', 'outro', 'minLabel', 'maxLabel'].includes(field)) {
     return 'texts are per language, e.g.\n    text:\n      de: Wie geht es Ihnen?\n      en: How are you?';
   }
   if (expected === 'array') return `write \`${field}:\` as a list (lines starting with "- ")`;
@@ -148,7 +151,7 @@ const QUESTION_SCHEMAS: Record<string, { shape: object }> = {
   photo: PhotoQuestionSchema,
   info: InfoQuestionSchema,
 };
-const TEXT_KEYS = new Set(['text', 'title', 'hint', 'message', 'description', 'intro', 'outro', 'minLabel', 'maxLabel']);
+const TEXT_KEYS = new Set(['text', 'title', 'hint', 'message', 'description', 'intro', 'outro', 'minLabel', 'maxLabel', 'label']);
 const CONDITION_KEYS = ['answer', 'op', 'value', 'all', 'any', 'not', 'expression'];
 const keysOf = (schema: { shape: object }) => Object.keys(schema.shape);
 

@@ -44,6 +44,8 @@ interface QuestionBase {
   id: string;
   type: QuestionType;
   text: LocalizedText;
+  /** Short name for summaries and alerts (never on info items); fall back to `text`. */
+  label?: LocalizedText;
   hint?: LocalizedText;
   enableWhen?: Condition;
   required: boolean;
@@ -126,6 +128,8 @@ export const DEFAULT_MAX_ATTEMPTS = 3;
 export const DEFAULT_DECIMALS = 1;
 export const DEFAULT_TEXT_MAX_LENGTH = 2000;
 export const DEFAULT_TIMEZONE = 'Europe/Berlin';
+/** A question label is a short name: at most this many characters in every language. */
+export const MAX_LABEL_LENGTH = 40;
 
 /** Placeholder base for Visite-owned canonical URLs (`.example` is reserved, RFC 2606); flows may set `url`/`codeSystem`. */
 export const VISITE_BASE = 'https://visite.example/fhir';

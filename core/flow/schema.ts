@@ -112,7 +112,14 @@ const common = {
   enableWhen: ConditionSchema.optional(),
 };
 const answerable = {
-  ...common,
+  text: common.text,
+  /**
+   * Short name of the question in every flow language ("Schmerzen", "Pain"),
+   * used in the patient's summary and in clinician alerts. Default: the question text.
+   */
+  label: LocalizedTextSchema.optional(),
+  hint: common.hint,
+  enableWhen: common.enableWhen,
   required: z.boolean().optional(),
   codes: z.array(CodingSchema).min(1).optional(),
   /** Produce an Observation for this answer (default: when codes are given). */

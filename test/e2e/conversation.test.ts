@@ -76,6 +76,9 @@ describe('check-in conversations on a real Synapse', () => {
     await p.chat.say('1', /Stuhlgang/);
     await p.chat.say('ja', /noch etwas mitteilen/);
     await p.chat.say('nein', /Vielen Dank!/);
+    const summary = await p.chat.expectBot(/^Ihre Angaben heute:/);
+    expect(summary.content['msgtype']).toBe('m.notice');
+    expect(summary.content['body']).toContain('• Temperatur: 37,2 °C');
 
     const records = await recordsOf(db(), p.user.userId);
     expect(records.checkins.map((c) => c.status)).toEqual(['completed']);

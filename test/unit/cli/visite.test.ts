@@ -78,6 +78,10 @@ describe('visite CLI', { timeout: 60_000 }, () => {
     const obs = lines.filter((l) => l.type === 'observation').map((l) => l.resource as { code: { coding: { code: string }[] }; valueQuantity?: { value: number }; subject: { reference: string } });
     expect(obs.find((o) => o.code.coding[0]?.code === '8310-5')?.valueQuantity?.value).toBe(39.7);
     expect(obs.every((o) => o.subject.reference === 'Patient/42')).toBe(true);
+    // The thank-you, then the summary, are the last bot messages.
+    const bot = lines.filter((l) => l.type === 'bot');
+    expect(bot.slice(-2).map((l) => l.kind)).toEqual(['completed', 'summary']);
+    expect(bot.at(-1)).toMatchObject({ lang: 'de', text: expect.stringMatching(/^Ihre Angaben heute:\n• Schmerzen: 8\n• Temperatur: 39,7 °C\n/) });
     const qr = lines.at(-1);
     expect(qr).toMatchObject({ type: 'questionnaireResponse', resource: { resourceType: 'QuestionnaireResponse', status: 'completed' } });
   });
@@ -103,11 +107,12 @@ describe('visite CLI', { timeout: 60_000 }, () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/\d+ passed, 0 failed/);
     const flowCopy = write('post-op.yaml', readFileSync(join(ROOT, 'flows/post-op.yaml'), 'utf8'));
-    write('post-op.transcripts.yaml', 'flow: post-op.yaml\ntranscripts:\n  - name: wrong\n    lang: de\n    messages: ["2", "37", "1", "1", "1", "ja", "nein"]\n    expect:\n      answers: { pain: 3 }\n      alerts: [fever]\n');
+    write('post-op.transcripts.yaml', 'flow: post-op.yaml\ntranscripts:\n  - name: wrong\n    lang: de\n    messages: ["2", "37", "1", "1", "1", "ja", "nein"]\n    expect:\n      answers: { pain: 3 }\n      alerts: [fever]\n      summary: ["Ihre Angaben heute:"]\n');
     const bad = visite(['flows', 'test', flowCopy]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('answers.pain: expected 3, got 2');
     expect(bad.stdout).toContain('alerts: expected [fever], got []');
+    expect(bad.stdout).toContain('summary: expected ["Ihre Angaben heute:"], got ["Ihre Angaben heute:","• Schmerzen: 2",');
   });
 
   it('unknown commands and options give one clear line, no stack trace', () => {

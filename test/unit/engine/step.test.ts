@@ -113,7 +113,24 @@ describe('conversation engine', () => {
       'Danke, notiert.',
     ]);
     expect(lastResult(results).events.at(-1)).toEqual({ type: 'completed', at: NOW.toISOString(), answered: 7, skipped: 0, unanswered: 0 });
-    expect(lastResult(results).messages.at(-1)).toMatchObject({ kind: 'completed', text: 'Vielen Dank! Ihre Antworten sind bei Ihrem Behandlungsteam angekommen.' });
+    // The thank-you, then the summary (no labels in this flow: the question texts stand in).
+    expect(lastResult(results).messages.map((m) => m.kind)).toEqual(['ack', 'completed', 'summary']);
+    expect(lastResult(results).messages.at(-2)).toMatchObject({ kind: 'completed', text: 'Vielen Dank! Ihre Antworten sind bei Ihrem Behandlungsteam angekommen.' });
+    expect(lastResult(results).messages.at(-1)).toMatchObject({
+      kind: 'summary',
+      lang: 'de',
+      rtl: false,
+      text: [
+        'Ihre Angaben heute:',
+        '• Schmerzen?: 3',
+        '• Temperatur?: 37,4 °C',
+        '• Gerötet?: nein',
+        '• Farbe?: dunkel',
+        '• Beschwerden?: Husten',
+        '• Seit wann?: 14.01.2026',
+        '• Noch etwas?: Alles gut',
+      ].join('\n'),
+    });
     expect(lastResult(results).answers).toEqual([{ questionId: 'note', value: { type: 'text', value: 'Alles gut' }, at: NOW.toISOString() }]);
   });
 

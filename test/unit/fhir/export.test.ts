@@ -32,6 +32,19 @@ describe('export to FHIR R4 Questionnaire (SDC)', () => {
     expect(temp?.item?.find((c) => c.linkId === 'temperature.help')?.text).toContain('37,2');
   });
 
+  it('exports a question label as a Visite extension with translations on its valueString', () => {
+    const label = ext(item(q.item, 'pain'), EXT.itemLabel);
+    expect(EXT.itemLabel).toBe('https://visite.example/fhir/StructureDefinition/item-label');
+    expect(label?.valueString).toBe('Schmerzen');
+    const tr = (label as unknown as { _valueString: { extension: Extension[] } })._valueString.extension;
+    expect(tr).toContainEqual({ url: EXT.translation, extension: [{ url: 'lang', valueCode: 'tr' }, { url: 'content', valueString: 'Ağrı' }] });
+    expect(tr).toHaveLength(6);
+    // `prefix` stays free for numbering ("1.", "(a)").
+    expect(item(q.item, 'pain')?.prefix).toBeUndefined();
+    const unlabelled = exportQuestionnaire(flowFrom(`${HEADER}questions:\n  - { id: a, type: boolean, text: { de: A, en: A } }\n`));
+    expect(ext(item(unlabelled.item, 'a'), EXT.itemLabel)).toBeUndefined();
+  });
+
   it('exports a scale as integer slider with lower/upper labels', () => {
     const pain = item(q.item, 'pain');
     expect(pain?.type).toBe('integer');

@@ -91,6 +91,37 @@ describe('import FHIR Questionnaire → flow', () => {
     expect(state.computed).toEqual({ fast: true });
   });
 
+  it('round trip keeps question labels in every language, and reads them from other tools', () => {
+    const flow = shippedFlow('medication-change');
+    const imported = importQuestionnaire(JSON.parse(JSON.stringify(exportQuestionnaire(flow))));
+    if (!imported.ok) return expect.fail(imported.issues.map((i) => i.message).join('\n'));
+    const labels = (f: typeof flow) => f.questions.map((q) => [q.id, q.label]);
+    expect(labels(imported.flow)).toEqual(labels(flow));
+    expect(imported.flow.questions.find((q) => q.id === 'dizziness')?.label).toEqual({ de: 'Schwindel', en: 'Dizziness', tr: 'Baş dönmesi', ar: 'الدوخة', uk: 'Запаморочення', ru: 'Головокружение', pl: 'Zawroty głowy' });
+    expect(flowSourceToYaml(imported.source)).toContain('label:');
+
+    // A Questionnaire written elsewhere: German label with an English translation; none on display items.
+    const labelExt = (de: string, en?: string) => ({
+      url: 'https://visite.example/fhir/StructureDefinition/item-label',
+      valueString: de,
+      ...(en ? { _valueString: { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/translation', extension: [{ url: 'lang', valueCode: 'en' }, { url: 'content', valueString: en }] }] } } : {}),
+    });
+    const r = importQuestionnaire({
+      resourceType: 'Questionnaire',
+      status: 'active',
+      language: 'de',
+      title: 'T',
+      _title: { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/translation', extension: [{ url: 'lang', valueCode: 'en' }, { url: 'content', valueString: 'T' }] }] },
+      item: [
+        { linkId: 'i', type: 'display', text: 'Hinweis', _text: { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/translation', extension: [{ url: 'lang', valueCode: 'en' }, { url: 'content', valueString: 'Note' }] }] }, extension: [labelExt('Hinweis')] },
+        { linkId: 'fever', type: 'boolean', text: 'Fieber?', _text: { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/translation', extension: [{ url: 'lang', valueCode: 'en' }, { url: 'content', valueString: 'Fever?' }] }] }, extension: [labelExt('Fieber', 'Fever')] },
+      ],
+    });
+    if (!r.ok) return expect.fail(r.issues.map((i) => i.message).join('\n'));
+    expect(r.warnings).toEqual([]);
+    expect(r.source.questions.map((q) => ('label' in q ? q.label : undefined))).toEqual([undefined, { de: 'Fieber', en: 'Fever' }]);
+  });
+
   it('names the offending linkId when enableWhen points nowhere', () => {
     const r = importQuestionnaire(fixture('bad-enablewhen.json'));
     expect(r.ok).toBe(false);

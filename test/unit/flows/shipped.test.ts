@@ -15,6 +15,7 @@ function patientTexts(flow: Flow): [string, LocalizedText][] {
   if (flow.outro) out.push(['outro', flow.outro]);
   for (const q of flow.questions) {
     out.push([q.id, q.text]);
+    if (q.type !== 'info') out.push([`${q.id}.label`, q.label ?? {}]); // every question has a short label
     if (q.hint) out.push([`${q.id}.hint`, q.hint]);
     if (q.type === 'choice' || q.type === 'multi-choice') for (const o of q.options) out.push([`${q.id}.${o.code}`, o.text]);
     if (q.type === 'scale' && q.minLabel && q.maxLabel) out.push([`${q.id}.minLabel`, q.minLabel], [`${q.id}.maxLabel`, q.maxLabel]);

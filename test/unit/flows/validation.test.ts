@@ -250,3 +250,45 @@ questions:
     expect(messages).toContain('operator ">=" needs a "value"');
   });
 });
+
+describe('question labels', () => {
+  const labelled = (label: string, languages = '[de, en]', type = 'boolean') =>
+    `id: t\nversion: "1"\ntitle: { de: T, en: T${languages.includes('tr') ? ', tr: T' : ''} }\nlanguages: ${languages}\nquestions:\n  - id: a\n    type: ${type}\n    text: { de: A?, en: A?${languages.includes('tr') ? ', tr: A?' : ''} }\n    label: ${label}\n`;
+
+  it('accepts a label in every flow language and keeps it in the compiled flow', () => {
+    const r = parseFlow(labelled('{ de: Schmerzen, en: Pain, tr: Ağrı }', '[de, en, tr]'), 'f.yaml');
+    if (!r.ok) return expect.fail(r.issues.map((i) => i.message).join('\n'));
+    expect(r.flow.questions[0]?.label).toEqual({ de: 'Schmerzen', en: 'Pain', tr: 'Ağrı' });
+  });
+
+  it('needs every language of the flow, located at the label', () => {
+    const yaml = labelled('{ de: Schmerzen, en: Pain }', '[de, en, tr]');
+    const [i, ...rest] = issuesOf(yaml);
+    expect(rest).toEqual([]);
+    expect(i).toMatchObject({ code: 'missing-translation', path: ['questions', 0, 'label'], file: 'f.yaml', line: lineOf(yaml, 'label:'), col: 12 });
+    expect(i?.message).toBe('text is missing language tr');
+    expect(issuesOf(labelled('{ de: Schmerzen }'))[0]).toMatchObject({ code: 'missing-translation', message: 'text is missing language en' });
+  });
+
+  it('rejects languages the flow does not declare and unknown language keys', () => {
+    expect(issuesOf(labelled('{ de: Schmerzen, en: Pain, pl: Ból }'))[0]).toMatchObject({ code: 'invalid-value', path: ['questions', 0, 'label', 'pl'] });
+    const yaml = labelled('{ de: Schmerzen, en: Pain, fr: Douleur }');
+    const [i] = issuesOf(yaml);
+    expect(i).toMatchObject({ code: 'unknown-key', path: ['questions', 0, 'label', 'fr'], line: lineOf(yaml, 'fr:') });
+  });
+
+  it('explains the per-language form when a plain string is given', () => {
+    const [i] = issuesOf(labelled('Schmerzen'));
+    expect(i).toMatchObject({ code: 'wrong-type', path: ['questions', 0, 'label'] });
+    expect(i?.hint).toContain('de: Schmerzen');
+  });
+
+  it('rejects long or multi-line labels and labels on info items', () => {
+    const long = issuesOf(labelled(`{ de: "${'Schmerz'.repeat(6)}", en: Pain }`));
+    expect(long[0]).toMatchObject({ code: 'invalid-value', path: ['questions', 0, 'label', 'de'], message: 'label is 42 characters long; at most 40' });
+    expect(issuesOf(labelled('{ de: "Schmerz\\nstark", en: Pain }'))[0]).toMatchObject({ code: 'invalid-value', message: 'a label is one line' });
+    const yaml = labelled('{ de: Hinweis, en: Note }', '[de, en]', 'info');
+    const [i] = issuesOf(yaml);
+    expect(i).toMatchObject({ code: 'unknown-key', path: ['questions', 0, 'label'], line: lineOf(yaml, 'label:'), col: 5 });
+  });
+});
