@@ -16,6 +16,7 @@ import { createConversations } from '../bots/conversations.ts';
 import { vocabulary } from '../core/conversation/vocabulary.ts';
 import { openDatabase } from '../db/database.ts';
 import { enrollPatient, setPatientRoom } from '../db/patients.ts';
+import { createOrganisation } from '../db/organisations.ts';
 import { patients } from '../db/schema.ts';
 import { eq } from 'drizzle-orm';
 import { DEFAULT_FLOWS_DIR } from '../server/config.ts';
@@ -44,10 +45,11 @@ try {
   const conversations = createConversations({ db: database.db, flows, vocabulary: vocabulary(), onOutgoing: () => {} });
 
   // Setup (not measured): consenting patients, each with a direct room and a running check-in.
+  const org = await createOrganisation(database.db, { name: 'Bench' });
   const ids: Array<{ id: string; userId: string; roomId: string }> = [];
   for (let i = 0; i < PATIENTS; i++) {
     const userId = `@bench-${i}:localhost`;
-    const patient = await enrollPatient(database.db, { matrixUserId: userId, language: 'de' });
+    const patient = await enrollPatient(database.db, { orgId: org.id, matrixUserId: userId, language: 'de' });
     const roomId = await setPatientRoom(database.db, patient.id, `!bench-${i}:localhost`);
     await database.db.update(patients).set({ consent: 'given' }).where(eq(patients.id, patient.id));
     await conversations.startCheckin(patient.id, 'post-op');

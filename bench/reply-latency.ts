@@ -13,6 +13,7 @@ import { AutojoinRoomsMixin, MatrixClient, MemoryStorageProvider, LogService, Lo
 import { loadConfig } from '../server/config.ts';
 import { createLogger } from '../server/logger.ts';
 import { startVisite } from '../server/visite.ts';
+import { createOrganisation } from '../db/organisations.ts';
 import { registerUser, startSynapse } from '../scripts/synapse.ts';
 import { PatientChat } from '../test/harness/chat.ts';
 import { TestClient, type MatrixEvent } from '../test/harness/client.ts';
@@ -59,9 +60,10 @@ try {
   await echoClient.waitForJoin(echoRoom, echoUser.userId);
 
   const p2 = await registerUser(synapse, 'patient-visite');
-  await visite.enroll({ matrixUserId: p2.userId, language: 'de' });
+  const org = await createOrganisation(visite.database.db, { name: 'Bench' });
+  const enrolled = await visite.enroll({ orgId: org.id, matrixUserId: p2.userId, language: 'de' });
   const visiteClient = new TestClient(synapse.url, p2.userId, p2.accessToken);
-  const started = await visite.startCheckin(p2.userId, 'post-op');
+  const started = await visite.startCheckin(enrolled, 'post-op');
   await visiteClient.acceptInviteFrom(botUser.userId);
   const chat = new PatientChat(visiteClient, started.roomId, botUser.userId);
   await chat.say('ja', /Wie stark sind Ihre Schmerzen/);
@@ -87,7 +89,7 @@ try {
     if (position === answers.length) {
       // Check-in complete: start the next one (not measured) and wait for its first question.
       await new Promise((r) => setTimeout(r, 300));
-      await visite.startCheckin(p2.userId, 'post-op');
+      await visite.startCheckin(enrolled, 'post-op');
       await chat.expectBot(/Wie stark sind Ihre Schmerzen/);
       position = 0;
     }

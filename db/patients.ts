@@ -6,6 +6,7 @@ import { patients } from './schema.ts';
 export type Patient = typeof patients.$inferSelect;
 
 export interface Enrollment {
+  orgId: string;
   matrixUserId: string;
   language: Language;
   displayName?: string;
@@ -17,21 +18,49 @@ export async function enrollPatient(db: Db, enrollment: Enrollment): Promise<Pat
   const [created] = await db
     .insert(patients)
     .values({
+      orgId: enrollment.orgId,
       matrixUserId: enrollment.matrixUserId,
       language: enrollment.language,
       displayName: enrollment.displayName ?? null,
       ...(enrollment.timeZone ? { timeZone: enrollment.timeZone } : {}),
     })
-    .onConflictDoNothing({ target: patients.matrixUserId })
+    .onConflictDoNothing({ target: [patients.orgId, patients.matrixUserId] })
     .returning();
   if (created) return created;
-  const [existing] = await db.select().from(patients).where(eq(patients.matrixUserId, enrollment.matrixUserId));
+  const [existing] = await db
+    .select()
+    .from(patients)
+    .where(and(eq(patients.orgId, enrollment.orgId), eq(patients.matrixUserId, enrollment.matrixUserId)));
   return existing!;
 }
 
-export async function findPatientByMatrixId(db: Db, matrixUserId: string): Promise<Patient | undefined> {
-  const [row] = await db.select().from(patients).where(eq(patients.matrixUserId, matrixUserId));
+export async function findPatient(db: Db, orgId: string, matrixUserId: string): Promise<Patient | undefined> {
+  const [row] = await db
+    .select()
+    .from(patients)
+    .where(and(eq(patients.orgId, orgId), eq(patients.matrixUserId, matrixUserId)));
   return row;
+}
+
+/** Is this Matrix user enrolled anywhere? (The bot's invite policy; reveals nothing to the inviter.) */
+export async function isEnrolledAnywhere(db: Db, matrixUserId: string): Promise<boolean> {
+  const [row] = await db.select({ id: patients.id }).from(patients).where(eq(patients.matrixUserId, matrixUserId)).limit(1);
+  return row !== undefined;
+}
+
+/**
+ * A patient invited the bot into a room: it becomes their direct room in the
+ * first enrollment that has none yet (a patient of two organisations gets one
+ * room per organisation; the bot opens the others itself).
+ */
+export async function adoptRoom(db: Db, matrixUserId: string, roomId: string): Promise<void> {
+  const [candidate] = await db
+    .select({ id: patients.id })
+    .from(patients)
+    .where(and(eq(patients.matrixUserId, matrixUserId), isNull(patients.roomId)))
+    .orderBy(patients.createdAt)
+    .limit(1);
+  if (candidate) await setPatientRoom(db, candidate.id, roomId);
 }
 
 /** Records the patient's direct room unless one is already recorded; returns the room in force. */

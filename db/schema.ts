@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, customType, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, customType, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
@@ -28,9 +28,102 @@ export const botState = pgTable('bot_state', {
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
 
+/** A tenant: a practice or hospital. Nothing of one organisation is visible to another. */
+export const organisations = pgTable('organisations', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  /** Patient data older than this (after the last activity) is deleted by the retention job. */
+  retentionDays: integer('retention_days').notNull().default(365),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const ROLES = ['org_admin', 'flow_author', 'clinician', 'integration'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** A care team: its Matrix group room receives the alerts; the chain says who is called next. */
+export const careTeams = pgTable('care_teams', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  orgId: uuid('org_id')
+    .notNull()
+    .references(() => organisations.id, { onDelete: 'cascade' }),
+  name: text('name').notNull(),
+  roomId: text('room_id'),
+  language: text('language').notNull().default('de'),
+  /** Ordered escalation steps: [{ afterMinutes, clinicianIds?: uuid[], roomId?: string }]. */
+  escalationChain: jsonb('escalation_chain').notNull().default([]),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const clinicians = pgTable(
+  'clinicians',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organisations.id, { onDelete: 'cascade' }),
+    matrixUserId: text('matrix_user_id').notNull(),
+    displayName: text('display_name').notNull(),
+    roles: text('roles').array().notNull().default([]),
+    /** The OIDC subject this person signs in to the API with, if any. */
+    oidcSubject: text('oidc_subject'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (table) => [uniqueIndex('clinicians_org_matrix').on(table.orgId, table.matrixUserId)],
+);
+
+export const careTeamMembers = pgTable(
+  'care_team_members',
+  {
+    careTeamId: uuid('care_team_id')
+      .notNull()
+      .references(() => careTeams.id, { onDelete: 'cascade' }),
+    clinicianId: uuid('clinician_id')
+      .notNull()
+      .references(() => clinicians.id, { onDelete: 'cascade' }),
+  },
+  (table) => [primaryKey({ columns: [table.careTeamId, table.clinicianId] })],
+);
+
+/** Per-organisation keys for system integration; only a hash of the secret is kept. */
+export const apiKeys = pgTable('api_keys', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  orgId: uuid('org_id')
+    .notNull()
+    .references(() => organisations.id, { onDelete: 'cascade' }),
+  name: text('name').notNull(),
+  /** Public part shown in lists and logs, e.g. `vk_3f9a1c2b`. */
+  prefix: text('prefix').notNull().unique(),
+  secretHash: text('secret_hash').notNull(),
+  roles: text('roles').array().notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  revokedAt: ts('revoked_at'),
+  lastUsedAt: ts('last_used_at'),
+});
+
+/** Who read or changed what, when and from where; ids only, never contents. Kept on erasure. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    at: ts('at').notNull().defaultNow(),
+    orgId: uuid('org_id'),
+    actorType: text('actor_type', { enum: ['user', 'api_key', 'anonymous', 'system', 'matrix'] }).notNull(),
+    actorId: text('actor_id'),
+    action: text('action').notNull(),
+    resourceType: text('resource_type'),
+    resourceId: text('resource_id'),
+    outcome: text('outcome', { enum: ['ok', 'denied', 'not_found', 'invalid', 'error'] }).notNull(),
+    ip: text('ip'),
+  },
+  (table) => [index('audit_log_org_at').on(table.orgId, table.at)],
+);
+
 export const patients = pgTable('patients', {
   id: uuid('id').primaryKey().defaultRandom(),
-  matrixUserId: text('matrix_user_id').notNull().unique(),
+  orgId: uuid('org_id')
+    .notNull()
+    .references(() => organisations.id, { onDelete: 'cascade' }),
+  matrixUserId: text('matrix_user_id').notNull(),
   displayName: text('display_name'),
   language: text('language').notNull().default('de'),
   timeZone: text('time_zone').notNull().default('Europe/Berlin'),
@@ -42,7 +135,58 @@ export const patients = pgTable('patients', {
   monitoring: text('monitoring', { enum: ['active', 'stopped'] }).notNull().default('active'),
   createdAt: ts('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
-});
+}, (table) => [uniqueIndex('patients_org_matrix').on(table.orgId, table.matrixUserId)]);
+
+/** A patient × flow × anchor date (e.g. the day of surgery) × care team. */
+export const enrollments = pgTable(
+  'enrollments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organisations.id, { onDelete: 'cascade' }),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id, { onDelete: 'cascade' }),
+    flowId: text('flow_id').notNull(),
+    anchorDate: date('anchor_date', { mode: 'string' }).notNull(),
+    careTeamId: uuid('care_team_id')
+      .notNull()
+      .references(() => careTeams.id, { onDelete: 'restrict' }),
+    status: text('status', { enum: ['active', 'ended'] }).notNull().default('active'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (table) => [index('enrollments_patient').on(table.patientId)],
+);
+
+/**
+ * The check-ins a schedule template yields for an enrollment, materialised at
+ * enrollment. The scheduler claims due rows with FOR UPDATE SKIP LOCKED; the
+ * unique (enrollment, day) makes "started twice" impossible by construction.
+ */
+export const scheduledCheckins = pgTable(
+  'scheduled_checkins',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organisations.id, { onDelete: 'cascade' }),
+    enrollmentId: uuid('enrollment_id')
+      .notNull()
+      .references(() => enrollments.id, { onDelete: 'cascade' }),
+    day: integer('day').notNull(),
+    dueAt: ts('due_at').notNull(),
+    remindAt: ts('remind_at'),
+    expiresAt: ts('expires_at'),
+    status: text('status', { enum: ['pending', 'started', 'skipped', 'cancelled'] }).notNull().default('pending'),
+    checkinId: uuid('checkin_id'),
+    startedAt: ts('started_at'),
+  },
+  (table) => [
+    uniqueIndex('scheduled_checkins_once').on(table.enrollmentId, table.day),
+    index('scheduled_checkins_due').on(table.dueAt).where(sql`status = 'pending'`),
+  ],
+);
 
 export const checkins = pgTable(
   'checkins',
@@ -51,6 +195,8 @@ export const checkins = pgTable(
     patientId: uuid('patient_id')
       .notNull()
       .references(() => patients.id, { onDelete: 'cascade' }),
+    /** The enrollment that scheduled it; null for check-ins started by hand. */
+    enrollmentId: uuid('enrollment_id').references(() => enrollments.id, { onDelete: 'set null' }),
     flowId: text('flow_id').notNull(),
     flowVersion: text('flow_version').notNull(),
     /** pending: waiting for consent; active: questions running. */

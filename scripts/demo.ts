@@ -12,6 +12,7 @@ import { recordsOf } from '../test/harness/records.ts';
 import { loadConfig } from '../server/config.ts';
 import { createLogger } from '../server/logger.ts';
 import { startVisite } from '../server/visite.ts';
+import { createOrganisation } from '../db/organisations.ts';
 import { registerUser, startSynapse } from './synapse.ts';
 
 process.noDeprecation = true;
@@ -55,8 +56,9 @@ async function main(): Promise<void> {
     say(`  ${visite.httpUrl}/readyz → ${JSON.stringify(ready)}`);
 
     step('Enrolling the demo patient (German) and starting the post-operative check-in');
-    await visite.enroll({ matrixUserId: patientUser.userId, language: 'de', displayName: 'Demo Patient' });
-    const started = await visite.startCheckin(patientUser.userId, 'post-op');
+    const org = await createOrganisation(visite.database.db, { name: 'Demo-Klinik' });
+    const enrolled = await visite.enroll({ orgId: org.id, matrixUserId: patientUser.userId, language: 'de', displayName: 'Demo Patient' });
+    const started = await visite.startCheckin(enrolled, 'post-op');
     const patient = new TestClient(synapse.url, patientUser.userId, patientUser.accessToken);
     const roomId = await patient.acceptInviteFrom(bot.userId);
     say(`  the bot opened direct room ${roomId}; the patient joined`);

@@ -5,7 +5,7 @@ import { createConversations, type Conversations } from '../bots/conversations.t
 import { vocabulary } from '../core/conversation/vocabulary.ts';
 import type { Flow } from '../core/flow/model.ts';
 import { openDatabase, type Database } from '../db/database.ts';
-import { enrollPatient, findPatientByMatrixId, setPatientRoom, type Enrollment, type Patient } from '../db/patients.ts';
+import { adoptRoom, enrollPatient, findPatient, isEnrolledAnywhere, setPatientRoom, type Enrollment, type Patient } from '../db/patients.ts';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { loadFlows } from './flows.ts';
@@ -23,7 +23,7 @@ export interface Visite {
   /** Enrolls a patient (until the enrollment API exists, tests and the demo call this). */
   enroll(enrollment: Enrollment): Promise<Patient>;
   /** Starts a check-in now, creating the patient's direct room first if needed. */
-  startCheckin(matrixUserId: string, flowId: string): Promise<{ checkinId: string; status: string; roomId: string }>;
+  startCheckin(patient: Patient, flowId: string): Promise<{ checkinId: string; status: string; roomId: string }>;
   /** Stops everything in reverse order of construction. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -62,11 +62,8 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       db: database.db,
       logger,
       conversations,
-      isEnrolledPatient: async (userId) => (await findPatientByMatrixId(database.db, userId)) !== undefined,
-      adoptPatientRoom: async (userId, roomId) => {
-        const patient = await findPatientByMatrixId(database.db, userId);
-        if (patient) await setPatientRoom(database.db, patient.id, roomId);
-      },
+      isEnrolledPatient: (userId) => isEnrolledAnywhere(database.db, userId),
+      adoptPatientRoom: (userId, roomId) => adoptRoom(database.db, userId, roomId),
     });
     const theBot = bot;
     const connecting = theBot.start();
@@ -97,10 +94,10 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       botStarted: connecting,
       stop,
       enroll: (enrollment) => enrollPatient(database.db, enrollment),
-      async startCheckin(matrixUserId, flowId) {
-        const patient = await findPatientByMatrixId(database.db, matrixUserId);
-        if (!patient) throw new Error('not an enrolled patient');
-        const roomId = patient.roomId ?? (await setPatientRoom(database.db, patient.id, await theBot.createDirectRoom(matrixUserId)));
+      async startCheckin(patient, flowId) {
+        const current = await findPatient(database.db, patient.orgId, patient.matrixUserId);
+        if (!current) throw new Error('not an enrolled patient');
+        const roomId = current.roomId ?? (await setPatientRoom(database.db, current.id, await theBot.createDirectRoom(current.matrixUserId)));
         const started = await conversations.startCheckin(patient.id, flowId);
         return { ...started, roomId };
       },

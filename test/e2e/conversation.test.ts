@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openDatabase, type Database } from '../../db/database.ts';
+import { createOrganisation } from '../../db/organisations.ts';
 import { botState } from '../../db/schema.ts';
 import { PatientChat } from '../harness/chat.ts';
 import { recordsOf } from '../harness/records.ts';
@@ -17,11 +18,13 @@ describe('check-in conversations on a real Synapse', () => {
   let running: RunningVisite;
   /** The test's own connection: it outlives restarts of Visite. */
   let database: Database;
+  let orgId: string;
   const bot = () => running.botUser.userId;
   const db = () => database.db;
 
   beforeAll(async () => {
     database = await openDatabase({ url: inject('databaseUrl') });
+    orgId = (await createOrganisation(database.db, { name: 'Klinik Conversation' })).id;
     running = await startTestVisite();
     await running.visite.botStarted;
   });
@@ -33,12 +36,12 @@ describe('check-in conversations on a real Synapse', () => {
   /** Enrolls a fresh patient, starts the post-op check-in, joins the bot's room and reads the consent question. */
   async function enrolledPatient(language: Language = 'de') {
     const { user, client } = await newUser('patient');
-    await running.visite.enroll({ matrixUserId: user.userId, language, displayName: 'Erika Muster' });
-    const started = await running.visite.startCheckin(user.userId, 'post-op');
+    const patient = await running.visite.enroll({ orgId, matrixUserId: user.userId, language, displayName: 'Erika Muster' });
+    const started = await running.visite.startCheckin(patient, 'post-op');
     const roomId = await client.acceptInviteFrom(bot());
     expect(roomId).toBe(started.roomId);
     const chat = new PatientChat(client, roomId, bot());
-    return { user, client, chat, roomId, checkinId: started.checkinId };
+    return { user, client, chat, roomId, checkinId: started.checkinId, patient };
   }
 
   async function consented(language: Language = 'de') {
@@ -160,7 +163,7 @@ describe('check-in conversations on a real Synapse', () => {
     expect(records.escalations.map((e) => e.kind)).toEqual(['monitoring_stopped']);
 
     // A scheduled check-in after stop does not run; "start" asks for consent again.
-    await running.visite.startCheckin(p.user.userId, 'post-op');
+    await running.visite.startCheckin(p.patient, 'post-op');
     await p.chat.say('start', /einverstanden/);
     records = await recordsOf(db(), p.user.userId);
     expect(records.patient.consent).toBe('asked');

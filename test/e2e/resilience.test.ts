@@ -7,6 +7,7 @@ import { createConversations, type Conversations } from '../../bots/conversation
 import { vocabulary } from '../../core/conversation/vocabulary.ts';
 import { openDatabase, type Database } from '../../db/database.ts';
 import { enrollPatient } from '../../db/patients.ts';
+import { createOrganisation } from '../../db/organisations.ts';
 import { freePort, registerUser, startSynapse, type SynapseInstance } from '../../scripts/synapse.ts';
 import { DEFAULT_FLOWS_DIR } from '../../server/config.ts';
 import { loadFlows } from '../../server/flows.ts';
@@ -22,9 +23,11 @@ import { startTestVisite } from '../harness/visite.ts';
  */
 let database: Database;
 let service: Conversations;
+let orgId: string;
 
 beforeAll(async () => {
   database = await openDatabase({ url: inject('databaseUrl') });
+  orgId = (await createOrganisation(database.db, { name: 'Klinik Resilience' })).id;
   // Check-ins are started from the test's own connection (as the scheduler would); the bot process delivers them.
   service = createConversations({ db: database.db, flows: loadFlows(DEFAULT_FLOWS_DIR), vocabulary: vocabulary(), onOutgoing: () => {} });
 });
@@ -36,7 +39,7 @@ afterAll(async () => {
 async function patientInCheckin(homeserver: { url: string; sharedSecret: string }, botUserId: string) {
   const user = await registerUser(homeserver, `patient-${randomBytes(4).toString('hex')}`);
   const client = new TestClient(homeserver.url, user.userId, user.accessToken);
-  const patient = await enrollPatient(database.db, { matrixUserId: user.userId, language: 'de' });
+  const patient = await enrollPatient(database.db, { orgId, matrixUserId: user.userId, language: 'de' });
   const roomId = await client.createDirectRoom(botUserId);
   await client.waitForJoin(roomId, botUserId, 30_000);
   const chat = new PatientChat(client, roomId, botUserId);
@@ -124,7 +127,7 @@ describe('homeserver outage', () => {
       await running.visite.botStarted;
       const user = await registerUser(synapse, 'patient');
       const client = new TestClient(synapse.url, user.userId, user.accessToken);
-      const patient = await enrollPatient(database.db, { matrixUserId: user.userId, language: 'de' });
+      const patient = await enrollPatient(database.db, { orgId, matrixUserId: user.userId, language: 'de' });
       const roomId = await client.createDirectRoom(bot.userId);
       await client.waitForJoin(roomId, bot.userId);
       const chat = new PatientChat(client, roomId, bot.userId);
