@@ -44,6 +44,8 @@ export interface Bot {
   ping(): Promise<void>;
   /** Creates a direct room with the patient (one invitee, per TI-M) and returns its id. */
   createDirectRoom(patientUserId: string): Promise<string>;
+  /** Leaves a room and forgets it, so its history is gone from the bot's account (erasure). */
+  leaveAndForget(roomId: string): Promise<void>;
   /** Wake the outbox sender (after something was enqueued outside a Matrix event). */
   kickOutbox(): void;
   readonly connected: boolean;
@@ -242,6 +244,11 @@ export function createBot(options: BotOptions): Bot {
           { type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'invited' } },
         ],
       });
+    },
+    async leaveAndForget(roomId) {
+      if (!client) throw new Error('the bot is not connected to the homeserver yet');
+      await client.leaveRoom(roomId).catch(() => {});
+      await client.doRequest('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/forget`, null, {});
     },
     kickOutbox() {
       sender?.kick();

@@ -1,5 +1,5 @@
 import { and, eq, inArray } from 'drizzle-orm';
-import { beginCheckin, turn, type CheckinView, type PatientInput, type PatientView, type TurnResult } from '../core/conversation/turn.ts';
+import { beginCheckin, turn, welcome, type CheckinView, type PatientInput, type PatientView, type TurnResult } from '../core/conversation/turn.ts';
 import type { Vocabulary } from '../core/conversation/vocabulary.ts';
 import type { Flow } from '../core/flow/model.ts';
 import { isLanguage } from '../core/language.ts';
@@ -20,7 +20,16 @@ export interface Conversations {
   handle(event: { eventId: string; roomId: string; sender: string; input: PatientInput; file?: StoredFile; editOf?: string }, now?: Date): Promise<HandleOutcome>;
   /** Starts a check-in of `flowId` for the patient (supersedes an open one). */
   startCheckin(patientId: string, flowId: string, now?: Date): Promise<{ checkinId: string; status: string }>;
+  /**
+   * The same inside the caller's transaction (the scheduler claims its row and
+   * starts the check-in atomically). Call `outgoingQueued()` after the commit.
+   */
+  startCheckinInTx(tx: Tx, patientId: string, flowId: string, now: Date, options?: { enrollmentId?: string }): Promise<{ checkinId: string; status: string }>;
+  /** Tells the outbox sender that committed messages are waiting. */
+  outgoingQueued(): void;
   isPatientRoom(roomId: string, sender: string): Promise<boolean>;
+  /** Introduces the bot to a patient who has not been asked for consent yet (no-op otherwise). */
+  welcome(patientId: string, now?: Date): Promise<void>;
 }
 
 export type HandleOutcome = 'handled' | 'duplicate' | 'not-a-patient-room';
@@ -55,6 +64,26 @@ export function createConversations(options: { db: Db; flows: ReadonlyMap<string
     });
   }
 
+  async function startCheckinInTx(tx: Tx, patientId: string, flowId: string, now: Date, startOptions: { enrollmentId?: string } = {}) {
+    const flow = flows.get(flowId);
+    if (!flow) throw new UnknownFlowError(`no deployed flow with id "${flowId}"`);
+    const patient = await lockPatientById(tx, patientId);
+    if (!patient) throw new Error(`no patient ${patientId}`);
+    // One open check-in per patient: a new one supersedes the old (its answers stay stored).
+    await tx
+      .update(checkins)
+      .set({ status: 'superseded', endedAt: now, updatedAt: now })
+      .where(and(eq(checkins.patientId, patientId), inArray(checkins.status, ['pending', 'active'])));
+    const [row] = await tx
+      .insert(checkins)
+      .values({ patientId, enrollmentId: startOptions.enrollmentId ?? null, flowId: flow.id, flowVersion: flow.version, status: 'pending' })
+      .returning();
+    const checkin = row!;
+    const result = beginCheckin(patientView(patient), { flow, status: 'pending', state: null }, now);
+    await apply(tx, patient, checkin, result, null, now);
+    return { checkinId: checkin.id, status: result.checkin?.status ?? 'pending' };
+  }
+
   return {
     async isPatientRoom(roomId, sender) {
       const [row] = await db
@@ -83,25 +112,24 @@ export function createConversations(options: { db: Db; flows: ReadonlyMap<string
       return outcome;
     },
 
-    async startCheckin(patientId, flowId, now = new Date()) {
-      const flow = flows.get(flowId);
-      if (!flow) throw new UnknownFlowError(`no deployed flow with id "${flowId}"`);
-      const started = await db.transaction(async (tx) => {
+    async welcome(patientId, now = new Date()) {
+      await db.transaction(async (tx) => {
         const patient = await lockPatientById(tx, patientId);
-        if (!patient) throw new Error(`no patient ${patientId}`);
-        // One open check-in per patient: a new one supersedes the old (its answers stay stored).
-        await tx
-          .update(checkins)
-          .set({ status: 'superseded', endedAt: now, updatedAt: now })
-          .where(and(eq(checkins.patientId, patientId), inArray(checkins.status, ['pending', 'active'])));
-        const [row] = await tx.insert(checkins).values({ patientId, flowId: flow.id, flowVersion: flow.version, status: 'pending' }).returning();
-        const checkin = row!;
-        const result = beginCheckin(patientView(patient), { flow, status: 'pending', state: null }, now);
-        await apply(tx, patient, checkin, result, null, now);
-        return { checkinId: checkin.id, status: result.checkin?.status ?? 'pending' };
+        if (!patient) return;
+        await apply(tx, patient, undefined, welcome(patientView(patient), now), null, now);
       });
+      options.onOutgoing();
+    },
+
+    async startCheckin(patientId, flowId, now = new Date()) {
+      if (!flows.has(flowId)) throw new UnknownFlowError(`no deployed flow with id "${flowId}"`);
+      const started = await db.transaction((tx) => startCheckinInTx(tx, patientId, flowId, now));
       options.onOutgoing();
       return started;
     },
+
+    startCheckinInTx: (tx, patientId, flowId, now, startOptions) => startCheckinInTx(tx, patientId, flowId, now, startOptions),
+
+    outgoingQueued: () => options.onOutgoing(),
   };
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { adminCommand } from './commands/admin.ts';
 import { exportCommand } from './commands/export.ts';
 import { importCommand } from './commands/import.ts';
 import { testCommand } from './commands/test.ts';
@@ -17,6 +18,9 @@ Usage:
         [--answers FILE|-] [--now ISO] [--patient Patient/ID]
                                               with --answers: NDJSON events on stdout
   visite flows test [FILE…]                   run golden transcripts (default: flows/)
+  visite admin create-org --name NAME [--retention-days N]
+                                              create an organisation and print its first
+                                              org-admin API key (uses DATABASE_URL)
 
 Options:
   -h, --help   show this help
@@ -33,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
       answers: { type: 'string', short: 'a' },
       now: { type: 'string' },
       patient: { type: 'string' },
+      name: { type: 'string' },
+      'retention-days': { type: 'string' },
     },
   });
   const [group, command, ...files] = positionals;
@@ -40,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
+  if (group === 'admin') return adminCommand(command, { name: values.name, retention: values['retention-days'] });
   if (group !== 'flows') throw new CliError(`unknown command "${group}"; try: visite --help`);
   switch (command) {
     case 'validate':

@@ -63,9 +63,23 @@ export const configSchema = z
       .min(0, { error: 'expected a TCP port number 0-65535' })
       .max(65535, { error: 'expected a TCP port number 0-65535' })
       .default(8080),
+    VISITE_PUBLIC_URL: httpUrl('https://visite.klinik.example').optional(),
+    VISITE_MAX_BODY_BYTES: z.coerce
+      .number({ error: 'expected a size in bytes, e.g. 65536' })
+      .int({ error: 'expected a size in bytes, e.g. 65536' })
+      .positive({ error: 'expected a size in bytes, e.g. 65536' })
+      .default(64 * 1024),
+    VISITE_OIDC_ISSUER: httpUrl('https://login.klinik.example/realms/visite').optional(),
+    VISITE_OIDC_AUDIENCE: z.string().min(1).optional(),
+    VISITE_OIDC_JWKS_URL: httpUrl('https://login.klinik.example/realms/visite/protocol/openid-connect/certs').optional(),
+    VISITE_OIDC_ORG_CLAIM: z.string().min(1).default('visite_org'),
+    VISITE_OIDC_ROLES_CLAIM: z.string().min(1).default('visite_roles'),
     VISITE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected one of debug, info, warn, error' }).default('info'),
   })
   .superRefine((value, ctx) => {
+    if (value.VISITE_OIDC_ISSUER && !value.VISITE_OIDC_AUDIENCE) {
+      ctx.addIssue({ code: 'custom', path: ['VISITE_OIDC_AUDIENCE'], message: 'required with VISITE_OIDC_ISSUER: the audience your tokens are issued for, e.g. visite-api' });
+    }
     if (!value.VISITE_BOT_PASSWORD && !value.VISITE_BOT_ACCESS_TOKEN) {
       ctx.addIssue({ code: 'custom', path: ['VISITE_BOT_PASSWORD'], message: 'required: the bot account\'s password (or set VISITE_BOT_ACCESS_TOKEN)' });
     }
@@ -82,6 +96,10 @@ export interface Config {
   flowsDir: string;
   maxUploadBytes: number;
   http: { host: string; port: number };
+  /** Base URL integrators use; defaults to the HTTP listener's address. */
+  publicUrl?: string;
+  maxBodyBytes: number;
+  oidc?: { issuer: string; audience: string; jwksUrl?: string; orgClaim: string; rolesClaim: string };
   logLevel: RawConfig['VISITE_LOG_LEVEL'];
 }
 
@@ -113,6 +131,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     flowsDir: c.VISITE_FLOWS_DIR ?? DEFAULT_FLOWS_DIR,
     maxUploadBytes: c.VISITE_MAX_UPLOAD_BYTES,
     http: { host: c.VISITE_HTTP_HOST, port: c.VISITE_HTTP_PORT },
+    ...(c.VISITE_PUBLIC_URL ? { publicUrl: c.VISITE_PUBLIC_URL } : {}),
+    maxBodyBytes: c.VISITE_MAX_BODY_BYTES,
+    ...(c.VISITE_OIDC_ISSUER && c.VISITE_OIDC_AUDIENCE
+      ? {
+          oidc: {
+            issuer: c.VISITE_OIDC_ISSUER,
+            audience: c.VISITE_OIDC_AUDIENCE,
+            ...(c.VISITE_OIDC_JWKS_URL ? { jwksUrl: c.VISITE_OIDC_JWKS_URL } : {}),
+            orgClaim: c.VISITE_OIDC_ORG_CLAIM,
+            rolesClaim: c.VISITE_OIDC_ROLES_CLAIM,
+          },
+        }
+      : {}),
     logLevel: c.VISITE_LOG_LEVEL,
   };
 }

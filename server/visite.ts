@@ -5,7 +5,12 @@ import { createConversations, type Conversations } from '../bots/conversations.t
 import { vocabulary } from '../core/conversation/vocabulary.ts';
 import type { Flow } from '../core/flow/model.ts';
 import { openDatabase, type Database } from '../db/database.ts';
+import { eq } from 'drizzle-orm';
 import { adoptRoom, enrollPatient, findPatient, isEnrolledAnywhere, setPatientRoom, type Enrollment, type Patient } from '../db/patients.ts';
+import { patients } from '../db/schema.ts';
+import { createApi } from './api/app.ts';
+import { createOidcVerifier } from './api/auth.ts';
+import type { PatientContact } from './api/env.ts';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { loadFlows } from './flows.ts';
@@ -72,8 +77,38 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       await connecting;
     });
 
+    /** Matrix side effects the API asks for; the patient's room is created on first need. */
+    const roomOf = async (patientId: string): Promise<string> => {
+      const [row] = await database.db.select().from(patients).where(eq(patients.id, patientId));
+      if (!row) throw new Error('no such patient');
+      return row.roomId ?? setPatientRoom(database.db, row.id, await theBot.createDirectRoom(row.matrixUserId));
+    };
+    const contact: PatientContact = {
+      async welcome(patientId) {
+        await roomOf(patientId);
+        await conversations.welcome(patientId);
+      },
+      async startCheckin(patientId, flowId) {
+        await roomOf(patientId);
+        return (await conversations.startCheckin(patientId, flowId)).checkinId;
+      },
+      forgetRoom: (roomId) => theBot.leaveAndForget(roomId),
+    };
+    const api = createApi(
+      {
+        db: database.db,
+        flows,
+        logger,
+        verifyToken: config.oidc ? createOidcVerifier(config.oidc) : null,
+        contact,
+        publicUrl: config.publicUrl ?? `http://${config.http.host}:${config.http.port}`,
+      },
+      { maxBodyBytes: config.maxBodyBytes },
+    );
+
     const app = createApp({
       logger,
+      api,
       readiness: [
         { name: 'database', check: () => database.ping() },
         { name: 'homeserver', check: () => theBot.ping() },

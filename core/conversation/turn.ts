@@ -135,6 +135,13 @@ export function beginCheckin(patient: PatientView, checkin: CheckinView, now: Da
   return t.result();
 }
 
+/** The bot's first words to a newly enrolled patient: introduction and consent question, once. */
+export function welcome(patient: PatientView, now: Date): TurnResult {
+  const t = new Turn(patient, null, now);
+  if (t.patient.consent === 'none' && t.patient.monitoring === 'active') t.introduce();
+  return t.result();
+}
+
 /** One patient message (or reaction, file, edit) in the patient's direct room. */
 export function turn(patient: PatientView, checkin: CheckinView | null, input: PatientInput, vocabulary: Vocabulary, now: Date): TurnResult {
   const t = new Turn(patient, checkin, now);

@@ -1,0 +1,43 @@
+import type { Flow } from '../../core/flow/model.ts';
+import type { Db } from '../../db/database.ts';
+import type { Role } from '../../db/schema.ts';
+import type { Logger } from '../logger.ts';
+import type { TokenVerifier } from './auth.ts';
+
+/** Who is calling: a person signed in through OIDC, or an organisation's API key. */
+export interface Principal {
+  kind: 'user' | 'api_key';
+  /** OIDC subject or API key id. */
+  id: string;
+  orgId: string;
+  roles: readonly Role[];
+}
+
+/** Side effects the API asks of the rest of Visite (Matrix), injected so routes stay thin. */
+export interface PatientContact {
+  /** Opens the patient's direct room if needed and introduces the bot (consent question). */
+  welcome(patientId: string): Promise<void>;
+  /** Starts a check-in now; returns its id. */
+  startCheckin(patientId: string, flowId: string): Promise<string>;
+  /** The bot leaves and forgets the patient's room (erasure). */
+  forgetRoom(roomId: string): Promise<void>;
+}
+
+export interface ApiDeps {
+  db: Db;
+  flows: ReadonlyMap<string, Flow>;
+  logger: Logger;
+  /** Null when no OIDC issuer is configured: then only API keys authenticate. */
+  verifyToken: TokenVerifier | null;
+  contact: PatientContact;
+  /** Base URL of this service as integrators reach it, for links in responses and alerts. */
+  publicUrl: string;
+}
+
+export interface ApiEnv {
+  Variables: {
+    principal: Principal;
+    deps: ApiDeps;
+    clientIp: string;
+  };
+}

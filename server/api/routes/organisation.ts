@@ -1,0 +1,64 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { eq } from 'drizzle-orm';
+import { organisations } from '../../../db/schema.ts';
+import { ApiError } from '../../errors.ts';
+import { audit } from '../audit.ts';
+import { requireRole } from '../auth.ts';
+import type { ApiEnv } from '../env.ts';
+import { commonErrors, json, jsonBody, security } from '../schemas.ts';
+
+const Organisation = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    retentionDays: z.number().int().openapi({ description: 'Patient data is deleted this many days after the last activity' }),
+    createdAt: z.iso.datetime(),
+  })
+  .openapi('Organisation');
+
+const UpdateOrganisation = z
+  .strictObject({
+    name: z.string().min(1).max(200).optional(),
+    retentionDays: z.number().int().min(1).max(3650).optional(),
+  })
+  .openapi('UpdateOrganisation');
+
+const view = (row: typeof organisations.$inferSelect) => ({ id: row.id, name: row.name, retentionDays: row.retentionDays, createdAt: row.createdAt.toISOString() });
+
+export function organisationRoutes(api: OpenAPIHono<ApiEnv>): void {
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/organisation',
+      tags: ['Organisation'],
+      summary: 'The caller\'s organisation',
+      security,
+      responses: { 200: json(Organisation, 'Your organisation'), ...commonErrors },
+    }),
+    async (c) => {
+      const [row] = await c.get('deps').db.select().from(organisations).where(eq(organisations.id, c.get('principal').orgId));
+      if (!row) throw new ApiError('not_found', 'organisation not found');
+      return c.json(view(row), 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/v1/organisation',
+      tags: ['Organisation'],
+      summary: 'Rename the organisation or change its data retention',
+      security,
+      middleware: requireRole('org_admin'),
+      request: jsonBody(UpdateOrganisation),
+      responses: { 200: json(Organisation, 'Updated'), ...commonErrors },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const [row] = await c.get('deps').db.update(organisations).set(body).where(eq(organisations.id, c.get('principal').orgId)).returning();
+      await audit(c, 'organisation.update', { type: 'Organisation', id: row?.id ?? null });
+      if (!row) throw new ApiError('not_found', 'organisation not found');
+      return c.json(view(row), 200);
+    },
+  );
+}

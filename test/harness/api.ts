@@ -1,0 +1,134 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import type { Hono } from 'hono';
+import { DEFAULT_FLOWS_DIR } from '../../server/config.ts';
+import type { Db } from '../../db/database.ts';
+import { createOrganisation } from '../../db/organisations.ts';
+import type { Role } from '../../db/schema.ts';
+import { createApi } from '../../server/api/app.ts';
+import { createApiKey, createOidcVerifier } from '../../server/api/auth.ts';
+import type { PatientContact } from '../../server/api/env.ts';
+import { createApp } from '../../server/app.ts';
+import { loadFlows } from '../../server/flows.ts';
+import { createLogger } from '../../server/logger.ts';
+
+/**
+ * A local OIDC issuer for tests: a real RS256 key pair and a JWKS endpoint on
+ * loopback, so Visite verifies tokens exactly as against a hospital's IdP.
+ */
+export interface TestIssuer {
+  issuer: string;
+  jwksUrl: string;
+  audience: string;
+  sign(claims: Record<string, unknown>, options?: { expiresIn?: string; audience?: string; issuer?: string }): Promise<string>;
+  /** A token signed by a key the issuer does not publish. */
+  signWithForeignKey(claims: Record<string, unknown>): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startTestIssuer(): Promise<TestIssuer> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const foreign = await generateKeyPair('RS256');
+  const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'test-key', alg: 'RS256', use: 'sig' };
+  const server: Server = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(req.url === '/jwks' ? { keys: [jwk] } : {}));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const audience = 'visite-api';
+  const build = (claims: Record<string, unknown>, options: { expiresIn?: string; audience?: string; issuer?: string } = {}) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: 'test-key' })
+      .setIssuer(options.issuer ?? base)
+      .setAudience(options.audience ?? audience)
+      .setIssuedAt()
+      .setExpirationTime(options.expiresIn ?? '5m');
+  return {
+    issuer: base,
+    jwksUrl: `${base}/jwks`,
+    audience,
+    sign: (claims, options) => build(claims, options).sign(privateKey),
+    signWithForeignKey: (claims) => build(claims).sign(foreign.privateKey),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Records what the API asked of the Matrix side (the API tests run without a homeserver). */
+export function recordingContact(): PatientContact & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    async welcome(patientId) {
+      calls.push(`welcome ${patientId}`);
+    },
+    async startCheckin(patientId, flowId) {
+      calls.push(`start ${patientId} ${flowId}`);
+      return '00000000-0000-4000-8000-000000000000';
+    },
+    async forgetRoom(roomId) {
+      calls.push(`forget ${roomId}`);
+    },
+  };
+}
+
+export interface TestApi {
+  app: Hono;
+  contact: ReturnType<typeof recordingContact>;
+  logs: string[];
+  /** A new organisation with an API key per role. */
+  organisation(name?: string): Promise<{ orgId: string; keys: Record<Role, string> }>;
+}
+
+export function testApi(db: Db, issuer?: TestIssuer, options: { maxBodyBytes?: number; authFailureLimit?: number } = {}): TestApi {
+  const logs: string[] = [];
+  const logger = createLogger('debug', (line) => logs.push(line));
+  const contact = recordingContact();
+  const api = createApi(
+    {
+      db,
+      flows: loadFlows(DEFAULT_FLOWS_DIR),
+      logger,
+      verifyToken: issuer ? createOidcVerifier({ issuer: issuer.issuer, audience: issuer.audience, jwksUrl: issuer.jwksUrl, orgClaim: 'visite_org', rolesClaim: 'visite_roles' }) : null,
+      contact,
+      publicUrl: 'http://visite.test',
+    },
+    { maxBodyBytes: options.maxBodyBytes ?? 64 * 1024, ...(options.authFailureLimit ? { authFailureLimit: options.authFailureLimit } : {}) },
+  );
+  const app = createApp({ logger, api, readiness: [] });
+  return {
+    app,
+    contact,
+    logs,
+    async organisation(name = 'Klinik') {
+      const org = await createOrganisation(db, { name });
+      const keys = {} as Record<Role, string>;
+      for (const role of ['org_admin', 'flow_author', 'clinician', 'integration'] as const) {
+        keys[role] = (await createApiKey(db, org.id, `${role} key`, [role])).secret;
+      }
+      return { orgId: org.id, keys };
+    },
+  };
+}
+
+/** JSON request helper: `call(app, 'POST', '/v1/patients', key, body)`. */
+export async function call(app: Hono, method: string, path: string, token: string | null, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await app.request(path, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...headers,
+    },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, body: json, headers: res.headers };
+}
