@@ -181,10 +181,19 @@ export const scheduledCheckins = pgTable(
     status: text('status', { enum: ['pending', 'started', 'skipped', 'cancelled'] }).notNull().default('pending'),
     checkinId: uuid('checkin_id'),
     startedAt: ts('started_at'),
+    /** Why the row was skipped or cancelled (machine code, e.g. `expired`, `newer_due`, `monitoring_stopped`). */
+    reason: text('reason'),
+    /** When the reminder step looked at the started check-in (once); `reminded_at` is set only if it queued a reminder. */
+    reminderCheckedAt: ts('reminder_checked_at'),
+    remindedAt: ts('reminded_at'),
+    /** When the no-response step looked at the started check-in at `expires_at` (once). */
+    expiryCheckedAt: ts('expiry_checked_at'),
   },
   (table) => [
     uniqueIndex('scheduled_checkins_once').on(table.enrollmentId, table.day),
     index('scheduled_checkins_due').on(table.dueAt).where(sql`status = 'pending'`),
+    index('scheduled_checkins_remind').on(table.remindAt).where(sql`status = 'started' and reminder_checked_at is null`),
+    index('scheduled_checkins_expiry').on(table.expiresAt).where(sql`status = 'started' and expiry_checked_at is null`),
   ],
 );
 
@@ -200,7 +209,8 @@ export const checkins = pgTable(
     flowId: text('flow_id').notNull(),
     flowVersion: text('flow_version').notNull(),
     /** pending: waiting for consent; active: questions running. */
-    status: text('status', { enum: ['pending', 'active', 'completed', 'cancelled', 'superseded'] }).notNull(),
+    /** expired: still open at the schedule's `expires_at` (no response); closed by the scheduler. */
+    status: text('status', { enum: ['pending', 'active', 'completed', 'cancelled', 'superseded', 'expired'] }).notNull(),
     /** The engine's JSON-serialisable conversation state. */
     state: jsonb('state'),
     /** The event that carried the last recorded answer, so an edit of it is a correction. */
@@ -243,13 +253,17 @@ export const escalations = pgTable(
       .notNull()
       .references(() => patients.id, { onDelete: 'cascade' }),
     checkinId: uuid('checkin_id').references(() => checkins.id, { onDelete: 'cascade' }),
-    kind: text('kind', { enum: ['red_flag', 'rule', 'unanswered', 'monitoring_stopped', 'consent_refused'] }).notNull(),
+    kind: text('kind', { enum: ['red_flag', 'rule', 'unanswered', 'monitoring_stopped', 'consent_refused', 'no_response'] }).notNull(),
     severity: text('severity', { enum: ['info', 'warning', 'urgent'] }).notNull(),
     ruleId: text('rule_id'),
     details: jsonb('details').notNull(),
     sourceEventId: text('source_event_id'),
     createdAt: ts('created_at').notNull().defaultNow(),
     deliveredAt: ts('delivered_at'),
+    /** When a clinician acknowledged the alert (API or care-team room); null while open. */
+    acknowledgedAt: ts('acknowledged_at'),
+    /** Who acknowledged: `api_key:<id>`, `user:<oidc subject>` or a clinician's Matrix id. */
+    acknowledgedBy: text('acknowledged_by'),
   },
   (table) => [index('escalations_patient_idx').on(table.patientId, table.createdAt)],
 );

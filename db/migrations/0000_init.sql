@@ -117,7 +117,9 @@ CREATE TABLE "escalations" (
 	"details" jsonb NOT NULL,
 	"source_event_id" text,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"delivered_at" timestamp with time zone
+	"delivered_at" timestamp with time zone,
+	"acknowledged_at" timestamp with time zone,
+	"acknowledged_by" text
 );
 --> statement-breakpoint
 CREATE TABLE "inbound_events" (
@@ -176,7 +178,11 @@ CREATE TABLE "scheduled_checkins" (
 	"expires_at" timestamp with time zone,
 	"status" text DEFAULT 'pending' NOT NULL,
 	"checkin_id" uuid,
-	"started_at" timestamp with time zone
+	"started_at" timestamp with time zone,
+	"reason" text,
+	"reminder_checked_at" timestamp with time zone,
+	"reminded_at" timestamp with time zone,
+	"expiry_checked_at" timestamp with time zone
 );
 --> statement-breakpoint
 ALTER TABLE "answers" ADD CONSTRAINT "answers_checkin_id_checkins_id_fk" FOREIGN KEY ("checkin_id") REFERENCES "public"."checkins"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
@@ -207,4 +213,6 @@ CREATE INDEX "inbound_events_room_idx" ON "inbound_events" USING btree ("room_id
 CREATE INDEX "outbox_pending_idx" ON "outbox" USING btree ("room_id","id") WHERE status = 'pending';--> statement-breakpoint
 CREATE UNIQUE INDEX "patients_org_matrix" ON "patients" USING btree ("org_id","matrix_user_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "scheduled_checkins_once" ON "scheduled_checkins" USING btree ("enrollment_id","day");--> statement-breakpoint
-CREATE INDEX "scheduled_checkins_due" ON "scheduled_checkins" USING btree ("due_at") WHERE status = 'pending';
+CREATE INDEX "scheduled_checkins_due" ON "scheduled_checkins" USING btree ("due_at") WHERE status = 'pending';--> statement-breakpoint
+CREATE INDEX "scheduled_checkins_remind" ON "scheduled_checkins" USING btree ("remind_at") WHERE status = 'started' and reminder_checked_at is null;--> statement-breakpoint
+CREATE INDEX "scheduled_checkins_expiry" ON "scheduled_checkins" USING btree ("expires_at") WHERE status = 'started' and expiry_checked_at is null;

@@ -7,6 +7,7 @@ import { docsPage } from './docs.ts';
 import type { ApiDeps, ApiEnv } from './env.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { enrollmentRoutes } from './routes/enrollments.ts';
 import { flowRoutes } from './routes/flows.ts';
 import { organisationRoutes } from './routes/organisation.ts';
 import { patientRoutes } from './routes/patients.ts';
@@ -75,6 +76,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions): OpenAPIHono<ApiEn
   apiKeyRoutes(api);
   flowRoutes(api);
   patientRoutes(api);
+  enrollmentRoutes(api);
   auditRoutes(api);
 
   api.doc31('/openapi.json', {

@@ -1,0 +1,174 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { and, asc, desc, eq } from 'drizzle-orm';
+import { cancelPendingCheckins, scheduleEnrollment } from '../../../db/schedule.ts';
+import { careTeams, enrollments, patients, scheduledCheckins } from '../../../db/schema.ts';
+import { ApiError } from '../../errors.ts';
+import { audit } from '../audit.ts';
+import { requireRole } from '../auth.ts';
+import type { ApiEnv } from '../env.ts';
+import { commonErrors, IdParam, json, jsonBody, notFound, security } from '../schemas.ts';
+
+const ScheduledCheckin = z
+  .object({
+    day: z.number().int().openapi({ description: 'Days after the anchor date' }),
+    dueAt: z.iso.datetime(),
+    status: z.enum(['pending', 'started', 'skipped', 'cancelled']),
+    checkinId: z.uuid().nullable(),
+  })
+  .openapi('ScheduledCheckin');
+
+const Enrollment = z
+  .object({
+    id: z.uuid(),
+    patientId: z.uuid(),
+    flowId: z.string(),
+    anchorDate: z.iso.date(),
+    careTeamId: z.uuid(),
+    status: z.enum(['active', 'ended']),
+    createdAt: z.iso.datetime(),
+    schedule: z.array(ScheduledCheckin).openapi({ description: 'The check-ins this enrollment yields, in the patient\'s time zone' }),
+  })
+  .openapi('Enrollment');
+
+const CreateEnrollment = z
+  .strictObject({
+    patientId: z.uuid({ error: 'expected the id of one of your patients' }),
+    flowId: z.string().min(1).openapi({ example: 'post-op' }),
+    anchorDate: z.iso.date({ error: 'expected a date YYYY-MM-DD, e.g. the day of surgery' }).openapi({ example: '2026-12-01' }),
+    careTeamId: z.uuid({ error: 'expected the id of one of your care teams' }),
+  })
+  .openapi('CreateEnrollment');
+
+type Row = typeof enrollments.$inferSelect;
+
+export function enrollmentRoutes(api: OpenAPIHono<ApiEnv>): void {
+  const writers = requireRole('org_admin', 'integration');
+  const readers = requireRole('org_admin', 'integration', 'clinician');
+
+  async function view(c: { get: (key: 'deps') => ApiEnv['Variables']['deps'] }, row: Row): Promise<z.infer<typeof Enrollment>> {
+    const schedule = await c
+      .get('deps')
+      .db.select()
+      .from(scheduledCheckins)
+      .where(eq(scheduledCheckins.enrollmentId, row.id))
+      .orderBy(asc(scheduledCheckins.day));
+    return {
+      id: row.id,
+      patientId: row.patientId,
+      flowId: row.flowId,
+      anchorDate: row.anchorDate,
+      careTeamId: row.careTeamId,
+      status: row.status,
+      createdAt: row.createdAt.toISOString(),
+      schedule: schedule.map((s) => ({ day: s.day, dueAt: s.dueAt.toISOString(), status: s.status, checkinId: s.checkinId })),
+    };
+  }
+
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/enrollments',
+      tags: ['Enrollments'],
+      summary: 'Enroll a patient into a flow from an anchor date (e.g. the day of surgery)',
+      description:
+        'Computes the check-ins from the flow\'s schedule at local time in the patient\'s time zone and has the bot introduce itself to the patient in their direct room (asking for consent) if it has not yet.',
+      security,
+      middleware: writers,
+      request: jsonBody(CreateEnrollment),
+      responses: { 201: json(Enrollment, 'Enrolled'), ...commonErrors },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const { orgId } = c.get('principal');
+      const { db, flows, contact, logger } = c.get('deps');
+      const flow = flows.get(body.flowId);
+      const invalid = (path: string, message: string) => new ApiError('bad_request', `invalid request: ${path}`, { fields: [{ path, message }] });
+      if (!flow) throw invalid('flowId', `no deployed flow "${body.flowId}" (GET /v1/flows lists them)`);
+      if (!flow.schedule) throw invalid('flowId', 'this flow has no schedule; start its check-ins with POST /v1/patients/{id}/checkins');
+      const schedule = flow.schedule;
+      const row = await db.transaction(async (tx) => {
+        // Objects of other organisations are indistinguishable from missing ones.
+        const [patient] = await tx.select().from(patients).where(and(eq(patients.id, body.patientId), eq(patients.orgId, orgId)));
+        if (!patient) throw invalid('patientId', 'no such patient in your organisation');
+        const [team] = await tx.select({ id: careTeams.id }).from(careTeams).where(and(eq(careTeams.id, body.careTeamId), eq(careTeams.orgId, orgId)));
+        if (!team) throw invalid('careTeamId', 'no such care team in your organisation');
+        const [created] = await tx.insert(enrollments).values({ orgId, patientId: patient.id, flowId: flow.id, anchorDate: body.anchorDate, careTeamId: team.id }).returning();
+        await scheduleEnrollment(tx, { enrollmentId: created!.id, orgId, anchorDate: body.anchorDate, schedule, timeZone: patient.timeZone });
+        return created!;
+      });
+      await audit(c, 'enrollment.create', { type: 'Enrollment', id: row.id });
+      // The welcome needs the homeserver; if it is down, the first check-in introduces the bot instead.
+      await contact.welcome(row.patientId).catch((error: unknown) => logger.warn('could not welcome the patient yet', { enrollmentId: row.id, error: (error as Error).name }));
+      return c.json(await view(c, row), 201);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/enrollments',
+      tags: ['Enrollments'],
+      summary: 'List enrollments, optionally of one patient',
+      security,
+      middleware: readers,
+      request: { query: z.object({ patientId: z.uuid().optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }) },
+      responses: { 200: json(z.object({ enrollments: z.array(Enrollment) }), 'Enrollments, newest first'), ...commonErrors },
+    }),
+    async (c) => {
+      const { patientId, limit } = c.req.valid('query');
+      const { orgId } = c.get('principal');
+      const where = patientId ? and(eq(enrollments.orgId, orgId), eq(enrollments.patientId, patientId)) : eq(enrollments.orgId, orgId);
+      const rows = await c.get('deps').db.select().from(enrollments).where(where).orderBy(desc(enrollments.createdAt)).limit(limit);
+      await audit(c, 'enrollment.list', { type: 'Enrollment', id: patientId ?? null });
+      return c.json({ enrollments: await Promise.all(rows.map((r) => view(c, r))) }, 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/enrollments/{id}',
+      tags: ['Enrollments'],
+      summary: 'One enrollment with its scheduled check-ins',
+      security,
+      middleware: readers,
+      request: { params: IdParam },
+      responses: { 200: json(Enrollment, 'The enrollment'), ...commonErrors, ...notFound },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const [row] = await c.get('deps').db.select().from(enrollments).where(and(eq(enrollments.id, id), eq(enrollments.orgId, c.get('principal').orgId)));
+      await audit(c, 'enrollment.read', { type: 'Enrollment', id }, row ? 'ok' : 'not_found');
+      if (!row) throw new ApiError('not_found', 'no such enrollment');
+      return c.json(await view(c, row), 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/enrollments/{id}',
+      tags: ['Enrollments'],
+      summary: 'End an enrollment: its future check-ins are cancelled (answers stay)',
+      security,
+      middleware: writers,
+      request: { params: IdParam },
+      responses: { 204: { description: 'Ended' }, ...commonErrors, ...notFound },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const ended = await c.get('deps').db.transaction(async (tx) => {
+        const [row] = await tx
+          .update(enrollments)
+          .set({ status: 'ended' })
+          .where(and(eq(enrollments.id, id), eq(enrollments.orgId, c.get('principal').orgId)))
+          .returning({ id: enrollments.id });
+        if (row) await cancelPendingCheckins(tx, { enrollmentId: row.id }, 'enrollment_ended');
+        return row;
+      });
+      await audit(c, 'enrollment.end', { type: 'Enrollment', id }, ended ? 'ok' : 'not_found');
+      if (!ended) throw new ApiError('not_found', 'no such enrollment');
+      return c.body(null, 204);
+    },
+  );
+}
