@@ -8,6 +8,8 @@ import { applyTurn, lockPatientById, lockPatientByRoom, type CheckinRow, type Pa
 import { claimInboundEvent } from '../db/inbound-events.ts';
 import { checkins, patients } from '../db/schema.ts';
 import { renderMessage } from './render.ts';
+import { checkinRecords } from '../core/fhir/records.ts';
+import { storeRecords } from '../db/fhir.ts';
 
 /**
  * The conversation service: loads what a turn needs, runs the pure policy, and
@@ -62,6 +64,13 @@ export function createConversations(options: { db: Db; flows: ReadonlyMap<string
       outgoing: result.replies.map((reply) => ({ content: renderMessage(reply) })),
       ...(file ? { file } : {}),
     });
+    // The clinical record follows every turn that changed answers or ended the check-in.
+    const state = result.checkin?.state;
+    const flow = checkin ? flows.get(checkin.flowId) : undefined;
+    const changed = result.answers.length > 0 || result.events.some((e) => e.type === 'engine' && (e.event.type === 'retracted' || e.event.type === 'completed'));
+    if (checkin && state && flow && changed) {
+      await storeRecords(tx, { orgId: patient.orgId, patientId: patient.id, checkinId: checkin.id }, checkinRecords(flow, state, { patientId: patient.id, checkinId: checkin.id }));
+    }
   }
 
   async function startCheckinInTx(tx: Tx, patientId: string, flowId: string, now: Date, startOptions: { enrollmentId?: string } = {}) {

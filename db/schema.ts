@@ -244,6 +244,37 @@ export const answers = pgTable(
   (table) => [uniqueIndex('answers_one_per_question').on(table.checkinId, table.questionId)],
 );
 
+/**
+ * Clinical records as FHIR R4 JSON (QuestionnaireResponse, Observation),
+ * validated before they are stored, with indexed columns for the searches
+ * the FHIR read API offers. Deleted with the patient.
+ */
+export const fhirResources = pgTable(
+  'fhir_resources',
+  {
+    resourceType: text('resource_type').notNull(),
+    id: text('id').notNull(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organisations.id, { onDelete: 'cascade' }),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id, { onDelete: 'cascade' }),
+    checkinId: uuid('checkin_id').references(() => checkins.id, { onDelete: 'cascade' }),
+    /** All `system|code` pairs of the resource's code, for `code=` searches. */
+    codes: text('codes').array().notNull().default([]),
+    /** Observation.effective / QuestionnaireResponse.authored. */
+    effectiveAt: ts('effective_at'),
+    resource: jsonb('resource').notNull(),
+    versionId: integer('version_id').notNull().default(1),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.resourceType, table.id] }),
+    index('fhir_resources_patient').on(table.orgId, table.patientId, table.resourceType, table.effectiveAt),
+  ],
+);
+
 /** Escalation events raised by conversations; delivered to clinicians by the escalation service. */
 export const escalations = pgTable(
   'escalations',

@@ -14,6 +14,7 @@ import type { PatientContact } from './api/env.ts';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { loadFlows } from './flows.ts';
+import { ensureDefinitions } from '../core/fhir/validate.ts';
 import type { Logger } from './logger.ts';
 
 export interface Visite {
@@ -49,6 +50,8 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
   try {
     const flows = loadFlows(config.flowsDir);
     logger.info('flows loaded', { count: flows.size });
+    // FHIR definitions are indexed once here, not on a patient's first answer.
+    ensureDefinitions();
 
     const database = await openDatabase(config.database);
     closers.push(() => database.close());

@@ -122,6 +122,20 @@ CREATE TABLE "escalations" (
 	"acknowledged_by" text
 );
 --> statement-breakpoint
+CREATE TABLE "fhir_resources" (
+	"resource_type" text NOT NULL,
+	"id" text NOT NULL,
+	"org_id" uuid NOT NULL,
+	"patient_id" uuid NOT NULL,
+	"checkin_id" uuid,
+	"codes" text[] DEFAULT '{}' NOT NULL,
+	"effective_at" timestamp with time zone,
+	"resource" jsonb NOT NULL,
+	"version_id" integer DEFAULT 1 NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "fhir_resources_resource_type_id_pk" PRIMARY KEY("resource_type","id")
+);
+--> statement-breakpoint
 CREATE TABLE "inbound_events" (
 	"event_id" text PRIMARY KEY NOT NULL,
 	"room_id" text NOT NULL,
@@ -200,6 +214,9 @@ ALTER TABLE "enrollments" ADD CONSTRAINT "enrollments_patient_id_patients_id_fk"
 ALTER TABLE "enrollments" ADD CONSTRAINT "enrollments_care_team_id_care_teams_id_fk" FOREIGN KEY ("care_team_id") REFERENCES "public"."care_teams"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "escalations" ADD CONSTRAINT "escalations_patient_id_patients_id_fk" FOREIGN KEY ("patient_id") REFERENCES "public"."patients"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "escalations" ADD CONSTRAINT "escalations_checkin_id_checkins_id_fk" FOREIGN KEY ("checkin_id") REFERENCES "public"."checkins"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "fhir_resources" ADD CONSTRAINT "fhir_resources_org_id_organisations_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."organisations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "fhir_resources" ADD CONSTRAINT "fhir_resources_patient_id_patients_id_fk" FOREIGN KEY ("patient_id") REFERENCES "public"."patients"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "fhir_resources" ADD CONSTRAINT "fhir_resources_checkin_id_checkins_id_fk" FOREIGN KEY ("checkin_id") REFERENCES "public"."checkins"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "patients" ADD CONSTRAINT "patients_org_id_organisations_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."organisations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "scheduled_checkins" ADD CONSTRAINT "scheduled_checkins_org_id_organisations_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."organisations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "scheduled_checkins" ADD CONSTRAINT "scheduled_checkins_enrollment_id_enrollments_id_fk" FOREIGN KEY ("enrollment_id") REFERENCES "public"."enrollments"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
@@ -209,6 +226,7 @@ CREATE UNIQUE INDEX "checkins_one_open_per_patient" ON "checkins" USING btree ("
 CREATE UNIQUE INDEX "clinicians_org_matrix" ON "clinicians" USING btree ("org_id","matrix_user_id");--> statement-breakpoint
 CREATE INDEX "enrollments_patient" ON "enrollments" USING btree ("patient_id");--> statement-breakpoint
 CREATE INDEX "escalations_patient_idx" ON "escalations" USING btree ("patient_id","created_at");--> statement-breakpoint
+CREATE INDEX "fhir_resources_patient" ON "fhir_resources" USING btree ("org_id","patient_id","resource_type","effective_at");--> statement-breakpoint
 CREATE INDEX "inbound_events_room_idx" ON "inbound_events" USING btree ("room_id");--> statement-breakpoint
 CREATE INDEX "outbox_pending_idx" ON "outbox" USING btree ("room_id","id") WHERE status = 'pending';--> statement-breakpoint
 CREATE UNIQUE INDEX "patients_org_matrix" ON "patients" USING btree ("org_id","matrix_user_id");--> statement-breakpoint

@@ -8,6 +8,7 @@ import type { ApiDeps, ApiEnv } from './env.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { enrollmentRoutes } from './routes/enrollments.ts';
+import { fhirRoutes } from './routes/fhir.ts';
 import { flowRoutes } from './routes/flows.ts';
 import { organisationRoutes } from './routes/organisation.ts';
 import { patientRoutes } from './routes/patients.ts';
@@ -70,6 +71,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions): OpenAPIHono<ApiEn
     await next();
   });
   api.use('/v1/*', authenticate(limiter));
+  api.use('/fhir/R4/*', async (c, next) => (c.req.path === '/fhir/R4/metadata' ? next() : authenticate(limiter)(c, next)));
   api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', SECURITY_SCHEMES.bearer);
 
   organisationRoutes(api);
@@ -77,6 +79,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions): OpenAPIHono<ApiEn
   flowRoutes(api);
   patientRoutes(api);
   enrollmentRoutes(api);
+  fhirRoutes(api);
   auditRoutes(api);
 
   api.doc31('/openapi.json', {

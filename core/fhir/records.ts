@@ -1,0 +1,50 @@
+import type { Observation, QuestionnaireResponse } from '@medplum/fhirtypes';
+import type { ConversationState } from '../engine/types.ts';
+import type { Flow } from '../flow/model.ts';
+import { buildObservations, buildQuestionnaireResponse } from './response.ts';
+import { assertValidR4, FhirValidationError } from './validate.ts';
+
+/**
+ * The FHIR records of a check-in at one point in time: its
+ * QuestionnaireResponse (`in-progress` while it runs, `completed` at the end)
+ * and, once completed, one Observation per extractable answer. Pure and
+ * deterministic (ids from the check-in), so a replay rewrites the same rows.
+ */
+export interface FhirRecord {
+  resourceType: 'QuestionnaireResponse' | 'Observation';
+  id: string;
+  codes: string[];
+  effectiveAt: string | null;
+  resource: QuestionnaireResponse | Observation;
+}
+
+/** Bindings medplum's structural validation does not check, but our readers rely on. */
+const QR_STATUS = new Set(['in-progress', 'completed', 'amended', 'entered-in-error', 'stopped']);
+const OBSERVATION_STATUS = new Set(['registered', 'preliminary', 'final', 'amended', 'corrected', 'cancelled', 'entered-in-error', 'unknown']);
+
+function checkBindings(resource: QuestionnaireResponse | Observation): void {
+  const allowed = resource.resourceType === 'Observation' ? OBSERVATION_STATUS : QR_STATUS;
+  if (!allowed.has(resource.status)) {
+    throw new FhirValidationError(resource.resourceType, [{ severity: 'error', code: 'code-invalid', diagnostics: `status "${resource.status}" is not in the required value set` }]);
+  }
+}
+
+export function checkinRecords(flow: Flow, state: ConversationState, ids: { patientId: string; checkinId: string }): FhirRecord[] {
+  const ctx = { subject: `Patient/${ids.patientId}`, responseId: ids.checkinId };
+  const qr: QuestionnaireResponse = { ...buildQuestionnaireResponse(flow, state, ctx), status: state.status === 'completed' ? 'completed' : 'in-progress' };
+  const resources: Array<QuestionnaireResponse | Observation> = [qr, ...(state.status === 'completed' ? buildObservations(flow, state, ctx) : [])];
+  return resources.map((resource) => {
+    assertValidR4(resource);
+    checkBindings(resource);
+    if (resource.resourceType === 'Observation') {
+      return {
+        resourceType: 'Observation' as const,
+        id: resource.id!,
+        codes: (resource.code.coding ?? []).map((c) => `${c.system ?? ''}|${c.code ?? ''}`),
+        effectiveAt: resource.effectiveDateTime ?? null,
+        resource,
+      };
+    }
+    return { resourceType: 'QuestionnaireResponse' as const, id: resource.id!, codes: [], effectiveAt: resource.authored ?? null, resource };
+  });
+}

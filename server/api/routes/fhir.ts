@@ -1,0 +1,186 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { and, eq } from 'drizzle-orm';
+import { searchResources, type ResourceQuery } from '../../../db/fhir.ts';
+import { patients } from '../../../db/schema.ts';
+import { ApiError } from '../../errors.ts';
+import { audit } from '../audit.ts';
+import { requireRole } from '../auth.ts';
+import type { ApiEnv } from '../env.ts';
+import { commonErrors, notFound, security } from '../schemas.ts';
+
+/**
+ * The FHIR R4 read surface: Observations and QuestionnaireResponses of the
+ * caller's organisation, and a patient's `$everything` (the GDPR export).
+ * Same authentication and tenant scoping as /v1; errors as OperationOutcome.
+ */
+export const FHIR_JSON = 'application/fhir+json';
+
+const FhirResource = z.record(z.string(), z.unknown()).openapi('FhirResource', { description: 'A FHIR R4 resource' });
+const Bundle = z
+  .object({ resourceType: z.literal('Bundle'), type: z.string(), total: z.number().int().optional(), entry: z.array(z.object({ fullUrl: z.string(), resource: FhirResource })) })
+  .openapi('Bundle');
+const fhir = (schema: z.ZodType, description: string) => ({ content: { [FHIR_JSON]: { schema } }, description });
+
+const DATE = /^(eq|ge|gt|le|lt)?(\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)$/;
+const PatientRef = z
+  .string()
+  .regex(/^(Patient\/)?[0-9a-f-]{36}$/i, { error: 'expected Patient/<id> or <id>' })
+  .transform((v) => v.replace(/^Patient\//, ''));
+
+function dateRange(value: string): NonNullable<ResourceQuery['dates']>[number] {
+  const match = DATE.exec(value);
+  if (!match) throw new ApiError('bad_request', 'invalid request: date', { fields: [{ path: 'date', message: 'expected [prefix]YYYY-MM-DD[Thh:mm[:ss][Z]], prefix one of eq, ge, gt, le, lt' }] });
+  const prefix = (match[1] ?? 'eq') as 'eq' | 'ge' | 'gt' | 'le' | 'lt';
+  const day = !match[3];
+  const from = new Date(day ? `${match[2]}T00:00:00Z` : match[2]!);
+  const to = day ? new Date(from.getTime() + 86_400_000) : new Date(from.getTime() + 1);
+  return { prefix, from, to };
+}
+
+function bundle(c: Context<ApiEnv>, type: 'searchset' | 'collection', resources: unknown[]) {
+  const base = `${c.get('deps').publicUrl}/fhir/R4`;
+  return {
+    resourceType: 'Bundle' as const,
+    type,
+    ...(type === 'searchset' ? { total: resources.length } : {}),
+    entry: resources.map((resource) => {
+      const r = resource as { resourceType: string; id: string };
+      return { fullUrl: `${base}/${r.resourceType}/${r.id}`, resource: resource as Record<string, unknown> };
+    }),
+  };
+}
+
+async function patientOfOrg(c: Context<ApiEnv>, id: string) {
+  const [row] = await c.get('deps').db.select().from(patients).where(and(eq(patients.id, id), eq(patients.orgId, c.get('principal').orgId)));
+  return row;
+}
+
+export function fhirRoutes(api: OpenAPIHono<ApiEnv>): void {
+  const readers = requireRole('org_admin', 'integration', 'clinician');
+  const searchQuery = z.object({
+    patient: PatientRef.optional().openapi({ description: 'Patient/<id> or <id>' }),
+    _count: z.coerce.number().int().min(1).max(1000).default(100),
+  });
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/fhir/R4/metadata',
+      tags: ['FHIR'],
+      summary: 'CapabilityStatement of the FHIR read API',
+      responses: { 200: fhir(FhirResource, 'CapabilityStatement') },
+    }),
+    (c) =>
+      c.json(
+        {
+          resourceType: 'CapabilityStatement',
+          status: 'active',
+          date: '2026-11-28',
+          kind: 'instance',
+          fhirVersion: '4.0.1',
+          format: ['application/fhir+json'],
+          rest: [
+            {
+              mode: 'server',
+              security: { description: 'Bearer API key or OIDC access token; results are limited to your organisation' },
+              resource: [
+                { type: 'Observation', interaction: [{ code: 'search-type' }], searchParam: ['patient', 'code', 'date'].map((name) => ({ name, type: name === 'date' ? 'date' : name === 'code' ? 'token' : 'reference' })) },
+                { type: 'QuestionnaireResponse', interaction: [{ code: 'search-type' }], searchParam: [{ name: 'patient', type: 'reference' }] },
+                { type: 'Patient', operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] },
+              ],
+            },
+          ],
+        },
+        200,
+        { 'content-type': FHIR_JSON },
+      ),
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/fhir/R4/Observation',
+      tags: ['FHIR'],
+      summary: 'Search Observations (patient, code, date)',
+      security,
+      middleware: readers,
+      request: {
+        query: searchQuery.extend({
+          code: z.string().min(1).optional().openapi({ description: 'system|code or code, e.g. http://loinc.org|8310-5' }),
+          date: z.union([z.string(), z.array(z.string())]).optional().openapi({ description: 'Repeatable, e.g. date=ge2026-01-01&date=lt2026-02-01' }),
+        }),
+      },
+      responses: { 200: fhir(Bundle, 'A searchset Bundle'), ...commonErrors },
+    }),
+    async (c) => {
+      const query = c.req.valid('query');
+      const dates = query.date === undefined ? [] : (Array.isArray(query.date) ? query.date : [query.date]).map(dateRange);
+      const found = await searchResources(c.get('deps').db, {
+        orgId: c.get('principal').orgId,
+        resourceType: 'Observation',
+        limit: query._count,
+        dates,
+        ...(query.patient ? { patientId: query.patient } : {}),
+        ...(query.code ? { code: query.code } : {}),
+      });
+      await audit(c, 'fhir.Observation.search', { type: 'Patient', id: query.patient ?? null });
+      return c.json(bundle(c, 'searchset', found), 200, { 'content-type': FHIR_JSON });
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/fhir/R4/QuestionnaireResponse',
+      tags: ['FHIR'],
+      summary: 'Search QuestionnaireResponses (patient)',
+      security,
+      middleware: readers,
+      request: { query: searchQuery },
+      responses: { 200: fhir(Bundle, 'A searchset Bundle'), ...commonErrors },
+    }),
+    async (c) => {
+      const query = c.req.valid('query');
+      const found = await searchResources(c.get('deps').db, {
+        orgId: c.get('principal').orgId,
+        resourceType: 'QuestionnaireResponse',
+        limit: query._count,
+        ...(query.patient ? { patientId: query.patient } : {}),
+      });
+      await audit(c, 'fhir.QuestionnaireResponse.search', { type: 'Patient', id: query.patient ?? null });
+      return c.json(bundle(c, 'searchset', found), 200, { 'content-type': FHIR_JSON });
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/fhir/R4/Patient/{id}/$everything',
+      tags: ['FHIR'],
+      summary: 'Everything about one patient as a Bundle (GDPR Art. 15/20 export)',
+      security,
+      middleware: readers,
+      request: { params: z.object({ id: z.uuid({ error: 'expected a patient id' }).openapi({ param: { name: 'id', in: 'path' } }) }) },
+      responses: { 200: fhir(Bundle, 'A collection Bundle: the Patient, QuestionnaireResponses and Observations'), ...commonErrors, ...notFound },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const patient = await patientOfOrg(c, id);
+      await audit(c, 'fhir.Patient.everything', { type: 'Patient', id }, patient ? 'ok' : 'not_found');
+      if (!patient) throw new ApiError('not_found', 'no such patient');
+      const { db } = c.get('deps');
+      const orgId = c.get('principal').orgId;
+      const resource = {
+        resourceType: 'Patient',
+        id: patient.id,
+        identifier: [{ system: 'urn:ietf:rfc:3986', value: `matrix:u/${patient.matrixUserId.slice(1)}` }],
+        ...(patient.displayName ? { name: [{ text: patient.displayName }] } : {}),
+        communication: [{ language: { coding: [{ system: 'urn:ietf:bcp:47', code: patient.language }] }, preferred: true }],
+      };
+      const responses = await searchResources(db, { orgId, resourceType: 'QuestionnaireResponse', patientId: id, limit: 10_000 });
+      const observations = await searchResources(db, { orgId, resourceType: 'Observation', patientId: id, limit: 100_000 });
+      return c.json(bundle(c, 'collection', [resource, ...responses, ...observations]), 200, { 'content-type': FHIR_JSON });
+    },
+  );
+}

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { openDatabase, type Database } from '../../db/database.ts';
+import { createOrganisation } from '../../db/organisations.ts';
+import { careTeams } from '../../db/schema.ts';
+import { createApiKey } from '../../server/api/auth.ts';
+import { PatientChat } from '../harness/chat.ts';
+import { newUser, startTestVisite, type RunningVisite } from '../harness/visite.ts';
+
+/**
+ * An integrator's path over real HTTP against a running Visite (real Synapse,
+ * real Postgres): register a patient, enroll them, the patient answers in
+ * Matrix, the integrator reads the Observations over the FHIR API.
+ */
+let database: Database;
+let running: RunningVisite;
+
+beforeAll(async () => {
+  database = await openDatabase({ url: inject('databaseUrl') });
+  running = await startTestVisite();
+  await running.visite.botStarted;
+});
+afterAll(async () => {
+  await running?.visite.stop();
+  await database?.close();
+});
+
+async function http(method: string, path: string, key: string, body?: unknown) {
+  const res = await fetch(`${running.visite.httpUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as any };
+}
+
+describe('integrator: enroll over the API, read FHIR results', () => {
+  it('enrolls a patient, the patient answers in Matrix, and the Observations come back over FHIR — for this organisation only', async () => {
+    const org = await createOrganisation(database.db, { name: 'Klinikum Integrator' });
+    const key = (await createApiKey(database.db, org.id, 'KIS', ['integration'])).secret;
+    const [team] = await database.db.insert(careTeams).values({ orgId: org.id, name: 'Chirurgie', roomId: '!chirurgie:localhost' }).returning();
+    const { user, client } = await newUser('patient');
+
+    const patient = await http('POST', '/v1/patients', key, { matrixUserId: user.userId, language: 'de', displayName: 'Max Mustermann' });
+    expect(patient.status).toBe(201);
+    const enrollment = await http('POST', '/v1/enrollments', key, { patientId: patient.body.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId: team!.id });
+    expect(enrollment.status).toBe(201);
+
+    // The bot opened a direct room and asks for consent.
+    const roomId = await client.acceptInviteFrom(running.botUser.userId);
+    const chat = new PatientChat(client, roomId, running.botUser.userId);
+    await chat.expectBot(/einverstanden/);
+    await chat.say('ja', /melde mich, sobald/);
+
+    const [row] = await database.db.query.patients.findMany({ where: (p, { eq }) => eq(p.id, patient.body.id) });
+    await running.visite.startCheckin(row!, 'post-op');
+    await chat.expectBot(/Wie stark sind Ihre Schmerzen/);
+    for (const [answer, next] of [['5', /Körpertemperatur/], ['38,2', /Wunde/], ['1', /übel/], ['1', /bewegen/], ['1', /Stuhlgang/], ['ja', /mitteilen/], ['nein', /Vielen Dank/]] as const) {
+      await chat.say(answer, next);
+    }
+
+    const temperature = await http('GET', `/fhir/R4/Observation?patient=Patient/${patient.body.id}&code=http://loinc.org|8310-5`, key);
+    expect(temperature.status).toBe(200);
+    expect(temperature.type).toMatch(/application\/fhir\+json/);
+    expect(temperature.body.resourceType).toBe('Bundle');
+    expect(temperature.body.entry).toHaveLength(1);
+    expect(temperature.body.entry[0].resource).toMatchObject({
+      resourceType: 'Observation',
+      status: 'final',
+      subject: { reference: `Patient/${patient.body.id}` },
+      valueQuantity: { value: 38.2, system: 'http://unitsofmeasure.org', code: 'Cel' },
+    });
+    const today = new Date().toISOString().slice(0, 10);
+    expect((await http('GET', `/fhir/R4/Observation?patient=${patient.body.id}&date=ge${today}`, key)).body.total).toBeGreaterThanOrEqual(6);
+    expect((await http('GET', `/fhir/R4/Observation?patient=${patient.body.id}&date=lt${today}`, key)).body.total).toBe(0);
+
+    const responses = await http('GET', `/fhir/R4/QuestionnaireResponse?patient=${patient.body.id}`, key);
+    expect(responses.body.entry.map((e: { resource: { status: string } }) => e.resource.status)).toEqual(['completed']);
+
+    const everything = await http('GET', `/fhir/R4/Patient/${patient.body.id}/$everything`, key);
+    expect(everything.status).toBe(200);
+    const types = everything.body.entry.map((e: { resource: { resourceType: string } }) => e.resource.resourceType);
+    expect(types[0]).toBe('Patient');
+    expect(types.filter((t: string) => t === 'QuestionnaireResponse')).toHaveLength(1);
+    expect(types.filter((t: string) => t === 'Observation').length).toBeGreaterThanOrEqual(6);
+    // Every patient reference in the export is this patient.
+    const referenced = new Set([...JSON.stringify(everything.body).matchAll(/Patient\/([0-9a-f-]{36})/g)].map((m) => m[1]));
+    expect([...referenced]).toEqual([patient.body.id]);
+
+    // Another organisation sees nothing of it, in FHIR errors.
+    const other = await createOrganisation(database.db, { name: 'Praxis Anders' });
+    const otherKey = (await createApiKey(database.db, other.id, 'PVS', ['integration'])).secret;
+    const foreign = await http('GET', `/fhir/R4/Patient/${patient.body.id}/$everything`, otherKey);
+    expect(foreign.status).toBe(404);
+    expect(foreign.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
+    expect((await http('GET', `/fhir/R4/Observation?patient=${patient.body.id}`, otherKey)).body.total).toBe(0);
+    expect((await http('GET', '/fhir/R4/Observation', otherKey)).body.total).toBe(0);
+    const unauthenticated = await fetch(`${running.visite.httpUrl}/fhir/R4/Observation`);
+    expect(unauthenticated.status).toBe(401);
+    expect(((await unauthenticated.json()) as { resourceType: string }).resourceType).toBe('OperationOutcome');
+    expect((await fetch(`${running.visite.httpUrl}/fhir/R4/metadata`)).status).toBe(200);
+  });
+});
