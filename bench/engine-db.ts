@@ -6,7 +6,8 @@
  * the patient, claims the event id, runs the pure policy and engine, and writes
  * state, answer and outbox rows (no Matrix: this isolates the engine + DB cost).
  * Baseline: the same statements per reply (event claim, answer upsert, check-in
- * state update, outbox inserts) sent with postgres.js directly, no engine, no ORM.
+ * state update, FHIR QuestionnaireResponse upsert, outbox inserts) sent with
+ * postgres.js directly: no engine, no FHIR building or validation, no ORM.
  *
  *   scripts/node24.sh node bench/engine-db.ts [patients=200] [concurrency=8]
  */
@@ -64,6 +65,7 @@ try {
   await conversations.handle({ eventId: `$${randomUUID()}`, roomId: ref.roomId, sender: ref.userId, input: { type: 'text', text: '37,2' } });
   const [{ state } = { state: {} }] = await raw<{ state: object }[]>`select state from checkins where state is not null order by updated_at desc limit 1`;
   const messages = (await raw<{ content: object }[]>`select content from outbox order by id desc limit 2`).map((r) => r.content);
+  const [{ resource: record } = { resource: {} }] = await raw<{ resource: object }[]>`select resource from fhir_resources order by updated_at desc limit 1`;
   await raw`update checkins set status = 'cancelled' where patient_id = ${ref.id}`;
   await conversations.startCheckin(ref.id, 'post-op');
   const visiteRound = (group: typeof ids) =>
@@ -83,6 +85,9 @@ try {
                    values (${anyCheckin}, ${`raw-${p.id}-${i}`}, ${tx.json({ type: 'number', value: i })}, now(), 'raw')
                    on conflict (checkin_id, question_id) do update set revision = answers.revision + 1`;
           await tx`update checkins set state = ${tx.json(state as never)}, updated_at = now() where id = ${anyCheckin}`;
+          await tx`insert into fhir_resources (resource_type, id, org_id, patient_id, checkin_id, codes, effective_at, resource)
+                   values ('QuestionnaireResponse', ${`raw-${p.id}`}, ${org.id}, ${p.id}, ${anyCheckin}, '{}', now(), ${tx.json(record as never)})
+                   on conflict (resource_type, id) do update set resource = excluded.resource, version_id = fhir_resources.version_id + 1, updated_at = now()`;
           await tx`insert into outbox (room_id, txn_id, event_type, content) values
                    (${p.roomId}, ${randomUUID()}, 'm.room.message', ${tx.json(messages[0] as never)}),
                    (${p.roomId}, ${randomUUID()}, 'm.room.message', ${tx.json(messages[1] as never)})`;
