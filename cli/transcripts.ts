@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Observation } from '@medplum/fhirtypes';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import type { AnswerValue } from '../core/engine/types.ts';
+import { comparable } from '../core/engine/conditions.ts';
 import { loadFlowFile, positionIn } from '../core/flow/load.ts';
 import { formatIssue } from '../core/flow/errors.ts';
 import { LANGUAGES } from '../core/language.ts';
@@ -110,7 +110,7 @@ function check(expect: z.infer<typeof Expected>, events: SessionEvent[], failure
     const actual: Record<string, unknown> = {};
     for (const [id, outcome] of Object.entries(state.outcomes)) {
       const a = state.answers[id];
-      if (outcome === 'answered' && a) actual[id] = plain(a.value);
+      if (outcome === 'answered' && a) actual[id] = comparable(a.value);
     }
     diff('answers', expect.answers, actual, failures);
   }
@@ -137,22 +137,6 @@ function check(expect: z.infer<typeof Expected>, events: SessionEvent[], failure
   }
 }
 
-/** Answer value as written in transcripts: 38.5, true, "code", ["a", "b"], "2026-01-15", "mxc://…". */
-export function plain(v: AnswerValue): unknown {
-  switch (v.type) {
-    case 'number':
-    case 'boolean':
-    case 'text':
-    case 'date':
-      return v.value;
-    case 'choice':
-      return v.code;
-    case 'choices':
-      return v.codes;
-    case 'attachment':
-      return v.url;
-  }
-}
 
 /** code → value; several Observations with one code (multi-choice) → list. */
 export function observationValues(observations: Observation[]): Record<string, unknown> {
