@@ -6,6 +6,7 @@ import { claimInboundEvent } from '../db/inbound-events.ts';
 import type { Db } from '../db/database.ts';
 import type { StoredFile } from '../db/conversations.ts';
 import { errorFields, type Logger } from '../server/logger.ts';
+import type { AlertDispatcher } from './alerts.ts';
 import type { Conversations } from './conversations.ts';
 import { inviteEvent } from './events.ts';
 import { detectGreeting } from './greeting.ts';
@@ -30,6 +31,10 @@ export interface BotOptions {
   conversations: Conversations;
   /** Is this user an enrolled patient? Their invites are accepted. */
   isEnrolledPatient(userId: string): Promise<boolean>;
+  /** Is this user a clinician of some organisation? Their invites (care-team rooms) are accepted. */
+  isClinician(userId: string): Promise<boolean>;
+  /** Alerts in care-team rooms: acknowledgements arrive as reactions and replies there. */
+  alerts?: AlertDispatcher;
   /** An enrolled patient invited us into a room: remember it as their direct room. */
   adoptPatientRoom(userId: string, roomId: string): Promise<void>;
   /** Backoff bounds while the homeserver is unreachable at start. */
@@ -83,7 +88,7 @@ export function createBot(options: BotOptions): Bot {
     }
     const inviter = parsed.data.sender;
     const patient = await options.isEnrolledPatient(inviter);
-    if (patient || isInviterAllowed(inviter, options.allowedInviters)) {
+    if (patient || isInviterAllowed(inviter, options.allowedInviters) || (await options.isClinician(inviter))) {
       await matrix.joinRoom(roomId);
       if (patient) await options.adoptPatientRoom(inviter, roomId);
       log.info('joined room', { roomId, as: patient ? 'patient-room' : 'care-team' });
@@ -134,6 +139,10 @@ export function createBot(options: BotOptions): Bot {
     if (!HANDLED_TYPES.has(event.type) || event.unsigned?.redacted_because) return;
     const meta = { sender: event.sender, origin_server_ts: typeof event.origin_server_ts === 'number' ? event.origin_server_ts : 0 };
     if (!isActionable(meta, options.userId, cutoff)) return;
+    if (options.alerts && (await options.alerts.isCareTeamRoom(roomId))) {
+      await options.alerts.onCareTeamEvent(roomId, { eventId: event.event_id, sender: event.sender, type: event.type, content: (event.content ?? {}) as Record<string, unknown> });
+      return;
+    }
     const action = readPatientAction(event.type, event.content);
     if (!action) {
       log.warn('ignored malformed event', { roomId, eventId: event.event_id, type: event.type });

@@ -295,6 +295,12 @@ export const escalations = pgTable(
     acknowledgedAt: ts('acknowledged_at'),
     /** Who acknowledged: `api_key:<id>`, `user:<oidc subject>` or a clinician's Matrix id. */
     acknowledgedBy: text('acknowledged_by'),
+    /** The alert message in the care-team room (an outbox row), once delivered. */
+    outboxId: bigint('outbox_id', { mode: 'number' }),
+    /** A repeat of an open alert within the dedupe window: it updated that alert instead of posting anew. */
+    dedupeOf: uuid('dedupe_of'),
+    /** Why an escalation could not be delivered (e.g. `no_care_team`); null when delivered. */
+    deliveryNote: text('delivery_note'),
   },
   (table) => [index('escalations_patient_idx').on(table.patientId, table.createdAt)],
 );

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import cron from 'node-cron';
 import { z } from 'zod';
 
 /** The flows shipped with Visite. */
@@ -74,6 +75,11 @@ export const configSchema = z
     VISITE_OIDC_JWKS_URL: httpUrl('https://login.klinik.example/realms/visite/protocol/openid-connect/certs').optional(),
     VISITE_OIDC_ORG_CLAIM: z.string().min(1).default('visite_org'),
     VISITE_OIDC_ROLES_CLAIM: z.string().min(1).default('visite_roles'),
+    VISITE_SCHEDULER_CRON: z
+      .string()
+      .min(1)
+      .default('* * * * *')
+      .refine((v) => v === 'off' || cron.validate(v), { error: 'expected a cron expression, e.g. "* * * * *" (every minute), or off' }),
     VISITE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected one of debug, info, warn, error' }).default('info'),
   })
   .superRefine((value, ctx) => {
@@ -99,6 +105,8 @@ export interface Config {
   /** Base URL integrators use; defaults to the HTTP listener's address. */
   publicUrl?: string;
   maxBodyBytes: number;
+  /** false: this instance runs no scheduler (others may). */
+  schedulerCron: string | false;
   oidc?: { issuer: string; audience: string; jwksUrl?: string; orgClaim: string; rolesClaim: string };
   logLevel: RawConfig['VISITE_LOG_LEVEL'];
 }
@@ -133,6 +141,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     http: { host: c.VISITE_HTTP_HOST, port: c.VISITE_HTTP_PORT },
     ...(c.VISITE_PUBLIC_URL ? { publicUrl: c.VISITE_PUBLIC_URL } : {}),
     maxBodyBytes: c.VISITE_MAX_BODY_BYTES,
+    schedulerCron: c.VISITE_SCHEDULER_CRON === 'off' ? false : c.VISITE_SCHEDULER_CRON,
     ...(c.VISITE_OIDC_ISSUER && c.VISITE_OIDC_AUDIENCE
       ? {
           oidc: {

@@ -1,19 +1,21 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createBot, type Bot } from '../bots/bot.ts';
+import { createAlertDispatcher, type AlertDispatcher } from '../bots/alerts.ts';
 import { createConversations, type Conversations } from '../bots/conversations.ts';
 import { vocabulary } from '../core/conversation/vocabulary.ts';
 import type { Flow } from '../core/flow/model.ts';
 import { openDatabase, type Database } from '../db/database.ts';
 import { eq } from 'drizzle-orm';
 import { adoptRoom, enrollPatient, findPatient, isEnrolledAnywhere, setPatientRoom, type Enrollment, type Patient } from '../db/patients.ts';
-import { patients } from '../db/schema.ts';
+import { clinicians, patients } from '../db/schema.ts';
 import { createApi } from './api/app.ts';
 import { createOidcVerifier } from './api/auth.ts';
 import type { PatientContact } from './api/env.ts';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { loadFlows } from './flows.ts';
+import { startScheduler, type Scheduler } from './scheduler.ts';
 import { ensureDefinitions } from '../core/fhir/validate.ts';
 import type { Logger } from './logger.ts';
 
@@ -24,6 +26,7 @@ export interface Visite {
   readonly database: Database;
   readonly flows: ReadonlyMap<string, Flow>;
   readonly conversations: Conversations;
+  readonly scheduler: Scheduler;
   /** Settles once the bot syncs (or Visite is stopped before it could). */
   readonly botStarted: Promise<void>;
   /** Enrolls a patient (until the enrollment API exists, tests and the demo call this). */
@@ -58,7 +61,13 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
     logger.info('database ready', { kind: database.kind });
 
     let bot: Bot | undefined;
-    const conversations = createConversations({ db: database.db, flows, vocabulary: vocabulary(), onOutgoing: () => bot?.kickOutbox() });
+    let alerts: AlertDispatcher | undefined;
+    // New replies wake the outbox; new escalations wake the alert dispatcher.
+    const conversations = createConversations({ db: database.db, flows, vocabulary: vocabulary(), onOutgoing: () => (bot?.kickOutbox(), alerts?.kick()) });
+    const publicUrl = config.publicUrl ?? `http://${config.http.host}:${config.http.port}`;
+    alerts = createAlertDispatcher({ db: database.db, flows, logger, publicUrl, onOutgoing: () => bot?.kickOutbox() });
+    const theAlerts = alerts;
+    closers.push(() => theAlerts.stop());
     bot = createBot({
       homeserverUrl: config.homeserverUrl,
       userId: config.bot.userId,
@@ -71,6 +80,8 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       logger,
       conversations,
       isEnrolledPatient: (userId) => isEnrolledAnywhere(database.db, userId),
+      isClinician: async (userId) => (await database.db.select({ id: clinicians.id }).from(clinicians).where(eq(clinicians.matrixUserId, userId)).limit(1)).length > 0,
+      alerts,
       adoptPatientRoom: (userId, roomId) => adoptRoom(database.db, userId, roomId),
     });
     const theBot = bot;
@@ -79,13 +90,24 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       await theBot.stop();
       await connecting;
     });
-
-    /** Matrix side effects the API asks for; the patient's room is created on first need. */
+    /** The patient's direct room, created on first need (Matrix I/O). */
     const roomOf = async (patientId: string): Promise<string> => {
       const [row] = await database.db.select().from(patients).where(eq(patients.id, patientId));
       if (!row) throw new Error('no such patient');
       return row.roomId ?? setPatientRoom(database.db, row.id, await theBot.createDirectRoom(row.matrixUserId));
     };
+    const scheduler = startScheduler({
+      db: database.db,
+      conversations,
+      flows,
+      logger,
+      cron: config.schedulerCron,
+      runAtStart: config.schedulerCron !== false,
+      ensureRoom: async (patientId) => void (await roomOf(patientId)),
+    });
+    closers.push(() => scheduler.stop());
+
+    /** Matrix side effects the API asks for. */
     const contact: PatientContact = {
       async welcome(patientId) {
         await roomOf(patientId);
@@ -104,7 +126,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
         logger,
         verifyToken: config.oidc ? createOidcVerifier(config.oidc) : null,
         contact,
-        publicUrl: config.publicUrl ?? `http://${config.http.host}:${config.http.port}`,
+        publicUrl,
       },
       { maxBodyBytes: config.maxBodyBytes },
     );
@@ -129,6 +151,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       database,
       flows,
       conversations,
+      scheduler,
       botStarted: connecting,
       stop,
       enroll: (enrollment) => enrollPatient(database.db, enrollment),

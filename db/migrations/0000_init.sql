@@ -119,7 +119,10 @@ CREATE TABLE "escalations" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"delivered_at" timestamp with time zone,
 	"acknowledged_at" timestamp with time zone,
-	"acknowledged_by" text
+	"acknowledged_by" text,
+	"outbox_id" bigint,
+	"dedupe_of" uuid,
+	"delivery_note" text
 );
 --> statement-breakpoint
 CREATE TABLE "fhir_resources" (

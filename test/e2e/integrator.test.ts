@@ -8,8 +8,9 @@ import { newUser, startTestVisite, type RunningVisite } from '../harness/visite.
 
 /**
  * An integrator's path over real HTTP against a running Visite (real Synapse,
- * real Postgres): register a patient, enroll them, the patient answers in
- * Matrix, the integrator reads the Observations over the FHIR API.
+ * real Postgres): register a patient, enroll them, the scheduler starts the
+ * check-in, the patient answers in Matrix, the integrator reads the
+ * Observations over the FHIR API.
  */
 let database: Database;
 let running: RunningVisite;
@@ -51,9 +52,15 @@ describe('integrator: enroll over the API, read FHIR results', () => {
     await chat.expectBot(/einverstanden/);
     await chat.say('ja', /melde mich, sobald/);
 
-    const [row] = await database.db.query.patients.findMany({ where: (p, { eq }) => eq(p.id, patient.body.id) });
-    await running.visite.startCheckin(row!, 'post-op');
+    // Day 1 after the anchor, 09:00 in Berlin: the scheduler starts the first check-in.
+    expect(enrollment.body.schedule[0].dueAt).toBe('2026-11-28T08:00:00.000Z');
+    await running.visite.scheduler.runOnce(new Date('2026-11-28T08:00:30Z'));
     await chat.expectBot(/Wie stark sind Ihre Schmerzen/);
+    const scheduled = await http('GET', `/v1/enrollments/${enrollment.body.id}`, key);
+    expect(scheduled.body.schedule.slice(0, 2).map((s: { status: string }) => s.status)).toEqual(['started', 'pending']);
+    // A second pass (or a second instance) starts nothing more.
+    await running.visite.scheduler.runOnce(new Date('2026-11-28T08:01:30Z'));
+    expect((await http('GET', `/v1/enrollments/${enrollment.body.id}`, key)).body.schedule).toEqual(scheduled.body.schedule);
     for (const [answer, next] of [['5', /Körpertemperatur/], ['38,2', /Wunde/], ['1', /übel/], ['1', /bewegen/], ['1', /Stuhlgang/], ['ja', /mitteilen/], ['nein', /Vielen Dank/]] as const) {
       await chat.say(answer, next);
     }

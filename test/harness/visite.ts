@@ -34,6 +34,8 @@ export async function startTestVisite(env: Record<string, string> = {}, botUser?
     DATABASE_URL: inject('databaseUrl'),
     VISITE_HTTP_PORT: '0',
     VISITE_LOG_LEVEL: 'debug',
+    // Tests drive the scheduler with runOnce(now): a cron pass would start other tests' check-ins.
+    VISITE_SCHEDULER_CRON: 'off',
     ...env,
   });
   const logs: string[] = [];

@@ -36,8 +36,15 @@ describe('health routes', () => {
   });
 
   it('unknown routes get a JSON 404 with a machine code', async () => {
-    const res = await createApp({ logger, readiness: [] }).request('/fhir/R4/nothing');
+    const res = await createApp({ logger, readiness: [] }).request('/v2/nothing');
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: { code: 'not_found', message: 'no route for GET /fhir/R4/nothing' } });
+    expect(await res.json()).toEqual({ error: { code: 'not_found', message: 'no route for GET /v2/nothing' } });
+  });
+
+  it('unknown FHIR routes get an OperationOutcome', async () => {
+    const res = await createApp({ logger, readiness: [] }).request('/fhir/R4/Nothing');
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/application\/fhir\+json/);
+    expect(await res.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
   });
 });

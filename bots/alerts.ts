@@ -1,0 +1,230 @@
+import { and, desc, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import { alertNotice, renderAlert, type EscalationKind } from '../core/alerts/render.ts';
+import { normalizeEmoji, normalizeWords } from '../core/engine/normalize.ts';
+import type { Flow } from '../core/flow/model.ts';
+import { isLanguage, type Language } from '../core/language.ts';
+import { enqueue } from '../db/conversations.ts';
+import type { Db } from '../db/database.ts';
+import { claimInboundEvent } from '../db/inbound-events.ts';
+import { careTeamMembers, careTeams, checkins, clinicians, enrollments, escalations, outbox, patients } from '../db/schema.ts';
+import { errorFields, type Logger } from '../server/logger.ts';
+
+/**
+ * Delivers escalation events to the responsible care team's Matrix room and
+ * takes acknowledgements there. Exactly once across instances: escalations are
+ * claimed with FOR UPDATE SKIP LOCKED and the alert goes through the outbox in
+ * the same transaction. A repeat of an open alert within the window updates the
+ * posted alert (an edit) instead of posting again (BRIEF §8, alert fatigue).
+ */
+export const ACK_EMOJI: ReadonlySet<string> = new Set(['✅', '✔', '☑', '👍']);
+const ACK_WORDS: ReadonlySet<string> = new Set(['ok', 'okay', 'ack', 'übernommen', 'uebernommen', 'ubernommen', 'erledigt', 'gesehen', 'taken', 'done', 'on it']);
+
+export interface AlertDispatcher {
+  runOnce(now?: Date): Promise<number>;
+  kick(): void;
+  stop(): Promise<void>;
+  /** A care-team room event (reaction or reply); returns false when it is not about an alert. */
+  onCareTeamEvent(roomId: string, event: { eventId: string; sender: string; type: string; content: Record<string, unknown> }): Promise<boolean>;
+  isCareTeamRoom(roomId: string): Promise<boolean>;
+}
+
+export interface AlertOptions {
+  db: Db;
+  flows: ReadonlyMap<string, Flow>;
+  logger: Logger;
+  publicUrl: string;
+  dedupeWindowMs?: number;
+  pollMs?: number;
+  onOutgoing: () => void;
+}
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** The escalation's care team: the one of the patient's newest active enrollment. */
+async function teamOf(tx: Tx, patientId: string) {
+  const [row] = await tx
+    .select({ team: careTeams })
+    .from(enrollments)
+    .innerJoin(careTeams, eq(careTeams.id, enrollments.careTeamId))
+    .where(and(eq(enrollments.patientId, patientId), eq(enrollments.status, 'active')))
+    .orderBy(desc(enrollments.createdAt))
+    .limit(1);
+  if (!row) return undefined;
+  const members = await tx
+    .select({ userId: clinicians.matrixUserId, displayName: clinicians.displayName })
+    .from(careTeamMembers)
+    .innerJoin(clinicians, eq(clinicians.id, careTeamMembers.clinicianId))
+    .where(eq(careTeamMembers.careTeamId, row.team.id));
+  return { ...row.team, members };
+}
+
+export function createAlertDispatcher(options: AlertOptions): AlertDispatcher {
+  const log = options.logger.child({ component: 'alerts' });
+  const window = options.dedupeWindowMs ?? 6 * 3_600_000;
+  let running = true;
+  let wake: (() => void) | undefined;
+
+  async function runOnce(now = new Date()): Promise<number> {
+    const handled = await options.db.transaction(async (tx) => {
+      const due = await tx
+        .select()
+        .from(escalations)
+        .where(and(isNull(escalations.deliveredAt), isNull(escalations.deliveryNote)))
+        .orderBy(escalations.createdAt)
+        .limit(20)
+        .for('update', { skipLocked: true });
+      for (const e of due) {
+        const [patient] = await tx.select().from(patients).where(eq(patients.id, e.patientId));
+        const team = patient ? await teamOf(tx, patient.id) : undefined;
+        if (!patient || !team?.roomId) {
+          await tx.update(escalations).set({ deliveryNote: 'no_care_team' }).where(eq(escalations.id, e.id));
+          log.warn('escalation without a care-team room', { escalationId: e.id });
+          continue;
+        }
+        const [checkin] = e.checkinId ? await tx.select({ flowId: checkins.flowId }).from(checkins).where(eq(checkins.id, e.checkinId)) : [];
+        const category = (e.details as { category?: string }).category ?? '';
+        const [first] = await tx
+          .select()
+          .from(escalations)
+          .where(
+            and(
+              eq(escalations.patientId, e.patientId),
+              eq(escalations.kind, e.kind),
+              sql`coalesce(${escalations.ruleId}, '') = ${e.ruleId ?? ''}`,
+              sql`coalesce(${escalations.details}->>'category', '') = ${category}`,
+              isNull(escalations.acknowledgedAt),
+              isNull(escalations.dedupeOf),
+              sql`${escalations.outboxId} is not null`,
+              gt(escalations.createdAt, new Date(now.getTime() - window)),
+            ),
+          )
+          .orderBy(desc(escalations.createdAt))
+          .limit(1);
+        const repeats = first ? (await tx.select({ n: sql<number>`count(*)::int` }).from(escalations).where(eq(escalations.dedupeOf, first.id)))[0]!.n : 0;
+        const content = renderAlert({
+          kind: e.kind as EscalationKind,
+          severity: e.severity,
+          details: e.details as Record<string, unknown>,
+          patient: { id: patient.id, displayName: patient.displayName },
+          flow: checkin ? options.flows.get(checkin.flowId) : undefined,
+          mentions: team.members,
+          count: first ? repeats + 2 : 1,
+          at: e.createdAt,
+          recordUrl: `${options.publicUrl}/fhir/R4/Patient/${patient.id}/$everything`,
+          language: isLanguage(team.language) ? team.language : ('de' as Language),
+        });
+        if (first?.outboxId) {
+          const [posted] = await tx.select().from(outbox).where(eq(outbox.id, first.outboxId));
+          if (posted?.status === 'pending') {
+            await tx.update(outbox).set({ content }).where(eq(outbox.id, posted.id));
+          } else if (posted?.sentEventId) {
+            await enqueue(tx, team.roomId, [
+              { content: { ...content, body: `* ${content.body}`, 'm.new_content': content, 'm.relates_to': { rel_type: 'm.replace', event_id: posted.sentEventId } } },
+            ]);
+          }
+          await tx.update(escalations).set({ deliveredAt: now, dedupeOf: first.id, outboxId: first.outboxId }).where(eq(escalations.id, e.id));
+          continue;
+        }
+        const [row] = await tx
+          .insert(outbox)
+          .values({ roomId: team.roomId, txnId: `visite-alert-${e.id}`, eventType: 'm.room.message', content })
+          .returning({ id: outbox.id });
+        await tx.update(escalations).set({ deliveredAt: now, outboxId: row!.id }).where(eq(escalations.id, e.id));
+      }
+      return due.length;
+    });
+    if (handled > 0) options.onOutgoing();
+    return handled;
+  }
+
+  const loop = (async () => {
+    while (running) {
+      let n = 0;
+      try {
+        n = await runOnce();
+      } catch (error) {
+        log.error('alert pass failed', errorFields(error));
+      }
+      if (n > 0) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, options.pollMs ?? 1_000);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  })();
+
+  /** The alert a reaction or reply in a care-team room points at. */
+  function target(type: string, content: Record<string, unknown>): string | undefined {
+    const relation = content['m.relates_to'] as { rel_type?: string; event_id?: string; key?: string; 'm.in_reply_to'?: { event_id?: string } } | undefined;
+    if (type === 'm.reaction' && relation?.rel_type === 'm.annotation' && relation.key && ACK_EMOJI.has(normalizeEmoji(relation.key))) return relation.event_id;
+    if (type === 'm.room.message' && relation?.['m.in_reply_to']?.event_id) {
+      // Replies quote the original above the answer; the answer is the last line.
+      const body = String(content['body'] ?? '').split('\n').filter((l) => !l.startsWith('>')).join(' ');
+      const words = normalizeWords(body);
+      if (ACK_WORDS.has(words) || body.trim().startsWith('!ack')) return relation['m.in_reply_to'].event_id;
+    }
+    return undefined;
+  }
+
+  return {
+    runOnce,
+    kick: () => wake?.(),
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+    },
+    async isCareTeamRoom(roomId) {
+      const [row] = await options.db.select({ id: careTeams.id }).from(careTeams).where(eq(careTeams.roomId, roomId)).limit(1);
+      return row !== undefined;
+    },
+    async onCareTeamEvent(roomId, event) {
+      const alertEventId = target(event.type, event.content);
+      if (!alertEventId) return false;
+      const outcome = await options.db.transaction(async (tx) => {
+        const [alert] = await tx
+          .select({ escalation: escalations, team: careTeams })
+          .from(escalations)
+          .innerJoin(outbox, eq(outbox.id, escalations.outboxId))
+          .innerJoin(careTeams, eq(careTeams.roomId, outbox.roomId))
+          .where(and(eq(outbox.sentEventId, alertEventId), eq(outbox.roomId, roomId), isNull(escalations.dedupeOf)))
+          .limit(1)
+          .for('update', { of: escalations });
+        if (!alert) return 'not-an-alert' as const;
+        if (!(await claimInboundEvent(tx, { eventId: event.eventId, roomId, kind: 'alert-ack' }))) return 'duplicate' as const;
+        const language: Language = isLanguage(alert.team.language) ? alert.team.language : 'de';
+        const [member] = await tx
+          .select({ displayName: clinicians.displayName })
+          .from(careTeamMembers)
+          .innerJoin(clinicians, eq(clinicians.id, careTeamMembers.clinicianId))
+          .where(and(eq(careTeamMembers.careTeamId, alert.team.id), eq(clinicians.matrixUserId, event.sender)));
+        if (!member) {
+          await enqueue(tx, roomId, [{ content: alertNotice(language, 'notMember') }]);
+          return 'refused' as const;
+        }
+        if (alert.escalation.acknowledgedAt) {
+          await enqueue(tx, roomId, [{ content: alertNotice(language, 'alreadyAcknowledged', { who: alert.escalation.acknowledgedBy ?? '' }) }]);
+          return 'already' as const;
+        }
+        const now = new Date();
+        await tx
+          .update(escalations)
+          .set({ acknowledgedAt: now, acknowledgedBy: event.sender })
+          .where(or(eq(escalations.id, alert.escalation.id), eq(escalations.dedupeOf, alert.escalation.id)));
+        const time = now.toLocaleTimeString(language === 'de' ? 'de-DE' : 'en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Berlin' });
+        await enqueue(tx, roomId, [{ content: alertNotice(language, 'acknowledged', { who: member.displayName, time }) }]);
+        return 'acknowledged' as const;
+      });
+      if (outcome !== 'not-an-alert') {
+        options.onOutgoing();
+        log.info('care-team event on an alert', { roomId, eventId: event.eventId, outcome });
+      }
+      return outcome !== 'not-an-alert';
+    },
+  };
+}
+

@@ -1,0 +1,96 @@
+import { formatAnswer, questionLabel } from '../engine/render.ts';
+import type { AnswerValue } from '../engine/types.ts';
+import type { Flow, LocalizedText } from '../flow/model.ts';
+import { localize } from '../flow/text.ts';
+import { translator } from '../i18n.ts';
+import type { Language } from '../language.ts';
+
+/**
+ * The message a care team gets for an escalation: severity first (visibly
+ * distinct), who and a short id, what triggered, the values with units, the
+ * people asked to act as mentions (so their phones notify, BRIEF §5), and a
+ * link to the record. Pure: the dispatcher supplies the data.
+ */
+export type EscalationKind = 'red_flag' | 'rule' | 'unanswered' | 'monitoring_stopped' | 'consent_refused' | 'no_response';
+
+export interface AlertInput {
+  kind: EscalationKind;
+  severity: 'info' | 'warning' | 'urgent';
+  details: Record<string, unknown>;
+  patient: { id: string; displayName: string | null };
+  flow?: Flow | undefined;
+  mentions: ReadonlyArray<{ userId: string; displayName: string }>;
+  /** How often this alert has fired within the dedupe window (1 = first time). */
+  count: number;
+  at: Date;
+  recordUrl: string;
+  language: Language;
+}
+
+export interface AlertContent {
+  msgtype: 'm.text';
+  body: string;
+  format: 'org.matrix.custom.html';
+  formatted_body: string;
+  'm.mentions': { user_ids: string[] };
+  [key: string]: unknown;
+}
+
+const esc = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+function values(input: AlertInput, t: (key: string, vars?: Record<string, string>) => string): string | null {
+  const raw = input.details['values'] as Record<string, AnswerValue | number | boolean> | undefined;
+  if (!raw || !input.flow) return null;
+  const flow = input.flow;
+  const parts = Object.entries(raw).flatMap(([id, v]) => {
+    const q = flow.questions.find((x) => x.id === id);
+    if (q && typeof v === 'object') return [`${questionLabel(q, input.language)} ${formatAnswer(q, v, input.language)}`];
+    const c = flow.computed.find((x) => x.id === id);
+    if (c && typeof v !== 'object') return [`${c.text ? localize(c.text, input.language) : id} ${String(v)}`];
+    return [];
+  });
+  return parts.length > 0 ? t('values', { values: parts.join(', ') }) : null;
+}
+
+function what(input: AlertInput, t: (key: string, vars?: Record<string, string>) => string): string {
+  const d = input.details;
+  switch (input.kind) {
+    case 'red_flag': {
+      const category = t(`category.${String(d['category'])}`);
+      return t(d['negated'] ? 'kind.red_flag_negated' : 'kind.red_flag', { category });
+    }
+    case 'rule':
+      return localize((d['message'] ?? {}) as LocalizedText, input.language) || String(d['ruleId'] ?? '');
+    case 'unanswered': {
+      const q = input.flow?.questions.find((x) => x.id === d['questionId']);
+      return t('kind.unanswered', { question: q ? questionLabel(q, input.language) : String(d['questionId'] ?? '') });
+    }
+    default:
+      return t(`kind.${input.kind}`);
+  }
+}
+
+export function renderAlert(input: AlertInput): AlertContent {
+  const t = (key: string, vars: Record<string, string> = {}) => translator(input.language)(key, { ns: 'alerts', ...vars });
+  const who = `${input.patient.displayName ?? '—'} (#${input.patient.id.slice(0, 8)})`;
+  const time = input.at.toLocaleTimeString(input.language === 'de' ? 'de-DE' : 'en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Berlin' });
+  const head = `${t(`severity.${input.severity}`)} · ${who}`;
+  const lines = [what(input, t), values(input, t), input.count > 1 ? t('repeated', { count: String(input.count), time }) : null].filter((l): l is string => !!l);
+  const mentionsText = input.mentions.map((m) => m.displayName).join(', ');
+  const mentionsHtml = input.mentions.map((m) => `<a href="https://matrix.to/#/${encodeURIComponent(m.userId)}">${esc(m.displayName)}</a>`).join(', ');
+  const ask = input.mentions.length > 0 ? t('ask', { mentions: mentionsText }) : null;
+  const record = t('record', { link: input.recordUrl });
+  const body = [head, ...lines, ...(ask ? [ask] : []), record].join('\n');
+  const html = [
+    `<strong>${esc(head)}</strong>`,
+    ...lines.map(esc),
+    ...(ask ? [esc(t('ask', { mentions: '\u0000' })).replace('\u0000', mentionsHtml)] : []),
+    `${esc(t('record', { link: '\u0000' })).replace('\u0000', `<a href="${esc(input.recordUrl)}">${esc(input.recordUrl)}</a>`)}`,
+  ].join('<br>');
+  return { msgtype: 'm.text', body, format: 'org.matrix.custom.html', formatted_body: html, 'm.mentions': { user_ids: input.mentions.map((m) => m.userId) } };
+}
+
+/** A short m.notice in the care-team room. */
+export function alertNotice(language: Language, key: 'acknowledged' | 'alreadyAcknowledged' | 'notMember', vars: Record<string, string> = {}) {
+  return { msgtype: 'm.notice' as const, body: translator(language)(key, { ns: 'alerts', ...vars }) };
+}

@@ -1,0 +1,90 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { openDatabase, type Database } from '../../db/database.ts';
+import { createOrganisation } from '../../db/organisations.ts';
+import { enrollPatient } from '../../db/patients.ts';
+import { careTeamMembers, careTeams, clinicians, enrollments, escalations } from '../../db/schema.ts';
+import { PatientChat } from '../harness/chat.ts';
+import type { MatrixEvent } from '../harness/client.ts';
+import { eventually } from '../harness/process.ts';
+import { newUser, startTestVisite, type RunningVisite } from '../harness/visite.ts';
+
+/**
+ * Alerts as a clinician lives them: a care-team group room on the real
+ * Synapse, the clinician played by an independent raw client-server client.
+ */
+let database: Database;
+let running: RunningVisite;
+
+beforeAll(async () => {
+  database = await openDatabase({ url: inject('databaseUrl') });
+  running = await startTestVisite();
+  await running.visite.botStarted;
+});
+afterAll(async () => {
+  await running?.visite.stop();
+  await database?.close();
+});
+
+describe('alerts in the care-team room', () => {
+  it('mentions the team for a red value and a red flag, updates a repeat in place, and takes acknowledgements by reaction and reply', async () => {
+    const bot = running.botUser.userId;
+    const org = await createOrganisation(database.db, { name: 'Klinikum Alerts' });
+    const { user: doctor, client: doctorClient } = await newUser('dr.berg');
+    const [clinician] = await database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: doctor.userId, displayName: 'Dr. Berg', roles: ['clinician'] }).returning();
+
+    // The clinician opens the care-team room and invites the bot.
+    const { room_id: teamRoom } = await doctorClient.request<{ room_id: string }>('POST', '/createRoom', { preset: 'private_chat', name: 'Station 3', invite: [bot] });
+    await doctorClient.waitForJoin(teamRoom, bot);
+    const [team] = await database.db.insert(careTeams).values({ orgId: org.id, name: 'Station 3', roomId: teamRoom, language: 'de' }).returning();
+    await database.db.insert(careTeamMembers).values({ careTeamId: team!.id, clinicianId: clinician!.id });
+
+    const { user, client } = await newUser('patient');
+    const patient = await enrollPatient(database.db, { orgId: org.id, matrixUserId: user.userId, language: 'de', displayName: 'Erika Muster' });
+    await database.db.insert(enrollments).values({ orgId: org.id, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId: team!.id });
+    await running.visite.startCheckin(patient, 'post-op');
+    const chat = new PatientChat(client, await client.acceptInviteFrom(bot), bot);
+    await chat.expectBot(/einverstanden/);
+    await chat.say('ja', /Wie stark sind Ihre Schmerzen/);
+
+    const team$ = new PatientChat(doctorClient, teamRoom, bot);
+    await chat.say('9', /Körpertemperatur/);
+    const pain = await team$.expectBot(/🟠 Warnung · Erika Muster/);
+    expect(pain.content['msgtype']).toBe('m.text');
+    expect(pain.content['m.mentions']).toEqual({ user_ids: [doctor.userId] });
+    expect(pain.content['body']).toMatch(/Schmerzen 9/);
+    expect(pain.content['formatted_body']).toContain(`https://matrix.to/#/${encodeURIComponent(doctor.userId)}`);
+    expect(pain.content['body']).toMatch(/\/fhir\/R4\/Patient\/[0-9a-f-]+\/\$everything/);
+
+    await chat.say('Ich habe starke Brustschmerzen', /112/);
+    const flag = await team$.expectBot(/🔴 DRINGEND · Erika Muster/);
+    expect(flag.content['body']).toMatch(/Brustschmerzen/);
+
+    // The same red flag again: the alert is edited, not repeated.
+    await chat.say('wieder Brustschmerzen', /112/);
+    const edit = await team$.expectBot(/wiederholt, 2×/);
+    expect(edit.content['m.relates_to']).toEqual({ rel_type: 'm.replace', event_id: flag.event_id });
+    expect(team$.botMessages().filter((e: MatrixEvent) => /DRINGEND/.test(String(e.content['body'])) && !e.content['m.relates_to'])).toHaveLength(1);
+
+    // Acknowledgement by reaction …
+    await doctorClient.react(teamRoom, flag.event_id, '✅');
+    await team$.expectBot(/✅ Übernommen von Dr. Berg/);
+    // … and by reply.
+    await doctorClient.sendEvent(teamRoom, 'm.room.message', { msgtype: 'm.text', body: '> <@visite> Warnung\n\nok', 'm.relates_to': { 'm.in_reply_to': { event_id: pain.event_id } } });
+    await team$.expectBot(/✅ Übernommen von Dr. Berg/);
+
+    const rows = await eventually(async () => {
+      const all = await database.db.select().from(escalations).where(eq(escalations.patientId, patient.id));
+      return all.every((e) => e.acknowledgedAt !== null) ? all : undefined;
+    }, 10_000, 'all acknowledged');
+    expect(rows.map((e) => [e.kind, e.severity, e.acknowledgedBy]).sort()).toEqual([
+      ['red_flag', 'urgent', doctor.userId],
+      ['red_flag', 'urgent', doctor.userId],
+      ['rule', 'warning', doctor.userId],
+    ]);
+    // A second ✅ says it is already taken over instead of acknowledging twice.
+    await doctorClient.react(teamRoom, pain.event_id, '👍');
+    await team$.expectBot(/bereits von/);
+    expect(running.logs.join('\n')).not.toMatch(/Erika|Brustschmerzen/);
+  });
+});
