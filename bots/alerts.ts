@@ -32,7 +32,8 @@ export interface AlertOptions {
   db: Db;
   flows: ReadonlyMap<string, Flow>;
   logger: Logger;
-  publicUrl: string;
+  /** Read when an alert is rendered (the address may be known only after the server listens). */
+  links: { readonly publicUrl: string };
   dedupeWindowMs?: number;
   pollMs?: number;
   onOutgoing: () => void;
@@ -110,7 +111,7 @@ export function createAlertDispatcher(options: AlertOptions): AlertDispatcher {
           mentions: team.members,
           count: first ? repeats + 2 : 1,
           at: e.createdAt,
-          recordUrl: `${options.publicUrl}/fhir/R4/Patient/${patient.id}/$everything`,
+          recordUrl: `${options.links.publicUrl}/fhir/R4/Patient/${patient.id}/$everything`,
           language: isLanguage(team.language) ? team.language : ('de' as Language),
         });
         if (first?.outboxId) {

@@ -13,6 +13,8 @@ import { loadConfig } from '../server/config.ts';
 import { createLogger } from '../server/logger.ts';
 import { startVisite } from '../server/visite.ts';
 import { createOrganisation } from '../db/organisations.ts';
+import { careTeamMembers, careTeams, clinicians } from '../db/schema.ts';
+import { createApiKey } from '../server/api/auth.ts';
 import { registerUser, startSynapse } from './synapse.ts';
 
 process.noDeprecation = true;
@@ -20,6 +22,20 @@ process.noDeprecation = true;
 const root = resolve(import.meta.dirname, '..', 'var', 'demo');
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const step = (line: string) => say(`\n▸ ${line}`);
+
+/** Prints a room's messages as one client received them. */
+function printRoom(client: TestClient, roomId: string, botUserId: string, name: string): void {
+  for (const event of client.timeline.get(roomId) ?? []) {
+    if (event.type !== 'm.room.message' && event.type !== 'm.reaction') continue;
+    const fromBot = event.sender === botUserId;
+    const who = fromBot ? (event.content['msgtype'] === 'm.notice' ? 'Visite·' : 'Visite ') : name.padEnd(7).slice(0, 7);
+    const relates = event.content['m.relates_to'] as { key?: string; rel_type?: string } | undefined;
+    const text = event.type === 'm.reaction' ? `(reaction ${relates?.key ?? ''})` : String(event.content['body']);
+    const lines = text.split('\n');
+    say(`  ${who} │ ${lines[0]}`);
+    for (const line of lines.slice(1)) say(`          │ ${line}`);
+  }
+}
 
 async function main(): Promise<void> {
   say('Visite demo: a post-operative check-in on a real, local Matrix homeserver.');
@@ -48,6 +64,8 @@ async function main(): Promise<void> {
       VISITE_DATA_DIR: join(root, 'data'),
       VISITE_HTTP_PORT: process.env['VISITE_HTTP_PORT'] ?? '0',
       VISITE_LOG_LEVEL: 'warn',
+      // The script runs the scheduler's pass itself, at the first check-in's due time.
+      VISITE_SCHEDULER_CRON: 'off',
     });
     const visite = await startVisite(config, createLogger('warn'));
     stack.push(() => visite.stop());
@@ -55,45 +73,68 @@ async function main(): Promise<void> {
     const ready = await fetch(`${visite.httpUrl}/readyz`).then((r) => r.json());
     say(`  ${visite.httpUrl}/readyz → ${JSON.stringify(ready)}`);
 
-    step('Enrolling the demo patient (German) and starting the post-operative check-in');
+    step('A clinician opens the care-team room and invites the bot');
+    const doctorUser = await registerUser(synapse, 'dr.berg', 'demo-doctor-password');
+    const doctor = new TestClient(synapse.url, doctorUser.userId, doctorUser.accessToken);
     const org = await createOrganisation(visite.database.db, { name: 'Demo-Klinik' });
-    const enrolled = await visite.enroll({ orgId: org.id, matrixUserId: patientUser.userId, language: 'de', displayName: 'Demo Patient' });
-    const started = await visite.startCheckin(enrolled, 'post-op');
+    const [clinician] = await visite.database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: doctorUser.userId, displayName: 'Dr. Berg', roles: ['clinician'] }).returning();
+    const { room_id: teamRoom } = await doctor.request<{ room_id: string }>('POST', '/createRoom', { preset: 'private_chat', name: 'Station 3 – Chirurgie', invite: [bot.userId] });
+    await doctor.waitForJoin(teamRoom, bot.userId);
+    const [team] = await visite.database.db.insert(careTeams).values({ orgId: org.id, name: 'Station 3', roomId: teamRoom, language: 'de' }).returning();
+    await visite.database.db.insert(careTeamMembers).values({ careTeamId: team!.id, clinicianId: clinician!.id });
+    say(`  ${doctorUser.userId} (password: demo-doctor-password) in care-team room ${teamRoom}`);
+
+    step('The hospital system enrolls the patient over the REST API');
+    const key = (await createApiKey(visite.database.db, org.id, 'KIS', ['integration'])).secret;
+    const api = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${visite.httpUrl}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      return (await res.json()) as any;
+    };
+    const patientRecord = await api('POST', '/v1/patients', { matrixUserId: patientUser.userId, language: 'de', displayName: 'Erika Muster' });
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const enrollment = await api('POST', '/v1/enrollments', { patientId: patientRecord.id, flowId: 'post-op', anchorDate: yesterday, careTeamId: team!.id });
+    say(`  POST /v1/patients → ${patientRecord.id}`);
+    say(`  POST /v1/enrollments (surgery ${yesterday}) → check-ins at ${enrollment.schedule.map((x: { dueAt: string }) => x.dueAt.slice(0, 16)).join(', ')}`);
+
     const patient = new TestClient(synapse.url, patientUser.userId, patientUser.accessToken);
     const roomId = await patient.acceptInviteFrom(bot.userId);
-    say(`  the bot opened direct room ${roomId}; the patient joined`);
     const chat = new PatientChat(patient, roomId, bot.userId);
-
-    step('The patient answers (one answer out of range, one red value)');
     await chat.expectBot(/einverstanden/);
+    await chat.say('ja', /melde mich/);
+
+    step('09:00: the scheduler starts the first check-in; the patient answers (one re-ask, red values)');
+    await visite.scheduler.runOnce(new Date(new Date(enrollment.schedule[0].dueAt).getTime() + 30_000));
+    await chat.expectBot(/Wie stark sind Ihre Schmerzen/);
     const script: Array<[string, RegExp]> = [
-      ['ja', /Wie stark sind Ihre Schmerzen/],
       ['12', /außerhalb/],
       ['8', /Körpertemperatur/],
-      ['38,9 Grad', /Wunde/],
+      ['39,8 Grad', /Wunde/],
       ['1', /übel/],
       ['1', /bewegen/],
       ['2', /Stuhlgang/],
       ['ja', /mitteilen/],
-      ['nein', /Vielen Dank/],
+      ['nein', /Ihre Angaben heute/],
     ];
     for (const [answer, next] of script) await chat.say(answer, next);
 
     step("Conversation as the patient's client received it");
-    for (const event of patient.timeline.get(roomId) ?? []) {
-      if (event.type !== 'm.room.message') continue;
-      const who = event.sender === bot.userId ? (event.content['msgtype'] === 'm.notice' ? 'Visite·' : 'Visite ') : 'Patient';
-      const lines = String(event.content['body']).split('\n');
-      say(`  ${who} │ ${lines[0]}`);
-      for (const line of lines.slice(1)) say(`          │ ${line}`);
-    }
+    printRoom(patient, roomId, bot.userId, 'Patient');
 
-    step('What Visite stored (Postgres/PGlite, no message text in logs)');
+    step('The care team is alerted; Dr. Berg acknowledges the urgent alert with ✅');
+    const team$ = new PatientChat(doctor, teamRoom, bot.userId);
+    const urgent = await team$.expectBot(/DRINGEND/);
+    await doctor.react(teamRoom, urgent.event_id, '✅');
+    await team$.expectBot(/Übernommen von Dr\. Berg/);
+    printRoom(doctor, teamRoom, bot.userId, 'Dr. Berg');
+
+    step('What Visite stored, and what the hospital system reads over FHIR');
     const records = await recordsOf(visite.database.db, patientUser.userId);
-    say(`  check-in ${started.checkinId}: ${records.checkins.map((c) => c.status).join(', ')}`);
+    say(`  check-ins: ${records.checkins.map((c) => c.status).join(', ')}`);
     for (const answer of records.answers) say(`  answer   ${answer.questionId.padEnd(12)} ${JSON.stringify(answer.value)}`);
-    for (const e of records.escalations) say(`  escalation ${e.severity.padEnd(7)} ${e.kind}${e.ruleId ? ` ${e.ruleId}` : ''}`);
-    if (!records.escalations.some((e) => e.severity === 'urgent' || e.severity === 'warning')) throw new Error('the red value raised no escalation');
+    for (const e of records.escalations) say(`  alert    ${e.severity.padEnd(7)} ${e.kind}${e.ruleId ? ` ${e.ruleId}` : ''}${e.acknowledgedBy ? ` — acknowledged by ${e.acknowledgedBy}` : ''}`);
+    const observations = await api('GET', `/fhir/R4/Observation?patient=${patientRecord.id}`);
+    say(`  GET /fhir/R4/Observation?patient=… → Bundle with ${observations.total} Observations, e.g. ${observations.entry.map((x: { resource: { code: { text?: string }; valueQuantity?: { value: number; unit: string } } }) => x.resource).filter((o: { valueQuantity?: unknown }) => o.valueQuantity).map((o: { code: { text?: string }; valueQuantity?: { value: number; unit: string } }) => `${o.valueQuantity!.value} ${o.valueQuantity!.unit}`).join(', ')}`);
+    if (!records.escalations.some((e) => e.severity === 'urgent' && e.acknowledgedAt)) throw new Error('the urgent alert was not acknowledged');
 
     if (process.env['CI'] === 'true') {
       step('CI=true: scripted part done, shutting down');

@@ -64,8 +64,14 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
     let alerts: AlertDispatcher | undefined;
     // New replies wake the outbox; new escalations wake the alert dispatcher.
     const conversations = createConversations({ db: database.db, flows, vocabulary: vocabulary(), onOutgoing: () => (bot?.kickOutbox(), alerts?.kick()) });
-    const publicUrl = config.publicUrl ?? `http://${config.http.host}:${config.http.port}`;
-    alerts = createAlertDispatcher({ db: database.db, flows, logger, publicUrl, onOutgoing: () => bot?.kickOutbox() });
+    // Links in alerts and API responses; without configuration, the listener's address once it is known.
+    let listening = `http://${config.http.host}:${config.http.port}`;
+    const links = {
+      get publicUrl() {
+        return config.publicUrl ?? listening;
+      },
+    };
+    alerts = createAlertDispatcher({ db: database.db, flows, logger, links, onOutgoing: () => bot?.kickOutbox() });
     const theAlerts = alerts;
     closers.push(() => theAlerts.stop());
     bot = createBot({
@@ -126,7 +132,9 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
         logger,
         verifyToken: config.oidc ? createOidcVerifier(config.oidc) : null,
         contact,
-        publicUrl,
+        get publicUrl() {
+          return links.publicUrl;
+        },
       },
       { maxBodyBytes: config.maxBodyBytes },
     );
@@ -143,6 +151,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
     closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const { port } = server.address() as AddressInfo;
     const httpUrl = `http://${config.http.host}:${port}`;
+    listening = httpUrl;
     logger.info('http server listening', { url: httpUrl });
 
     return {

@@ -127,8 +127,10 @@ export function beginCheckin(patient: PatientView, checkin: CheckinView, now: Da
   const t = new Turn(patient, checkin, now);
   if (t.patient.monitoring === 'stopped' || t.patient.consent === 'refused' || t.patient.consent === 'withdrawn') {
     t.cancelCheckin();
-  } else if (t.patient.consent !== 'given') {
+  } else if (t.patient.consent === 'none') {
     t.introduce();
+  } else if (t.patient.consent === 'asked') {
+    // The consent question is already open: the check-in waits for the answer without asking again.
   } else {
     t.engine({ type: 'start', lang: t.lang });
   }

@@ -125,3 +125,11 @@ describe('turn', () => {
     expect(texts(turn(patient(), active(), { type: 'unsupported' }, vocab, now))).toMatch(/Textnachricht/);
   });
 });
+
+describe('beginCheckin while the consent question is open', () => {
+  it('waits silently instead of introducing the bot a second time', () => {
+    const r = beginCheckin(patient({ consent: 'asked' }), pending, now);
+    expect(r.checkin?.status).toBe('pending');
+    expect(r.replies).toEqual([]);
+  });
+});
