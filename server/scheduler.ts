@@ -238,8 +238,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   }
 
   /** Patients with a due check-in but no room yet get one first (best effort; the claim re-checks). */
-  async function prepareRooms(now: Date): Promise<void> {
-    if (!options.ensureRoom) return;
+  async function prepareRooms(now: Date, ensureRoom: (patientId: string) => Promise<void>): Promise<void> {
     const rows = await db
       .selectDistinct({ patientId: patients.id })
       .from(scheduledCheckins)
@@ -248,14 +247,14 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       .where(and(eq(scheduledCheckins.status, 'pending'), lte(scheduledCheckins.dueAt, now), isNull(patients.roomId)))
       .limit(50);
     for (const { patientId } of rows) {
-      await options.ensureRoom(patientId).catch((error: unknown) => log.warn('could not open a patient room', { patientId, ...errorFields(error) }));
+      await ensureRoom(patientId).catch((error: unknown) => log.warn('could not open a patient room', { patientId, ...errorFields(error) }));
     }
   }
 
   async function pass(now: Date): Promise<PassResult> {
     const result = emptyResult();
     const failed = new Set<string>();
-    await prepareRooms(now);
+    if (options.ensureRoom) await prepareRooms(now, options.ensureRoom);
     await drain(async () => {
       const ids: string[] = [];
       try {
