@@ -1,12 +1,12 @@
-import { and, desc, eq, gt, isNull, or, sql } from 'drizzle-orm';
-import { alertNotice, renderAlert, type EscalationKind } from '../core/alerts/render.ts';
+import { and, desc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
+import { alertNotice, renderAlert, renderReescalation, type AlertContent, type EscalationKind } from '../core/alerts/render.ts';
 import { normalizeEmoji, normalizeWords } from '../core/engine/normalize.ts';
 import type { Flow } from '../core/flow/model.ts';
 import { isLanguage, type Language } from '../core/language.ts';
 import { enqueue } from '../db/conversations.ts';
 import type { Db } from '../db/database.ts';
 import { claimInboundEvent } from '../db/inbound-events.ts';
-import { careTeamMembers, careTeams, checkins, clinicians, enrollments, escalations, outbox, patients } from '../db/schema.ts';
+import { alertSteps, careTeamMembers, careTeams, checkins, clinicians, enrollments, escalations, outbox, patients } from '../db/schema.ts';
 import { errorFields, type Logger } from '../server/logger.ts';
 
 /**
@@ -134,8 +134,51 @@ export function createAlertDispatcher(options: AlertOptions): AlertDispatcher {
       }
       return due.length;
     });
-    if (handled > 0) options.onOutgoing();
-    return handled;
+    const raised = await reescalate(now);
+    if (handled + raised > 0) options.onOutgoing();
+    return handled + raised;
+  }
+
+  /**
+   * Urgent alerts nobody took over climb the care team's chain: step k fires
+   * `afterMinutes` after the alert, mentions the step's clinicians in the step's
+   * room (or the team room), and is stored in alert_steps (once per step).
+   */
+  async function reescalate(now: Date): Promise<number> {
+    return options.db.transaction(async (tx) => {
+      const open = await tx
+        .select()
+        .from(escalations)
+        .where(and(eq(escalations.severity, 'urgent'), isNull(escalations.acknowledgedAt), isNull(escalations.dedupeOf), sql`${escalations.outboxId} is not null`))
+        .orderBy(escalations.createdAt)
+        .limit(50)
+        .for('update', { skipLocked: true });
+      let raised = 0;
+      for (const e of open) {
+        const team = await teamOf(tx, e.patientId);
+        const chain = (team?.escalationChain ?? []) as Array<{ afterMinutes: number; clinicianIds?: string[]; roomId?: string }>;
+        const [{ done } = { done: 0 }] = await tx.select({ done: sql<number>`count(*)::int` }).from(alertSteps).where(eq(alertSteps.escalationId, e.id));
+        const next = chain[done];
+        if (!team?.roomId || !next || now.getTime() < e.createdAt.getTime() + next.afterMinutes * 60_000) continue;
+        const [posted] = await tx.select().from(outbox).where(eq(outbox.id, e.outboxId!));
+        if (!posted) continue;
+        const mentions = next.clinicianIds?.length
+          ? await tx
+              .select({ userId: clinicians.matrixUserId, displayName: clinicians.displayName })
+              .from(clinicians)
+              .where(and(eq(clinicians.orgId, team.orgId), inArray(clinicians.id, next.clinicianIds)))
+          : team.members;
+        const language: Language = isLanguage(team.language) ? team.language : 'de';
+        const content: Record<string, unknown> = renderReescalation(posted.content as AlertContent, next.afterMinutes, mentions, language);
+        const roomId = next.roomId ?? team.roomId;
+        if (roomId === posted.roomId && posted.sentEventId) content['m.relates_to'] = { 'm.in_reply_to': { event_id: posted.sentEventId } };
+        const [row] = await tx.insert(outbox).values({ roomId, txnId: `visite-alert-${e.id}-step-${done + 1}`, eventType: 'm.room.message', content }).returning({ id: outbox.id });
+        await tx.insert(alertSteps).values({ escalationId: e.id, step: done + 1, at: now, roomId, outboxId: row!.id });
+        log.info('alert re-escalated', { escalationId: e.id, step: done + 1 });
+        raised += 1;
+      }
+      return raised;
+    });
   }
 
   const loop = (async () => {
@@ -181,28 +224,38 @@ export function createAlertDispatcher(options: AlertOptions): AlertDispatcher {
     },
     async isCareTeamRoom(roomId) {
       const [row] = await options.db.select({ id: careTeams.id }).from(careTeams).where(eq(careTeams.roomId, roomId)).limit(1);
-      return row !== undefined;
+      if (row) return true;
+      // A fallback room of an escalation chain counts too.
+      const [step] = await options.db.select({ id: alertSteps.id }).from(alertSteps).where(eq(alertSteps.roomId, roomId)).limit(1);
+      return step !== undefined;
     },
     async onCareTeamEvent(roomId, event) {
       const alertEventId = target(event.type, event.content);
       if (!alertEventId) return false;
       const outcome = await options.db.transaction(async (tx) => {
-        const [alert] = await tx
-          .select({ escalation: escalations, team: careTeams })
+        // The event is the alert itself or one of its re-escalations.
+        const [message] = await tx.select({ id: outbox.id }).from(outbox).where(and(eq(outbox.sentEventId, alertEventId), eq(outbox.roomId, roomId))).limit(1);
+        if (!message) return 'not-an-alert' as const;
+        const [viaStep] = await tx.select({ escalationId: alertSteps.escalationId }).from(alertSteps).where(eq(alertSteps.outboxId, message.id));
+        const [found] = await tx
+          .select()
           .from(escalations)
-          .innerJoin(outbox, eq(outbox.id, escalations.outboxId))
-          .innerJoin(careTeams, eq(careTeams.roomId, outbox.roomId))
-          .where(and(eq(outbox.sentEventId, alertEventId), eq(outbox.roomId, roomId), isNull(escalations.dedupeOf)))
+          .where(and(viaStep ? eq(escalations.id, viaStep.escalationId) : eq(escalations.outboxId, message.id), isNull(escalations.dedupeOf)))
           .limit(1)
-          .for('update', { of: escalations });
-        if (!alert) return 'not-an-alert' as const;
+          .for('update');
+        const team = found ? await teamOf(tx, found.patientId) : undefined;
+        if (!found || !team) return 'not-an-alert' as const;
+        const alert = { escalation: found, team };
         if (!(await claimInboundEvent(tx, { eventId: event.eventId, roomId, kind: 'alert-ack' }))) return 'duplicate' as const;
         const language: Language = isLanguage(alert.team.language) ? alert.team.language : 'de';
-        const [member] = await tx
-          .select({ displayName: clinicians.displayName })
-          .from(careTeamMembers)
-          .innerJoin(clinicians, eq(clinicians.id, careTeamMembers.clinicianId))
-          .where(and(eq(careTeamMembers.careTeamId, alert.team.id), eq(clinicians.matrixUserId, event.sender)));
+        // Team members may take over, and the people the chain called in.
+        const [person] = await tx
+          .select({ id: clinicians.id, displayName: clinicians.displayName })
+          .from(clinicians)
+          .where(and(eq(clinicians.orgId, alert.team.orgId), eq(clinicians.matrixUserId, event.sender)));
+        const chain = (alert.team.escalationChain ?? []) as Array<{ clinicianIds?: string[] }>;
+        const member =
+          person && (alert.team.members.some((m) => m.userId === event.sender) || chain.some((s) => s.clinicianIds?.includes(person.id))) ? person : undefined;
         if (!member) {
           await enqueue(tx, roomId, [{ content: alertNotice(language, 'notMember') }]);
           return 'refused' as const;

@@ -305,6 +305,23 @@ export const escalations = pgTable(
   (table) => [index('escalations_patient_idx').on(table.patientId, table.createdAt)],
 );
 
+/** Each re-escalation of an unacknowledged urgent alert up the care team's chain, kept for the record. */
+export const alertSteps = pgTable(
+  'alert_steps',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    escalationId: uuid('escalation_id')
+      .notNull()
+      .references(() => escalations.id, { onDelete: 'cascade' }),
+    /** 1 for the first re-escalation (chain index + 1). */
+    step: integer('step').notNull(),
+    at: ts('at').notNull().defaultNow(),
+    roomId: text('room_id').notNull(),
+    outboxId: bigint('outbox_id', { mode: 'number' }).notNull(),
+  },
+  (table) => [uniqueIndex('alert_steps_once').on(table.escalationId, table.step)],
+);
+
 export const attachments = pgTable('attachments', {
   id: uuid('id').primaryKey().defaultRandom(),
   patientId: uuid('patient_id')

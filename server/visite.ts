@@ -27,6 +27,7 @@ export interface Visite {
   readonly flows: ReadonlyMap<string, Flow>;
   readonly conversations: Conversations;
   readonly scheduler: Scheduler;
+  readonly alerts: AlertDispatcher;
   /** Settles once the bot syncs (or Visite is stopped before it could). */
   readonly botStarted: Promise<void>;
   /** Enrolls a patient (until the enrollment API exists, tests and the demo call this). */
@@ -161,6 +162,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       flows,
       conversations,
       scheduler,
+      alerts: theAlerts,
       botStarted: connecting,
       stop,
       enroll: (enrollment) => enrollPatient(database.db, enrollment),

@@ -90,6 +90,25 @@ export function renderAlert(input: AlertInput): AlertContent {
   return { msgtype: 'm.text', body, format: 'org.matrix.custom.html', formatted_body: html, 'm.mentions': { user_ids: input.mentions.map((m) => m.userId) } };
 }
 
+/**
+ * The next step up the chain for an alert nobody took over: the alert's own
+ * text, prefixed with how long it has waited, mentioning the step's people.
+ */
+export function renderReescalation(alert: AlertContent, minutes: number, mentions: ReadonlyArray<{ userId: string; displayName: string }>, language: Language): AlertContent {
+  const t = (key: string, vars: Record<string, string> = {}) => translator(language)(key, { ns: 'alerts', ...vars });
+  const what = alert.body.split('\n').slice(0, 2).join(' – ');
+  const head = t('reescalated', { minutes: String(minutes), what });
+  const ask = mentions.length > 0 ? t('ask', { mentions: mentions.map((m) => m.displayName).join(', ') }) : null;
+  const pills = mentions.map((m) => `<a href="https://matrix.to/#/${encodeURIComponent(m.userId)}">${esc(m.displayName)}</a>`).join(', ');
+  return {
+    msgtype: 'm.text',
+    body: [head, ...(ask ? [ask] : [])].join('\n'),
+    format: 'org.matrix.custom.html',
+    formatted_body: [`<strong>${esc(head)}</strong>`, ...(ask ? [esc(t('ask', { mentions: '\u0000' })).replace('\u0000', pills)] : [])].join('<br>'),
+    'm.mentions': { user_ids: mentions.map((m) => m.userId) },
+  };
+}
+
 /** A short m.notice in the care-team room. */
 export function alertNotice(language: Language, key: 'acknowledged' | 'alreadyAcknowledged' | 'notMember', vars: Record<string, string> = {}) {
   return { msgtype: 'm.notice' as const, body: translator(language)(key, { ns: 'alerts', ...vars }) };

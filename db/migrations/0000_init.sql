@@ -1,3 +1,12 @@
+CREATE TABLE "alert_steps" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"escalation_id" uuid NOT NULL,
+	"step" integer NOT NULL,
+	"at" timestamp with time zone DEFAULT now() NOT NULL,
+	"room_id" text NOT NULL,
+	"outbox_id" bigint NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "answers" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"checkin_id" uuid NOT NULL,
@@ -202,6 +211,7 @@ CREATE TABLE "scheduled_checkins" (
 	"expiry_checked_at" timestamp with time zone
 );
 --> statement-breakpoint
+ALTER TABLE "alert_steps" ADD CONSTRAINT "alert_steps_escalation_id_escalations_id_fk" FOREIGN KEY ("escalation_id") REFERENCES "public"."escalations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "answers" ADD CONSTRAINT "answers_checkin_id_checkins_id_fk" FOREIGN KEY ("checkin_id") REFERENCES "public"."checkins"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_org_id_organisations_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."organisations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "attachments" ADD CONSTRAINT "attachments_patient_id_patients_id_fk" FOREIGN KEY ("patient_id") REFERENCES "public"."patients"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
@@ -223,6 +233,7 @@ ALTER TABLE "fhir_resources" ADD CONSTRAINT "fhir_resources_checkin_id_checkins_
 ALTER TABLE "patients" ADD CONSTRAINT "patients_org_id_organisations_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."organisations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "scheduled_checkins" ADD CONSTRAINT "scheduled_checkins_org_id_organisations_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."organisations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "scheduled_checkins" ADD CONSTRAINT "scheduled_checkins_enrollment_id_enrollments_id_fk" FOREIGN KEY ("enrollment_id") REFERENCES "public"."enrollments"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE UNIQUE INDEX "alert_steps_once" ON "alert_steps" USING btree ("escalation_id","step");--> statement-breakpoint
 CREATE UNIQUE INDEX "answers_one_per_question" ON "answers" USING btree ("checkin_id","question_id");--> statement-breakpoint
 CREATE INDEX "audit_log_org_at" ON "audit_log" USING btree ("org_id","at");--> statement-breakpoint
 CREATE UNIQUE INDEX "checkins_one_open_per_patient" ON "checkins" USING btree ("patient_id") WHERE status in ('pending', 'active');--> statement-breakpoint

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openDatabase, type Database } from '../../db/database.ts';
 import { createOrganisation } from '../../db/organisations.ts';
 import { enrollPatient } from '../../db/patients.ts';
-import { careTeamMembers, careTeams, clinicians, enrollments, escalations } from '../../db/schema.ts';
+import { alertSteps, careTeamMembers, careTeams, clinicians, enrollments, escalations } from '../../db/schema.ts';
 import { PatientChat } from '../harness/chat.ts';
 import type { MatrixEvent } from '../harness/client.ts';
 import { eventually } from '../harness/process.ts';
@@ -86,5 +86,54 @@ describe('alerts in the care-team room', () => {
     await doctorClient.react(teamRoom, pain.event_id, '👍');
     await team$.expectBot(/bereits von/);
     expect(running.logs.join('\n')).not.toMatch(/Erika|Brustschmerzen/);
+  });
+});
+
+describe('re-escalation of an urgent alert nobody takes over', () => {
+  it('calls the next person of the chain after the configured minutes, once per step, and stops when they take over', async () => {
+    const bot = running.botUser.userId;
+    const org = await createOrganisation(database.db, { name: 'Klinikum Chain' });
+    const { user: nurse, client: nurseClient } = await newUser('pfl.weber');
+    const { user: senior, client: seniorClient } = await newUser('oa.schulz');
+    const [nurseRow] = await database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: nurse.userId, displayName: 'Pfl. Weber', roles: ['clinician'] }).returning();
+    const [seniorRow] = await database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: senior.userId, displayName: 'OA Schulz', roles: ['clinician'] }).returning();
+    const { room_id: teamRoom } = await nurseClient.request<{ room_id: string }>('POST', '/createRoom', { preset: 'private_chat', name: 'Station 5', invite: [bot] });
+    await nurseClient.waitForJoin(teamRoom, bot);
+    await nurseClient.request('POST', `/rooms/${encodeURIComponent(teamRoom)}/invite`, { user_id: senior.userId });
+    await seniorClient.joinRoom(teamRoom);
+    const [team] = await database.db
+      .insert(careTeams)
+      .values({ orgId: org.id, name: 'Station 5', roomId: teamRoom, escalationChain: [{ afterMinutes: 10, clinicianIds: [seniorRow!.id] }] })
+      .returning();
+    await database.db.insert(careTeamMembers).values({ careTeamId: team!.id, clinicianId: nurseRow!.id });
+
+    const { user, client } = await newUser('patient');
+    const patient = await enrollPatient(database.db, { orgId: org.id, matrixUserId: user.userId, language: 'de', displayName: 'Hans Beispiel' });
+    await database.db.insert(enrollments).values({ orgId: org.id, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId: team!.id });
+    await running.visite.startCheckin(patient, 'post-op');
+    const chat = new PatientChat(client, await client.acceptInviteFrom(bot), bot);
+    await chat.expectBot(/einverstanden/);
+    await chat.say('Ich bekomme keine Luft', /112/);
+
+    const seniorView = new PatientChat(seniorClient, teamRoom, bot);
+    const alert = await seniorView.expectBot(/🔴 DRINGEND · Hans Beispiel/);
+    expect(alert.content['m.mentions']).toEqual({ user_ids: [nurse.userId] });
+    const [escalation] = await database.db.select().from(escalations).where(eq(escalations.patientId, patient.id));
+
+    // Nine minutes: nothing yet. Eleven minutes: OA Schulz is called, once.
+    await running.visite.alerts.runOnce(new Date(escalation!.createdAt.getTime() + 9 * 60_000));
+    await running.visite.alerts.runOnce(new Date(escalation!.createdAt.getTime() + 11 * 60_000));
+    await running.visite.alerts.runOnce(new Date(escalation!.createdAt.getTime() + 12 * 60_000));
+    const step = await seniorView.expectBot(/⏫ Seit 10 Minuten nicht übernommen/);
+    expect(step.content['m.mentions']).toEqual({ user_ids: [senior.userId] });
+    expect(await seniorView.unreadAfter(1_000)).toEqual([]);
+    const steps = await database.db.select().from(alertSteps).where(eq(alertSteps.escalationId, escalation!.id));
+    expect(steps.map((s) => [s.step, s.roomId])).toEqual([[1, teamRoom]]);
+
+    // The called-in senior takes over by reacting to the re-escalation.
+    await seniorClient.react(teamRoom, step.event_id, '✅');
+    await seniorView.expectBot(/Übernommen von OA Schulz/);
+    const [done] = await database.db.select().from(escalations).where(eq(escalations.id, escalation!.id));
+    expect(done!.acknowledgedBy).toBe(senior.userId);
   });
 });
