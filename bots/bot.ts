@@ -7,6 +7,7 @@ import type { Db } from '../db/database.ts';
 import type { StoredFile } from '../db/conversations.ts';
 import { errorFields, type Logger } from '../server/logger.ts';
 import type { AlertDispatcher } from './alerts.ts';
+import type { CareTeamCommands } from './care-team.ts';
 import type { Conversations } from './conversations.ts';
 import { inviteEvent } from './events.ts';
 import { detectGreeting } from './greeting.ts';
@@ -35,6 +36,8 @@ export interface BotOptions {
   isClinician(userId: string): Promise<boolean>;
   /** Alerts in care-team rooms: acknowledgements arrive as reactions and replies there. */
   alerts?: AlertDispatcher;
+  /** `!patient`, `!checkin`, `!pause`, `!resume` in care-team rooms. */
+  careTeamCommands?: CareTeamCommands;
   /** An enrolled patient invited us into a room: remember it as their direct room. */
   adoptPatientRoom(userId: string, roomId: string): Promise<void>;
   /** Backoff bounds while the homeserver is unreachable at start. */
@@ -140,6 +143,10 @@ export function createBot(options: BotOptions): Bot {
     const meta = { sender: event.sender, origin_server_ts: typeof event.origin_server_ts === 'number' ? event.origin_server_ts : 0 };
     if (!isActionable(meta, options.userId, cutoff)) return;
     if (options.alerts && (await options.alerts.isCareTeamRoom(roomId))) {
+      const content = (event.content ?? {}) as Record<string, unknown>;
+      if (event.type === 'm.room.message' && typeof content['body'] === 'string' && options.careTeamCommands) {
+        if (await options.careTeamCommands.handle(roomId, { eventId: event.event_id, sender: event.sender, body: content['body'] })) return;
+      }
       await options.alerts.onCareTeamEvent(roomId, { eventId: event.event_id, sender: event.sender, type: event.type, content: (event.content ?? {}) as Record<string, unknown> });
       return;
     }

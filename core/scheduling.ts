@@ -112,7 +112,7 @@ export interface SiblingRow {
 export interface DueContext {
   now: Date;
   enrollmentActive: boolean;
-  monitoring: 'active' | 'stopped';
+  monitoring: 'active' | 'paused' | 'stopped';
   consent: 'none' | 'asked' | 'given' | 'refused' | 'withdrawn';
   hasRoom: boolean;
   flowDeployed: boolean;
@@ -122,7 +122,7 @@ export interface DueContext {
 
 export type DueDecision =
   | { action: 'start' }
-  | { action: 'skip'; reason: 'expired' | 'newer_due' | 'no_room' | 'unknown_flow' }
+  | { action: 'skip'; reason: 'expired' | 'newer_due' | 'no_room' | 'unknown_flow' | 'paused' }
   | { action: 'cancel'; reason: 'enrollment_ended' | 'monitoring_stopped' | 'consent_refused' | 'consent_withdrawn' }
   /** Quiet hours now (after downtime): due again at their end, reminder moved by as much. */
   | { action: 'postpone'; dueAt: Date; remindAt: Date | null };
@@ -141,6 +141,7 @@ export function decideDue(row: DueRow, siblings: readonly SiblingRow[], ctx: Due
   if (ctx.monitoring === 'stopped') return { action: 'cancel', reason: 'monitoring_stopped' };
   if (ctx.consent === 'refused') return { action: 'cancel', reason: 'consent_refused' };
   if (ctx.consent === 'withdrawn') return { action: 'cancel', reason: 'consent_withdrawn' };
+  if (ctx.monitoring === 'paused') return { action: 'skip', reason: 'paused' };
   if (expired(row, ctx.now)) return { action: 'skip', reason: 'expired' };
   const newer = siblings.some(
     (s) =>

@@ -73,7 +73,7 @@ export interface ClaimedDue {
   patientId: string;
   flowId: string;
   enrollmentStatus: 'active' | 'ended';
-  monitoring: 'active' | 'stopped';
+  monitoring: 'active' | 'paused' | 'stopped';
   consent: 'none' | 'asked' | 'given' | 'refused' | 'withdrawn';
   timeZone: string;
   roomId: string | null;

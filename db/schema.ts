@@ -132,7 +132,8 @@ export const patients = pgTable('patients', {
   /** none → asked → given | refused; withdrawn after "stop". */
   consent: text('consent', { enum: ['none', 'asked', 'given', 'refused', 'withdrawn'] }).notNull().default('none'),
   consentAt: ts('consent_at'),
-  monitoring: text('monitoring', { enum: ['active', 'stopped'] }).notNull().default('active'),
+  /** paused: a clinician paused the scheduled check-ins; stopped: the patient said stop. */
+  monitoring: text('monitoring', { enum: ['active', 'paused', 'stopped'] }).notNull().default('active'),
   createdAt: ts('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 }, (table) => [uniqueIndex('patients_org_matrix').on(table.orgId, table.matrixUserId)]);

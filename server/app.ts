@@ -7,8 +7,10 @@ import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
 export interface AppDeps {
   logger: Logger;
   readiness: readonly ReadinessCheck[];
-  /** The REST API (mounted at the root: /v1/…, /openapi.json, /docs). */
+  /** The REST API (mounted at the root: /v1/…, /fhir/R4/…, /openapi.json, /docs). */
   api?: Hono<any>;
+  /** Prometheus metrics at /metrics. */
+  metrics?: Hono;
 }
 
 /** The HTTP surface, built from its dependencies so tests can call `app.request()` without a socket. */
@@ -35,6 +37,7 @@ function operationOutcome(c: Context, error: Error, logger: Logger) {
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.route('/', healthRoutes(deps.readiness));
+  if (deps.metrics) app.route('/', deps.metrics);
   if (deps.api) app.route('/', deps.api);
   app.notFound((c) => {
     const error = new ApiError('not_found', `no route for ${c.req.method} ${c.req.path}`);

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createBot, type Bot } from '../bots/bot.ts';
 import { createAlertDispatcher, type AlertDispatcher } from '../bots/alerts.ts';
+import { createCareTeamCommands } from '../bots/care-team.ts';
 import { createConversations, type Conversations } from '../bots/conversations.ts';
 import { vocabulary } from '../core/conversation/vocabulary.ts';
 import type { Flow } from '../core/flow/model.ts';
@@ -16,6 +17,8 @@ import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { loadFlows } from './flows.ts';
 import { startScheduler, type Scheduler } from './scheduler.ts';
+import { metricsRoutes } from './metrics.ts';
+import { startRetention } from './retention.ts';
 import { ensureDefinitions } from '../core/fhir/validate.ts';
 import type { Logger } from './logger.ts';
 
@@ -89,6 +92,16 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       isEnrolledPatient: (userId) => isEnrolledAnywhere(database.db, userId),
       isClinician: async (userId) => (await database.db.select({ id: clinicians.id }).from(clinicians).where(eq(clinicians.matrixUserId, userId)).limit(1)).length > 0,
       alerts,
+      careTeamCommands: createCareTeamCommands({
+        db: database.db,
+        flows,
+        logger,
+        startCheckin: async (patientId, flowId) => {
+          await roomOf(patientId);
+          return conversations.startCheckin(patientId, flowId);
+        },
+        onOutgoing: () => bot?.kickOutbox(),
+      }),
       adoptPatientRoom: (userId, roomId) => adoptRoom(database.db, userId, roomId),
     });
     const theBot = bot;
@@ -126,6 +139,8 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       },
       forgetRoom: (roomId) => theBot.leaveAndForget(roomId),
     };
+    const retention = startRetention({ db: database.db, contact, logger });
+    closers.push(() => retention.stop());
     const api = createApi(
       {
         db: database.db,
@@ -143,6 +158,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
     const app = createApp({
       logger,
       api,
+      metrics: metricsRoutes({ db: database.db, logger }),
       readiness: [
         { name: 'database', check: () => database.ping() },
         { name: 'homeserver', check: () => theBot.ping() },

@@ -20,7 +20,8 @@ export type Consent = 'none' | 'asked' | 'given' | 'refused' | 'withdrawn';
 export interface PatientView {
   language: Language;
   consent: Consent;
-  monitoring: 'active' | 'stopped';
+  /** paused: no scheduled check-ins, but the conversation goes on. */
+  monitoring: 'active' | 'paused' | 'stopped';
 }
 
 export interface CheckinView {

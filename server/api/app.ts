@@ -5,8 +5,12 @@ import { ApiError } from '../errors.ts';
 import { authenticate, FailureLimiter } from './auth.ts';
 import { docsPage } from './docs.ts';
 import type { ApiDeps, ApiEnv } from './env.ts';
+import { alertRoutes } from './routes/alerts.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { careTeamRoutes } from './routes/care-teams.ts';
+import { checkinRoutes } from './routes/checkins.ts';
+import { clinicianRoutes } from './routes/clinicians.ts';
 import { enrollmentRoutes } from './routes/enrollments.ts';
 import { fhirRoutes } from './routes/fhir.ts';
 import { flowRoutes } from './routes/flows.ts';
@@ -80,6 +84,10 @@ export function createApi(deps: ApiDeps, options: ApiOptions): OpenAPIHono<ApiEn
   patientRoutes(api);
   enrollmentRoutes(api);
   fhirRoutes(api);
+  careTeamRoutes(api);
+  clinicianRoutes(api);
+  checkinRoutes(api);
+  alertRoutes(api);
   auditRoutes(api);
 
   api.doc31('/openapi.json', {

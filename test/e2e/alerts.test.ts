@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openDatabase, type Database } from '../../db/database.ts';
 import { createOrganisation } from '../../db/organisations.ts';
 import { enrollPatient } from '../../db/patients.ts';
-import { alertSteps, careTeamMembers, careTeams, clinicians, enrollments, escalations } from '../../db/schema.ts';
+import { alertSteps, auditLog, careTeamMembers, careTeams, clinicians, enrollments, escalations, patients } from '../../db/schema.ts';
 import { PatientChat } from '../harness/chat.ts';
 import type { MatrixEvent } from '../harness/client.ts';
 import { eventually } from '../harness/process.ts';
@@ -135,5 +135,56 @@ describe('re-escalation of an urgent alert nobody takes over', () => {
     await seniorView.expectBot(/Übernommen von OA Schulz/);
     const [done] = await database.db.select().from(escalations).where(eq(escalations.id, escalation!.id));
     expect(done!.acknowledgedBy).toBe(senior.userId);
+  });
+});
+
+describe('care-team commands', () => {
+  it('shows a patient, starts a check-in, pauses and resumes — for team members only', async () => {
+    const bot = running.botUser.userId;
+    const org = await createOrganisation(database.db, { name: 'Klinikum Commands' });
+    const { user: doctor, client: doctorClient } = await newUser('dr.kaya');
+    const { user: visitor, client: visitorClient } = await newUser('besuch');
+    const [clinician] = await database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: doctor.userId, displayName: 'Dr. Kaya', roles: ['clinician'] }).returning();
+    const { room_id: teamRoom } = await doctorClient.request<{ room_id: string }>('POST', '/createRoom', { preset: 'private_chat', name: 'Station 7', invite: [bot] });
+    await doctorClient.waitForJoin(teamRoom, bot);
+    await doctorClient.request('POST', `/rooms/${encodeURIComponent(teamRoom)}/invite`, { user_id: visitor.userId });
+    await visitorClient.joinRoom(teamRoom);
+    const [team] = await database.db.insert(careTeams).values({ orgId: org.id, name: 'Station 7', roomId: teamRoom }).returning();
+    await database.db.insert(careTeamMembers).values({ careTeamId: team!.id, clinicianId: clinician!.id });
+
+    const { user, client } = await newUser('patient');
+    const patient = await enrollPatient(database.db, { orgId: org.id, matrixUserId: user.userId, language: 'de', displayName: 'Lena Probe' });
+    await database.db.insert(enrollments).values({ orgId: org.id, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId: team!.id });
+    await running.visite.startCheckin(patient, 'post-op');
+    const chat = new PatientChat(client, await client.acceptInviteFrom(bot), bot);
+    await chat.expectBot(/einverstanden/);
+    await chat.say('ja', /Wie stark sind Ihre Schmerzen/);
+    for (const [answer, next] of [['2', /Körpertemperatur/], ['37,0', /Wunde/], ['1', /übel/], ['1', /bewegen/], ['1', /Stuhlgang/], ['ja', /mitteilen/], ['nein', /Vielen Dank/]] as const) {
+      await chat.say(answer, next);
+    }
+
+    const room = new PatientChat(doctorClient, teamRoom, bot);
+    const short = patient.id.slice(0, 8);
+    const shown = await room.say(`!patient #${short}`, /Lena Probe/);
+    expect(shown.content['msgtype']).toBe('m.notice');
+    expect(shown.content['body']).toMatch(/Befragung aktiv/);
+    expect(shown.content['body']).toMatch(/Schmerzen 2, Temperatur 37 °C, Wunde unauffällig/);
+    expect(shown.content['body']).toMatch(/Offene Meldungen: 0/);
+
+    await room.say(`!pause ${short}`, /ausgesetzt/);
+    expect((await database.db.select().from(patients).where(eq(patients.id, patient.id)))[0]!.monitoring).toBe('paused');
+    await room.say(`!resume ${short}`, /fortgesetzt/);
+    expect((await database.db.select().from(patients).where(eq(patients.id, patient.id)))[0]!.monitoring).toBe('active');
+
+    await room.say(`!checkin ${short}`, /Check-in „post-op“ für Lena Probe \(#[0-9a-f]{8}\) gestartet/);
+    await chat.expectBot(/Wie stark sind Ihre Schmerzen/);
+
+    await room.say('!patient #00000000', /keinen Patienten mit dieser Kennung/);
+    const visitorView = new PatientChat(visitorClient, teamRoom, bot);
+    await visitorClient.sendText(teamRoom, `!patient #${short}`);
+    const refused = await visitorView.expectBot(/Nur Mitglieder/);
+    expect(refused.content['body']).not.toMatch(/Lena/);
+    const audit = await database.db.select().from(auditLog).where(eq(auditLog.orgId, org.id));
+    expect(audit.map((a) => a.action).sort()).toEqual(['careteam.checkin.start', 'careteam.monitoring.pause', 'careteam.monitoring.resume', 'careteam.patient.read']);
   });
 });

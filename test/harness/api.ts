@@ -56,7 +56,7 @@ export async function startTestIssuer(): Promise<TestIssuer> {
 }
 
 /** Records what the API asked of the Matrix side (the API tests run without a homeserver). */
-export function recordingContact(): PatientContact & { calls: string[] } {
+export function recordingContact(startCheckin?: PatientContact['startCheckin']): PatientContact & { calls: string[] } {
   const calls: string[] = [];
   return {
     calls,
@@ -65,7 +65,7 @@ export function recordingContact(): PatientContact & { calls: string[] } {
     },
     async startCheckin(patientId, flowId) {
       calls.push(`start ${patientId} ${flowId}`);
-      return '00000000-0000-4000-8000-000000000000';
+      return startCheckin ? startCheckin(patientId, flowId) : '00000000-0000-4000-8000-000000000000';
     },
     async forgetRoom(roomId) {
       calls.push(`forget ${roomId}`);
@@ -81,10 +81,10 @@ export interface TestApi {
   organisation(name?: string): Promise<{ orgId: string; keys: Record<Role, string> }>;
 }
 
-export function testApi(db: Db, issuer?: TestIssuer, options: { maxBodyBytes?: number; authFailureLimit?: number } = {}): TestApi {
+export function testApi(db: Db, issuer?: TestIssuer, options: { maxBodyBytes?: number; authFailureLimit?: number; startCheckin?: PatientContact['startCheckin'] } = {}): TestApi {
   const logs: string[] = [];
   const logger = createLogger('debug', (line) => logs.push(line));
-  const contact = recordingContact();
+  const contact = recordingContact(options.startCheckin);
   const api = createApi(
     {
       db,

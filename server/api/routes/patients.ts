@@ -16,7 +16,7 @@ export const Patient = z
     language: LanguageSchema,
     timeZone: z.string(),
     consent: z.enum(['none', 'asked', 'given', 'refused', 'withdrawn']).openapi({ description: 'Consent state from the conversation with the bot' }),
-    monitoring: z.enum(['active', 'stopped']),
+    monitoring: z.enum(['active', 'paused', 'stopped']).openapi({ description: 'paused: a clinician paused scheduled check-ins; stopped: the patient said stop' }),
     createdAt: z.iso.datetime(),
   })
   .openapi('Patient');

@@ -1,0 +1,138 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { and, desc, eq, isNotNull, isNull, type SQL } from 'drizzle-orm';
+import { escalations, patients } from '../../../db/schema.ts';
+import { ApiError } from '../../errors.ts';
+import { audit } from '../audit.ts';
+import { requireRole } from '../auth.ts';
+import type { ApiEnv } from '../env.ts';
+import { commonErrors, conflict, IdParam, json, notFound, security } from '../schemas.ts';
+
+const SEVERITIES = ['info', 'warning', 'urgent'] as const;
+const KINDS = ['red_flag', 'rule', 'unanswered', 'monitoring_stopped', 'consent_refused', 'no_response'] as const;
+
+const Alert = z
+  .object({
+    id: z.uuid(),
+    patientId: z.uuid(),
+    checkinId: z.uuid().nullable(),
+    kind: z.enum(KINDS).openapi({ description: 'red_flag: emergency words; rule: a flow threshold; unanswered; monitoring_stopped; consent_refused; no_response' }),
+    severity: z.enum(SEVERITIES),
+    ruleId: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()).openapi({ description: 'What triggered it: rule values, red-flag category, question id' }),
+    createdAt: z.iso.datetime(),
+    deliveredAt: z.iso.datetime().nullable().openapi({ description: 'When it was posted to the care-team room' }),
+    acknowledgedAt: z.iso.datetime().nullable(),
+    acknowledgedBy: z.string().nullable().openapi({ description: '`api_key:<id>`, `user:<OIDC subject>` or a clinician\'s Matrix id' }),
+  })
+  .openapi('Alert');
+
+type Row = typeof escalations.$inferSelect;
+const view = (row: Row): z.infer<typeof Alert> => ({
+  id: row.id,
+  patientId: row.patientId,
+  checkinId: row.checkinId,
+  kind: row.kind,
+  severity: row.severity,
+  ruleId: row.ruleId,
+  details: (row.details ?? {}) as Record<string, unknown>,
+  createdAt: row.createdAt.toISOString(),
+  deliveredAt: row.deliveredAt?.toISOString() ?? null,
+  acknowledgedAt: row.acknowledgedAt?.toISOString() ?? null,
+  acknowledgedBy: row.acknowledgedBy ?? null,
+});
+
+/** An alert of the caller's organisation (through its patient), or undefined. */
+async function findAlert(c: Context<ApiEnv>, id: string): Promise<Row | undefined> {
+  const [row] = await c
+    .get('deps')
+    .db.select({ alert: escalations })
+    .from(escalations)
+    .innerJoin(patients, eq(patients.id, escalations.patientId))
+    .where(and(eq(escalations.id, id), eq(patients.orgId, c.get('principal').orgId)));
+  return row?.alert;
+}
+
+export function alertRoutes(api: OpenAPIHono<ApiEnv>): void {
+  const readers = requireRole('org_admin', 'clinician', 'integration');
+  const acknowledgers = requireRole('org_admin', 'clinician');
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/alerts',
+      tags: ['Alerts'],
+      summary: 'List alerts about your organisation\'s patients (newest first)',
+      security,
+      middleware: readers,
+      request: {
+        query: z.object({
+          patientId: z.uuid({ error: 'expected a UUID' }).optional(),
+          severity: z.enum(SEVERITIES).optional(),
+          open: z
+            .enum(['true', 'false'], { error: 'expected true or false' })
+            .optional()
+            .openapi({ description: 'true: only alerts nobody acknowledged yet; false: only acknowledged ones' }),
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+          offset: z.coerce.number().int().min(0).default(0),
+        }),
+      },
+      responses: { 200: json(z.object({ alerts: z.array(Alert) }), 'Alerts'), ...commonErrors },
+    }),
+    async (c) => {
+      const { patientId, severity, open, limit, offset } = c.req.valid('query');
+      const where: SQL[] = [eq(patients.orgId, c.get('principal').orgId)];
+      if (patientId) where.push(eq(escalations.patientId, patientId));
+      if (severity) where.push(eq(escalations.severity, severity));
+      if (open === 'true') where.push(isNull(escalations.acknowledgedAt));
+      if (open === 'false') where.push(isNotNull(escalations.acknowledgedAt));
+      const rows = await c
+        .get('deps')
+        .db.select({ alert: escalations })
+        .from(escalations)
+        .innerJoin(patients, eq(patients.id, escalations.patientId))
+        .where(and(...where))
+        .orderBy(desc(escalations.createdAt), desc(escalations.id))
+        .limit(limit)
+        .offset(offset);
+      await audit(c, 'alert.list', { type: 'Alert' });
+      return c.json({ alerts: rows.map((r) => view(r.alert)) }, 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/alerts/{id}/acknowledge',
+      tags: ['Alerts'],
+      summary: 'Acknowledge an alert: someone takes care of it, escalation stops',
+      security,
+      middleware: acknowledgers,
+      request: { params: IdParam },
+      responses: { 200: json(Alert, 'Acknowledged'), ...commonErrors, ...notFound, ...conflict('Already acknowledged (the body names who and when)') },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const principal = c.get('principal');
+      const existing = await findAlert(c, id);
+      const [row] = existing
+        ? await c
+            .get('deps')
+            .db.update(escalations)
+            .set({ acknowledgedAt: new Date(), acknowledgedBy: `${principal.kind}:${principal.id}` })
+            .where(and(eq(escalations.id, id), isNull(escalations.acknowledgedAt)))
+            .returning()
+        : [];
+      await audit(c, 'alert.acknowledge', { type: 'Alert', id }, !existing ? 'not_found' : row ? 'ok' : 'invalid');
+      if (!existing) throw new ApiError('not_found', 'no such alert');
+      if (!row) {
+        const [current] = await c.get('deps').db.select().from(escalations).where(eq(escalations.id, id));
+        throw new ApiError('conflict', 'the alert is already acknowledged', {
+          acknowledgedAt: current?.acknowledgedAt?.toISOString() ?? null,
+          acknowledgedBy: current?.acknowledgedBy ?? null,
+        });
+      }
+      return c.json(view(row), 200);
+    },
+  );
+}

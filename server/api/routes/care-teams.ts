@@ -1,0 +1,293 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import { careTeamMembers, careTeams, clinicians, enrollments } from '../../../db/schema.ts';
+import { ApiError } from '../../errors.ts';
+import { audit } from '../audit.ts';
+import { requireRole } from '../auth.ts';
+import type { ApiEnv } from '../env.ts';
+import { commonErrors, conflict, IdParam, json, jsonBody, LanguageSchema, notFound, security } from '../schemas.ts';
+
+export const MatrixRoomId = z
+  .string()
+  .max(255)
+  .regex(/^![A-Za-z0-9._~=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$/, { error: 'expected a Matrix room id, e.g. !abcdef:klinik.de' })
+  .openapi({ example: '!stationsteam:klinik.de' });
+
+const EscalationStep = z
+  .strictObject({
+    afterMinutes: z.number().int().min(1).max(7 * 24 * 60).openapi({ description: 'Minutes after the alert (without acknowledgement) when this step is taken' }),
+    clinicianIds: z.array(z.uuid({ error: 'expected a UUID' })).max(50).optional().openapi({ description: 'Clinicians of your organisation to mention' }),
+    roomId: MatrixRoomId.optional().openapi({ description: 'Another room to alert, e.g. the on-call room' }),
+  })
+  .openapi('EscalationStep');
+
+const EscalationChain = z
+  .array(EscalationStep)
+  .max(20)
+  .superRefine((steps, ctx) => {
+    steps.forEach((step, i) => {
+      if (!step.clinicianIds?.length && !step.roomId) ctx.addIssue({ code: 'custom', path: [i], message: 'a step needs clinicianIds or a roomId' });
+      const previous = steps[i - 1];
+      if (previous && step.afterMinutes <= previous.afterMinutes) ctx.addIssue({ code: 'custom', path: [i, 'afterMinutes'], message: 'steps must be ordered by increasing afterMinutes' });
+    });
+  })
+  .openapi({ description: 'Ordered steps: who is alerted next while nobody acknowledges' });
+
+const CareTeam = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    roomId: z.string().nullable().openapi({ description: 'The care-team group room that receives alerts' }),
+    language: LanguageSchema,
+    escalationChain: z.array(EscalationStep),
+    memberIds: z.array(z.uuid()).openapi({ description: 'Clinicians of this team' }),
+    createdAt: z.iso.datetime(),
+  })
+  .openapi('CareTeam');
+
+const CreateCareTeam = z
+  .strictObject({
+    name: z.string().min(1).max(200),
+    roomId: MatrixRoomId,
+    language: LanguageSchema.default('de'),
+    escalationChain: EscalationChain.default([]),
+  })
+  .openapi('CreateCareTeam');
+
+const UpdateCareTeam = z
+  .strictObject({
+    name: z.string().min(1).max(200).optional(),
+    roomId: MatrixRoomId.optional(),
+    language: LanguageSchema.optional(),
+    escalationChain: EscalationChain.optional(),
+  })
+  .openapi('UpdateCareTeam');
+
+const MemberParams = z.object({
+  id: z.uuid({ error: 'expected a UUID' }).openapi({ param: { name: 'id', in: 'path' }, description: 'Care team id' }),
+  clinicianId: z.uuid({ error: 'expected a UUID' }).openapi({ param: { name: 'clinicianId', in: 'path' } }),
+});
+
+type Step = z.infer<typeof EscalationStep>;
+type Row = typeof careTeams.$inferSelect;
+const view = (row: Row, memberIds: string[]): z.infer<typeof CareTeam> => ({
+  id: row.id,
+  name: row.name,
+  roomId: row.roomId,
+  language: row.language as z.infer<typeof LanguageSchema>,
+  escalationChain: row.escalationChain as Step[],
+  memberIds,
+  createdAt: row.createdAt.toISOString(),
+});
+
+/**
+ * Every clinician named in the chain must be of the caller's organisation. An
+ * unknown id and another organisation's id give the same answer, so nothing is
+ * confirmed about other tenants.
+ */
+async function checkChain(c: Context<ApiEnv>, chain: Step[] | undefined): Promise<void> {
+  const ids = [...new Set(chain?.flatMap((step) => step.clinicianIds ?? []) ?? [])];
+  if (ids.length === 0) return;
+  const found = await c
+    .get('deps')
+    .db.select({ id: clinicians.id })
+    .from(clinicians)
+    .where(and(eq(clinicians.orgId, c.get('principal').orgId), inArray(clinicians.id, ids)));
+  const known = new Set(found.map((r) => r.id));
+  const fields = (chain ?? []).flatMap((step, i) =>
+    (step.clinicianIds ?? []).flatMap((id, j) => (known.has(id) ? [] : [{ path: `escalationChain.${i}.clinicianIds.${j}`, message: 'no such clinician in your organisation' }])),
+  );
+  if (fields.length > 0) throw new ApiError('bad_request', `invalid request: ${fields.map((f) => f.path).join(', ')}`, { fields });
+}
+
+async function membersOf(c: Context<ApiEnv>, teamIds: string[]): Promise<Map<string, string[]>> {
+  const members = new Map<string, string[]>(teamIds.map((id) => [id, []]));
+  if (teamIds.length === 0) return members;
+  const rows = await c.get('deps').db.select().from(careTeamMembers).where(inArray(careTeamMembers.careTeamId, teamIds)).orderBy(asc(careTeamMembers.clinicianId));
+  for (const row of rows) members.get(row.careTeamId)?.push(row.clinicianId);
+  return members;
+}
+
+async function findTeam(c: Context<ApiEnv>, id: string): Promise<Row | undefined> {
+  const [row] = await c.get('deps').db.select().from(careTeams).where(and(eq(careTeams.id, id), eq(careTeams.orgId, c.get('principal').orgId)));
+  return row;
+}
+
+export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
+  const writers = requireRole('org_admin');
+  const readers = requireRole('org_admin', 'clinician', 'integration');
+
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/care-teams',
+      tags: ['Care teams'],
+      summary: 'Create a care team with its alert room and escalation chain',
+      security,
+      middleware: writers,
+      request: jsonBody(CreateCareTeam),
+      responses: { 201: json(CareTeam, 'Created'), ...commonErrors },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      await checkChain(c, body.escalationChain);
+      const [row] = await c
+        .get('deps')
+        .db.insert(careTeams)
+        .values({ orgId: c.get('principal').orgId, name: body.name, roomId: body.roomId, language: body.language, escalationChain: body.escalationChain })
+        .returning();
+      await audit(c, 'care_team.create', { type: 'CareTeam', id: row!.id });
+      return c.json(view(row!, []), 201);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/care-teams',
+      tags: ['Care teams'],
+      summary: 'List your organisation\'s care teams',
+      security,
+      middleware: readers,
+      responses: { 200: json(z.object({ careTeams: z.array(CareTeam) }), 'Care teams by name'), ...commonErrors },
+    }),
+    async (c) => {
+      const rows = await c.get('deps').db.select().from(careTeams).where(eq(careTeams.orgId, c.get('principal').orgId)).orderBy(asc(careTeams.name), asc(careTeams.id));
+      const members = await membersOf(c, rows.map((r) => r.id));
+      return c.json({ careTeams: rows.map((row) => view(row, members.get(row.id) ?? [])) }, 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/care-teams/{id}',
+      tags: ['Care teams'],
+      summary: 'One care team',
+      security,
+      middleware: readers,
+      request: { params: IdParam },
+      responses: { 200: json(CareTeam, 'The care team'), ...commonErrors, ...notFound },
+    }),
+    async (c) => {
+      const row = await findTeam(c, c.req.valid('param').id);
+      if (!row) throw new ApiError('not_found', 'no such care team');
+      return c.json(view(row, (await membersOf(c, [row.id])).get(row.id) ?? []), 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/v1/care-teams/{id}',
+      tags: ['Care teams'],
+      summary: 'Change a care team (fields not sent stay as they are)',
+      security,
+      middleware: writers,
+      request: { params: IdParam, ...jsonBody(UpdateCareTeam) },
+      responses: { 200: json(CareTeam, 'Updated'), ...commonErrors, ...notFound },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const body = c.req.valid('json');
+      if (!(await findTeam(c, id))) {
+        await audit(c, 'care_team.update', { type: 'CareTeam', id }, 'not_found');
+        throw new ApiError('not_found', 'no such care team');
+      }
+      await checkChain(c, body.escalationChain);
+      const changes = Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
+      const [row] =
+        Object.keys(changes).length > 0
+          ? await c.get('deps').db.update(careTeams).set(changes).where(and(eq(careTeams.id, id), eq(careTeams.orgId, c.get('principal').orgId))).returning()
+          : [await findTeam(c, id)];
+      await audit(c, 'care_team.update', { type: 'CareTeam', id }, row ? 'ok' : 'not_found');
+      if (!row) throw new ApiError('not_found', 'no such care team');
+      return c.json(view(row, (await membersOf(c, [row.id])).get(row.id) ?? []), 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/care-teams/{id}',
+      tags: ['Care teams'],
+      summary: 'Delete a care team that no enrollment uses',
+      security,
+      middleware: writers,
+      request: { params: IdParam },
+      responses: { 204: { description: 'Deleted' }, ...commonErrors, ...notFound, ...conflict('Enrollments still use this care team; move or end them first') },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const orgId = c.get('principal').orgId;
+      const outcome = await c.get('deps').db.transaction(async (tx) => {
+        const [team] = await tx.select({ id: careTeams.id }).from(careTeams).where(and(eq(careTeams.id, id), eq(careTeams.orgId, orgId))).for('update');
+        if (!team) return 'not_found' as const;
+        const [used] = await tx.select({ id: enrollments.id }).from(enrollments).where(eq(enrollments.careTeamId, id)).limit(1);
+        if (used) return 'in_use' as const;
+        await tx.delete(careTeams).where(eq(careTeams.id, id));
+        return 'ok' as const;
+      }).catch((error: unknown) => {
+        // An enrollment created at the same moment: the foreign key (restrict) refuses the delete.
+        for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) if ((e as { code?: unknown }).code === '23503') return 'in_use' as const;
+        throw error;
+      });
+      await audit(c, 'care_team.delete', { type: 'CareTeam', id }, outcome === 'ok' ? 'ok' : outcome === 'not_found' ? 'not_found' : 'invalid');
+      if (outcome === 'not_found') throw new ApiError('not_found', 'no such care team');
+      if (outcome === 'in_use') throw new ApiError('conflict', 'enrollments still use this care team');
+      return c.body(null, 204);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'put',
+      path: '/v1/care-teams/{id}/members/{clinicianId}',
+      tags: ['Care teams'],
+      summary: 'Add a clinician to a care team (idempotent)',
+      security,
+      middleware: writers,
+      request: { params: MemberParams },
+      responses: { 204: { description: 'The clinician is a member' }, ...commonErrors, ...notFound },
+    }),
+    async (c) => {
+      const { id, clinicianId } = c.req.valid('param');
+      const orgId = c.get('principal').orgId;
+      const db = c.get('deps').db;
+      const [team] = await db.select({ id: careTeams.id }).from(careTeams).where(and(eq(careTeams.id, id), eq(careTeams.orgId, orgId)));
+      const [clinician] = await db.select({ id: clinicians.id }).from(clinicians).where(and(eq(clinicians.id, clinicianId), eq(clinicians.orgId, orgId)));
+      await audit(c, 'care_team.member_add', { type: 'CareTeam', id }, team && clinician ? 'ok' : 'not_found');
+      if (!team || !clinician) throw new ApiError('not_found', 'no such care team or clinician');
+      await db.insert(careTeamMembers).values({ careTeamId: id, clinicianId }).onConflictDoNothing();
+      return c.body(null, 204);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/care-teams/{id}/members/{clinicianId}',
+      tags: ['Care teams'],
+      summary: 'Remove a clinician from a care team',
+      security,
+      middleware: writers,
+      request: { params: MemberParams },
+      responses: { 204: { description: 'Removed' }, ...commonErrors, ...notFound },
+    }),
+    async (c) => {
+      const { id, clinicianId } = c.req.valid('param');
+      const team = await findTeam(c, id);
+      const removed = team
+        ? await c
+            .get('deps')
+            .db.delete(careTeamMembers)
+            .where(and(eq(careTeamMembers.careTeamId, id), eq(careTeamMembers.clinicianId, clinicianId)))
+            .returning({ id: careTeamMembers.clinicianId })
+        : [];
+      await audit(c, 'care_team.member_remove', { type: 'CareTeam', id }, removed.length > 0 ? 'ok' : 'not_found');
+      if (removed.length === 0) throw new ApiError('not_found', 'no such care team member');
+      return c.body(null, 204);
+    },
+  );
+}

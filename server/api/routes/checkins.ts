@@ -1,0 +1,225 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { and, asc, desc, eq, inArray, type SQL } from 'drizzle-orm';
+import { lockPatientById } from '../../../db/conversations.ts';
+import { answers, checkins, patients } from '../../../db/schema.ts';
+import { ApiError } from '../../errors.ts';
+import { errorFields } from '../../logger.ts';
+import { audit } from '../audit.ts';
+import { requireRole } from '../auth.ts';
+import type { ApiEnv } from '../env.ts';
+import { commonErrors, conflict, ErrorSchema, IdParam, json, jsonBody, notFound, security } from '../schemas.ts';
+
+export const CHECKIN_STATUSES = ['pending', 'active', 'completed', 'cancelled', 'superseded', 'expired'] as const;
+const OPEN = ['pending', 'active'] as const;
+
+const Checkin = z
+  .object({
+    id: z.uuid(),
+    patientId: z.uuid(),
+    enrollmentId: z.uuid().nullable().openapi({ description: 'The enrollment that scheduled it; null when started through the API' }),
+    flowId: z.string(),
+    flowVersion: z.string(),
+    status: z.enum(CHECKIN_STATUSES).openapi({
+      description: 'pending: waiting for the patient\'s consent; active: questions running; completed; cancelled; superseded by a newer check-in; expired without response',
+    }),
+    createdAt: z.iso.datetime(),
+    startedAt: z.iso.datetime().nullable(),
+    endedAt: z.iso.datetime().nullable(),
+  })
+  .openapi('Checkin');
+
+const Answer = z
+  .object({
+    questionId: z.string(),
+    value: z.unknown().openapi({ description: 'The parsed answer: a number, a choice code, text, a boolean, or a file reference' }),
+    answeredAt: z.iso.datetime(),
+    revision: z.number().int().openapi({ description: '1 for the first answer, +1 for each correction by the patient' }),
+  })
+  .openapi('Answer');
+
+const CheckinWithAnswers = Checkin.extend({ answers: z.array(Answer).openapi({ description: 'The current answers, in the order they were given' }) }).openapi('CheckinWithAnswers');
+
+const StartCheckin = z.strictObject({ flowId: z.string().min(1).max(200).openapi({ description: 'A deployed flow (`GET /v1/flows`)', example: 'post-op' }) }).openapi('StartCheckin');
+
+type Row = typeof checkins.$inferSelect;
+const view = (row: Row): z.infer<typeof Checkin> => ({
+  id: row.id,
+  patientId: row.patientId,
+  enrollmentId: row.enrollmentId,
+  flowId: row.flowId,
+  flowVersion: row.flowVersion,
+  status: row.status,
+  createdAt: row.createdAt.toISOString(),
+  startedAt: row.startedAt?.toISOString() ?? null,
+  endedAt: row.endedAt?.toISOString() ?? null,
+});
+
+/** A check-in of the caller's organisation (through its patient), or undefined. */
+async function findCheckin(c: Context<ApiEnv>, id: string): Promise<Row | undefined> {
+  const [row] = await c
+    .get('deps')
+    .db.select({ checkin: checkins })
+    .from(checkins)
+    .innerJoin(patients, eq(patients.id, checkins.patientId))
+    .where(and(eq(checkins.id, id), eq(patients.orgId, c.get('principal').orgId)));
+  return row?.checkin;
+}
+
+export function checkinRoutes(api: OpenAPIHono<ApiEnv>): void {
+  const readers = requireRole('org_admin', 'integration', 'clinician');
+  const starters = requireRole('org_admin', 'integration', 'clinician');
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/checkins',
+      tags: ['Check-ins'],
+      summary: 'List check-ins of your organisation\'s patients (newest first)',
+      security,
+      middleware: readers,
+      request: {
+        query: z.object({
+          patientId: z.uuid({ error: 'expected a UUID' }).optional(),
+          status: z.enum(CHECKIN_STATUSES).optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+          offset: z.coerce.number().int().min(0).default(0),
+        }),
+      },
+      responses: { 200: json(z.object({ checkins: z.array(Checkin) }), 'Check-ins'), ...commonErrors },
+    }),
+    async (c) => {
+      const { patientId, status, limit, offset } = c.req.valid('query');
+      const where: SQL[] = [eq(patients.orgId, c.get('principal').orgId)];
+      if (patientId) where.push(eq(checkins.patientId, patientId));
+      if (status) where.push(eq(checkins.status, status));
+      const rows = await c
+        .get('deps')
+        .db.select({ checkin: checkins })
+        .from(checkins)
+        .innerJoin(patients, eq(patients.id, checkins.patientId))
+        .where(and(...where))
+        .orderBy(desc(checkins.createdAt), desc(checkins.id))
+        .limit(limit)
+        .offset(offset);
+      await audit(c, 'checkin.list', { type: 'Checkin' });
+      return c.json({ checkins: rows.map((r) => view(r.checkin)) }, 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/checkins/{id}',
+      tags: ['Check-ins'],
+      summary: 'One check-in with its current answers',
+      security,
+      middleware: readers,
+      request: { params: IdParam },
+      responses: { 200: json(CheckinWithAnswers, 'The check-in'), ...commonErrors, ...notFound },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const row = await findCheckin(c, id);
+      await audit(c, 'checkin.read', { type: 'Checkin', id }, row ? 'ok' : 'not_found');
+      if (!row) throw new ApiError('not_found', 'no such check-in');
+      const current = await c
+        .get('deps')
+        .db.select()
+        .from(answers)
+        .where(and(eq(answers.checkinId, id), eq(answers.status, 'current')))
+        .orderBy(asc(answers.answeredAt), asc(answers.questionId));
+      return c.json(
+        { ...view(row), answers: current.map((a) => ({ questionId: a.questionId, value: a.value, answeredAt: a.answeredAt.toISOString(), revision: a.revision })) },
+        200,
+      );
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/patients/{id}/checkins',
+      tags: ['Check-ins'],
+      summary: 'Start a check-in with the patient now',
+      description:
+        'The bot opens the patient\'s room if needed and asks for consent first if the patient has not agreed yet. An open check-in of the patient is superseded by the new one.',
+      security,
+      middleware: starters,
+      request: { params: IdParam, ...jsonBody(StartCheckin) },
+      responses: {
+        201: json(Checkin, 'Started'),
+        ...commonErrors,
+        ...notFound,
+        ...conflict('The patient stopped monitoring; they restart it by writing "start"'),
+        503: json(ErrorSchema, 'The messenger does not answer; nothing was started, try again later'),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { flowId } = c.req.valid('json');
+      const deps = c.get('deps');
+      if (!deps.flows.has(flowId)) {
+        const fields = [{ path: 'flowId', message: 'no deployed flow with this id (see GET /v1/flows)' }];
+        throw new ApiError('bad_request', 'invalid request: flowId', { fields });
+      }
+      const [patient] = await deps.db.select().from(patients).where(and(eq(patients.id, id), eq(patients.orgId, c.get('principal').orgId)));
+      if (!patient) {
+        await audit(c, 'checkin.start', { type: 'Patient', id }, 'not_found');
+        throw new ApiError('not_found', 'no such patient');
+      }
+      if (patient.monitoring === 'stopped') {
+        await audit(c, 'checkin.start', { type: 'Patient', id }, 'invalid');
+        throw new ApiError('conflict', 'the patient stopped monitoring; nothing is sent until they write "start"');
+      }
+      let checkinId: string;
+      try {
+        checkinId = await deps.contact.startCheckin(patient.id, flowId);
+      } catch (error) {
+        // Typically the homeserver is away (the patient's room cannot be opened). Nothing was started.
+        deps.logger.warn('starting a check-in failed', { patientId: patient.id, ...errorFields(error) });
+        await audit(c, 'checkin.start', { type: 'Patient', id }, 'error');
+        throw new ApiError('not_ready', 'the check-in could not be started now (the messenger does not answer); try again later');
+      }
+      await audit(c, 'checkin.start', { type: 'Checkin', id: checkinId });
+      const row = await findCheckin(c, checkinId);
+      if (!row) throw new ApiError('not_found', 'no such patient');
+      return c.json(view(row), 201);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/checkins/{id}/cancel',
+      tags: ['Check-ins'],
+      summary: 'Cancel a pending or active check-in',
+      description: 'Answers given so far stay stored. The patient\'s next message is not taken as an answer to it.',
+      security,
+      middleware: starters,
+      request: { params: IdParam },
+      responses: { 200: json(Checkin, 'Cancelled'), ...commonErrors, ...notFound, ...conflict('The check-in is not open (already completed, cancelled, superseded or expired)') },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const existing = await findCheckin(c, id);
+      const result = existing
+        ? await c.get('deps').db.transaction(async (tx) => {
+            // Lock the patient as a conversation turn does, so a cancel never interleaves with an answer.
+            await lockPatientById(tx, existing.patientId);
+            const now = new Date();
+            const [row] = await tx
+              .update(checkins)
+              .set({ status: 'cancelled', endedAt: now, updatedAt: now })
+              .where(and(eq(checkins.id, id), inArray(checkins.status, [...OPEN])))
+              .returning();
+            return row;
+          })
+        : undefined;
+      await audit(c, 'checkin.cancel', { type: 'Checkin', id }, !existing ? 'not_found' : result ? 'ok' : 'invalid');
+      if (!existing) throw new ApiError('not_found', 'no such check-in');
+      if (!result) throw new ApiError('conflict', 'the check-in is not open');
+      return c.json(view(result), 200);
+    },
+  );
+}
