@@ -48,7 +48,9 @@ describe('outbox sender on Postgres', () => {
     await database.db.transaction((tx) => enqueue(tx, roomId, [1, 2, 3].map((n) => ({ content: { msgtype: 'm.text', body: `m${n}` } }))));
     const sent: Array<{ body: string; txnId: string; at: number }> = [];
     let limited = false;
-    const send: SendEvent = async (_room, _type, txnId, content) => {
+    // The database is shared with other test files: only this room's messages are ours to record.
+    const send: SendEvent = async (sentTo, _type, txnId, content) => {
+      if (sentTo !== roomId) return `$${txnId}`;
       if (content['body'] === 'm2' && !limited) {
         limited = true;
         throw matrixError(429, 'M_LIMIT_EXCEEDED', 300);
@@ -84,6 +86,7 @@ describe('outbox sender on Postgres', () => {
     const sent: string[] = [];
     const send: SendEvent = async (roomId, _type, txnId, content) => {
       if (roomId === stuck) throw new Error('ECONNREFUSED');
+      if (roomId !== free) return `$${txnId}`;
       sent.push(String(content['body']));
       return `$${txnId}`;
     };
@@ -109,7 +112,8 @@ describe('outbox sender on Postgres', () => {
     const roomId = room();
     await database.db.transaction((tx) => enqueue(tx, roomId, [{ content: { body: 'geheime Antwort' } }, { content: { body: 'next' } }]));
     const sent: string[] = [];
-    const send: SendEvent = async (_room, _type, txnId, content) => {
+    const send: SendEvent = async (sentTo, _type, txnId, content) => {
+      if (sentTo !== roomId) return `$${txnId}`;
       if (content['body'] === 'geheime Antwort') throw matrixError(403, 'M_FORBIDDEN');
       sent.push(String(content['body']));
       return `$${txnId}`;
