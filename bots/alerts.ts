@@ -6,7 +6,7 @@ import { isLanguage, type Language } from '../core/language.ts';
 import { enqueue } from '../db/conversations.ts';
 import type { Db } from '../db/database.ts';
 import { claimInboundEvent } from '../db/inbound-events.ts';
-import { alertSteps, careTeamMembers, careTeams, checkins, clinicians, enrollments, escalations, outbox, patients } from '../db/schema.ts';
+import { alertSteps, attachments, careTeamMembers, careTeams, checkins, clinicians, enrollments, escalations, outbox, patients } from '../db/schema.ts';
 import { errorFields, type Logger } from '../server/logger.ts';
 
 /**
@@ -135,8 +135,50 @@ export function createAlertDispatcher(options: AlertOptions): AlertDispatcher {
       return due.length;
     });
     const raised = await reescalate(now);
-    if (handled + raised > 0) options.onOutgoing();
-    return handled + raised;
+    const photos = await forwardPhotos(now);
+    if (handled + raised + photos > 0) options.onOutgoing();
+    return handled + raised + photos;
+  }
+
+  /**
+   * A photo the patient sent in a check-in that raised an alert follows that
+   * alert into the care-team room (as a reply to it), once. Photos of the last
+   * day are considered; those of check-ins without alerts stay with the record.
+   */
+  async function forwardPhotos(now: Date): Promise<number> {
+    return options.db.transaction(async (tx) => {
+      const waiting = await tx
+        .select()
+        .from(attachments)
+        .where(and(isNull(attachments.forwardedAt), sql`${attachments.checkinId} is not null`, gt(attachments.createdAt, new Date(now.getTime() - 86_400_000))))
+        .limit(20)
+        .for('update', { skipLocked: true });
+      let forwarded = 0;
+      for (const photo of waiting) {
+        const [alert] = await tx
+          .select({ roomId: outbox.roomId, sentEventId: outbox.sentEventId, patientId: escalations.patientId })
+          .from(escalations)
+          .innerJoin(outbox, eq(outbox.id, escalations.outboxId))
+          .where(and(eq(escalations.checkinId, photo.checkinId!), isNull(escalations.dedupeOf)))
+          .orderBy(escalations.createdAt)
+          .limit(1);
+        if (!alert) continue;
+        await enqueue(tx, alert.roomId, [
+          {
+            content: {
+              msgtype: 'm.image',
+              body: `#${alert.patientId.slice(0, 8)}`,
+              url: photo.mxcUrl,
+              info: { mimetype: photo.contentType, size: photo.size },
+              ...(alert.sentEventId ? { 'm.relates_to': { 'm.in_reply_to': { event_id: alert.sentEventId } } } : {}),
+            },
+          },
+        ]);
+        await tx.update(attachments).set({ forwardedAt: now }).where(eq(attachments.id, photo.id));
+        forwarded += 1;
+      }
+      return forwarded;
+    });
   }
 
   /**

@@ -336,6 +336,8 @@ export const attachments = pgTable('attachments', {
   data: bytea('data').notNull(),
   sourceEventId: text('source_event_id').notNull().unique(),
   createdAt: ts('created_at').notNull().defaultNow(),
+  /** When the photo was shown to the care team next to an alert of its check-in. */
+  forwardedAt: ts('forwarded_at'),
 });
 
 /**

@@ -42,6 +42,7 @@ CREATE TABLE "attachments" (
 	"data" "bytea" NOT NULL,
 	"source_event_id" text NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"forwarded_at" timestamp with time zone,
 	CONSTRAINT "attachments_source_event_id_unique" UNIQUE("source_event_id")
 );
 --> statement-breakpoint

@@ -26,28 +26,35 @@ afterAll(async () => {
   await database?.close();
 });
 
+
+/**
+ * An organisation with one clinician who opens a care-team room and invites
+ * the bot, and a consenting patient enrolled with that team whose post-op
+ * check-in is running (the pain question is open).
+ */
+async function careTeamWithPatient(names: { org: string; doctor: string; doctorName: string; patientName: string; room: string }) {
+  const bot = running.botUser.userId;
+  const org = await createOrganisation(database.db, { name: names.org });
+  const { user: doctor, client: doctorClient } = await newUser(names.doctor);
+  const [clinician] = await database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: doctor.userId, displayName: names.doctorName, roles: ['clinician'] }).returning();
+  const { room_id: teamRoom } = await doctorClient.request<{ room_id: string }>('POST', '/createRoom', { preset: 'private_chat', name: names.room, invite: [bot] });
+  await doctorClient.waitForJoin(teamRoom, bot);
+  const [team] = await database.db.insert(careTeams).values({ orgId: org.id, name: names.room, roomId: teamRoom, language: 'de' }).returning();
+  await database.db.insert(careTeamMembers).values({ careTeamId: team!.id, clinicianId: clinician!.id });
+
+  const { user, client } = await newUser('patient');
+  const patient = await enrollPatient(database.db, { orgId: org.id, matrixUserId: user.userId, language: 'de', displayName: names.patientName });
+  await database.db.insert(enrollments).values({ orgId: org.id, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId: team!.id });
+  await running.visite.startCheckin(patient, 'post-op');
+  const chat = new PatientChat(client, await client.acceptInviteFrom(bot), bot);
+  await chat.expectBot(/einverstanden/);
+  await chat.say('ja', /Wie stark sind Ihre Schmerzen/);
+  return { bot, org, doctor, doctorClient, teamRoom, team: team!, patient, patientClient: client, chat, teamView: new PatientChat(doctorClient, teamRoom, bot) };
+}
+
 describe('alerts in the care-team room', () => {
   it('mentions the team for a red value and a red flag, updates a repeat in place, and takes acknowledgements by reaction and reply', async () => {
-    const bot = running.botUser.userId;
-    const org = await createOrganisation(database.db, { name: 'Klinikum Alerts' });
-    const { user: doctor, client: doctorClient } = await newUser('dr.berg');
-    const [clinician] = await database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: doctor.userId, displayName: 'Dr. Berg', roles: ['clinician'] }).returning();
-
-    // The clinician opens the care-team room and invites the bot.
-    const { room_id: teamRoom } = await doctorClient.request<{ room_id: string }>('POST', '/createRoom', { preset: 'private_chat', name: 'Station 3', invite: [bot] });
-    await doctorClient.waitForJoin(teamRoom, bot);
-    const [team] = await database.db.insert(careTeams).values({ orgId: org.id, name: 'Station 3', roomId: teamRoom, language: 'de' }).returning();
-    await database.db.insert(careTeamMembers).values({ careTeamId: team!.id, clinicianId: clinician!.id });
-
-    const { user, client } = await newUser('patient');
-    const patient = await enrollPatient(database.db, { orgId: org.id, matrixUserId: user.userId, language: 'de', displayName: 'Erika Muster' });
-    await database.db.insert(enrollments).values({ orgId: org.id, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId: team!.id });
-    await running.visite.startCheckin(patient, 'post-op');
-    const chat = new PatientChat(client, await client.acceptInviteFrom(bot), bot);
-    await chat.expectBot(/einverstanden/);
-    await chat.say('ja', /Wie stark sind Ihre Schmerzen/);
-
-    const team$ = new PatientChat(doctorClient, teamRoom, bot);
+    const { doctor, doctorClient, teamRoom, patient, chat, teamView: team$ } = await careTeamWithPatient({ org: 'Klinikum Alerts', doctor: 'dr.berg', doctorName: 'Dr. Berg', patientName: 'Erika Muster', room: 'Station 3' });
     await chat.say('9', /Körpertemperatur/);
     const pain = await team$.expectBot(/🟠 Warnung · Erika Muster/);
     expect(pain.content['msgtype']).toBe('m.text');
@@ -140,25 +147,10 @@ describe('re-escalation of an urgent alert nobody takes over', () => {
 
 describe('care-team commands', () => {
   it('shows a patient, starts a check-in, pauses and resumes — for team members only', async () => {
-    const bot = running.botUser.userId;
-    const org = await createOrganisation(database.db, { name: 'Klinikum Commands' });
-    const { user: doctor, client: doctorClient } = await newUser('dr.kaya');
+    const { bot, doctorClient, teamRoom, patient, chat } = await careTeamWithPatient({ org: 'Klinikum Commands', doctor: 'dr.kaya', doctorName: 'Dr. Kaya', patientName: 'Lena Probe', room: 'Station 7' });
     const { user: visitor, client: visitorClient } = await newUser('besuch');
-    const [clinician] = await database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: doctor.userId, displayName: 'Dr. Kaya', roles: ['clinician'] }).returning();
-    const { room_id: teamRoom } = await doctorClient.request<{ room_id: string }>('POST', '/createRoom', { preset: 'private_chat', name: 'Station 7', invite: [bot] });
-    await doctorClient.waitForJoin(teamRoom, bot);
     await doctorClient.request('POST', `/rooms/${encodeURIComponent(teamRoom)}/invite`, { user_id: visitor.userId });
     await visitorClient.joinRoom(teamRoom);
-    const [team] = await database.db.insert(careTeams).values({ orgId: org.id, name: 'Station 7', roomId: teamRoom }).returning();
-    await database.db.insert(careTeamMembers).values({ careTeamId: team!.id, clinicianId: clinician!.id });
-
-    const { user, client } = await newUser('patient');
-    const patient = await enrollPatient(database.db, { orgId: org.id, matrixUserId: user.userId, language: 'de', displayName: 'Lena Probe' });
-    await database.db.insert(enrollments).values({ orgId: org.id, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId: team!.id });
-    await running.visite.startCheckin(patient, 'post-op');
-    const chat = new PatientChat(client, await client.acceptInviteFrom(bot), bot);
-    await chat.expectBot(/einverstanden/);
-    await chat.say('ja', /Wie stark sind Ihre Schmerzen/);
     for (const [answer, next] of [['2', /Körpertemperatur/], ['37,0', /Wunde/], ['1', /übel/], ['1', /bewegen/], ['1', /Stuhlgang/], ['ja', /mitteilen/], ['nein', /Vielen Dank/]] as const) {
       await chat.say(answer, next);
     }
@@ -184,7 +176,30 @@ describe('care-team commands', () => {
     await visitorClient.sendText(teamRoom, `!patient #${short}`);
     const refused = await visitorView.expectBot(/Nur Mitglieder/);
     expect(refused.content['body']).not.toMatch(/Lena/);
-    const audit = await database.db.select().from(auditLog).where(eq(auditLog.orgId, org.id));
+    const audit = await database.db.select().from(auditLog).where(eq(auditLog.orgId, patient.orgId));
     expect(audit.map((a) => a.action).sort()).toEqual(['careteam.checkin.start', 'careteam.monitoring.pause', 'careteam.monitoring.resume', 'careteam.patient.read']);
+  });
+});
+
+describe('photos with alerts', () => {
+  it('sends the patient\'s wound photo into the care-team room after the alert it belongs to', async () => {
+    const { patientClient, chat, teamView } = await careTeamWithPatient({ org: 'Klinikum Fotos', doctor: 'dr.lang', doctorName: 'Dr. Lang', patientName: 'Paul Foto', room: 'Station 9' });
+    await chat.say('3', /Körpertemperatur/);
+    await chat.say('37,1', /Wunde/);
+    await chat.say('4', /Foto der Wunde/);
+    const alert = await teamView.expectBot(/Paul Foto/);
+    const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 0xff, 0xd9]);
+    const mxc = await patientClient.upload(jpeg, 'image/jpeg', 'wunde.jpg');
+    await patientClient.sendImage(chat.roomId, mxc, { mimetype: 'image/jpeg', size: jpeg.byteLength });
+    await chat.expectBot(/Foto ist angekommen/);
+    const photo = await eventually(async () => {
+      await teamView.client.sync(500);
+      return teamView.botMessages().find((e) => e.content['msgtype'] === 'm.image');
+    }, 15_000, 'photo in the team room');
+    expect(photo.content['url']).toBe(mxc);
+    expect(photo.content['m.relates_to']).toEqual({ 'm.in_reply_to': { event_id: alert.event_id } });
+    await new Promise((r) => setTimeout(r, 1_500));
+    await teamView.client.sync(0);
+    expect(teamView.botMessages().filter((e) => e.content['msgtype'] === 'm.image')).toHaveLength(1);
   });
 });
