@@ -1,4 +1,6 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, inArray, lte, ne, sql } from 'drizzle-orm';
+import { HISTORY_LIMIT, historyFromRows, trendQuestionIds } from '../core/engine/history.ts';
+import type { History } from '../core/engine/types.ts';
 import { beginCheckin, turn, welcome, type CheckinView, type PatientInput, type PatientView, type TurnResult } from '../core/conversation/turn.ts';
 import type { Vocabulary } from '../core/conversation/vocabulary.ts';
 import type { Flow } from '../core/flow/model.ts';
@@ -6,7 +8,7 @@ import { isLanguage } from '../core/language.ts';
 import type { Db } from '../db/database.ts';
 import { applyTurn, lockPatientById, lockPatientByRoom, type CheckinRow, type PatientRow, type StoredFile, type Tx } from '../db/conversations.ts';
 import { claimInboundEvent } from '../db/inbound-events.ts';
-import { checkins, patients } from '../db/schema.ts';
+import { answers, checkins, patients } from '../db/schema.ts';
 import { renderMessage } from './render.ts';
 import { checkinRecords } from '../core/fhir/records.ts';
 import { storeRecords } from '../db/fhir.ts';
@@ -49,6 +51,41 @@ function checkinView(row: CheckinRow | undefined, flows: ReadonlyMap<string, Flo
   const flow = flows.get(row.flowId);
   if (!flow) return null;
   return { flow, status: row.status, state: (row.state as CheckinView['state']) ?? null };
+}
+
+/** Check-ins whose answers count as the patient's history for trend rules: finished ones, not open or cancelled. */
+const HISTORY_STATUSES = ['completed', 'expired', 'superseded'] as const;
+
+/**
+ * The patient's earlier values of the questions the flow's trend rules look at:
+ * current answers of earlier check-ins of the same flow, newest first, at most
+ * HISTORY_LIMIT per question. One small query, and only for flows with trend rules.
+ */
+async function loadHistory(tx: Tx, patientId: string, flow: Flow, currentCheckinId: string): Promise<History | undefined> {
+  const ids = trendQuestionIds(flow);
+  if (ids.length === 0) return undefined;
+  const ranked = tx
+    .select({
+      questionId: answers.questionId,
+      value: answers.value,
+      at: answers.answeredAt,
+      n: sql<number>`row_number() over (partition by ${answers.questionId} order by ${answers.answeredAt} desc)`.as('n'),
+    })
+    .from(answers)
+    .innerJoin(checkins, eq(checkins.id, answers.checkinId))
+    .where(
+      and(
+        eq(checkins.patientId, patientId),
+        eq(checkins.flowId, flow.id),
+        ne(checkins.id, currentCheckinId),
+        inArray(checkins.status, [...HISTORY_STATUSES]),
+        eq(answers.status, 'current'),
+        inArray(answers.questionId, [...ids]),
+      ),
+    )
+    .as('ranked');
+  const rows = await tx.select({ questionId: ranked.questionId, value: ranked.value, at: ranked.at }).from(ranked).where(lte(ranked.n, HISTORY_LIMIT)).orderBy(desc(ranked.at));
+  return historyFromRows(rows);
 }
 
 export function createConversations(options: { db: Db; flows: ReadonlyMap<string, Flow>; vocabulary: Vocabulary; onOutgoing: () => void }): Conversations {
@@ -109,6 +146,10 @@ export function createConversations(options: { db: Db; flows: ReadonlyMap<string
         if (!(await claimInboundEvent(tx, { eventId: event.eventId, roomId: event.roomId, kind: event.input.type }))) return 'duplicate';
         const { patient, checkin } = locked;
         const view = checkinView(checkin, flows);
+        if (view && checkin && view.status === 'active') {
+          const history = await loadHistory(tx, patient.id, view.flow, checkin.id);
+          if (history) view.history = history;
+        }
         // An edit of the message that carried the last answer corrects that answer; other edits are new text.
         const input: PatientInput =
           event.input.type === 'text' && event.editOf && event.editOf === checkin?.lastAnswerEventId ? { type: 'correction', text: event.input.text } : event.input;

@@ -1,7 +1,7 @@
 import type { Observation, QuestionnaireResponse } from '@medplum/fhirtypes';
 import type { Flow } from '../core/flow/model.ts';
 import { step } from '../core/engine/step.ts';
-import type { BotMessage, ConversationState, EscalationEvent, Input, StepResult } from '../core/engine/types.ts';
+import type { BotMessage, ConversationState, EscalationEvent, History, Input, StepResult } from '../core/engine/types.ts';
 import { completeRun } from '../core/fhir/response.ts';
 import { findRedFlag } from '../core/conversation/recognise.ts';
 import { CRISIS_CATEGORIES, vocabulary } from '../core/conversation/vocabulary.ts';
@@ -20,6 +20,8 @@ export interface SessionOptions {
   secondsPerMessage?: number;
   subject?: string;
   responseId?: string;
+  /** The patient's earlier values for trend rules (golden transcripts: `history:`). */
+  history?: History;
 }
 
 export type SessionEvent =
@@ -55,7 +57,7 @@ export class Session {
     const text = input.type === 'text' || input.type === 'correction' ? input.text : undefined;
     const safety = text !== undefined ? this.redFlag(text, now) : undefined;
     if (safety?.stop) return safety.events;
-    const result = step(this.flow, this.state, input, now);
+    const result = step(this.flow, this.state, input, now, this.options.history ? { history: this.options.history } : {});
     this.state = result.state;
     const out: SessionEvent[] = [...(safety?.events ?? []), { type: 'step', result }];
     for (const m of result.messages) out.push({ type: 'bot', message: m });

@@ -4,6 +4,8 @@ import type { Observation } from '@medplum/fhirtypes';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { comparable } from '../core/engine/conditions.ts';
+import { historyFromRows } from '../core/engine/history.ts';
+import type { History } from '../core/engine/types.ts';
 import { loadFlowFile, positionIn } from '../core/flow/load.ts';
 import { formatIssue } from '../core/flow/errors.ts';
 import { LANGUAGES } from '../core/language.ts';
@@ -27,10 +29,19 @@ const Expected = z.strictObject({
   /** The summary sent after the thank-you, line by line, exactly ([] = no summary). */
   summary: z.array(z.string()).optional(),
 });
+/**
+ * An earlier check-in of the same patient, for trend rules: how many days
+ * before the transcript's clock it was, and its numeric answers by question id.
+ */
+const EarlierCheckin = z.strictObject({
+  daysAgo: z.number().positive(),
+  answers: z.record(z.string(), z.number()),
+});
 const Transcript = z.strictObject({
   name: z.string().min(1),
   lang: z.enum(LANGUAGES),
   now: z.string().optional(),
+  history: z.array(EarlierCheckin).optional(),
   messages: z.array(z.string()),
   expect: Expected,
 });
@@ -86,7 +97,9 @@ export function runTranscriptFile(file: string): TranscriptResult[] {
   return parsed.data.transcripts.map((t) => {
     const failures: string[] = [];
     try {
-      const session = new Session(loaded.flow, { lang: t.lang, now: new Date(t.now ?? parsed.data.now ?? '2026-01-15T08:00:00Z') });
+      const now = new Date(t.now ?? parsed.data.now ?? '2026-01-15T08:00:00Z');
+      const history = t.history ? historyOf(t.history, now) : undefined;
+      const session = new Session(loaded.flow, { lang: t.lang, now, ...(history ? { history } : {}) });
       const events: SessionEvent[] = [...session.start()];
       for (const m of t.messages) {
         const input = lineToInput(m);
@@ -98,6 +111,12 @@ export function runTranscriptFile(file: string): TranscriptResult[] {
     }
     return { file, name: t.name, lang: t.lang, ok: failures.length === 0, failures };
   });
+}
+
+function historyOf(earlier: z.infer<typeof EarlierCheckin>[], now: Date): History {
+  return historyFromRows(
+    earlier.flatMap((c) => Object.entries(c.answers).map(([questionId, value]) => ({ questionId, value: { type: 'number', value }, at: new Date(now.getTime() - c.daysAgo * 86_400_000) }))),
+  );
 }
 
 function check(expect: z.infer<typeof Expected>, events: SessionEvent[], failures: string[]): void {

@@ -151,8 +151,8 @@ function toEscalations(result: TurnResult, patientId: string, checkinId: string 
         return [{ ...base, kind: 'consent_refused' as const, severity: 'info' as const, details: {} }];
       case 'engine':
         if (e.event.type === 'escalation') {
-          const { ruleId, severity, itemId, values, message } = e.event;
-          return [{ ...base, kind: 'rule' as const, severity, ruleId, details: { itemId: itemId ?? null, values, message } }];
+          const { ruleId, severity, itemId, values, message, trend } = e.event;
+          return [{ ...base, kind: 'rule' as const, severity, ruleId, details: { itemId: itemId ?? null, values, message, ...(trend ? { trend } : {}) } }];
         }
         if (e.event.type === 'unanswered') {
           return [{ ...base, kind: 'unanswered' as const, severity: 'info' as const, details: { questionId: e.event.questionId, attempts: e.event.attempts } }];

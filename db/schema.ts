@@ -224,6 +224,8 @@ export const checkins = pgTable(
   (table) => [
     // At most one open check-in per patient, enforced by the database itself.
     uniqueIndex('checkins_one_open_per_patient').on(table.patientId).where(sql`status in ('pending', 'active')`),
+    // History for trend rules: a patient's earlier check-ins of one flow.
+    index('checkins_patient_flow').on(table.patientId, table.flowId),
   ],
 );
 

@@ -63,7 +63,7 @@ function emit(events: SessionEvent[]): void {
       }
       case 'alert': {
         const a = e.event;
-        out(JSON.stringify({ type: 'alert', ruleId: a.ruleId, severity: a.severity, message: a.message.de ?? a.message.en, messages: a.message, ...(a.itemId ? { questionId: a.itemId } : {}), values: a.values, at: a.at }));
+        out(JSON.stringify({ type: 'alert', ruleId: a.ruleId, severity: a.severity, message: a.message.de ?? a.message.en, messages: a.message, ...(a.itemId ? { questionId: a.itemId } : {}), values: a.values, ...(a.trend ? { trend: a.trend } : {}), at: a.at }));
         break;
       }
       case 'done':

@@ -1,6 +1,7 @@
+import { lexicon } from '../engine/lexicon.ts';
 import { formatAnswer, questionLabel } from '../engine/render.ts';
-import type { AnswerValue } from '../engine/types.ts';
-import type { Flow, LocalizedText } from '../flow/model.ts';
+import type { AnswerValue, HistoryPoint } from '../engine/types.ts';
+import type { Flow, LocalizedText, Question } from '../flow/model.ts';
 import { localize } from '../flow/text.ts';
 import { translator } from '../i18n.ts';
 import type { Language } from '../language.ts';
@@ -38,12 +39,32 @@ export interface AlertContent {
 
 const esc = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
+/** A trend series as clinicians read it: "Temperatur 38,1 → 38,4 °C (14.01.–15.01.)". */
+function series(q: Question, points: readonly HistoryPoint[], language: Language): string | null {
+  const valid = points.filter((p) => typeof p?.value === 'number' && Number.isFinite(p.value) && Number.isFinite(Date.parse(p.at)));
+  if (valid.length < 2) return null;
+  const lex = lexicon(language);
+  const decimals = q.type === 'quantity' ? q.decimals : 0;
+  const unit = q.type === 'quantity' ? (q.unitDisplay ?? q.unit) : undefined;
+  const numbers = valid.map((p) => lex.number(p.value, decimals)).join(' → ');
+  const day = (iso: string) => new Date(iso).toLocaleDateString(language === 'de' ? 'de-DE' : 'en-GB', { day: '2-digit', month: '2-digit', timeZone: 'Europe/Berlin' });
+  const first = day(valid[0]!.at);
+  const last = day(valid[valid.length - 1]!.at);
+  const dates = first === last ? first : `${first}–${last}`;
+  return `${questionLabel(q, language)} ${numbers}${unit ? ` ${unit}` : ''} (${dates})`;
+}
+
 function values(input: AlertInput, t: (key: string, vars?: Record<string, string>) => string): string | null {
   const raw = input.details['values'] as Record<string, AnswerValue | number | boolean> | undefined;
   if (!raw || !input.flow) return null;
   const flow = input.flow;
+  const trend = (input.details['trend'] ?? {}) as Record<string, HistoryPoint[] | undefined>;
   const parts = Object.entries(raw).flatMap(([id, v]) => {
     const q = flow.questions.find((x) => x.id === id);
+    // A trend shows the series (today's value last) instead of today's value alone.
+    const points = trend[id];
+    const line = q && Array.isArray(points) ? series(q, points, input.language) : null;
+    if (line) return [line];
     if (q && typeof v === 'object') return [`${questionLabel(q, input.language)} ${formatAnswer(q, v, input.language)}`];
     const c = flow.computed.find((x) => x.id === id);
     if (c && typeof v !== 'object') return [`${c.text ? localize(c.text, input.language) : id} ${String(v)}`];

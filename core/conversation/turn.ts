@@ -1,5 +1,5 @@
 import { step } from '../engine/step.ts';
-import type { AnsweredItem, BotMessage, ConversationState, EngineEvent, Input } from '../engine/types.ts';
+import type { AnsweredItem, BotMessage, ConversationState, EngineEvent, History, Input } from '../engine/types.ts';
 import type { Flow } from '../flow/model.ts';
 import { translator } from '../i18n.ts';
 import { isRightToLeft, type Language } from '../language.ts';
@@ -29,6 +29,11 @@ export interface CheckinView {
   status: 'pending' | 'active';
   /** Null while pending (the engine has not started). */
   state: ConversationState | null;
+  /**
+   * The patient's earlier values for the flow's trend rules (see
+   * core/engine/history.ts); the shell loads it only for flows that have trend rules.
+   */
+  history?: History;
 }
 
 export type CheckinStatus = 'pending' | 'active' | 'completed' | 'cancelled';
@@ -105,7 +110,7 @@ class Turn {
   /** Runs the engine on the open check-in and takes over what it said and recorded. */
   engine(input: Input): void {
     if (!this.view || !this.checkin) return;
-    const result = step(this.view.flow, this.checkin.state ?? undefined, input, this.now);
+    const result = step(this.view.flow, this.checkin.state ?? undefined, input, this.now, this.view.history ? { history: this.view.history } : {});
     this.checkin = { status: result.state.status === 'completed' ? 'completed' : 'active', state: result.state };
     this.replies.push(...result.messages);
     this.answers.push(...result.answers);

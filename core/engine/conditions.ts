@@ -1,6 +1,6 @@
 import { evaluateFhirPath } from '../flow/fhirpath.ts';
-import type { Condition, Flow, Scalar } from '../flow/model.ts';
-import type { AnswerValue, ConversationState } from './types.ts';
+import { type Condition, DEFAULT_TIMEZONE, type Flow, type Scalar, type TrendCondition } from '../flow/model.ts';
+import type { AnswerValue, ConversationState, History, HistoryPoint } from './types.ts';
 
 /**
  * Evaluates conditions (enableWhen, escalation rules) against the answers so
@@ -16,9 +16,12 @@ export class Evaluator {
   private withComputed: object | undefined;
   private readonly computedCache = new Map<string, number | boolean | undefined>();
 
-  constructor(flow: Flow, state: ConversationState) {
+  private readonly history: History | undefined;
+
+  constructor(flow: Flow, state: ConversationState, history?: History) {
     this.flow = flow;
     this.state = state;
+    this.history = history;
   }
 
   test(c: Condition): boolean {
@@ -33,7 +36,27 @@ export class Evaluator {
         return this.expression(c.expression);
       case 'compare':
         return compare(this.value(c.answer), c.op, c.value);
+      case 'trend':
+        return trendHolds(c, this.series(c));
     }
+  }
+
+  /**
+   * The values a trend looks at, oldest first, today's answer last: earlier
+   * values before today's answer, within the window, at most `checkins`
+   * values. Undefined when today's question is not answered with a number.
+   */
+  series(c: TrendCondition): HistoryPoint[] | undefined {
+    const stored = this.state.answers[c.answer];
+    if (!stored || this.state.outcomes[c.answer] !== 'answered' || stored.value.type !== 'number') return undefined;
+    const today: HistoryPoint = { value: stored.value.value, at: stored.at };
+    const ref = Date.parse(stored.at);
+    const timeZone = this.flow.schedule?.timezone ?? DEFAULT_TIMEZONE;
+    const earlier = [...(this.history?.[c.answer] ?? [])]
+      .filter((p) => Number.isFinite(p.value) && Date.parse(p.at) < ref && inWindow(p.at, stored.at, c.within, timeZone))
+      .sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+    const kept = c.checkins !== undefined ? earlier.slice(0, c.checkins - 1) : earlier;
+    return [...kept.reverse(), today];
   }
 
   /** The comparable value of an answer or computed value (undefined when absent). */
@@ -85,6 +108,49 @@ export class Evaluator {
       return [];
     }
   }
+}
+
+/** Whether a trend holds on its series (oldest first, today's last). Too few values never hold. */
+export function trendHolds(c: TrendCondition, series: readonly HistoryPoint[] | undefined): boolean {
+  if (!series) return false;
+  const needed = c.checkins ?? 2;
+  if (series.length < needed) return false;
+  const values = series.map((p) => p.value);
+  const first = values[0] ?? 0;
+  const last = values[values.length - 1] ?? 0;
+  // Decimal answers (38.4 − 36.4) must not miss a threshold by a rounding error.
+  const EPS = 1e-9;
+  switch (c.test.type) {
+    case 'each': {
+      const { op, value } = c.test;
+      return values.every((v) => compare(v, op, value));
+    }
+    case 'rising':
+      return values.every((v, i) => i === 0 || v > (values[i - 1] ?? v));
+    case 'falling':
+      return values.every((v, i) => i === 0 || v < (values[i - 1] ?? v));
+    case 'increase':
+      return last - first >= c.test.by - EPS;
+    case 'decrease':
+      return first - last >= c.test.by - EPS;
+  }
+}
+
+/** `within` in hours is exact; in days it counts calendar days in the flow's time zone ("in 3 days": since the day 3 days ago). */
+function inWindow(at: string, ref: string, within: TrendCondition['within'], timeZone: string): boolean {
+  if (!within) return true;
+  if (within.unit === 'h') return Date.parse(ref) - Date.parse(at) <= within.amount * 3_600_000;
+  return dayNumber(ref, timeZone) - dayNumber(at, timeZone) <= within.amount;
+}
+
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+function dayNumber(iso: string, timeZone: string): number {
+  let f = dayFormats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    dayFormats.set(timeZone, f);
+  }
+  return Math.round(Date.parse(`${f.format(new Date(iso))}T00:00:00Z`) / 86_400_000);
 }
 
 export type Comparable = number | boolean | string | string[];

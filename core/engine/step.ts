@@ -7,7 +7,8 @@ import { lexicon } from './lexicon.ts';
 import { normalizeWords } from './normalize.ts';
 import { attachmentAnswer, isExactOption, parseAnswer, parseChoice } from './parse.ts';
 import { ackMessage, formatAnswer, message, questionMessage, reaskMessage, summaryMessage } from './render.ts';
-import type { AnsweredItem, AnswerValue, BotMessage, ConversationState, EngineEvent, EscalationEvent, Input, ParseResult, StepResult } from './types.ts';
+import { trendConditions } from './history.ts';
+import type { AnsweredItem, AnswerValue, BotMessage, ConversationState, EngineEvent, EscalationEvent, History, Input, ParseResult, StepOptions, StepResult } from './types.ts';
 
 /**
  * The conversation engine: one pure function from (flow, state, input, now) to
@@ -15,8 +16,8 @@ import type { AnsweredItem, AnswerValue, BotMessage, ConversationState, EngineEv
  * randomness; the input state is never mutated. Any patient text is handled —
  * the worst case is a friendly re-ask.
  */
-export function step(flow: Flow, state: ConversationState | undefined, input: Input, now: Date): StepResult {
-  const run = new Step(flow, state, input, now);
+export function step(flow: Flow, state: ConversationState | undefined, input: Input, now: Date, options: StepOptions = {}): StepResult {
+  const run = new Step(flow, state, input, now, options.history);
   return run.result();
 }
 
@@ -47,9 +48,12 @@ class Step {
   private readonly messages: BotMessage[] = [];
   private readonly events: EngineEvent[] = [];
   private readonly answers: AnsweredItem[] = [];
+  /** The patient's earlier values, for trend rules only. */
+  private readonly history: History | undefined;
 
-  constructor(flow: Flow, state: ConversationState | undefined, input: Input, now: Date) {
+  constructor(flow: Flow, state: ConversationState | undefined, input: Input, now: Date, history: History | undefined) {
     this.flow = flow;
+    this.history = history;
     this.now = now;
     this.at = now.toISOString();
     const asked = input.type === 'start' && isLanguage(input.lang) ? input.lang : undefined;
@@ -259,7 +263,7 @@ class Step {
    */
   private escalate(rules: readonly EscalationRule[], itemId: string | undefined): void {
     if (rules.length === 0) return;
-    const ev = new Evaluator(this.flow, this.s);
+    const ev = new Evaluator(this.flow, this.s, this.history);
     const matching = rules.filter((r) => ev.test(r.when));
     if (matching.length === 0) return;
     const top = Math.max(...matching.map((r) => SEVERITIES.indexOf(r.severity)));
@@ -272,7 +276,7 @@ class Step {
   private escalateFlowRules(): void {
     const pending = this.flow.escalations.filter((r) => !this.s.fired.includes(r.id));
     if (pending.length === 0) return;
-    const ev = new Evaluator(this.flow, this.s);
+    const ev = new Evaluator(this.flow, this.s, this.history);
     for (const rule of pending) if (ev.test(rule.when)) this.fire(rule, ev, undefined);
   }
 
@@ -291,6 +295,10 @@ class Step {
     }
     const event: EscalationEvent = { type: 'escalation', ruleId: rule.id, severity: rule.severity, message: rule.message, values, at: this.at };
     if (itemId) event.itemId = itemId;
+    for (const t of trendConditions(rule.when)) {
+      const series = ev.series(t);
+      if (series && series.length > 1) (event.trend ??= {})[t.answer] = series;
+    }
     this.events.push(event);
   }
 
@@ -323,7 +331,7 @@ class Step {
         delete this.s.outcomes[q.id];
       }
     }
-    const final = new Evaluator(this.flow, this.s);
+    const final = new Evaluator(this.flow, this.s, this.history);
     for (const c of this.flow.computed) {
       const v = final.computed(c.id);
       if (v !== undefined) this.s.computed[c.id] = v;
@@ -365,7 +373,7 @@ class Step {
 }
 
 function collectAnswerIds(c: EscalationRule['when'], into: Set<string>): void {
-  if (c.kind === 'compare') into.add(c.answer);
+  if (c.kind === 'compare' || c.kind === 'trend') into.add(c.answer);
   else if (c.kind === 'all' || c.kind === 'any') c.of.forEach((x) => collectAnswerIds(x, into));
   else if (c.kind === 'not') collectAnswerIds(c.of, into);
   else for (const m of c.expression.matchAll(/linkId\s*=\s*'([^']*)'/g)) into.add(m[1] ?? '');

@@ -110,7 +110,31 @@ export interface EscalationEvent {
   itemId?: string;
   /** The answers the rule looked at, by item id. */
   values: Record<string, AnswerValue | number | boolean>;
+  /**
+   * For rules with trend conditions: the series each trend looked at, by
+   * question id, oldest first, today's value last (e.g. temperature 38.1 → 38.4).
+   */
+  trend?: Record<string, HistoryPoint[]>;
   at: string;
+}
+
+/** One value of a number question from a check-in: the value and when it was answered. */
+export interface HistoryPoint {
+  value: number;
+  /** ISO timestamp. */
+  at: string;
+}
+
+/**
+ * The patient's earlier values (earlier check-ins of the same flow, current
+ * answers only) by question id, newest first. Only trend conditions read it.
+ */
+export type History = Readonly<Record<string, readonly HistoryPoint[]>>;
+
+/** Data the engine gets besides the state; all optional, so old call sites keep working. */
+export interface StepOptions {
+  /** Earlier values for trend rules; absent: trends see today's value only and do not fire. */
+  history?: History;
 }
 
 export interface AnsweredItem {

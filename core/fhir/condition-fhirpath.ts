@@ -18,6 +18,11 @@ export function conditionToFhirPath(flow: Flow, c: Condition): string {
       return c.expression;
     case 'compare':
       return compareToFhirPath(flow, c.answer, c.op, c.value);
+    case 'trend':
+      // FHIRPath over one response cannot see earlier check-ins: the empty
+      // collection (never true). Rules with trends are exported without an
+      // expression, see export.ts.
+      return '{}';
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Coding as FhirCoding, Extension, Questionnaire, QuestionnaireItem, QuestionnaireItemEnableWhen } from '@medplum/fhirtypes';
 import { conditionToSource } from '../flow/decompile.ts';
-import type { Condition, EscalationRule, Flow, Question, Scalar, Schedule } from '../flow/model.ts';
+import type { Condition, EscalationRule, Flow, Question, Scalar, Schedule, TrendCondition } from '../flow/model.ts';
+import { trendConditions } from '../engine/history.ts';
 import { conditionToFhirPath } from './condition-fhirpath.ts';
 import { PRIMARY, primary, translations, withElement } from './text.ts';
 import { EXT, ITEM_CONTROL_SYSTEM, UCUM } from './urls.ts';
@@ -195,6 +196,7 @@ function answerFor(flow: Flow, q: Question, v: Scalar): Partial<QuestionnaireIte
 }
 
 function escalationExtension(flow: Flow, r: EscalationRule): Extension {
+  const trends = trendConditions(r.when);
   return {
     url: EXT.escalation,
     extension: [
@@ -202,10 +204,29 @@ function escalationExtension(flow: Flow, r: EscalationRule): Extension {
       { url: 'severity', valueCode: r.severity },
       // Exact rule for Visite, FHIRPath for everyone else.
       { url: 'condition', valueString: JSON.stringify(conditionToSource(r.when)) },
-      { url: 'expression', valueExpression: { language: 'text/fhirpath', expression: conditionToFhirPath(flow, r.when) } },
+      // FHIRPath sees one response, not the patient's earlier check-ins: rules
+      // with trends carry each trend as a structured Visite extension instead.
+      ...(trends.length === 0
+        ? [{ url: 'expression', valueExpression: { language: 'text/fhirpath', expression: conditionToFhirPath(flow, r.when) } } as Extension]
+        : trends.map(trendExtension)),
       localizedExtension('message', r.message),
     ],
   };
+}
+
+/**
+ * A trend condition as a Visite extension: the question (linkId), how many
+ * check-ins, the time window as a UCUM Duration, and what is tested
+ * (each|rising|falling|increase|decrease with comparator and value).
+ */
+export function trendExtension(c: TrendCondition): Extension {
+  const ext: Extension[] = [{ url: 'linkId', valueString: c.answer }];
+  if (c.checkins !== undefined) ext.push({ url: 'checkins', valueInteger: c.checkins });
+  if (c.within) ext.push({ url: 'within', valueDuration: { value: c.within.amount, unit: c.within.unit === 'd' ? 'day' : 'hour', system: UCUM, code: c.within.unit } });
+  ext.push({ url: 'test', valueCode: c.test.type });
+  if (c.test.type === 'each') ext.push({ url: 'comparator', valueCode: c.test.op }, { url: 'value', valueDecimal: c.test.value });
+  if (c.test.type === 'increase' || c.test.type === 'decrease') ext.push({ url: 'value', valueDecimal: c.test.by });
+  return { url: EXT.trend, extension: ext };
 }
 
 function scheduleExtension(s: Schedule): Extension {

@@ -390,6 +390,9 @@ class Importer {
       }
       const expression = sub('expression')?.valueExpression?.expression;
       if (!when && expression) when = { expression: this.rewriteLinkIds(expression) };
+      // Without the exact condition, a rule that is a single trend is read from its trend extension.
+      const trends = (e.extension ?? []).filter((x) => x.url === EXT.trend);
+      if (!when && !expression && trends.length === 1 && trends[0]) when = this.trend(trends[0], linkId);
       if (!id || !severity || !(SEVERITIES as readonly string[]).includes(severity) || !when || !message?.valueString) {
         this.fail(linkId, `escalation extension ${id ? `"${id}" ` : ''}is incomplete (needs id, severity info|warning|urgent, condition or expression, message)`);
         continue;
@@ -397,6 +400,33 @@ class Importer {
       out.push({ id, when, severity: severity as EscalationSource['severity'], message: this.text(message.valueString, elementOf(message, '_valueString'), linkId ?? 'escalation') });
     }
     return out;
+  }
+
+  /** The Visite trend extension (see export.ts `trendExtension`) → a trend condition source. */
+  private trend(e: Extension, linkId: string | undefined): ConditionSource | undefined {
+    const sub = (u: string) => e.extension?.find((x) => x.url === u);
+    const item = sub('linkId')?.valueString;
+    const test = sub('test')?.valueCode;
+    const value = sub('value')?.valueDecimal;
+    if (!item || !test) {
+      this.fail(linkId, 'trend extension needs linkId and test');
+      return undefined;
+    }
+    const c: ConditionSource = { trend: this.linkIds.get(item) ?? item };
+    const checkins = sub('checkins')?.valueInteger;
+    if (checkins !== undefined) c.checkins = checkins;
+    const within = sub('within')?.valueDuration;
+    if (within?.value !== undefined) c.within = `${within.value}${within.code === 'h' ? 'h' : 'd'}`;
+    if (test === 'rising' || test === 'falling') c[test] = true;
+    else if ((test === 'increase' || test === 'decrease') && value !== undefined) c[test] = value;
+    else if (test === 'each' && value !== undefined) {
+      c.op = sub('comparator')?.valueCode as ConditionSource['op'];
+      c.value = value;
+    } else {
+      this.fail(linkId, `trend extension has an unknown test "${test}" or no value`);
+      return undefined;
+    }
+    return c;
   }
 
   private schedule(e: Extension | undefined): ScheduleSource | undefined {

@@ -28,6 +28,8 @@ export const EXT = {
   /** Short name of a question (summaries, alerts); translations on `_valueString`. */
   itemLabel: `${VISITE_EXTENSION}/item-label`,
   codeSystem: `${VISITE_EXTENSION}/code-system`,
+  /** A trend condition of an escalation rule (inside `escalation`): values over the patient's check-ins. */
+  trend: `${VISITE_EXTENSION}/trend`,
 } as const;
 
 export const ITEM_CONTROL_SYSTEM = 'http://hl7.org/fhir/questionnaire-item-control';

@@ -16,6 +16,8 @@ import {
   type LocalizedText,
   MAX_LABEL_LENGTH,
   type Question,
+  type TrendCondition,
+  type TrendTest,
   VISITE_BASE,
 } from './model.ts';
 import type {
@@ -28,6 +30,7 @@ import type {
   OptionSource,
   QuestionSource,
 } from './schema.ts';
+import { WITHIN_PATTERN } from './schema.ts';
 
 export type CompileResult = { ok: true; flow: Flow } | { ok: false; issues: FlowIssue[] };
 
@@ -51,6 +54,8 @@ class Compiler {
   private readonly ruleIds = new Map<string, IssuePath>();
   private readonly languages: Language[];
   private readonly codeSystem: string;
+  /** Trend conditions are allowed in escalation rules only (branching has no history). */
+  private inRule = false;
 
   constructor(source: FlowSource) {
     this.source = source;
@@ -295,7 +300,10 @@ class Compiler {
     if (earlier) this.add(issue('duplicate-id', [...path, 'id'], `escalation id "${r.id}" is used twice`, 'escalation ids must be unique in the flow so teams can tune each rule'));
     this.ruleIds.set(r.id, path);
     this.clinicianText(r.message, [...path, 'message']);
-    const rule: EscalationRule = { id: r.id, when: this.condition(r.when, [...path, 'when'], itemId), severity: r.severity, message: text(r.message) };
+    this.inRule = true;
+    const when = this.condition(r.when, [...path, 'when'], itemId);
+    this.inRule = false;
+    const rule: EscalationRule = { id: r.id, when, severity: r.severity, message: text(r.message) };
     if (itemId) rule.itemId = itemId;
     return rule;
   }
@@ -309,6 +317,7 @@ class Compiler {
       this.expression(c.expression, [...path, 'expression']);
       return { kind: 'expression', expression: c.expression };
     }
+    if (c.trend !== undefined) return this.trend(c, c.trend, path);
     const answer = c.answer ?? self;
     const op = c.op ?? 'exists';
     if (answer === undefined) {
@@ -318,6 +327,57 @@ class Compiler {
     this.checkComparison(answer, op, c.value, path);
     const out: Condition = { kind: 'compare', answer, op };
     if (c.value !== undefined) out.value = c.value;
+    return out;
+  }
+
+  private trend(c: ConditionSource, answer: string, path: IssuePath): Condition {
+    const test: TrendTest =
+      c.rising ? { type: 'rising' }
+      : c.falling ? { type: 'falling' }
+      : c.increase !== undefined ? { type: 'increase', by: c.increase }
+      : c.decrease !== undefined ? { type: 'decrease', by: c.decrease }
+      : { type: 'each', op: (c.op ?? '>=') as Extract<TrendTest, { type: 'each' }>['op'], value: typeof c.value === 'number' ? c.value : 0 };
+    const out: TrendCondition = { kind: 'trend', answer, test };
+    if (c.checkins !== undefined) out.checkins = c.checkins;
+    const within = c.within !== undefined ? WITHIN_PATTERN.exec(c.within) : null;
+    if (within) out.within = { amount: Number(within[1]), unit: within[2] === 'h' ? 'h' : 'd' };
+    if (!this.inRule) {
+      this.add(issue('invalid-value', [...path, 'trend'], 'a trend condition can only be used in escalation rules', 'branching (enableWhen) looks at today\'s answers only'));
+      return out;
+    }
+    const item = this.items.get(answer);
+    if (!item) {
+      const guess = closest(answer, this.items.keys());
+      this.add(issue('unknown-reference', [...path, 'trend'], `unknown question "${answer}"`, guess ? `did you mean "${guess}"?` : 'use the id of a number question (quantity or scale) of this flow'));
+      return out;
+    }
+    const q = item.source;
+    if (item.kind !== 'question' || (q.type !== 'quantity' && q.type !== 'scale')) {
+      this.add(
+        issue(
+          'invalid-value',
+          [...path, 'trend'],
+          `a trend needs a number question (quantity or scale); "${answer}" is ${item.kind === 'computed' ? 'a computed value' : `a ${q.type} question`}`,
+          item.kind === 'computed' ? 'computed values are not kept per check-in; use the question they are calculated from' : 'use a quantity or scale question, e.g. temperature or pain',
+        ),
+      );
+      return out;
+    }
+    const min = 'min' in q ? q.min : undefined;
+    const max = 'max' in q ? q.max : undefined;
+    const range = `${min ?? '−∞'}–${max ?? '∞'}`;
+    if (test.type === 'each' && ((min !== undefined && test.value < min) || (max !== undefined && test.value > max))) {
+      this.add(
+        issue('threshold-out-of-range', [...path, 'value'], `threshold ${test.value} is outside the range of "${answer}" (${range}), so this rule can never behave as intended`, `use a value between ${min ?? '−∞'} and ${max ?? '∞'}, or widen min/max of "${answer}"`),
+      );
+    }
+    if ((test.type === 'increase' || test.type === 'decrease') && min !== undefined && max !== undefined && test.by > max - min) {
+      const key = test.type;
+      this.add(issue('threshold-out-of-range', [...path, key], `a change of ${test.by} is more than the whole range of "${answer}" (${range}), so this rule can never fire`, `use an amount of at most ${max - min}`));
+    }
+    if ((test.type === 'rising' || test.type === 'falling') && q.type === 'scale' && c.checkins !== undefined && c.checkins - 1 > q.max - q.min) {
+      this.add(issue('invalid-value', [...path, 'checkins'], `"${answer}" (${range}) cannot ${test.type === 'rising' ? 'rise' : 'fall'} strictly over ${c.checkins} check-ins`, 'use fewer check-ins'));
+    }
     return out;
   }
 

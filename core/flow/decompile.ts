@@ -99,6 +99,26 @@ export function conditionToSource(c: Condition): ConditionSource {
       if (c.value !== undefined) out.value = c.value;
       return out;
     }
+    case 'trend': {
+      const out: ConditionSource = { trend: c.answer };
+      if (c.checkins !== undefined) out.checkins = c.checkins;
+      if (c.within) out.within = `${c.within.amount}${c.within.unit}`;
+      switch (c.test.type) {
+        case 'each':
+          out.op = c.test.op;
+          out.value = c.test.value;
+          break;
+        case 'rising':
+        case 'falling':
+          out[c.test.type] = true;
+          break;
+        case 'increase':
+        case 'decrease':
+          out[c.test.type] = c.test.by;
+          break;
+      }
+      return out;
+    }
   }
 }
 

@@ -152,7 +152,7 @@ const QUESTION_SCHEMAS: Record<string, { shape: object }> = {
   info: InfoQuestionSchema,
 };
 const TEXT_KEYS = new Set(['text', 'title', 'hint', 'message', 'description', 'intro', 'outro', 'minLabel', 'maxLabel', 'label']);
-const CONDITION_KEYS = ['answer', 'op', 'value', 'all', 'any', 'not', 'expression'];
+const CONDITION_KEYS = ['answer', 'op', 'value', 'all', 'any', 'not', 'expression', 'trend', 'checkins', 'within', 'rising', 'falling', 'increase', 'decrease'];
 const keysOf = (schema: { shape: object }) => Object.keys(schema.shape);
 
 /** Keys allowed at a path, for "did you mean" — read from the schemas, so they never drift. */

@@ -21,7 +21,34 @@ export type Condition =
   | { kind: 'all'; of: Condition[] }
   | { kind: 'any'; of: Condition[] }
   | { kind: 'not'; of: Condition }
-  | { kind: 'expression'; expression: string };
+  | { kind: 'expression'; expression: string }
+  | TrendCondition;
+
+/**
+ * A condition over the patient's earlier check-ins plus today's answer
+ * (escalation rules only). The series is today's value and the earlier values
+ * of `answer`, newest first, limited to `checkins` values and to `within`.
+ */
+export interface TrendCondition {
+  kind: 'trend';
+  /** A quantity or scale question. */
+  answer: string;
+  /** How many values (today's included) the trend needs; absent: all in `within`. */
+  checkins?: number;
+  /** Only values from this far back count: calendar days in the flow's time zone, or hours. */
+  within?: { amount: number; unit: 'd' | 'h' };
+  test: TrendTest;
+}
+
+export type TrendTest =
+  /** Every value of the series satisfies the comparison. */
+  | { type: 'each'; op: '>' | '>=' | '<' | '<='; value: number }
+  /** Strictly increasing / decreasing from the earliest to today's. */
+  | { type: 'rising' }
+  | { type: 'falling' }
+  /** Today's value minus the earliest of the series ≥ by (increase) or ≤ −by (decrease). */
+  | { type: 'increase'; by: number }
+  | { type: 'decrease'; by: number };
 
 export interface EscalationRule {
   id: string;

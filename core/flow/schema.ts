@@ -55,7 +55,25 @@ export interface ConditionSource {
   any?: ConditionSource[] | undefined;
   not?: ConditionSource | undefined;
   expression?: string | undefined;
+  /** Trend form: the question whose values over the patient's check-ins are looked at. */
+  trend?: string | undefined;
+  /** Trend: how many check-ins (today's included) the trend spans. */
+  checkins?: number | undefined;
+  /** Trend: how far back values count, e.g. "3d" (calendar days) or "48h". */
+  within?: string | undefined;
+  /** Trend: every value strictly higher than the one before. */
+  rising?: boolean | undefined;
+  /** Trend: every value strictly lower than the one before. */
+  falling?: boolean | undefined;
+  /** Trend: today's value is at least this much higher than the earliest one. */
+  increase?: number | undefined;
+  /** Trend: today's value is at least this much lower than the earliest one. */
+  decrease?: number | undefined;
 }
+
+/** `within:` of a trend: a whole number of calendar days (`3d`) or hours (`48h`). */
+export const WITHIN_PATTERN = /^([1-9]\d{0,2})\s*(d|h)$/;
+const TREND_KEYS = ['checkins', 'within', 'rising', 'falling', 'increase', 'decrease'] as const;
 export const ConditionSchema: z.ZodType<ConditionSource> = z.lazy(() =>
   z
     .strictObject({
@@ -66,8 +84,28 @@ export const ConditionSchema: z.ZodType<ConditionSource> = z.lazy(() =>
       any: z.array(ConditionSchema).min(1).optional(),
       not: ConditionSchema.optional(),
       expression: nonEmpty.optional(),
+      trend: IdSchema.optional(),
+      checkins: z.number().int().optional(),
+      within: z.string().regex(WITHIN_PATTERN, 'within is a number of days or hours, e.g. "3d" or "48h"').optional(),
+      rising: z.literal(true).optional(),
+      falling: z.literal(true).optional(),
+      increase: z.number().positive('increase is a positive amount, e.g. 2').optional(),
+      decrease: z.number().positive('decrease is a positive amount, e.g. 2').optional(),
     })
     .superRefine((c, ctx) => {
+      if (c.trend !== undefined) {
+        trendForm(c, ctx);
+        return;
+      }
+      const stray = TREND_KEYS.filter((k) => c[k] !== undefined);
+      if (stray.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${stray.join('", "')}" belong${stray.length === 1 ? 's' : ''} to a trend condition, which needs "trend:" (the question)`,
+          params: { visite: 'missing-key', hint: 'e.g. { trend: temperature, checkins: 2, op: ">=", value: 38.0 }' },
+        });
+        return;
+      }
       const forms = (['all', 'any', 'not', 'expression'] as const).filter((k) => c[k] !== undefined);
       const isCompare = c.op !== undefined || c.value !== undefined || c.answer !== undefined;
       if (forms.length + (isCompare ? 1 : 0) > 1) {
@@ -91,6 +129,50 @@ export const ConditionSchema: z.ZodType<ConditionSource> = z.lazy(() =>
       }
     }),
 );
+
+/**
+ * A trend looks at one question over the patient's check-ins, in one of three ways:
+ *   { trend: temperature, checkins: 2, op: ">=", value: 38.0 }  every one of the last 2 values (today's included)
+ *   { trend: pain, checkins: 3, rising: true }                   strictly rising (or falling: true) over the last 3
+ *   { trend: weight, within: 3d, increase: 2 }                   today's value minus the earliest in the window (or decrease:)
+ */
+function trendForm(c: ConditionSource, ctx: z.core.$RefinementCtx<ConditionSource>): void {
+  const fail = (message: string, visite: string, hint: string, path?: string) =>
+    ctx.addIssue({ code: 'custom', message, params: { visite, hint }, ...(path ? { path: [path] } : {}) });
+  const others = (['answer', 'all', 'any', 'not', 'expression'] as const).filter((k) => c[k] !== undefined);
+  if (others.length > 0) {
+    fail(`a trend condition cannot also use "${others.join('", "')}"`, 'invalid-value', 'combine conditions with { all: [ { trend: ... }, { answer: ..., op: ..., value: ... } ] }');
+    return;
+  }
+  const tests = [c.op !== undefined || c.value !== undefined ? 'op/value' : undefined, c.rising ? 'rising' : undefined, c.falling ? 'falling' : undefined, c.increase !== undefined ? 'increase' : undefined, c.decrease !== undefined ? 'decrease' : undefined].filter(
+    (x): x is string => x !== undefined,
+  );
+  if (tests.length !== 1) {
+    fail(
+      tests.length === 0 ? 'a trend condition needs what to look for: op + value, rising, falling, increase or decrease' : `a trend condition looks for one thing, found ${tests.join(' + ')}`,
+      tests.length === 0 ? 'missing-key' : 'invalid-value',
+      'e.g. { trend: temperature, checkins: 2, op: ">=", value: 38.0 }, { trend: pain, checkins: 3, rising: true } or { trend: weight, within: 3d, increase: 2 }',
+    );
+    return;
+  }
+  if (c.checkins !== undefined && c.checkins < 2) {
+    fail(`a trend spans at least 2 check-ins (today's and an earlier one), not ${c.checkins}`, 'invalid-value', 'use checkins: 2 or more', 'checkins');
+  } else if (c.checkins !== undefined && c.checkins > 10) {
+    fail(`a trend spans at most 10 check-ins, not ${c.checkins}`, 'invalid-value', 'Visite keeps the last 10 earlier values per question', 'checkins');
+  }
+  const t = tests[0];
+  if (t === 'op/value') {
+    if (c.op === undefined || c.value === undefined) fail('a trend with a threshold needs both "op" and "value"', 'missing-key', 'e.g. { trend: temperature, checkins: 2, op: ">=", value: 38.0 }');
+    else if (!['>', '>=', '<', '<='].includes(c.op)) fail(`a trend compares numbers with >, >=, < or <=, not "${c.op}"`, 'invalid-value', 'e.g. op: ">="', 'op');
+    else if (typeof c.value !== 'number') fail('a trend threshold is a number', 'wrong-type', 'write the number without quotes or units, e.g. 38.0', 'value');
+  }
+  if ((t === 'op/value' || t === 'rising' || t === 'falling') && c.checkins === undefined) {
+    fail(`this trend needs "checkins:" (how many check-ins, today's included)`, 'missing-key', t === 'op/value' ? 'e.g. checkins: 2 for "on two check-ins in a row"' : 'e.g. checkins: 3 for "over three check-ins"');
+  }
+  if ((t === 'increase' || t === 'decrease') && c.checkins === undefined && c.within === undefined) {
+    fail(`"${t}" needs "within:" (e.g. within: 3d) or "checkins:" — since when the change counts`, 'missing-key', 'e.g. { trend: weight, within: 3d, increase: 2 }');
+  }
+}
 
 export const SEVERITIES = ['info', 'warning', 'urgent'] as const;
 export type Severity = (typeof SEVERITIES)[number];

@@ -238,6 +238,7 @@ CREATE UNIQUE INDEX "alert_steps_once" ON "alert_steps" USING btree ("escalation
 CREATE UNIQUE INDEX "answers_one_per_question" ON "answers" USING btree ("checkin_id","question_id");--> statement-breakpoint
 CREATE INDEX "audit_log_org_at" ON "audit_log" USING btree ("org_id","at");--> statement-breakpoint
 CREATE UNIQUE INDEX "checkins_one_open_per_patient" ON "checkins" USING btree ("patient_id") WHERE status in ('pending', 'active');--> statement-breakpoint
+CREATE INDEX "checkins_patient_flow" ON "checkins" USING btree ("patient_id","flow_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "clinicians_org_matrix" ON "clinicians" USING btree ("org_id","matrix_user_id");--> statement-breakpoint
 CREATE INDEX "enrollments_patient" ON "enrollments" USING btree ("patient_id");--> statement-breakpoint
 CREATE INDEX "escalations_patient_idx" ON "escalations" USING btree ("patient_id","created_at");--> statement-breakpoint

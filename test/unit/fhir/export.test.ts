@@ -95,11 +95,27 @@ computed:
 
   it('keeps escalation rules as Visite extensions with a FHIRPath rendering', () => {
     const fever = item(q.item, 'temperature')?.extension?.filter((e) => e.url === EXT.escalation) ?? [];
-    expect(fever).toHaveLength(3);
+    expect(fever).toHaveLength(4);
     const sub = (e: Extension, url: string) => e.extension?.find((x) => x.url === url);
     expect(sub(fever[0]!, 'id')?.valueId).toBe('fever');
     expect(sub(fever[0]!, 'severity')?.valueCode).toBe('warning');
     expect(sub(fever[0]!, 'expression')?.valueExpression?.expression).toBe("%resource.item.where(linkId='temperature').answer.value >= 38.5");
     expect(q.extension?.some((e) => e.url === EXT.schedule)).toBe(true);
+  });
+
+  it('exports a trend rule with a structured trend extension instead of a FHIRPath expression', () => {
+    const rules = item(q.item, 'temperature')?.extension?.filter((e) => e.url === EXT.escalation) ?? [];
+    const persisting = rules.find((r) => r.extension?.some((x) => x.url === 'id' && x.valueId === 'fever-persisting'));
+    expect(persisting).toBeDefined();
+    expect(persisting?.extension?.some((x) => x.url === 'expression')).toBe(false);
+    expect(JSON.parse(persisting?.extension?.find((x) => x.url === 'condition')?.valueString ?? '{}')).toEqual({ trend: 'temperature', checkins: 2, within: '7d', op: '>=', value: 38 });
+    expect(ext(persisting, EXT.trend)?.extension).toEqual([
+      { url: 'linkId', valueString: 'temperature' },
+      { url: 'checkins', valueInteger: 2 },
+      { url: 'within', valueDuration: { value: 7, unit: 'day', system: 'http://unitsofmeasure.org', code: 'd' } },
+      { url: 'test', valueCode: 'each' },
+      { url: 'comparator', valueCode: '>=' },
+      { url: 'value', valueDecimal: 38 },
+    ]);
   });
 });
