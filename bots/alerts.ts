@@ -1,9 +1,10 @@
-import { and, desc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import { alertNotice, renderAlert, renderReescalation, type AlertContent, type EscalationKind } from '../core/alerts/render.ts';
 import { normalizeEmoji, normalizeWords } from '../core/engine/normalize.ts';
 import type { Flow } from '../core/flow/model.ts';
 import { isLanguage, type Language } from '../core/language.ts';
 import { enqueue } from '../db/conversations.ts';
+import { acknowledgeAlert, writeAlertFlag } from '../db/alerts.ts';
 import type { Db } from '../db/database.ts';
 import { claimInboundEvent } from '../db/inbound-events.ts';
 import { alertSteps, attachments, careTeamMembers, careTeams, checkins, clinicians, enrollments, escalations, outbox, patients } from '../db/schema.ts';
@@ -131,6 +132,7 @@ export function createAlertDispatcher(options: AlertOptions): AlertDispatcher {
           .values({ roomId: team.roomId, txnId: `visite-alert-${e.id}`, eventType: 'm.room.message', content })
           .returning({ id: outbox.id });
         await tx.update(escalations).set({ deliveredAt: now, outboxId: row!.id }).where(eq(escalations.id, e.id));
+        await writeAlertFlag(tx, { ...e, deliveredAt: now, outboxId: row!.id });
       }
       return due.length;
     });
@@ -307,10 +309,7 @@ export function createAlertDispatcher(options: AlertOptions): AlertDispatcher {
           return 'already' as const;
         }
         const now = new Date();
-        await tx
-          .update(escalations)
-          .set({ acknowledgedAt: now, acknowledgedBy: event.sender })
-          .where(or(eq(escalations.id, alert.escalation.id), eq(escalations.dedupeOf, alert.escalation.id)));
+        await acknowledgeAlert(tx, alert.escalation.id, event.sender, now);
         const time = now.toLocaleTimeString(language === 'de' ? 'de-DE' : 'en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Berlin' });
         await enqueue(tx, roomId, [{ content: alertNotice(language, 'acknowledged', { who: member.displayName, time }) }]);
         return 'acknowledged' as const;

@@ -18,9 +18,21 @@ export async function storeRecords(tx: Tx, scope: { orgId: string; patientId: st
   }
 }
 
+/** Writes (or rewrites) one resource outside a check-in's records, e.g. an alert's Flag. */
+export async function storeResource(tx: Tx | Db, scope: { orgId: string; patientId: string; checkinId: string | null }, resource: { resourceType: string; id?: string }, effectiveAt: Date | null): Promise<void> {
+  const row = { ...resource, meta: { lastUpdated: new Date().toISOString() } };
+  await tx
+    .insert(fhirResources)
+    .values({ resourceType: resource.resourceType, id: resource.id!, ...scope, codes: [], effectiveAt, resource: row })
+    .onConflictDoUpdate({
+      target: [fhirResources.resourceType, fhirResources.id],
+      set: { resource: row, versionId: sql`${fhirResources.versionId} + 1`, updatedAt: new Date() },
+    });
+}
+
 export interface ResourceQuery {
   orgId: string;
-  resourceType: 'Observation' | 'QuestionnaireResponse';
+  resourceType: 'Observation' | 'QuestionnaireResponse' | 'Flag';
   patientId?: string;
   /** `system|code` or a bare `code` (matches any system). */
   code?: string;

@@ -1,9 +1,9 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openDatabase, type Database } from '../../db/database.ts';
 import { createOrganisation } from '../../db/organisations.ts';
 import { enrollPatient } from '../../db/patients.ts';
-import { alertSteps, auditLog, careTeamMembers, careTeams, clinicians, enrollments, escalations, patients } from '../../db/schema.ts';
+import { alertSteps, auditLog, careTeamMembers, careTeams, clinicians, enrollments, escalations, fhirResources, patients } from '../../db/schema.ts';
 import { PatientChat } from '../harness/chat.ts';
 import type { MatrixEvent } from '../harness/client.ts';
 import { eventually } from '../harness/process.ts';
@@ -89,6 +89,10 @@ describe('alerts in the care-team room', () => {
       ['red_flag', 'urgent', doctor.userId],
       ['rule', 'warning', doctor.userId],
     ]);
+    // Each alert is also a FHIR Flag, closed on acknowledgement.
+    const flags = await database.db.select().from(fhirResources).where(and(eq(fhirResources.patientId, patient.id), eq(fhirResources.resourceType, 'Flag')));
+    expect(flags.map((f) => (f.resource as { status: string }).status).sort()).toEqual(['inactive', 'inactive']);
+    expect(flags.every((f) => (f.resource as { period: { end?: string } }).period.end)).toBe(true);
     // A second ✅ says it is already taken over instead of acknowledging twice.
     await doctorClient.react(teamRoom, pain.event_id, '👍');
     await team$.expectBot(/bereits von/);

@@ -1,3 +1,4 @@
+import { acknowledgeAlert } from '../../../db/alerts.ts';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { and, desc, eq, isNotNull, isNull, type SQL } from 'drizzle-orm';
@@ -115,14 +116,8 @@ export function alertRoutes(api: OpenAPIHono<ApiEnv>): void {
       const { id } = c.req.valid('param');
       const principal = c.get('principal');
       const existing = await findAlert(c, id);
-      const [row] = existing
-        ? await c
-            .get('deps')
-            .db.update(escalations)
-            .set({ acknowledgedAt: new Date(), acknowledgedBy: `${principal.kind}:${principal.id}` })
-            .where(and(eq(escalations.id, id), isNull(escalations.acknowledgedAt)))
-            .returning()
-        : [];
+      const db = c.get('deps').db;
+      const row = existing ? await db.transaction((tx) => acknowledgeAlert(tx, id, `${principal.kind}:${principal.id}`, new Date())) : null;
       await audit(c, 'alert.acknowledge', { type: 'Alert', id }, !existing ? 'not_found' : row ? 'ok' : 'invalid');
       if (!existing) throw new ApiError('not_found', 'no such alert');
       if (!row) {

@@ -162,7 +162,7 @@ export function fhirRoutes(api: OpenAPIHono<ApiEnv>): void {
       security,
       middleware: readers,
       request: { params: z.object({ id: z.uuid({ error: 'expected a patient id' }).openapi({ param: { name: 'id', in: 'path' } }) }) },
-      responses: { 200: fhir(Bundle, 'A collection Bundle: the Patient, QuestionnaireResponses and Observations'), ...commonErrors, ...notFound },
+      responses: { 200: fhir(Bundle, 'A collection Bundle: the Patient, QuestionnaireResponses, Observations and alert Flags'), ...commonErrors, ...notFound },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -180,7 +180,8 @@ export function fhirRoutes(api: OpenAPIHono<ApiEnv>): void {
       };
       const responses = await searchResources(db, { orgId, resourceType: 'QuestionnaireResponse', patientId: id, limit: 10_000 });
       const observations = await searchResources(db, { orgId, resourceType: 'Observation', patientId: id, limit: 100_000 });
-      return c.json(bundle(c, 'collection', [resource, ...responses, ...observations]), 200, { 'content-type': FHIR_JSON });
+      const flags = await searchResources(db, { orgId, resourceType: 'Flag', patientId: id, limit: 10_000 });
+      return c.json(bundle(c, 'collection', [resource, ...responses, ...observations, ...flags]), 200, { 'content-type': FHIR_JSON });
     },
   );
 }
