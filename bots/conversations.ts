@@ -11,7 +11,8 @@ import { claimInboundEvent } from '../db/inbound-events.ts';
 import { answers, checkins, patients } from '../db/schema.ts';
 import { renderMessage } from './render.ts';
 import { checkinRecords } from '../core/fhir/records.ts';
-import { storeRecords } from '../db/fhir.ts';
+import { storeRecords, storeResource } from '../db/fhir.ts';
+import { patientResource } from '../core/fhir/patient.ts';
 
 /**
  * The conversation service: loads what a turn needs, runs the pure policy, and
@@ -107,6 +108,10 @@ export function createConversations(options: { db: Db; flows: ReadonlyMap<string
     const changed = result.answers.length > 0 || result.events.some((e) => e.type === 'engine' && (e.event.type === 'retracted' || e.event.type === 'completed'));
     if (checkin && state && flow && changed) {
       await storeRecords(tx, { orgId: patient.orgId, patientId: patient.id, checkinId: checkin.id }, checkinRecords(flow, state, { patientId: patient.id, checkinId: checkin.id }));
+      if (result.answers.length > 0 && state.path.length <= 1) {
+        // The patient's first record of this check-in: keep their Patient resource next to it.
+        await storeResource(tx, { orgId: patient.orgId, patientId: patient.id, checkinId: null }, patientResource(patient), null);
+      }
     }
   }
 

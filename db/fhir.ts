@@ -32,7 +32,7 @@ export async function storeResource(tx: Tx | Db, scope: { orgId: string; patient
 
 export interface ResourceQuery {
   orgId: string;
-  resourceType: 'Observation' | 'QuestionnaireResponse' | 'Flag';
+  resourceType: 'Observation' | 'QuestionnaireResponse' | 'Flag' | 'Provenance' | 'Patient';
   patientId?: string;
   /** `system|code` or a bare `code` (matches any system). */
   code?: string;

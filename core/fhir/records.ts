@@ -1,4 +1,4 @@
-import type { Observation, QuestionnaireResponse } from '@medplum/fhirtypes';
+import type { Observation, Provenance, QuestionnaireResponse } from '@medplum/fhirtypes';
 import type { ConversationState } from '../engine/types.ts';
 import type { Flow } from '../flow/model.ts';
 import { buildObservations, buildQuestionnaireResponse } from './response.ts';
@@ -11,11 +11,26 @@ import { assertValidR4, FhirValidationError } from './validate.ts';
  * deterministic (ids from the check-in), so a replay rewrites the same rows.
  */
 export interface FhirRecord {
-  resourceType: 'QuestionnaireResponse' | 'Observation';
+  resourceType: 'QuestionnaireResponse' | 'Observation' | 'Provenance';
   id: string;
   codes: string[];
   effectiveAt: string | null;
-  resource: QuestionnaireResponse | Observation;
+  resource: QuestionnaireResponse | Observation | Provenance;
+}
+
+/** Who made the completed records: the patient authored the answers, Visite assembled the resources. */
+function provenance(qr: QuestionnaireResponse, observations: Observation[], patientId: string, recorded: string): Provenance {
+  const type = (code: string) => ({ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code }] });
+  return {
+    resourceType: 'Provenance',
+    id: `${qr.id}-provenance`,
+    target: [{ reference: `QuestionnaireResponse/${qr.id}` }, ...observations.map((o) => ({ reference: `Observation/${o.id}` }))],
+    recorded,
+    agent: [
+      { type: type('author'), who: { reference: `Patient/${patientId}` } },
+      { type: type('assembler'), who: { display: 'Visite' } },
+    ],
+  };
 }
 
 /** Bindings medplum's structural validation does not check, but our readers rely on. */
@@ -32,9 +47,12 @@ function checkBindings(resource: QuestionnaireResponse | Observation): void {
 export function checkinRecords(flow: Flow, state: ConversationState, ids: { patientId: string; checkinId: string }): FhirRecord[] {
   const ctx = { subject: `Patient/${ids.patientId}`, responseId: ids.checkinId };
   const qr: QuestionnaireResponse = { ...buildQuestionnaireResponse(flow, state, ctx), status: state.status === 'completed' ? 'completed' : 'in-progress' };
-  const resources: Array<QuestionnaireResponse | Observation> = [qr, ...(state.status === 'completed' ? buildObservations(flow, state, ctx) : [])];
+  const observations = state.status === 'completed' ? buildObservations(flow, state, ctx) : [];
+  const resources: Array<QuestionnaireResponse | Observation | Provenance> = [qr, ...observations];
+  if (state.status === 'completed') resources.push(provenance(qr, observations, ids.patientId, state.completedAt ?? qr.authored ?? new Date(0).toISOString()));
   return resources.map((resource) => {
     assertValidR4(resource);
+    if (resource.resourceType === 'Provenance') return { resourceType: 'Provenance' as const, id: resource.id!, codes: [], effectiveAt: resource.recorded, resource };
     checkBindings(resource);
     if (resource.resourceType === 'Observation') {
       return {

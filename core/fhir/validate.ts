@@ -9,7 +9,7 @@ import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition } fro
  * ~0.3 s, so it happens once, lazily, and only for the data types plus the
  * resources Visite emits (BRIEF §4) — never on the per-message hot path.
  */
-const EMITTED = new Set(['Questionnaire', 'QuestionnaireResponse', 'Observation', 'Provenance', 'Flag']);
+const EMITTED = new Set(['Questionnaire', 'QuestionnaireResponse', 'Observation', 'Provenance', 'Flag', 'Patient']);
 let indexed = false;
 
 export function ensureDefinitions(): void {

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openDatabase, type Database } from '../../db/database.ts';
 import { createOrganisation } from '../../db/organisations.ts';
-import { careTeams } from '../../db/schema.ts';
+import { careTeams, fhirResources } from '../../db/schema.ts';
+import { validateR4 } from '../../core/fhir/validate.ts';
+import type { Resource } from '@medplum/fhirtypes';
+import { eq } from 'drizzle-orm';
 import { createApiKey } from '../../server/api/auth.ts';
 import { PatientChat } from '../harness/chat.ts';
 import { newUser, startTestVisite, type RunningVisite } from '../harness/visite.ts';
@@ -89,6 +92,12 @@ describe('integrator: enroll over the API, read FHIR results', () => {
     expect(types[0]).toBe('Patient');
     expect(types.filter((t: string) => t === 'QuestionnaireResponse')).toHaveLength(1);
     expect(types.filter((t: string) => t === 'Observation').length).toBeGreaterThanOrEqual(6);
+    expect(types.filter((t: string) => t === 'Provenance')).toHaveLength(1);
+    // Every resource Visite stored and exports is valid R4.
+    for (const entry of everything.body.entry as Array<{ resource: Resource }>) expect(validateR4(entry.resource), entry.resource.resourceType).toEqual([]);
+    const stored = await database.db.select().from(fhirResources).where(eq(fhirResources.patientId, patient.body.id));
+    expect(stored.map((r) => r.resourceType)).toContain('Patient');
+    for (const row of stored) expect(validateR4(row.resource as Resource), row.resourceType).toEqual([]);
     // Every patient reference in the export is this patient.
     const referenced = new Set([...JSON.stringify(everything.body).matchAll(/Patient\/([0-9a-f-]{36})/g)].map((m) => m[1]));
     expect([...referenced]).toEqual([patient.body.id]);

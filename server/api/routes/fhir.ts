@@ -2,6 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { and, eq } from 'drizzle-orm';
 import { searchResources, type ResourceQuery } from '../../../db/fhir.ts';
+import { patientResource } from '../../../core/fhir/patient.ts';
 import { patients } from '../../../db/schema.ts';
 import { ApiError } from '../../errors.ts';
 import { audit } from '../audit.ts';
@@ -171,17 +172,13 @@ export function fhirRoutes(api: OpenAPIHono<ApiEnv>): void {
       if (!patient) throw new ApiError('not_found', 'no such patient');
       const { db } = c.get('deps');
       const orgId = c.get('principal').orgId;
-      const resource = {
-        resourceType: 'Patient',
-        id: patient.id,
-        identifier: [{ system: 'urn:ietf:rfc:3986', value: `matrix:u/${patient.matrixUserId.slice(1)}` }],
-        ...(patient.displayName ? { name: [{ text: patient.displayName }] } : {}),
-        communication: [{ language: { coding: [{ system: 'urn:ietf:bcp:47', code: patient.language }] }, preferred: true }],
-      };
+      // Built from the current patient row, so the export shows today's name and language.
+      const resource = patientResource(patient);
       const responses = await searchResources(db, { orgId, resourceType: 'QuestionnaireResponse', patientId: id, limit: 10_000 });
       const observations = await searchResources(db, { orgId, resourceType: 'Observation', patientId: id, limit: 100_000 });
       const flags = await searchResources(db, { orgId, resourceType: 'Flag', patientId: id, limit: 10_000 });
-      return c.json(bundle(c, 'collection', [resource, ...responses, ...observations, ...flags]), 200, { 'content-type': FHIR_JSON });
+      const provenance = await searchResources(db, { orgId, resourceType: 'Provenance', patientId: id, limit: 10_000 });
+      return c.json(bundle(c, 'collection', [resource, ...responses, ...observations, ...provenance, ...flags]), 200, { 'content-type': FHIR_JSON });
     },
   );
 }
