@@ -8,7 +8,8 @@ import { isLanguage } from '../core/language.ts';
 import type { Db } from '../db/database.ts';
 import { applyTurn, lockPatientById, lockPatientByRoom, type CheckinRow, type PatientRow, type StoredFile, type Tx } from '../db/conversations.ts';
 import { claimInboundEvent } from '../db/inbound-events.ts';
-import { answers, checkins, patients } from '../db/schema.ts';
+import { answers, careTeams, checkins, enrollments, patients } from '../db/schema.ts';
+import { withThresholds } from '../core/flow/thresholds.ts';
 import { renderMessage } from './render.ts';
 import { checkinRecords } from '../core/fhir/records.ts';
 import { storeRecords, storeResource } from '../db/fhir.ts';
@@ -92,6 +93,27 @@ async function loadHistory(tx: Tx, patientId: string, flow: Flow, currentCheckin
 export function createConversations(options: { db: Db; flows: ReadonlyMap<string, Flow>; vocabulary: Vocabulary; onOutgoing: () => void }): Conversations {
   const { db, flows, vocabulary } = options;
 
+  const tuned = new Map<string, Flow>();
+
+  /** The flow with the thresholds of the care team the check-in's enrollment belongs to. */
+  async function teamFlow(tx: Tx, flow: Flow, enrollmentId: string): Promise<Flow> {
+    const [row] = await tx
+      .select({ thresholds: careTeams.thresholds })
+      .from(enrollments)
+      .innerJoin(careTeams, eq(careTeams.id, enrollments.careTeamId))
+      .where(eq(enrollments.id, enrollmentId));
+    const overrides = (row?.thresholds as Record<string, Record<string, number>> | undefined)?.[flow.id];
+    if (!overrides || Object.keys(overrides).length === 0) return flow;
+    const key = `${flow.id}@${flow.version}:${JSON.stringify(overrides)}`;
+    let result = tuned.get(key);
+    if (!result) {
+      result = withThresholds(flow, overrides);
+      if (tuned.size > 500) tuned.clear();
+      tuned.set(key, result);
+    }
+    return result;
+  }
+
   async function apply(tx: Tx, patient: PatientRow, checkin: CheckinRow | undefined, result: TurnResult, sourceEventId: string | null, now: Date, file?: StoredFile) {
     await applyTurn(tx, {
       patient,
@@ -151,6 +173,7 @@ export function createConversations(options: { db: Db; flows: ReadonlyMap<string
         if (!(await claimInboundEvent(tx, { eventId: event.eventId, roomId: event.roomId, kind: event.input.type }))) return 'duplicate';
         const { patient, checkin } = locked;
         const view = checkinView(checkin, flows);
+        if (view && checkin?.enrollmentId) view.flow = await teamFlow(tx, view.flow, checkin.enrollmentId);
         if (view && checkin && view.status === 'active') {
           const history = await loadHistory(tx, patient.id, view.flow, checkin.id);
           if (history) view.history = history;

@@ -51,6 +51,8 @@ export const careTeams = pgTable('care_teams', {
   language: text('language').notNull().default('de'),
   /** Ordered escalation steps: [{ afterMinutes, clinicianIds?: uuid[], roomId?: string }]. */
   escalationChain: jsonb('escalation_chain').notNull().default([]),
+  /** The team's own alert thresholds: { flowId: { ruleId: number } } (core/flow/thresholds.ts). */
+  thresholds: jsonb('thresholds').notNull().default({}),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
 

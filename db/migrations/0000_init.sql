@@ -78,6 +78,7 @@ CREATE TABLE "care_teams" (
 	"room_id" text,
 	"language" text DEFAULT 'de' NOT NULL,
 	"escalation_chain" jsonb DEFAULT '[]'::jsonb NOT NULL,
+	"thresholds" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint

@@ -1,3 +1,4 @@
+import { checkThresholds } from '../../../core/flow/thresholds.ts';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { and, asc, eq, inArray } from 'drizzle-orm';
@@ -34,6 +35,12 @@ const EscalationChain = z
   })
   .openapi({ description: 'Ordered steps: who is alerted next while nobody acknowledges' });
 
+const Thresholds = z
+  .record(z.string().min(1), z.record(z.string().min(1), z.number()))
+  .openapi({
+    description: "The team's own alert thresholds per flow and rule, replacing the flow's single numeric threshold of that rule, e.g. { \"post-op\": { \"fever\": 38.3 } }",
+  });
+
 const CareTeam = z
   .object({
     id: z.uuid(),
@@ -41,6 +48,7 @@ const CareTeam = z
     roomId: z.string().nullable().openapi({ description: 'The care-team group room that receives alerts' }),
     language: LanguageSchema,
     escalationChain: z.array(EscalationStep),
+    thresholds: Thresholds,
     memberIds: z.array(z.uuid()).openapi({ description: 'Clinicians of this team' }),
     createdAt: z.iso.datetime(),
   })
@@ -52,6 +60,7 @@ const CreateCareTeam = z
     roomId: MatrixRoomId,
     language: LanguageSchema.default('de'),
     escalationChain: EscalationChain.default([]),
+    thresholds: Thresholds.default({}),
   })
   .openapi('CreateCareTeam');
 
@@ -61,6 +70,7 @@ const UpdateCareTeam = z
     roomId: MatrixRoomId.optional(),
     language: LanguageSchema.optional(),
     escalationChain: EscalationChain.optional(),
+    thresholds: Thresholds.optional(),
   })
   .openapi('UpdateCareTeam');
 
@@ -77,6 +87,7 @@ const view = (row: Row, memberIds: string[]): z.infer<typeof CareTeam> => ({
   roomId: row.roomId,
   language: row.language as z.infer<typeof LanguageSchema>,
   escalationChain: row.escalationChain as Step[],
+  thresholds: row.thresholds as Record<string, Record<string, number>>,
   memberIds,
   createdAt: row.createdAt.toISOString(),
 });
@@ -98,6 +109,16 @@ async function checkChain(c: Context<ApiEnv>, chain: Step[] | undefined): Promis
   const fields = (chain ?? []).flatMap((step, i) =>
     (step.clinicianIds ?? []).flatMap((id, j) => (known.has(id) ? [] : [{ path: `escalationChain.${i}.clinicianIds.${j}`, message: 'no such clinician in your organisation' }])),
   );
+  if (fields.length > 0) throw new ApiError('bad_request', `invalid request: ${fields.map((f) => f.path).join(', ')}`, { fields });
+}
+
+/** Thresholds must name deployed flows and rules with one numeric threshold, within the question's range. */
+function checkTeamThresholds(c: Context<ApiEnv>, thresholds: Record<string, Record<string, number>> | undefined): void {
+  const fields = Object.entries(thresholds ?? {}).flatMap(([flowId, overrides]) => {
+    const flow = c.get('deps').flows.get(flowId);
+    if (!flow) return [{ path: `thresholds.${flowId}`, message: 'no deployed flow with this id' }];
+    return checkThresholds(flow, overrides).map((p) => ({ path: `thresholds.${flowId}.${p.ruleId}`, message: p.message }));
+  });
   if (fields.length > 0) throw new ApiError('bad_request', `invalid request: ${fields.map((f) => f.path).join(', ')}`, { fields });
 }
 
@@ -132,10 +153,11 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
     async (c) => {
       const body = c.req.valid('json');
       await checkChain(c, body.escalationChain);
+      checkTeamThresholds(c, body.thresholds);
       const [row] = await c
         .get('deps')
         .db.insert(careTeams)
-        .values({ orgId: c.get('principal').orgId, name: body.name, roomId: body.roomId, language: body.language, escalationChain: body.escalationChain })
+        .values({ orgId: c.get('principal').orgId, name: body.name, roomId: body.roomId, language: body.language, escalationChain: body.escalationChain, thresholds: body.thresholds })
         .returning();
       await audit(c, 'care_team.create', { type: 'CareTeam', id: row!.id });
       return c.json(view(row!, []), 201);
@@ -196,6 +218,7 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
         throw new ApiError('not_found', 'no such care team');
       }
       await checkChain(c, body.escalationChain);
+      checkTeamThresholds(c, body.thresholds);
       const changes = Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
       const [row] =
         Object.keys(changes).length > 0
