@@ -2,6 +2,10 @@ import { sql } from 'drizzle-orm';
 import { bigint, customType, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+/** The owning organisation: every tenant-scoped row has one, and goes when it goes. */
+const orgRef = () => uuid('org_id').notNull().references(() => organisations.id, { onDelete: 'cascade' });
+/** The patient a row is about: erasing the patient erases the row. */
+const patientRef = () => uuid('patient_id').notNull().references(() => patients.id, { onDelete: 'cascade' });
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
 
 /**
@@ -43,9 +47,7 @@ export type Role = (typeof ROLES)[number];
 /** A care team: its Matrix group room receives the alerts; the chain says who is called next. */
 export const careTeams = pgTable('care_teams', {
   id: uuid('id').primaryKey().defaultRandom(),
-  orgId: uuid('org_id')
-    .notNull()
-    .references(() => organisations.id, { onDelete: 'cascade' }),
+  orgId: orgRef(),
   name: text('name').notNull(),
   roomId: text('room_id'),
   language: text('language').notNull().default('de'),
@@ -60,9 +62,7 @@ export const clinicians = pgTable(
   'clinicians',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    orgId: uuid('org_id')
-      .notNull()
-      .references(() => organisations.id, { onDelete: 'cascade' }),
+    orgId: orgRef(),
     matrixUserId: text('matrix_user_id').notNull(),
     displayName: text('display_name').notNull(),
     roles: text('roles').array().notNull().default([]),
@@ -89,9 +89,7 @@ export const careTeamMembers = pgTable(
 /** Per-organisation keys for system integration; only a hash of the secret is kept. */
 export const apiKeys = pgTable('api_keys', {
   id: uuid('id').primaryKey().defaultRandom(),
-  orgId: uuid('org_id')
-    .notNull()
-    .references(() => organisations.id, { onDelete: 'cascade' }),
+  orgId: orgRef(),
   name: text('name').notNull(),
   /** Public part shown in lists and logs, e.g. `vk_3f9a1c2b`. */
   prefix: text('prefix').notNull().unique(),
@@ -122,9 +120,7 @@ export const auditLog = pgTable(
 
 export const patients = pgTable('patients', {
   id: uuid('id').primaryKey().defaultRandom(),
-  orgId: uuid('org_id')
-    .notNull()
-    .references(() => organisations.id, { onDelete: 'cascade' }),
+  orgId: orgRef(),
   matrixUserId: text('matrix_user_id').notNull(),
   displayName: text('display_name'),
   language: text('language').notNull().default('de'),
@@ -145,12 +141,8 @@ export const enrollments = pgTable(
   'enrollments',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    orgId: uuid('org_id')
-      .notNull()
-      .references(() => organisations.id, { onDelete: 'cascade' }),
-    patientId: uuid('patient_id')
-      .notNull()
-      .references(() => patients.id, { onDelete: 'cascade' }),
+    orgId: orgRef(),
+    patientId: patientRef(),
     flowId: text('flow_id').notNull(),
     anchorDate: date('anchor_date', { mode: 'string' }).notNull(),
     careTeamId: uuid('care_team_id')
@@ -171,9 +163,7 @@ export const scheduledCheckins = pgTable(
   'scheduled_checkins',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    orgId: uuid('org_id')
-      .notNull()
-      .references(() => organisations.id, { onDelete: 'cascade' }),
+    orgId: orgRef(),
     enrollmentId: uuid('enrollment_id')
       .notNull()
       .references(() => enrollments.id, { onDelete: 'cascade' }),
@@ -204,9 +194,7 @@ export const checkins = pgTable(
   'checkins',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    patientId: uuid('patient_id')
-      .notNull()
-      .references(() => patients.id, { onDelete: 'cascade' }),
+    patientId: patientRef(),
     /** The enrollment that scheduled it; null for check-ins started by hand. */
     enrollmentId: uuid('enrollment_id').references(() => enrollments.id, { onDelete: 'set null' }),
     flowId: text('flow_id').notNull(),
@@ -259,12 +247,8 @@ export const fhirResources = pgTable(
   {
     resourceType: text('resource_type').notNull(),
     id: text('id').notNull(),
-    orgId: uuid('org_id')
-      .notNull()
-      .references(() => organisations.id, { onDelete: 'cascade' }),
-    patientId: uuid('patient_id')
-      .notNull()
-      .references(() => patients.id, { onDelete: 'cascade' }),
+    orgId: orgRef(),
+    patientId: patientRef(),
     checkinId: uuid('checkin_id').references(() => checkins.id, { onDelete: 'cascade' }),
     /** All `system|code` pairs of the resource's code, for `code=` searches. */
     codes: text('codes').array().notNull().default([]),
@@ -285,9 +269,7 @@ export const escalations = pgTable(
   'escalations',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    patientId: uuid('patient_id')
-      .notNull()
-      .references(() => patients.id, { onDelete: 'cascade' }),
+    patientId: patientRef(),
     checkinId: uuid('checkin_id').references(() => checkins.id, { onDelete: 'cascade' }),
     kind: text('kind', { enum: ['red_flag', 'rule', 'unanswered', 'monitoring_stopped', 'consent_refused', 'no_response'] }).notNull(),
     severity: text('severity', { enum: ['info', 'warning', 'urgent'] }).notNull(),
@@ -329,9 +311,7 @@ export const alertSteps = pgTable(
 
 export const attachments = pgTable('attachments', {
   id: uuid('id').primaryKey().defaultRandom(),
-  patientId: uuid('patient_id')
-    .notNull()
-    .references(() => patients.id, { onDelete: 'cascade' }),
+  patientId: patientRef(),
   checkinId: uuid('checkin_id').references(() => checkins.id, { onDelete: 'cascade' }),
   questionId: text('question_id'),
   mxcUrl: text('mxc_url').notNull(),

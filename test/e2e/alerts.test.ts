@@ -1,30 +1,18 @@
 import { and, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { openDatabase, type Database } from '../../db/database.ts';
+import { describe, expect, it } from 'vitest';
 import { createOrganisation } from '../../db/organisations.ts';
 import { enrollPatient } from '../../db/patients.ts';
 import { alertSteps, auditLog, careTeamMembers, careTeams, clinicians, enrollments, escalations, fhirResources, patients } from '../../db/schema.ts';
 import { PatientChat } from '../harness/chat.ts';
 import type { MatrixEvent } from '../harness/client.ts';
 import { eventually } from '../harness/process.ts';
-import { newUser, startTestVisite, type RunningVisite } from '../harness/visite.ts';
+import { newUser, visiteSuite } from '../harness/visite.ts';
 
 /**
  * Alerts as a clinician lives them: a care-team group room on the real
  * Synapse, the clinician played by an independent raw client-server client.
  */
-let database: Database;
-let running: RunningVisite;
-
-beforeAll(async () => {
-  database = await openDatabase({ url: inject('databaseUrl') });
-  running = await startTestVisite();
-  await running.visite.botStarted;
-});
-afterAll(async () => {
-  await running?.visite.stop();
-  await database?.close();
-});
+const suite = visiteSuite();
 
 
 /**
@@ -33,19 +21,19 @@ afterAll(async () => {
  * check-in is running (the pain question is open).
  */
 async function careTeamWithPatient(names: { org: string; doctor: string; doctorName: string; patientName: string; room: string }) {
-  const bot = running.botUser.userId;
-  const org = await createOrganisation(database.db, { name: names.org });
+  const bot = suite.running.botUser.userId;
+  const org = await createOrganisation(suite.database.db, { name: names.org });
   const { user: doctor, client: doctorClient } = await newUser(names.doctor);
-  const [clinician] = await database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: doctor.userId, displayName: names.doctorName, roles: ['clinician'] }).returning();
+  const [clinician] = await suite.database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: doctor.userId, displayName: names.doctorName, roles: ['clinician'] }).returning();
   const { room_id: teamRoom } = await doctorClient.request<{ room_id: string }>('POST', '/createRoom', { preset: 'private_chat', name: names.room, invite: [bot] });
   await doctorClient.waitForJoin(teamRoom, bot);
-  const [team] = await database.db.insert(careTeams).values({ orgId: org.id, name: names.room, roomId: teamRoom, language: 'de' }).returning();
-  await database.db.insert(careTeamMembers).values({ careTeamId: team!.id, clinicianId: clinician!.id });
+  const [team] = await suite.database.db.insert(careTeams).values({ orgId: org.id, name: names.room, roomId: teamRoom, language: 'de' }).returning();
+  await suite.database.db.insert(careTeamMembers).values({ careTeamId: team!.id, clinicianId: clinician!.id });
 
   const { user, client } = await newUser('patient');
-  const patient = await enrollPatient(database.db, { orgId: org.id, matrixUserId: user.userId, language: 'de', displayName: names.patientName });
-  await database.db.insert(enrollments).values({ orgId: org.id, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId: team!.id });
-  await running.visite.startCheckin(patient, 'post-op');
+  const patient = await enrollPatient(suite.database.db, { orgId: org.id, matrixUserId: user.userId, language: 'de', displayName: names.patientName });
+  await suite.database.db.insert(enrollments).values({ orgId: org.id, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId: team!.id });
+  await suite.running.visite.startCheckin(patient, 'post-op');
   const chat = new PatientChat(client, await client.acceptInviteFrom(bot), bot);
   await chat.expectBot(/einverstanden/);
   await chat.say('ja', /Wie stark sind Ihre Schmerzen/);
@@ -81,7 +69,7 @@ describe('alerts in the care-team room', () => {
     await team$.expectBot(/✅ Übernommen von Dr. Berg/);
 
     const rows = await eventually(async () => {
-      const all = await database.db.select().from(escalations).where(eq(escalations.patientId, patient.id));
+      const all = await suite.database.db.select().from(escalations).where(eq(escalations.patientId, patient.id));
       return all.every((e) => e.acknowledgedAt !== null) ? all : undefined;
     }, 10_000, 'all acknowledged');
     expect(rows.map((e) => [e.kind, e.severity, e.acknowledgedBy]).sort()).toEqual([
@@ -90,38 +78,38 @@ describe('alerts in the care-team room', () => {
       ['rule', 'warning', doctor.userId],
     ]);
     // Each alert is also a FHIR Flag, closed on acknowledgement.
-    const flags = await database.db.select().from(fhirResources).where(and(eq(fhirResources.patientId, patient.id), eq(fhirResources.resourceType, 'Flag')));
+    const flags = await suite.database.db.select().from(fhirResources).where(and(eq(fhirResources.patientId, patient.id), eq(fhirResources.resourceType, 'Flag')));
     expect(flags.map((f) => (f.resource as { status: string }).status).sort()).toEqual(['inactive', 'inactive']);
     expect(flags.every((f) => (f.resource as { period: { end?: string } }).period.end)).toBe(true);
     // A second ✅ says it is already taken over instead of acknowledging twice.
     await doctorClient.react(teamRoom, pain.event_id, '👍');
     await team$.expectBot(/bereits von/);
-    expect(running.logs.join('\n')).not.toMatch(/Erika|Brustschmerzen/);
+    expect(suite.running.logs.join('\n')).not.toMatch(/Erika|Brustschmerzen/);
   });
 });
 
 describe('re-escalation of an urgent alert nobody takes over', () => {
   it('calls the next person of the chain after the configured minutes, once per step, and stops when they take over', async () => {
-    const bot = running.botUser.userId;
-    const org = await createOrganisation(database.db, { name: 'Klinikum Chain' });
+    const bot = suite.running.botUser.userId;
+    const org = await createOrganisation(suite.database.db, { name: 'Klinikum Chain' });
     const { user: nurse, client: nurseClient } = await newUser('pfl.weber');
     const { user: senior, client: seniorClient } = await newUser('oa.schulz');
-    const [nurseRow] = await database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: nurse.userId, displayName: 'Pfl. Weber', roles: ['clinician'] }).returning();
-    const [seniorRow] = await database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: senior.userId, displayName: 'OA Schulz', roles: ['clinician'] }).returning();
+    const [nurseRow] = await suite.database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: nurse.userId, displayName: 'Pfl. Weber', roles: ['clinician'] }).returning();
+    const [seniorRow] = await suite.database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: senior.userId, displayName: 'OA Schulz', roles: ['clinician'] }).returning();
     const { room_id: teamRoom } = await nurseClient.request<{ room_id: string }>('POST', '/createRoom', { preset: 'private_chat', name: 'Station 5', invite: [bot] });
     await nurseClient.waitForJoin(teamRoom, bot);
     await nurseClient.request('POST', `/rooms/${encodeURIComponent(teamRoom)}/invite`, { user_id: senior.userId });
     await seniorClient.joinRoom(teamRoom);
-    const [team] = await database.db
+    const [team] = await suite.database.db
       .insert(careTeams)
       .values({ orgId: org.id, name: 'Station 5', roomId: teamRoom, escalationChain: [{ afterMinutes: 10, clinicianIds: [seniorRow!.id] }] })
       .returning();
-    await database.db.insert(careTeamMembers).values({ careTeamId: team!.id, clinicianId: nurseRow!.id });
+    await suite.database.db.insert(careTeamMembers).values({ careTeamId: team!.id, clinicianId: nurseRow!.id });
 
     const { user, client } = await newUser('patient');
-    const patient = await enrollPatient(database.db, { orgId: org.id, matrixUserId: user.userId, language: 'de', displayName: 'Hans Beispiel' });
-    await database.db.insert(enrollments).values({ orgId: org.id, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId: team!.id });
-    await running.visite.startCheckin(patient, 'post-op');
+    const patient = await enrollPatient(suite.database.db, { orgId: org.id, matrixUserId: user.userId, language: 'de', displayName: 'Hans Beispiel' });
+    await suite.database.db.insert(enrollments).values({ orgId: org.id, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId: team!.id });
+    await suite.running.visite.startCheckin(patient, 'post-op');
     const chat = new PatientChat(client, await client.acceptInviteFrom(bot), bot);
     await chat.expectBot(/einverstanden/);
     await chat.say('Ich bekomme keine Luft', /112/);
@@ -129,22 +117,22 @@ describe('re-escalation of an urgent alert nobody takes over', () => {
     const seniorView = new PatientChat(seniorClient, teamRoom, bot);
     const alert = await seniorView.expectBot(/🔴 DRINGEND · Hans Beispiel/);
     expect(alert.content['m.mentions']).toEqual({ user_ids: [nurse.userId] });
-    const [escalation] = await database.db.select().from(escalations).where(eq(escalations.patientId, patient.id));
+    const [escalation] = await suite.database.db.select().from(escalations).where(eq(escalations.patientId, patient.id));
 
     // Nine minutes: nothing yet. Eleven minutes: OA Schulz is called, once.
-    await running.visite.alerts.runOnce(new Date(escalation!.createdAt.getTime() + 9 * 60_000));
-    await running.visite.alerts.runOnce(new Date(escalation!.createdAt.getTime() + 11 * 60_000));
-    await running.visite.alerts.runOnce(new Date(escalation!.createdAt.getTime() + 12 * 60_000));
+    await suite.running.visite.alerts.runOnce(new Date(escalation!.createdAt.getTime() + 9 * 60_000));
+    await suite.running.visite.alerts.runOnce(new Date(escalation!.createdAt.getTime() + 11 * 60_000));
+    await suite.running.visite.alerts.runOnce(new Date(escalation!.createdAt.getTime() + 12 * 60_000));
     const step = await seniorView.expectBot(/⏫ Seit 10 Minuten nicht übernommen/);
     expect(step.content['m.mentions']).toEqual({ user_ids: [senior.userId] });
     expect(await seniorView.unreadAfter(1_000)).toEqual([]);
-    const steps = await database.db.select().from(alertSteps).where(eq(alertSteps.escalationId, escalation!.id));
+    const steps = await suite.database.db.select().from(alertSteps).where(eq(alertSteps.escalationId, escalation!.id));
     expect(steps.map((s) => [s.step, s.roomId])).toEqual([[1, teamRoom]]);
 
     // The called-in senior takes over by reacting to the re-escalation.
     await seniorClient.react(teamRoom, step.event_id, '✅');
     await seniorView.expectBot(/Übernommen von OA Schulz/);
-    const [done] = await database.db.select().from(escalations).where(eq(escalations.id, escalation!.id));
+    const [done] = await suite.database.db.select().from(escalations).where(eq(escalations.id, escalation!.id));
     expect(done!.acknowledgedBy).toBe(senior.userId);
   });
 });
@@ -168,9 +156,9 @@ describe('care-team commands', () => {
     expect(shown.content['body']).toMatch(/Offene Meldungen: 0/);
 
     await room.say(`!pause ${short}`, /ausgesetzt/);
-    expect((await database.db.select().from(patients).where(eq(patients.id, patient.id)))[0]!.monitoring).toBe('paused');
+    expect((await suite.database.db.select().from(patients).where(eq(patients.id, patient.id)))[0]!.monitoring).toBe('paused');
     await room.say(`!resume ${short}`, /fortgesetzt/);
-    expect((await database.db.select().from(patients).where(eq(patients.id, patient.id)))[0]!.monitoring).toBe('active');
+    expect((await suite.database.db.select().from(patients).where(eq(patients.id, patient.id)))[0]!.monitoring).toBe('active');
 
     await room.say(`!checkin ${short}`, /Check-in „post-op“ für Lena Probe \(#[0-9a-f]{8}\) gestartet/);
     await chat.expectBot(/Wie stark sind Ihre Schmerzen/);
@@ -180,7 +168,7 @@ describe('care-team commands', () => {
     await visitorClient.sendText(teamRoom, `!patient #${short}`);
     const refused = await visitorView.expectBot(/Nur Mitglieder/);
     expect(refused.content['body']).not.toMatch(/Lena/);
-    const audit = await database.db.select().from(auditLog).where(eq(auditLog.orgId, patient.orgId));
+    const audit = await suite.database.db.select().from(auditLog).where(eq(auditLog.orgId, patient.orgId));
     expect(audit.map((a) => a.action).sort()).toEqual(['careteam.checkin.start', 'careteam.monitoring.pause', 'careteam.monitoring.resume', 'careteam.patient.read']);
   });
 });

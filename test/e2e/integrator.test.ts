@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { openDatabase, type Database } from '../../db/database.ts';
+import { describe, expect, it } from 'vitest';
 import { createOrganisation } from '../../db/organisations.ts';
 import { careTeams, fhirResources } from '../../db/schema.ts';
 import { validateR4 } from '../../core/fhir/validate.ts';
@@ -7,7 +6,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { eq } from 'drizzle-orm';
 import { createApiKey } from '../../server/api/auth.ts';
 import { PatientChat } from '../harness/chat.ts';
-import { newUser, startTestVisite, type RunningVisite } from '../harness/visite.ts';
+import { newUser, visiteSuite } from '../harness/visite.ts';
 
 /**
  * An integrator's path over real HTTP against a running Visite (real Synapse,
@@ -15,21 +14,10 @@ import { newUser, startTestVisite, type RunningVisite } from '../harness/visite.
  * check-in, the patient answers in Matrix, the integrator reads the
  * Observations over the FHIR API.
  */
-let database: Database;
-let running: RunningVisite;
-
-beforeAll(async () => {
-  database = await openDatabase({ url: inject('databaseUrl') });
-  running = await startTestVisite();
-  await running.visite.botStarted;
-});
-afterAll(async () => {
-  await running?.visite.stop();
-  await database?.close();
-});
+const suite = visiteSuite();
 
 async function http(method: string, path: string, key: string, body?: unknown) {
-  const res = await fetch(`${running.visite.httpUrl}${path}`, {
+  const res = await fetch(`${suite.running.visite.httpUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
@@ -39,9 +27,9 @@ async function http(method: string, path: string, key: string, body?: unknown) {
 
 describe('integrator: enroll over the API, read FHIR results', () => {
   it('enrolls a patient, the patient answers in Matrix, and the Observations come back over FHIR — for this organisation only', async () => {
-    const org = await createOrganisation(database.db, { name: 'Klinikum Integrator' });
-    const key = (await createApiKey(database.db, org.id, 'KIS', ['integration'])).secret;
-    const [team] = await database.db.insert(careTeams).values({ orgId: org.id, name: 'Chirurgie', roomId: '!chirurgie:localhost' }).returning();
+    const org = await createOrganisation(suite.database.db, { name: 'Klinikum Integrator' });
+    const key = (await createApiKey(suite.database.db, org.id, 'KIS', ['integration'])).secret;
+    const [team] = await suite.database.db.insert(careTeams).values({ orgId: org.id, name: 'Chirurgie', roomId: '!chirurgie:localhost' }).returning();
     const { user, client } = await newUser('patient');
 
     const patient = await http('POST', '/v1/patients', key, { matrixUserId: user.userId, language: 'de', displayName: 'Max Mustermann' });
@@ -50,19 +38,19 @@ describe('integrator: enroll over the API, read FHIR results', () => {
     expect(enrollment.status).toBe(201);
 
     // The bot opened a direct room and asks for consent.
-    const roomId = await client.acceptInviteFrom(running.botUser.userId);
-    const chat = new PatientChat(client, roomId, running.botUser.userId);
+    const roomId = await client.acceptInviteFrom(suite.running.botUser.userId);
+    const chat = new PatientChat(client, roomId, suite.running.botUser.userId);
     await chat.expectBot(/einverstanden/);
     await chat.say('ja', /melde mich, sobald/);
 
     // Day 1 after the anchor, 09:00 in Berlin: the scheduler starts the first check-in.
     expect(enrollment.body.schedule[0].dueAt).toBe('2026-11-28T08:00:00.000Z');
-    await running.visite.scheduler.runOnce(new Date('2026-11-28T08:00:30Z'));
+    await suite.running.visite.scheduler.runOnce(new Date('2026-11-28T08:00:30Z'));
     await chat.expectBot(/Wie stark sind Ihre Schmerzen/);
     const scheduled = await http('GET', `/v1/enrollments/${enrollment.body.id}`, key);
     expect(scheduled.body.schedule.slice(0, 2).map((s: { status: string }) => s.status)).toEqual(['started', 'pending']);
     // A second pass (or a second instance) starts nothing more.
-    await running.visite.scheduler.runOnce(new Date('2026-11-28T08:01:30Z'));
+    await suite.running.visite.scheduler.runOnce(new Date('2026-11-28T08:01:30Z'));
     expect((await http('GET', `/v1/enrollments/${enrollment.body.id}`, key)).body.schedule).toEqual(scheduled.body.schedule);
     for (const [answer, next] of [['5', /Körpertemperatur/], ['38,2', /Wunde/], ['1', /übel/], ['1', /bewegen/], ['1', /Stuhlgang/], ['ja', /mitteilen/], ['nein', /Vielen Dank/]] as const) {
       await chat.say(answer, next);
@@ -95,7 +83,7 @@ describe('integrator: enroll over the API, read FHIR results', () => {
     expect(types.filter((t: string) => t === 'Provenance')).toHaveLength(1);
     // Every resource Visite stored and exports is valid R4.
     for (const entry of everything.body.entry as Array<{ resource: Resource }>) expect(validateR4(entry.resource), entry.resource.resourceType).toEqual([]);
-    const stored = await database.db.select().from(fhirResources).where(eq(fhirResources.patientId, patient.body.id));
+    const stored = await suite.database.db.select().from(fhirResources).where(eq(fhirResources.patientId, patient.body.id));
     expect(stored.map((r) => r.resourceType)).toContain('Patient');
     for (const row of stored) expect(validateR4(row.resource as Resource), row.resourceType).toEqual([]);
     // Every patient reference in the export is this patient.
@@ -103,16 +91,16 @@ describe('integrator: enroll over the API, read FHIR results', () => {
     expect([...referenced]).toEqual([patient.body.id]);
 
     // Another organisation sees nothing of it, in FHIR errors.
-    const other = await createOrganisation(database.db, { name: 'Praxis Anders' });
-    const otherKey = (await createApiKey(database.db, other.id, 'PVS', ['integration'])).secret;
+    const other = await createOrganisation(suite.database.db, { name: 'Praxis Anders' });
+    const otherKey = (await createApiKey(suite.database.db, other.id, 'PVS', ['integration'])).secret;
     const foreign = await http('GET', `/fhir/R4/Patient/${patient.body.id}/$everything`, otherKey);
     expect(foreign.status).toBe(404);
     expect(foreign.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
     expect((await http('GET', `/fhir/R4/Observation?patient=${patient.body.id}`, otherKey)).body.total).toBe(0);
     expect((await http('GET', '/fhir/R4/Observation', otherKey)).body.total).toBe(0);
-    const unauthenticated = await fetch(`${running.visite.httpUrl}/fhir/R4/Observation`);
+    const unauthenticated = await fetch(`${suite.running.visite.httpUrl}/fhir/R4/Observation`);
     expect(unauthenticated.status).toBe(401);
     expect(((await unauthenticated.json()) as { resourceType: string }).resourceType).toBe('OperationOutcome');
-    expect((await fetch(`${running.visite.httpUrl}/fhir/R4/metadata`)).status).toBe(200);
+    expect((await fetch(`${suite.running.visite.httpUrl}/fhir/R4/metadata`)).status).toBe(200);
   });
 });

@@ -1,4 +1,5 @@
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { openDatabase, type Database } from '../../db/database.ts';
 import { randomBytes } from 'node:crypto';
 import { registerUser, type RegisteredUser } from '../../scripts/synapse.ts';
 import { loadConfig } from '../../server/config.ts';
@@ -42,4 +43,23 @@ export async function startTestVisite(env: Record<string, string> = {}, botUser?
   const logger: Logger = createLogger('debug', (line) => logs.push(line));
   const visite = await startVisite(config, logger);
   return { visite, botUser: bot, logs };
+}
+
+/**
+ * The common frame of an end-to-end test file: the test's own database
+ * connection (it outlives restarts of Visite) and one running Visite with a
+ * fresh bot account, both closed after the file.
+ */
+export function visiteSuite(env: Record<string, string> = {}): { running: RunningVisite; database: Database } {
+  const suite = {} as { running: RunningVisite; database: Database };
+  beforeAll(async () => {
+    suite.database = await openDatabase({ url: inject('databaseUrl') });
+    suite.running = await startTestVisite(env);
+    await suite.running.visite.botStarted;
+  });
+  afterAll(async () => {
+    await suite.running?.visite.stop();
+    await suite.database?.close();
+  });
+  return suite;
 }
