@@ -1,4 +1,6 @@
-import { and, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, ne, sql } from 'drizzle-orm';
+import { withThresholds } from '../core/flow/thresholds.ts';
+import type { HistoryPoint } from '../core/engine/types.ts';
 import { alertNotice, renderAlert, renderReescalation, type AlertContent, type EscalationKind } from '../core/alerts/render.ts';
 import { normalizeEmoji, normalizeWords } from '../core/engine/normalize.ts';
 import type { Flow } from '../core/flow/model.ts';
@@ -7,7 +9,7 @@ import { enqueue } from '../db/conversations.ts';
 import { acknowledgeAlert, writeAlertFlag } from '../db/alerts.ts';
 import type { Db } from '../db/database.ts';
 import { claimInboundEvent } from '../db/inbound-events.ts';
-import { alertSteps, attachments, careTeamMembers, careTeams, checkins, clinicians, enrollments, escalations, outbox, patients } from '../db/schema.ts';
+import { alertSteps, answers, attachments, careTeamMembers, careTeams, checkins, clinicians, enrollments, escalations, outbox, patients } from '../db/schema.ts';
 import { errorFields, type Logger } from '../server/logger.ts';
 
 /**
@@ -41,6 +43,20 @@ export interface AlertOptions {
 }
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** The question's two values before this check-in, oldest first (numbers only). */
+async function recentValues(tx: Tx, patientId: string, flowId: string, questionId: string, checkinId: string): Promise<HistoryPoint[]> {
+  const rows = await tx
+    .select({ value: answers.value, at: answers.answeredAt })
+    .from(answers)
+    .innerJoin(checkins, eq(checkins.id, answers.checkinId))
+    .where(and(eq(checkins.patientId, patientId), eq(checkins.flowId, flowId), eq(answers.questionId, questionId), eq(answers.status, 'current'), ne(checkins.id, checkinId)))
+    .orderBy(desc(answers.answeredAt))
+    .limit(2);
+  return rows
+    .flatMap((r) => ((r.value as { type?: string; value?: unknown }).type === 'number' ? [{ value: (r.value as { value: number }).value, at: r.at.toISOString() }] : []))
+    .reverse();
+}
 
 /** The escalation's care team: the one of the patient's newest active enrollment. */
 async function teamOf(tx: Tx, patientId: string) {
@@ -103,12 +119,17 @@ export function createAlertDispatcher(options: AlertOptions): AlertDispatcher {
           .orderBy(desc(escalations.createdAt))
           .limit(1);
         const repeats = first ? (await tx.select({ n: sql<number>`count(*)::int` }).from(escalations).where(eq(escalations.dedupeOf, first.id)))[0]!.n : 0;
+        const baseFlow = checkin ? options.flows.get(checkin.flowId) : undefined;
+        // The team's own thresholds are the ones to show.
+        const flow = baseFlow ? withThresholds(baseFlow, ((team.thresholds ?? {}) as Record<string, Record<string, number>>)[baseFlow.id] ?? {}) : undefined;
+        const itemId = (e.details as { itemId?: unknown }).itemId;
         const content = renderAlert({
           kind: e.kind as EscalationKind,
           severity: e.severity,
-          details: e.details as Record<string, unknown>,
+          details: { ...(e.details as Record<string, unknown>), ruleId: e.ruleId },
           patient: { id: patient.id, displayName: patient.displayName },
-          flow: checkin ? options.flows.get(checkin.flowId) : undefined,
+          flow,
+          ...(checkin && typeof itemId === 'string' ? { recent: await recentValues(tx, patient.id, checkin.flowId, itemId, e.checkinId!) } : {}),
           mentions: team.members,
           count: first ? repeats + 2 : 1,
           at: e.createdAt,

@@ -26,6 +26,8 @@ export interface AlertInput {
   at: Date;
   recordUrl: string;
   language: Language;
+  /** Earlier values of the triggering question (oldest first, today's not included), for the "recent values" line. */
+  recent?: readonly HistoryPoint[];
 }
 
 export interface AlertContent {
@@ -73,6 +75,32 @@ function values(input: AlertInput, t: (key: string, vars?: Record<string, string
   return parts.length > 0 ? t('values', { values: parts.join(', ') }) : null;
 }
 
+/** "Schwelle: ≥ 39,5 °C" for a rule whose condition is one numeric comparison on its question. */
+function threshold(input: AlertInput, t: (key: string, vars?: Record<string, string>) => string): string | null {
+  const ruleId = input.details['ruleId'] ?? input.details['rule'];
+  const itemId = input.details['itemId'];
+  const flow = input.flow;
+  if (!flow || typeof itemId !== 'string') return null;
+  const q = flow.questions.find((x) => x.id === itemId);
+  const rule = q?.escalations.find((r) => r.id === ruleId);
+  if (!q || !rule || rule.when.kind !== 'compare' || typeof rule.when.value !== 'number') return null;
+  const lex = lexicon(input.language);
+  const unit = q.type === 'quantity' ? (q.unitDisplay ?? q.unit) : undefined;
+  const op = { '>=': '≥', '<=': '≤', '>': '>', '<': '<', '=': '=', '==': '=', '!=': '≠' }[rule.when.op as string] ?? rule.when.op;
+  return t('threshold', { threshold: `${op} ${lex.number(rule.when.value, q.type === 'quantity' ? q.decimals : 0)}${unit ? ` ${unit}` : ''}` });
+}
+
+/** "Verlauf: 37,9 → 38,4 → 39,8 °C (26.11.–28.11.)": the triggering question's earlier values and today's. */
+function recent(input: AlertInput, t: (key: string, vars?: Record<string, string>) => string): string | null {
+  const itemId = input.details['itemId'];
+  const values = input.details['values'] as Record<string, AnswerValue> | undefined;
+  const q = typeof itemId === 'string' ? input.flow?.questions.find((x) => x.id === itemId) : undefined;
+  const today = q ? values?.[q.id] : undefined;
+  if (!q || !input.recent?.length || today?.type !== 'number' || input.details['trend']) return null;
+  const line = series(q, [...input.recent, { value: today.value, at: input.at.toISOString() }], input.language);
+  return line ? t('history', { series: line.slice(questionLabel(q, input.language).length + 1) }) : null;
+}
+
 function what(input: AlertInput, t: (key: string, vars?: Record<string, string>) => string): string {
   const d = input.details;
   switch (input.kind) {
@@ -96,7 +124,9 @@ export function renderAlert(input: AlertInput): AlertContent {
   const who = `${input.patient.displayName ?? '—'} (#${input.patient.id.slice(0, 8)})`;
   const time = input.at.toLocaleTimeString(input.language === 'de' ? 'de-DE' : 'en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Berlin' });
   const head = `${t(`severity.${input.severity}`)} · ${who}`;
-  const lines = [what(input, t), values(input, t), input.count > 1 ? t('repeated', { count: String(input.count), time }) : null].filter((l): l is string => !!l);
+  const lines = [what(input, t), values(input, t), threshold(input, t), recent(input, t), input.count > 1 ? t('repeated', { count: String(input.count), time }) : null].filter(
+    (l): l is string => !!l,
+  );
   const mentionsText = input.mentions.map((m) => m.displayName).join(', ');
   const mentionsHtml = input.mentions.map((m) => `<a href="https://matrix.to/#/${encodeURIComponent(m.userId)}">${esc(m.displayName)}</a>`).join(', ');
   const ask = input.mentions.length > 0 ? t('ask', { mentions: mentionsText }) : null;

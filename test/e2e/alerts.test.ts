@@ -48,6 +48,7 @@ describe('alerts in the care-team room', () => {
     expect(pain.content['msgtype']).toBe('m.text');
     expect(pain.content['m.mentions']).toEqual({ user_ids: [doctor.userId] });
     expect(pain.content['body']).toMatch(/Schmerzen 9/);
+    expect(pain.content['body']).toMatch(/Schwelle: ≥ 7/);
     expect(pain.content['formatted_body']).toContain(`https://matrix.to/#/${encodeURIComponent(doctor.userId)}`);
     expect(pain.content['body']).toMatch(/\/fhir\/R4\/Patient\/[0-9a-f-]+\/\$everything/);
 
@@ -162,6 +163,11 @@ describe('care-team commands', () => {
 
     await room.say(`!checkin ${short}`, /Check-in „post-op“ für Lena Probe \(#[0-9a-f]{8}\) gestartet/);
     await chat.expectBot(/Wie stark sind Ihre Schmerzen/);
+    // In the new check-in a severe pain value: the alert names the threshold and the earlier value.
+    await chat.say('8', /Körpertemperatur/);
+    const pain = await room.expectBot(/🟠 Warnung · Lena Probe/);
+    expect(pain.content['body']).toMatch(/Schwelle: ≥ 7/);
+    expect(pain.content['body']).toMatch(/Verlauf: 2 → 8 \(\d\d\.\d\d\.\)/);
 
     await room.say('!patient #00000000', /keinen Patienten mit dieser Kennung/);
     const visitorView = new PatientChat(visitorClient, teamRoom, bot);
