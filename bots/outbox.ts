@@ -63,20 +63,30 @@ export function startOutboxSender(options: { db: Db; send: SendEvent; logger: Lo
   let kicked = false;
 
   async function drainOnce(): Promise<number> {
-    return options.db.transaction(async (tx) => {
-      const heads = tx
-        .select({ id: sql<number>`min(${outbox.id})` })
-        .from(outbox)
-        .where(eq(outbox.status, 'pending'))
-        .groupBy(outbox.roomId);
-      const due = await tx
-        .select()
-        .from(outbox)
-        .where(and(eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, new Date()), inArray(outbox.id, heads)))
-        .orderBy(outbox.id)
-        .limit(batch)
-        .for('update', { skipLocked: true });
-      for (const row of due) {
+    // Candidates first (no lock), then one short transaction per message: a slow or failing room
+    // never holds back the bookkeeping of messages already delivered to other rooms.
+    const heads = options.db
+      .select({ id: sql<number>`min(${outbox.id})` })
+      .from(outbox)
+      .where(eq(outbox.status, 'pending'))
+      .groupBy(outbox.roomId);
+    const candidates = await options.db
+      .select({ id: outbox.id })
+      .from(outbox)
+      .where(and(eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, new Date()), inArray(outbox.id, heads)))
+      .orderBy(outbox.id)
+      .limit(batch);
+    let handled = 0;
+    for (const { id } of candidates) {
+      if (!running) break;
+      handled += await options.db.transaction(async (tx) => {
+        // Re-check under the row lock: another instance may have sent it, or it may no longer be due.
+        const [row] = await tx
+          .select()
+          .from(outbox)
+          .where(and(eq(outbox.id, id), eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, new Date())))
+          .for('update', { skipLocked: true });
+        if (!row) return 0;
         try {
           const eventId = await options.send(row.roomId, row.eventType, row.txnId, row.content as Record<string, unknown>);
           await tx.update(outbox).set({ status: 'sent', sentEventId: eventId, sentAt: new Date(), attempts: row.attempts + 1 }).where(eq(outbox.id, row.id));
@@ -98,9 +108,10 @@ export function startOutboxSender(options: { db: Db; send: SendEvent; logger: Lo
           if (giveUp) log.error('message refused by the homeserver; giving up', fields);
           else log.warn('send failed; will retry', { ...fields, inMs: delay });
         }
-      }
-      return due.length;
-    });
+        return 1;
+      });
+    }
+    return handled;
   }
 
   const loop = (async () => {
