@@ -142,21 +142,13 @@ export function createBot(options: BotOptions): Bot {
     if (!HANDLED_TYPES.has(event.type) || event.unsigned?.redacted_because) return;
     const meta = { sender: event.sender, origin_server_ts: typeof event.origin_server_ts === 'number' ? event.origin_server_ts : 0 };
     if (!isActionable(meta, options.userId, cutoff)) return;
-    if (options.alerts && (await options.alerts.isCareTeamRoom(roomId))) {
-      const content = (event.content ?? {}) as Record<string, unknown>;
-      if (event.type === 'm.room.message' && typeof content['body'] === 'string' && options.careTeamCommands) {
-        if (await options.careTeamCommands.handle(roomId, { eventId: event.event_id, sender: event.sender, body: content['body'] })) return;
-      }
-      await options.alerts.onCareTeamEvent(roomId, { eventId: event.event_id, sender: event.sender, type: event.type, content: (event.content ?? {}) as Record<string, unknown> });
-      return;
-    }
     const action = readPatientAction(event.type, event.content);
-    if (!action) {
-      log.warn('ignored malformed event', { roomId, eventId: event.event_id, type: event.type });
-      return;
-    }
-
+    // Patient rooms first: they carry almost all traffic.
     if (await options.conversations.isPatientRoom(roomId, event.sender)) {
+      if (!action) {
+        log.warn('ignored malformed event', { roomId, eventId: event.event_id, type: event.type });
+        return;
+      }
       // Typing and read receipts are courtesy: never awaited before the work, never fatal.
       void matrix.setTyping(roomId, true, 10_000).catch(() => {});
       try {
@@ -169,7 +161,15 @@ export function createBot(options: BotOptions): Bot {
       void matrix.sendReadReceipt(roomId, event.event_id).catch(() => {});
       return;
     }
-    await answerGreeting(matrix, roomId, event.event_id, action);
+    if (options.alerts && (await options.alerts.isCareTeamRoom(roomId))) {
+      const content = (event.content ?? {}) as Record<string, unknown>;
+      if (event.type === 'm.room.message' && typeof content['body'] === 'string' && options.careTeamCommands) {
+        if (await options.careTeamCommands.handle(roomId, { eventId: event.event_id, sender: event.sender, body: content['body'] })) return;
+      }
+      await options.alerts.onCareTeamEvent(roomId, { eventId: event.event_id, sender: event.sender, type: event.type, content });
+      return;
+    }
+    if (action) await answerGreeting(matrix, roomId, event.event_id, action);
   }
 
   /** Outside patient rooms (care-team members trying the bot) the bot only answers greetings. */
