@@ -1,9 +1,10 @@
 import { and, desc, eq, inArray, lte, ne, sql } from 'drizzle-orm';
-import { HISTORY_LIMIT, historyFromRows, trendQuestionIds } from '../core/engine/history.ts';
+import { HISTORY_LIMIT, historyFromRows, trendConditions, trendQuestionIds } from '../core/engine/history.ts';
 import type { History } from '../core/engine/types.ts';
 import { beginCheckin, turn, welcome, type CheckinView, type PatientInput, type PatientView, type TurnResult } from '../core/conversation/turn.ts';
 import type { Vocabulary } from '../core/conversation/vocabulary.ts';
 import type { Flow } from '../core/flow/model.ts';
+import type { ConversationState } from '../core/engine/types.ts';
 import { isLanguage } from '../core/language.ts';
 import type { Db } from '../db/database.ts';
 import { applyTurn, lockPatientById, lockPatientByRoom, type CheckinRow, type PatientRow, type StoredFile, type Tx } from '../db/conversations.ts';
@@ -63,6 +64,20 @@ const HISTORY_STATUSES = ['completed', 'expired', 'superseded'] as const;
  * current answers of earlier check-ins of the same flow, newest first, at most
  * HISTORY_LIMIT per question. One small query, and only for flows with trend rules.
  */
+/**
+ * Whether this turn can evaluate a trend rule: one on the open question or on
+ * the last answered one (a correction re-evaluates it), or a flow-level one
+ * (it may complete now). Other turns skip the history query.
+ */
+function needsHistory(flow: Flow, state: ConversationState): boolean {
+  if ([...flow.escalations, ...flow.computed.flatMap((c) => c.escalations)].some((r) => trendConditions(r.when).length > 0)) return true;
+  const last = state.path[state.path.length - 1];
+  return [state.current, last].some((id) => {
+    const q = id ? flow.questions.find((x) => x.id === id) : undefined;
+    return q?.escalations.some((r) => trendConditions(r.when).length > 0) ?? false;
+  });
+}
+
 async function loadHistory(tx: Tx, patientId: string, flow: Flow, currentCheckinId: string): Promise<History | undefined> {
   const ids = trendQuestionIds(flow);
   if (ids.length === 0) return undefined;
@@ -174,7 +189,7 @@ export function createConversations(options: { db: Db; flows: ReadonlyMap<string
         const { patient, checkin } = locked;
         const view = checkinView(checkin, flows);
         if (view && checkin?.enrollmentId) view.flow = await teamFlow(tx, view.flow, checkin.enrollmentId);
-        if (view && checkin && view.status === 'active') {
+        if (view && checkin && view.status === 'active' && view.state && needsHistory(view.flow, view.state)) {
           const history = await loadHistory(tx, patient.id, view.flow, checkin.id);
           if (history) view.history = history;
         }
