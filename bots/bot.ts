@@ -149,14 +149,21 @@ export function createBot(options: BotOptions): Bot {
         log.warn('ignored malformed event', { roomId, eventId: event.event_id, type: event.type });
         return;
       }
-      // Typing and read receipts are courtesy: never awaited before the work, never fatal.
-      void matrix.setTyping(roomId, true, 10_000).catch(() => {});
+      // Typing and read receipts are courtesy, never awaited and never fatal. Typing shows only
+      // when the work takes a noticeable time (a photo download): for a quick answer it would
+      // just compete with the reply for the homeserver.
+      let typing = false;
+      const typingTimer = setTimeout(() => {
+        typing = true;
+        void matrix.setTyping(roomId, true, 10_000).catch(() => {});
+      }, 400);
       try {
         const { input, file, editOf } = await toInput(action);
         const outcome = await options.conversations.handle({ eventId: event.event_id, roomId, sender: event.sender, input, ...(file ? { file } : {}), ...(editOf ? { editOf } : {}) });
         log.info('patient event', { roomId, eventId: event.event_id, input: input.type, outcome });
       } finally {
-        void matrix.setTyping(roomId, false).catch(() => {});
+        clearTimeout(typingTimer);
+        if (typing) void matrix.setTyping(roomId, false).catch(() => {});
       }
       void matrix.sendReadReceipt(roomId, event.event_id).catch(() => {});
       return;
