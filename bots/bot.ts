@@ -17,6 +17,8 @@ import { isActionable, isInviterAllowed } from './policy.ts';
 import { routeSdkLogs } from './sdk-logs.ts';
 import { loginSession } from './session.ts';
 import { DatabaseStorage } from './storage.ts';
+import { createCrypto, CryptoStoreError, cryptoStoreDir, decryptAttachment, ROOM_ENCRYPTION_STATE, sealForRoom, type BotCrypto } from './crypto.ts';
+import { trackUndecryptable, type UndecryptableTracker } from './undecryptable.ts';
 import { downloadMedia, formatBytes, uploadLimit } from './media.ts';
 
 export interface BotOptions {
@@ -42,6 +44,8 @@ export interface BotOptions {
   adoptPatientRoom(userId: string, roomId: string): Promise<void>;
   /** Backoff bounds while the homeserver is unreachable at start. */
   retry?: { initialMs: number; maxMs: number };
+  /** End-to-end encryption: the crypto store's passphrase and the data folder it lives below. */
+  crypto?: { passphrase: string; dataDir: string };
 }
 
 export interface Bot {
@@ -82,6 +86,8 @@ export function createBot(options: BotOptions): Bot {
   let cutoff = 0;
   let sender: OutboxSender | undefined;
   let maxBytes = options.maxUploadBytes;
+  let crypto: BotCrypto | undefined;
+  let undecryptable: UndecryptableTracker | undefined;
 
   async function onInvite(matrix: MatrixClient, roomId: string, raw: unknown): Promise<void> {
     const parsed = inviteEvent.safeParse(raw);
@@ -109,8 +115,10 @@ export function createBot(options: BotOptions): Bot {
       return { input: { type: 'attachment-rejected', reason: 'too-large', max: formatBytes(maxBytes) } };
     }
     try {
-      const data = await downloadMedia(options.homeserverUrl, accessToken, action.url, maxBytes);
-      if (data === 'too-large') return { input: { type: 'attachment-rejected', reason: 'too-large', max: formatBytes(maxBytes) } };
+      const downloaded = await downloadMedia(options.homeserverUrl, accessToken, action.url, maxBytes);
+      if (downloaded === 'too-large') return { input: { type: 'attachment-rejected', reason: 'too-large', max: formatBytes(maxBytes) } };
+      // An encrypted room sends the ciphertext; its key travels in the (decrypted) event. We keep the plain photo.
+      const data = action.encrypted ? decryptAttachment(downloaded, action.encrypted) : downloaded;
       return {
         input: { type: 'attachment', url: action.url, contentType: action.mimetype, size: data.byteLength },
         file: { mxcUrl: action.url, contentType: action.mimetype, data },
@@ -201,13 +209,34 @@ export function createBot(options: BotOptions): Bot {
   async function connectOnce(): Promise<MatrixClient> {
     const session = await loginSession({ db: options.db, homeserverUrl: options.homeserverUrl, userId: options.userId, ...(options.password ? { password: options.password } : {}), ...(options.accessToken ? { accessToken: options.accessToken } : {}) });
     accessToken = session.accessToken;
-    const matrix = new MatrixClient(options.homeserverUrl, session.accessToken, storage);
+    if (options.crypto) {
+      crypto = createCrypto({
+        userId: options.userId,
+        deviceId: session.deviceId,
+        storeDir: cryptoStoreDir(options.crypto.dataDir, options.userId, session.deviceId),
+        passphrase: options.crypto.passphrase,
+        logger: options.logger,
+      });
+    }
+    const matrix = new MatrixClient(options.homeserverUrl, session.accessToken, storage, crypto?.cryptoStore);
     // Save the sync position only after the batch's handlers ran (see DatabaseStorage).
     (matrix as unknown as { persistTokenAfterSync: boolean }).persistTokenAfterSync = true;
     // Without a stored position this is a first sync: what happened before is history, not a request.
     cutoff = (await storage.getSyncToken()) ? 0 : Date.now();
     matrix.on('room.invite', guarded('invite', (roomId, event) => onInvite(matrix, roomId, event)));
     matrix.on('room.event', guarded('event', (roomId, event) => onEvent(matrix, roomId, event)));
+    if (crypto) {
+      // A message whose key has not arrived yet is retried when keys come, then answered politely.
+      undecryptable = trackUndecryptable(matrix, {
+        logger: options.logger,
+        onDecrypted: (roomId, event) => onEvent(matrix, roomId, event),
+        onGiveUp: async (roomId, event) => {
+          if (event.sender === options.userId) return;
+          const outcome = await options.conversations.askToResend({ eventId: event.event_id, roomId, sender: event.sender });
+          log.info('asked to send an undecryptable message again', { roomId, eventId: event.event_id, outcome });
+        },
+      });
+    }
     maxBytes = Math.min(options.maxUploadBytes, await uploadLimit(options.homeserverUrl, session.accessToken).catch(() => options.maxUploadBytes));
     await matrix.start();
     await matrix.setDisplayName(options.displayName).catch((error: unknown) => log.warn('could not set display name', errorFields(error)));
@@ -229,13 +258,21 @@ export function createBot(options: BotOptions): Bot {
             logger: options.logger,
             send: async (roomId, eventType, txnId, content) => {
               const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(eventType)}/${encodeURIComponent(txnId)}`;
-              const response = (await matrix.doRequest('PUT', path, null, content)) as { event_id: string };
+              // In an encrypted room the outbox content is sealed just before sending; the txn id stays the same.
+              const sealed = await sealForRoom(matrix, roomId, eventType, content);
+              const sealedPath = sealed.eventType === eventType ? path : `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(sealed.eventType)}/${encodeURIComponent(txnId)}`;
+              const response = (await matrix.doRequest('PUT', sealedPath, null, sealed.content)) as { event_id: string };
               return response.event_id;
             },
           });
           log.info('bot syncing', { userId: options.userId });
           return;
         } catch (error) {
+          // A wrong passphrase (or a damaged store) must stop the start, never create a new identity.
+          if (error instanceof CryptoStoreError) {
+            log.error('the crypto store cannot be opened', { ...errorFields(error) });
+            throw error;
+          }
           log.warn('homeserver not usable yet; retrying', { inMs: delay, ...errorFields(error) });
           await sleep(delay, stopping.signal);
           delay = Math.min(delay * 2, retry.maxMs);
@@ -246,8 +283,10 @@ export function createBot(options: BotOptions): Bot {
       stopping.abort();
       sdkLogs.mute();
       client?.stop();
+      undecryptable?.stop();
       await sender?.stop();
       await storage.settle();
+      await crypto?.close().catch((error: unknown) => log.error('crypto store close failed', errorFields(error)));
       client = undefined;
     },
     async ping() {
@@ -265,6 +304,7 @@ export function createBot(options: BotOptions): Bot {
         initial_state: [
           { type: 'm.room.join_rules', state_key: '', content: { join_rule: 'invite' } },
           { type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'invited' } },
+          ...(crypto ? [ROOM_ENCRYPTION_STATE] : []),
         ],
       });
     },

@@ -5,13 +5,14 @@ import { beginCheckin, turn, welcome, type CheckinView, type PatientInput, type 
 import type { Vocabulary } from '../core/conversation/vocabulary.ts';
 import type { Flow } from '../core/flow/model.ts';
 import type { ConversationState } from '../core/engine/types.ts';
-import { isLanguage } from '../core/language.ts';
+import { isLanguage, isRightToLeft } from '../core/language.ts';
 import type { Db } from '../db/database.ts';
-import { applyTurn, lockPatientById, lockPatientByRoom, type CheckinRow, type PatientRow, type StoredFile, type Tx } from '../db/conversations.ts';
+import { applyTurn, enqueue, lockPatientById, lockPatientByRoom, type CheckinRow, type PatientRow, type StoredFile, type Tx } from '../db/conversations.ts';
 import { claimInboundEvent } from '../db/inbound-events.ts';
 import { answers, careTeams, checkins, enrollments, patients } from '../db/schema.ts';
 import { withThresholds } from '../core/flow/thresholds.ts';
 import { renderMessage } from './render.ts';
+import { translator } from '../core/i18n.ts';
 import { checkinRecords } from '../core/fhir/records.ts';
 import { storeRecords, storeResource } from '../db/fhir.ts';
 import { patientResource } from '../core/fhir/patient.ts';
@@ -35,6 +36,8 @@ export interface Conversations {
   /** Tells the outbox sender that committed messages are waiting. */
   outgoingQueued(): void;
   isPatientRoom(roomId: string, sender: string): Promise<boolean>;
+  /** A patient message that could not be decrypted: ask them, once, to send it again. */
+  askToResend(event: { eventId: string; roomId: string; sender: string }): Promise<HandleOutcome>;
   /** Introduces the bot to a patient who has not been asked for consent yet (no-op otherwise). */
   welcome(patientId: string, now?: Date): Promise<void>;
 }
@@ -199,6 +202,20 @@ export function createConversations(options: { db: Db; flows: ReadonlyMap<string
         const result = turn(patientView(patient), view, input, vocabulary, now);
         const file = event.file && result.attachment === 'answer' && view?.state?.current ? { ...event.file, questionId: view.state.current } : event.file;
         await apply(tx, patient, view ? checkin : undefined, result, event.eventId, now, file);
+        return 'handled';
+      });
+      if (outcome === 'handled') options.onOutgoing();
+      return outcome;
+    },
+
+    async askToResend(event) {
+      const outcome = await db.transaction(async (tx): Promise<HandleOutcome> => {
+        const locked = await lockPatientByRoom(tx, event.roomId, event.sender);
+        if (!locked) return 'not-a-patient-room';
+        if (!(await claimInboundEvent(tx, { eventId: event.eventId, roomId: event.roomId, kind: 'undecryptable' }))) return 'duplicate';
+        const language = isLanguage(locked.patient.language) ? locked.patient.language : 'de';
+        const reply = { kind: 'notice' as const, text: translator(language)('crypto.resend'), lang: language, rtl: isRightToLeft(language) };
+        await enqueue(tx, event.roomId, [{ content: renderMessage(reply) }]);
         return 'handled';
       });
       if (outcome === 'handled') options.onOutgoing();

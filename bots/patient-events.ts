@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { encryptedFile, type EncryptedFile } from './encrypted-file.ts';
 
 /**
  * What a patient did, read from a Matrix event (CS API v1.11 plus the polls
@@ -7,10 +8,13 @@ import { z } from 'zod';
  */
 export type PatientAction =
   | { type: 'text'; text: string; editOf?: string }
-  | { type: 'file'; url: string; mimetype: string; size: number | undefined; name: string }
+  /** `encrypted`: the file's key and hash (an encrypted room sends `file` instead of `url`). */
+  | { type: 'file'; url: string; mimetype: string; size: number | undefined; name: string; encrypted?: EncryptedFileInfo }
   | { type: 'reaction'; emoji: string; relatesTo: string }
   | { type: 'poll'; answerIds: string[] }
   | { type: 'unsupported' };
+
+export type EncryptedFileInfo = EncryptedFile;
 
 const relatesTo = z.looseObject({ rel_type: z.string().optional(), event_id: z.string().optional() });
 
@@ -18,6 +22,7 @@ const messageContent = z.looseObject({
   msgtype: z.string(),
   body: z.string().default(''),
   url: z.string().optional(),
+  file: encryptedFile.optional(),
   info: z.looseObject({ mimetype: z.string().optional(), size: z.number().optional() }).optional(),
   'm.relates_to': relatesTo.optional(),
   'm.new_content': z.looseObject({ body: z.string().optional() }).optional(),
@@ -63,9 +68,12 @@ export function readPatientAction(type: string, content: unknown): PatientAction
       return { type: 'text', text: c.body };
     }
     case 'm.image':
-    case 'm.file':
+    case 'm.file': {
+      const mimetype = c.info?.mimetype ?? 'application/octet-stream';
+      if (c.file) return { type: 'file', url: c.file.url, mimetype, size: c.info?.size, name: c.body, encrypted: c.file };
       if (!c.url?.startsWith('mxc://')) return { type: 'unsupported' };
-      return { type: 'file', url: c.url, mimetype: c.info?.mimetype ?? 'application/octet-stream', size: c.info?.size, name: c.body };
+      return { type: 'file', url: c.url, mimetype, size: c.info?.size, name: c.body };
+    }
     default:
       return { type: 'unsupported' };
   }

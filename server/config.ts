@@ -75,6 +75,10 @@ export const configSchema = z
     VISITE_OIDC_JWKS_URL: httpUrl('https://login.klinik.example/realms/visite/protocol/openid-connect/certs').optional(),
     VISITE_OIDC_ORG_CLAIM: z.string().min(1).default('visite_org'),
     VISITE_OIDC_ROLES_CLAIM: z.string().min(1).default('visite_roles'),
+    VISITE_CRYPTO_PASSPHRASE: z
+      .string()
+      .min(12, { error: 'expected a passphrase of at least 12 characters (it encrypts the bot\'s end-to-end encryption keys)' })
+      .optional(),
     VISITE_SCHEDULER_CRON: z
       .string()
       .min(1)
@@ -105,6 +109,8 @@ export interface Config {
   /** Base URL integrators use; defaults to the HTTP listener's address. */
   publicUrl?: string;
   maxBodyBytes: number;
+  /** End-to-end encryption: the passphrase of the bot's crypto store (in `<dataDir>/crypto`); absent: no E2EE. */
+  crypto?: { passphrase: string };
   /** false: this instance runs no scheduler (others may). */
   schedulerCron: string | false;
   oidc?: { issuer: string; audience: string; jwksUrl?: string; orgClaim: string; rolesClaim: string };
@@ -142,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...(c.VISITE_PUBLIC_URL ? { publicUrl: c.VISITE_PUBLIC_URL } : {}),
     maxBodyBytes: c.VISITE_MAX_BODY_BYTES,
     schedulerCron: c.VISITE_SCHEDULER_CRON === 'off' ? false : c.VISITE_SCHEDULER_CRON,
+    ...(c.VISITE_CRYPTO_PASSPHRASE ? { crypto: { passphrase: c.VISITE_CRYPTO_PASSPHRASE } } : {}),
     ...(c.VISITE_OIDC_ISSUER && c.VISITE_OIDC_AUDIENCE
       ? {
           oidc: {

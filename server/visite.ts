@@ -86,6 +86,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       displayName: config.bot.displayName,
       allowedInviters: config.allowedInviters,
       maxUploadBytes: config.maxUploadBytes,
+      ...(config.crypto ? { crypto: { passphrase: config.crypto.passphrase, dataDir: config.dataDir } } : {}),
       db: database.db,
       logger,
       conversations,
