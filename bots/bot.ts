@@ -19,6 +19,7 @@ import { loginSession } from './session.ts';
 import { DatabaseStorage } from './storage.ts';
 import { createCrypto, CryptoStoreError, cryptoStoreDir, decryptAttachment, ROOM_ENCRYPTION_STATE, sealForRoom, type BotCrypto } from './crypto.ts';
 import { trackUndecryptable, type UndecryptableTracker } from './undecryptable.ts';
+import { enableKeyBackup, ensureCrossSigning, type KeyBackup } from './crypto-account.ts';
 import { downloadMedia, formatBytes, uploadLimit } from './media.ts';
 
 export interface BotOptions {
@@ -44,8 +45,8 @@ export interface BotOptions {
   adoptPatientRoom(userId: string, roomId: string): Promise<void>;
   /** Backoff bounds while the homeserver is unreachable at start. */
   retry?: { initialMs: number; maxMs: number };
-  /** End-to-end encryption: the crypto store's passphrase and the data folder it lives below. */
-  crypto?: { passphrase: string; dataDir: string };
+  /** End-to-end encryption: the crypto store's passphrase and folder, how long to wait for missing keys, the backup key. */
+  crypto?: { passphrase: string; storeDir: string; undecryptableWaitMs?: number; backupKey?: string };
 }
 
 export interface Bot {
@@ -88,6 +89,20 @@ export function createBot(options: BotOptions): Bot {
   let maxBytes = options.maxUploadBytes;
   let crypto: BotCrypto | undefined;
   let undecryptable: UndecryptableTracker | undefined;
+  let backup: KeyBackup | undefined;
+
+  /** Cross-signing and server-side key backup: wanted (TI-M), not required — the bot talks without them. */
+  async function setUpAccountCrypto(matrix: MatrixClient): Promise<void> {
+    await ensureCrossSigning(matrix, { userId: options.userId, ...(options.password ? { password: options.password } : {}), logger: options.logger }).catch((error: unknown) =>
+      log.warn('cross-signing not set up', errorFields(error)),
+    );
+    try {
+      backup = await enableKeyBackup(matrix, { logger: options.logger, ...(options.crypto?.backupKey ? { decryptionKeyBase64: options.crypto.backupKey } : {}) });
+      if (backup.joinedExisting) await backup.restore();
+    } catch (error) {
+      log.warn('key backup not enabled', errorFields(error));
+    }
+  }
 
   async function onInvite(matrix: MatrixClient, roomId: string, raw: unknown): Promise<void> {
     const parsed = inviteEvent.safeParse(raw);
@@ -213,7 +228,7 @@ export function createBot(options: BotOptions): Bot {
       crypto = createCrypto({
         userId: options.userId,
         deviceId: session.deviceId,
-        storeDir: cryptoStoreDir(options.crypto.dataDir, options.userId, session.deviceId),
+        storeDir: cryptoStoreDir(options.crypto.storeDir, options.userId, session.deviceId),
         passphrase: options.crypto.passphrase,
         logger: options.logger,
       });
@@ -229,6 +244,7 @@ export function createBot(options: BotOptions): Bot {
       // A message whose key has not arrived yet is retried when keys come, then answered politely.
       undecryptable = trackUndecryptable(matrix, {
         logger: options.logger,
+        ...(options.crypto?.undecryptableWaitMs ? { giveUpAfterMs: options.crypto.undecryptableWaitMs } : {}),
         onDecrypted: (roomId, event) => onEvent(matrix, roomId, event),
         onGiveUp: async (roomId, event) => {
           if (event.sender === options.userId) return;
@@ -238,7 +254,16 @@ export function createBot(options: BotOptions): Bot {
       });
     }
     maxBytes = Math.min(options.maxUploadBytes, await uploadLimit(options.homeserverUrl, session.accessToken).catch(() => options.maxUploadBytes));
-    await matrix.start();
+    try {
+      await matrix.start();
+    } catch (error) {
+      // Leave nothing open: the retry opens the store again.
+      matrix.stop();
+      undecryptable?.stop();
+      await crypto?.close().catch(() => {});
+      throw error;
+    }
+    if (crypto) await setUpAccountCrypto(matrix);
     await matrix.setDisplayName(options.displayName).catch((error: unknown) => log.warn('could not set display name', errorFields(error)));
     return matrix;
   }
@@ -269,7 +294,7 @@ export function createBot(options: BotOptions): Bot {
           return;
         } catch (error) {
           // A wrong passphrase (or a damaged store) must stop the start, never create a new identity.
-          if (error instanceof CryptoStoreError) {
+          if (error instanceof CryptoStoreError && (error as { code?: string }).code !== 'CRYPTO_STORE_CLOSED') {
             log.error('the crypto store cannot be opened', { ...errorFields(error) });
             throw error;
           }
@@ -284,8 +309,11 @@ export function createBot(options: BotOptions): Bot {
       sdkLogs.mute();
       client?.stop();
       undecryptable?.stop();
+      backup?.stop();
       await sender?.stop();
       await storage.settle();
+      // A last upload of new room keys, bounded so an unreachable homeserver cannot hold up the shutdown.
+      if (backup) await Promise.race([backup.backupNow().catch(() => {}), new Promise((r) => setTimeout(r, 5_000).unref())]);
       await crypto?.close().catch((error: unknown) => log.error('crypto store close failed', errorFields(error)));
       client = undefined;
     },

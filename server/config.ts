@@ -79,6 +79,12 @@ export const configSchema = z
       .string()
       .min(12, { error: 'expected a passphrase of at least 12 characters (it encrypts the bot\'s end-to-end encryption keys)' })
       .optional(),
+    VISITE_CRYPTO_STORE_DIR: z.string().min(1).optional(),
+    VISITE_KEY_BACKUP_KEY: z
+      .string()
+      .regex(/^[A-Za-z0-9+/]{43}=?$/, { error: 'expected 32 bytes in base64, e.g. from: openssl rand -base64 32' })
+      .optional(),
+    VISITE_UNDECRYPTABLE_WAIT_SECONDS: z.coerce.number({ error: 'expected seconds, e.g. 60' }).int().min(1).max(3600).default(60),
     VISITE_SCHEDULER_CRON: z
       .string()
       .min(1)
@@ -109,8 +115,8 @@ export interface Config {
   /** Base URL integrators use; defaults to the HTTP listener's address. */
   publicUrl?: string;
   maxBodyBytes: number;
-  /** End-to-end encryption: the passphrase of the bot's crypto store (in `<dataDir>/crypto`); absent: no E2EE. */
-  crypto?: { passphrase: string };
+  /** End-to-end encryption: the crypto store (in `<storeDir>/crypto/<user>/<device>`), its passphrase; absent: no E2EE. */
+  crypto?: { passphrase: string; storeDir: string; undecryptableWaitMs: number; backupKey?: string };
   /** false: this instance runs no scheduler (others may). */
   schedulerCron: string | false;
   oidc?: { issuer: string; audience: string; jwksUrl?: string; orgClaim: string; rolesClaim: string };
@@ -148,7 +154,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...(c.VISITE_PUBLIC_URL ? { publicUrl: c.VISITE_PUBLIC_URL } : {}),
     maxBodyBytes: c.VISITE_MAX_BODY_BYTES,
     schedulerCron: c.VISITE_SCHEDULER_CRON === 'off' ? false : c.VISITE_SCHEDULER_CRON,
-    ...(c.VISITE_CRYPTO_PASSPHRASE ? { crypto: { passphrase: c.VISITE_CRYPTO_PASSPHRASE } } : {}),
+    ...(c.VISITE_CRYPTO_PASSPHRASE
+      ? {
+          crypto: {
+            passphrase: c.VISITE_CRYPTO_PASSPHRASE,
+            storeDir: c.VISITE_CRYPTO_STORE_DIR ?? c.VISITE_DATA_DIR,
+            undecryptableWaitMs: c.VISITE_UNDECRYPTABLE_WAIT_SECONDS * 1000,
+            ...(c.VISITE_KEY_BACKUP_KEY ? { backupKey: c.VISITE_KEY_BACKUP_KEY } : {}),
+          },
+        }
+      : {}),
     ...(c.VISITE_OIDC_ISSUER && c.VISITE_OIDC_AUDIENCE
       ? {
           oidc: {

@@ -23,6 +23,11 @@ const logger = createLogger(config.logLevel);
 try {
   const visite = await startVisite(config, logger);
   let stopping = false;
+  // The bot connects in the background; a crypto store it may not open (wrong passphrase) ends the process.
+  visite.botStarted.catch((error: unknown) => {
+    logger.error('start-up failed', { error: error instanceof Error ? error.name : typeof error, reason: error instanceof Error ? error.message.slice(0, 300) : '' });
+    void visite.stop().finally(() => process.exit(1));
+  });
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;

@@ -86,7 +86,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       displayName: config.bot.displayName,
       allowedInviters: config.allowedInviters,
       maxUploadBytes: config.maxUploadBytes,
-      ...(config.crypto ? { crypto: { passphrase: config.crypto.passphrase, dataDir: config.dataDir } } : {}),
+      ...(config.crypto ? { crypto: config.crypto } : {}),
       db: database.db,
       logger,
       conversations,
@@ -106,10 +106,11 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       adoptPatientRoom: (userId, roomId) => adoptRoom(database.db, userId, roomId),
     });
     const theBot = bot;
+    if (!config.crypto) logger.warn('end-to-end encryption is off: set VISITE_CRYPTO_PASSPHRASE (TI-M rooms are encrypted)');
     const connecting = theBot.start();
     closers.push(async () => {
       await theBot.stop();
-      await connecting;
+      await connecting.catch(() => {});
     });
     /** The patient's direct room, created on first need (Matrix I/O). */
     const roomOf = async (patientId: string): Promise<string> => {

@@ -7,7 +7,8 @@ import { openDatabase, type Database } from '../../db/database.ts';
 import { createOrganisation } from '../../db/organisations.ts';
 import { enrollPatient } from '../../db/patients.ts';
 import { registerUser, type RegisteredUser } from '../../scripts/synapse.ts';
-import { E2eeClient, type ClearEvent } from '../harness/e2ee-client.ts';
+import { E2eeChat } from '../harness/e2ee-chat.ts';
+import { E2eeClient } from '../harness/e2ee-client.ts';
 import { recordsOf } from '../harness/records.ts';
 import { startTestVisite, type RunningVisite } from '../harness/visite.ts';
 
@@ -35,11 +36,6 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** The patient's view of the bot's messages: decrypted, in order. */
-function botMessages(patient: E2eeClient, roomId: string): ClearEvent[] {
-  return patient.events(roomId).filter((e) => e.sender === bot.userId && e.type === 'm.room.message');
-}
-
 describe('check-ins in end-to-end encrypted rooms', () => {
   it('runs a check-in in an encrypted room the bot created, across a restart, with an encrypted photo', async () => {
     const homeserver = inject('homeserver');
@@ -54,16 +50,8 @@ describe('check-ins in end-to-end encrypted rooms', () => {
       expect(encryption.content['algorithm']).toBe('m.megolm.v1.aes-sha2');
       expect(encryption.sender).toBe(bot.userId);
 
-      // Bot messages already read are passed over, so each expectation sees only newer ones.
-      const readIds = new Set<string>();
-      const expectBot = async (match: RegExp) => {
-        const event = await patient.waitForEvent(roomId, (e) => e.sender === bot.userId && e.type === 'm.room.message' && !readIds.has(e.eventId) && match.test(String(e.content['body'])));
-        for (const e of botMessages(patient, roomId)) {
-          readIds.add(e.eventId);
-          if (e.eventId === event.eventId) break;
-        }
-        return event;
-      };
+      const chat = new E2eeChat(patient, roomId, bot.userId);
+      const expectBot = (match: RegExp) => chat.expectBot(match);
       const consent = await expectBot(/einverstanden/);
       expect(consent.encrypted).toBe(true);
 
@@ -86,7 +74,7 @@ describe('check-ins in end-to-end encrypted rooms', () => {
       await patient.sendEncryptedImage(roomId, photo, 'image/jpeg', 'wunde.jpg');
       await expectBot(/Foto ist angekommen/);
 
-      expect(botMessages(patient, roomId).every((e) => e.encrypted && !e.decryptionFailure)).toBe(true);
+      expect(chat.botMessages().every((e) => e.encrypted && !e.decryptionFailure)).toBe(true);
       const records = await recordsOf(database.db, user.userId);
       expect(Object.fromEntries(records.answers.map((a) => [a.questionId, a.value]))).toMatchObject({
         pain: { type: 'number', value: 3 },

@@ -77,3 +77,31 @@ describe('the visite process', () => {
     expect(await run.exited).toBe(0);
   });
 });
+
+describe('the visite process with end-to-end encryption', () => {
+  it('exits 1 with a clear log line when the crypto store passphrase is wrong', async () => {
+    const homeserver = inject('homeserver');
+    const bot = await registerUser(homeserver, `visite-${randomBytes(4).toString('hex')}`);
+    const port = await freePort();
+    const env = {
+      VISITE_HOMESERVER_URL: homeserver.url,
+      VISITE_BOT_USER_ID: bot.userId,
+      VISITE_BOT_PASSWORD: bot.password,
+      DATABASE_URL: inject('databaseUrl'),
+      VISITE_HTTP_PORT: String(port),
+      VISITE_DATA_DIR: join(dataDir, 'e2ee'),
+      VISITE_CRYPTO_PASSPHRASE: 'the right passphrase',
+    };
+    const first = runMain(env);
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`);
+    for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/readyz`)).ok; i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 1_500)); // the store is created during the bot's start
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    const second = runMain({ ...env, VISITE_CRYPTO_PASSPHRASE: 'a wrong passphrase!' });
+    expect(await second.exited).toBe(1);
+    expect(second.stderr()).toMatch(/the crypto store cannot be opened/);
+    expect(second.stderr()).toMatch(/start-up failed/);
+  });
+});
