@@ -7,6 +7,8 @@
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PatientChat } from '../test/harness/chat.ts';
+import { E2eeChat } from '../test/harness/e2ee-chat.ts';
+import { E2eeClient } from '../test/harness/e2ee-client.ts';
 import { TestClient } from '../test/harness/client.ts';
 import { recordsOf } from '../test/harness/records.ts';
 import { loadConfig } from '../server/config.ts';
@@ -23,18 +25,23 @@ const root = resolve(import.meta.dirname, '..', 'var', 'demo');
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const step = (line: string) => say(`\n▸ ${line}`);
 
-/** Prints a room's messages as one client received them. */
-function printRoom(client: TestClient, roomId: string, botUserId: string, name: string): void {
-  for (const event of client.timeline.get(roomId) ?? []) {
-    if (event.type !== 'm.room.message' && event.type !== 'm.reaction') continue;
-    const fromBot = event.sender === botUserId;
-    const who = fromBot ? (event.content['msgtype'] === 'm.notice' ? 'Visite·' : 'Visite ') : name.padEnd(7).slice(0, 7);
-    const relates = event.content['m.relates_to'] as { key?: string; rel_type?: string } | undefined;
-    const text = event.type === 'm.reaction' ? `(reaction ${relates?.key ?? ''})` : String(event.content['body']);
-    const lines = text.split('\n');
-    say(`  ${who} │ ${lines[0]}`);
+/** Prints messages as `who │ text`, continuation lines indented. */
+function printLines<T>(events: readonly T[], who: (e: T) => string, text: (e: T) => string): void {
+  for (const event of events) {
+    const lines = text(event).split('\n');
+    say(`  ${who(event)} │ ${lines[0]}`);
     for (const line of lines.slice(1)) say(`          │ ${line}`);
   }
+}
+
+/** Prints a room's messages and reactions as a raw client received them. */
+function printRoom(client: TestClient, roomId: string, botUserId: string, name: string): void {
+  const events = (client.timeline.get(roomId) ?? []).filter((e) => e.type === 'm.room.message' || e.type === 'm.reaction');
+  printLines(
+    events,
+    (e) => (e.sender === botUserId ? (e.content['msgtype'] === 'm.notice' ? 'Visite·' : 'Visite ') : name.padEnd(7).slice(0, 7)),
+    (e) => (e.type === 'm.reaction' ? `(reaction ${(e.content['m.relates_to'] as { key?: string } | undefined)?.key ?? ''})` : String(e.content['body'])),
+  );
 }
 
 async function main(): Promise<void> {
@@ -66,6 +73,8 @@ async function main(): Promise<void> {
       VISITE_LOG_LEVEL: 'warn',
       // The script runs the scheduler's pass itself, at the first check-in's due time.
       VISITE_SCHEDULER_CRON: 'off',
+      // TI-M rooms are end-to-end encrypted: so are the demo patient's.
+      VISITE_CRYPTO_PASSPHRASE: 'visite demo passphrase',
     });
     const visite = await startVisite(config, createLogger('warn'));
     stack.push(() => visite.stop());
@@ -90,15 +99,19 @@ async function main(): Promise<void> {
       const res = await fetch(`${visite.httpUrl}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
       return (await res.json()) as any;
     };
+    // The patient's phone: matrix-js-sdk with its own Rust crypto, online before the bot writes.
+    const patient = await E2eeClient.start({ baseUrl: synapse.url, userId: patientUser.userId, accessToken: patientUser.accessToken, deviceId: patientUser.deviceId });
+    stack.push(() => patient.stop());
     const patientRecord = await api('POST', '/v1/patients', { matrixUserId: patientUser.userId, language: 'de', displayName: 'Erika Muster' });
     const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
     const enrollment = await api('POST', '/v1/enrollments', { patientId: patientRecord.id, flowId: 'post-op', anchorDate: yesterday, careTeamId: team!.id });
     say(`  POST /v1/patients → ${patientRecord.id}`);
     say(`  POST /v1/enrollments (surgery ${yesterday}) → check-ins at ${enrollment.schedule.map((x: { dueAt: string }) => x.dueAt.slice(0, 16)).join(', ')}`);
 
-    const patient = new TestClient(synapse.url, patientUser.userId, patientUser.accessToken);
-    const roomId = await patient.acceptInviteFrom(bot.userId);
-    const chat = new PatientChat(patient, roomId, bot.userId);
+    const roomId = await patient.waitForInvite();
+    await patient.join(roomId);
+    say(`  the bot opened an end-to-end encrypted direct room (${roomId}); the patient joined`);
+    const chat = new E2eeChat(patient, roomId, bot.userId);
     await chat.expectBot(/einverstanden/);
     await chat.say('ja', /melde mich/);
 
@@ -118,7 +131,12 @@ async function main(): Promise<void> {
     for (const [answer, next] of script) await chat.say(answer, next);
 
     step("Conversation as the patient's client received it");
-    printRoom(patient, roomId, bot.userId, 'Patient');
+    printLines(
+      patient.events(roomId).filter((e) => e.type === 'm.room.message'),
+      (e) => (e.sender === bot.userId ? (e.content['msgtype'] === 'm.notice' ? 'Visite·' : 'Visite ') : 'Patient'),
+      (e) => `${String(e.content['body'])}${e.encrypted ? '' : '  (unencrypted!)'}`,
+    );
+    say(`  (every message above travelled end-to-end encrypted; Visite decrypted the patient's and encrypted its own)`);
 
     step('The care team is alerted; Dr. Berg acknowledges the urgent alert with ✅');
     const team$ = new PatientChat(doctor, teamRoom, bot.userId);
