@@ -6,7 +6,7 @@ import { botState } from '../../db/schema.ts';
 import { PatientChat } from '../harness/chat.ts';
 import { recordsOf } from '../harness/records.ts';
 import { eventually } from '../harness/process.ts';
-import { newUser, startTestVisite, type RunningVisite } from '../harness/visite.ts';
+import { newUser, startTestVisite, stopE2eeClients, type RunningVisite } from '../harness/visite.ts';
 import type { Language } from '../../core/language.ts';
 
 /**
@@ -31,6 +31,7 @@ describe('check-in conversations on a real Synapse', () => {
   afterAll(async () => {
     await running?.visite.stop();
     await database?.close();
+    await stopE2eeClients();
   });
 
   /** Enrolls a fresh patient, starts the post-op check-in, joins the bot's room and reads the consent question. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MatrixEvent } from '../harness/client.ts';
-import { newUser, startTestVisite, type RunningVisite } from '../harness/visite.ts';
+import { newUser, startTestVisite, stopE2eeClients, type RunningVisite } from '../harness/visite.ts';
 
 const fromBot = (botId: string) => (e: MatrixEvent) => e.sender === botId && e.type === 'm.room.message';
 
@@ -13,6 +13,7 @@ describe('greeting round trip on a real Synapse', () => {
   });
   afterAll(async () => {
     await running?.visite.stop();
+    await stopE2eeClients();
   });
 
   it('answers "Hallo" in a direct room in German, as the patient client receives it', async () => {
@@ -81,7 +82,7 @@ describe('greeting round trip on a real Synapse', () => {
   });
 
   it('treats what happened before its very first start as history, not as requests', async () => {
-    const { user: freshBot } = await newUser('visite-fresh');
+    const { user: freshBot } = await newUser('visite-fresh', { e2ee: false });
     const { client: patient } = await newUser('patient');
     const roomId = await patient.createDirectRoom(freshBot.userId);
     await patient.sendText(roomId, 'Hallo');
