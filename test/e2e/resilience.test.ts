@@ -166,8 +166,10 @@ describe('two Visite instances on one database', () => {
   it('handles every patient message once and sends every reply once', async () => {
     const homeserver = inject('homeserver');
     const bot = await registerUser(homeserver, `visite-${randomBytes(4).toString('hex')}`);
-    const a = await startTestVisite({}, bot);
-    const b = await startTestVisite({}, bot);
+    // Without E2EE: one bot device cannot be shared by two processes (docs/encryption.md, Limits).
+    const plain = { VISITE_CRYPTO_PASSPHRASE: '' };
+    const a = await startTestVisite(plain, bot);
+    const b = await startTestVisite(plain, bot);
     try {
       await Promise.all([a.visite.botStarted, b.visite.botStarted]);
       const p = await patientInCheckin(homeserver, bot.userId);
