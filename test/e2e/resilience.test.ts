@@ -13,7 +13,7 @@ import { DEFAULT_FLOWS_DIR } from '../../server/config.ts';
 import { loadFlows } from '../../server/flows.ts';
 import { PatientChat } from '../harness/chat.ts';
 import { TestClient } from '../harness/client.ts';
-import { eventually, runMain, waitForHttp, type RunningProcess } from '../harness/process.ts';
+import { eventually, processEnv, runMain, waitForHttp, type RunningProcess } from '../harness/process.ts';
 import { recordsOf } from '../harness/records.ts';
 import { startTestVisite } from '../harness/visite.ts';
 
@@ -60,13 +60,7 @@ describe('kill -9 of the Visite process mid-conversation', () => {
     const homeserver = inject('homeserver');
     const bot = await registerUser(homeserver, `visite-${randomBytes(4).toString('hex')}`);
     const port = await freePort();
-    const env = {
-      VISITE_HOMESERVER_URL: homeserver.url,
-      VISITE_BOT_USER_ID: bot.userId,
-      VISITE_BOT_PASSWORD: bot.password,
-      DATABASE_URL: inject('databaseUrl'),
-      VISITE_HTTP_PORT: String(port),
-    };
+    const env = processEnv(homeserver, bot, inject('databaseUrl'), port);
     const start = async () => {
       run = runMain(env);
       await waitForHttp(`http://127.0.0.1:${port}/healthz`);

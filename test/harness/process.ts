@@ -43,3 +43,15 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** The environment of a Visite process for the run's Synapse and Postgres with this bot account. */
+export function processEnv(homeserver: { url: string }, bot: { userId: string; password: string }, databaseUrl: string, port: number, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    VISITE_HOMESERVER_URL: homeserver.url,
+    VISITE_BOT_USER_ID: bot.userId,
+    VISITE_BOT_PASSWORD: bot.password,
+    DATABASE_URL: databaseUrl,
+    VISITE_HTTP_PORT: String(port),
+    ...extra,
+  };
+}

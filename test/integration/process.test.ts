@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { freePort, registerUser } from '../../scripts/synapse.ts';
-import { runMain, waitForHttp } from '../harness/process.ts';
+import { processEnv, runMain, waitForHttp } from '../harness/process.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'visite-proc-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -83,15 +83,7 @@ describe('the visite process with end-to-end encryption', () => {
     const homeserver = inject('homeserver');
     const bot = await registerUser(homeserver, `visite-${randomBytes(4).toString('hex')}`);
     const port = await freePort();
-    const env = {
-      VISITE_HOMESERVER_URL: homeserver.url,
-      VISITE_BOT_USER_ID: bot.userId,
-      VISITE_BOT_PASSWORD: bot.password,
-      DATABASE_URL: inject('databaseUrl'),
-      VISITE_HTTP_PORT: String(port),
-      VISITE_DATA_DIR: join(dataDir, 'e2ee'),
-      VISITE_CRYPTO_PASSPHRASE: 'the right passphrase',
-    };
+    const env = processEnv(homeserver, bot, inject('databaseUrl'), port, { VISITE_DATA_DIR: join(dataDir, 'e2ee'), VISITE_CRYPTO_PASSPHRASE: 'the right passphrase' });
     const first = runMain(env);
     await waitForHttp(`http://127.0.0.1:${port}/healthz`);
     for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/readyz`)).ok; i++) await new Promise((r) => setTimeout(r, 100));
