@@ -70,6 +70,9 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
   });
 
+/** The topic of the direct rooms the bot opens: what it is, and what it is not. */
+const ROOM_TOPIC = 'Digitaler Helfer Ihres Behandlungsteams – kein Notfalldienst (Notruf 112) · Digital helper of your care team – not for emergencies (call 112)';
+
 const HANDLED_TYPES: ReadonlySet<string> = new Set(['m.room.message', 'm.reaction', 'org.matrix.msc3381.poll.response', 'm.poll.response']);
 
 /**
@@ -329,9 +332,14 @@ export function createBot(options: BotOptions): Bot {
         invite: [patientUserId],
         room_version: '10',
         creation_content: { type: 'de.gematik.tim.roomtype.default.v1' },
+        name: options.displayName,
+        topic: ROOM_TOPIC,
         initial_state: [
           { type: 'm.room.join_rules', state_key: '', content: { join_rule: 'invite' } },
           { type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'invited' } },
+          // TI-M clients read name and topic from these mirrors (A_25814-01).
+          { type: 'de.gematik.tim.room.name', state_key: '', content: { name: options.displayName } },
+          { type: 'de.gematik.tim.room.topic', state_key: '', content: { topic: ROOM_TOPIC } },
           ...(crypto ? [ROOM_ENCRYPTION_STATE] : []),
         ],
       });

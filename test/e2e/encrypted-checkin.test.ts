@@ -45,6 +45,9 @@ describe('an encrypted check-in with Visite', () => {
     expect(get('m.room.history_visibility')).toEqual({ history_visibility: 'invited' });
     expect(get('m.room.create')?.['type']).toBe('de.gematik.tim.roomtype.default.v1');
     expect(get('m.room.create')?.['room_version']).toBe('10');
+    expect(get('de.gematik.tim.room.name')).toEqual({ name: get('m.room.name')?.['name'] });
+    expect(get('de.gematik.tim.room.topic')).toEqual({ topic: get('m.room.topic')?.['topic'] });
+    expect(String(get('m.room.topic')?.['topic'])).toMatch(/112/);
     expect(await p.client.e2ee.isRoomEncrypted(p.roomId)).toBe(true);
 
     const raw = await p.client.request<{ chunk: Array<{ type: string; sender: string; content: Record<string, unknown> }> }>('GET', `/rooms/${encodeURIComponent(p.roomId)}/messages`, undefined, { dir: 'b', limit: '50' });
