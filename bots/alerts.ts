@@ -19,7 +19,7 @@ import { errorFields, type Logger } from '../server/logger.ts';
  * the same transaction. A repeat of an open alert within the window updates the
  * posted alert (an edit) instead of posting again (BRIEF §8, alert fatigue).
  */
-export const ACK_EMOJI: ReadonlySet<string> = new Set(['✅', '✔', '☑', '👍']);
+const ACK_EMOJI: ReadonlySet<string> = new Set(['✅', '✔', '☑', '👍']);
 const ACK_WORDS: ReadonlySet<string> = new Set(['ok', 'okay', 'ack', 'übernommen', 'uebernommen', 'ubernommen', 'erledigt', 'gesehen', 'taken', 'done', 'on it']);
 
 export interface AlertDispatcher {

@@ -29,13 +29,6 @@ export async function lockPatientById(tx: Tx, patientId: string): Promise<Patien
   return row;
 }
 
-export async function openCheckin(tx: Tx, patientId: string): Promise<CheckinRow | undefined> {
-  const [row] = await tx
-    .select()
-    .from(checkins)
-    .where(and(eq(checkins.patientId, patientId), inArray(checkins.status, ['pending', 'active'])));
-  return row;
-}
 
 export interface StoredFile {
   mxcUrl: string;

@@ -1,4 +1,4 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import type { Db } from '../../db/database.ts';
 import { answers, attachments, checkins, escalations, inboundEvents, outbox, patients } from '../../db/schema.ts';
 
@@ -24,9 +24,4 @@ export async function recordsOf(db: Db, matrixUserId: string) {
     outbox: outboxRows,
     inbound,
   };
-}
-
-export async function checkinStatus(db: Db, checkinId: string): Promise<string | undefined> {
-  const [row] = await db.select({ status: checkins.status }).from(checkins).where(and(eq(checkins.id, checkinId)));
-  return row?.status;
 }
