@@ -13,7 +13,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { createConversations } from '../bots/conversations.ts';
+import { createWake } from '../services/signal.ts';
+import { deployedFlows } from '../services/flows.ts';
+import { createConversations } from '../services/conversations.ts';
 import { vocabulary } from '../core/conversation/vocabulary.ts';
 import { openDatabase } from '../db/database.ts';
 import { enrollPatient, setPatientRoom } from '../db/patients.ts';
@@ -43,7 +45,7 @@ const database = await openDatabase({ url: fresh.url });
 const raw = postgres(fresh.url, { max: CONCURRENCY + 2, onnotice: () => {} });
 try {
   const flows = loadFlows(DEFAULT_FLOWS_DIR);
-  const conversations = createConversations({ db: database.db, flows, vocabulary: vocabulary(), onOutgoing: () => {} });
+  const conversations = createConversations({ db: database.db, flows: deployedFlows(flows), vocabulary: vocabulary(), wake: createWake() });
 
   // Setup (not measured): consenting patients, each with a direct room and a running check-in.
   const org = await createOrganisation(database.db, { name: 'Bench' });

@@ -12,7 +12,9 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import postgres from 'postgres';
-import { createConversations } from '../bots/conversations.ts';
+import { createWake } from '../services/signal.ts';
+import { deployedFlows } from '../services/flows.ts';
+import { createConversations } from '../services/conversations.ts';
 import { vocabulary } from '../core/conversation/vocabulary.ts';
 import { translator } from '../core/i18n.ts';
 import { openDatabase } from '../db/database.ts';
@@ -41,12 +43,13 @@ if (process.argv[2] === '--worker') {
 async function worker(url: string, instance: number, batchSize: number, lanes: number): Promise<void> {
   const database = await openDatabase({ url });
   const flows = loadFlows(DEFAULT_FLOWS_DIR);
-  const conversations = createConversations({ db: database.db, flows, vocabulary: vocabulary(), onOutgoing: () => {} });
+  const conversations = createConversations({ db: database.db, flows: deployedFlows(flows), vocabulary: vocabulary(), wake: createWake() });
   const scheduler = startScheduler({
     db: database.db,
     conversations,
-    flows,
+    flows: deployedFlows(flows),
     logger: createLogger('warn'),
+    wake: createWake(),
     cron: false,
     runAtStart: false,
     batchSize,

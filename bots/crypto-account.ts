@@ -10,7 +10,7 @@
 import { createRequire } from 'node:module';
 import type { MatrixClient } from 'matrix-bot-sdk';
 import type { OlmMachine as AdapterMachine } from '@matrix-org/matrix-sdk-crypto-nodejs';
-import { errorFields, type Logger } from '../server/logger.ts';
+import { errorFields, type Logger } from '../core/logging.ts';
 
 type Binding = typeof import('@matrix-org/matrix-sdk-crypto-nodejs');
 const require = createRequire(import.meta.url);

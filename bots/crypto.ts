@@ -17,7 +17,7 @@ import { RoomTracker } from 'matrix-bot-sdk/lib/e2ee/RoomTracker.js';
 import { RustEngine } from 'matrix-bot-sdk/lib/e2ee/RustEngine.js';
 import type { EncryptionSettings, HistoryVisibility, OlmMachine, PlainRequest } from '@matrix-org/matrix-sdk-crypto-nodejs';
 import { encryptedFile, type EncryptedFile } from './encrypted-file.ts';
-import { errorFields, type Logger } from '../server/logger.ts';
+import { errorFields, type Logger } from '../core/logging.ts';
 
 type Binding = typeof import('@matrix-org/matrix-sdk-crypto-nodejs');
 const require = createRequire(import.meta.url);

@@ -1,4 +1,18 @@
+import type { AlertText, Person } from '../core/alerts/describe.ts';
 import type { BotMessage } from '../core/engine/types.ts';
+import { translator } from '../core/i18n.ts';
+import type { Outgoing } from '../core/outgoing.ts';
+
+/**
+ * Outgoing messages (domain data, core/outgoing.ts) → Matrix event content.
+ * The only place that knows Matrix message formats: msgtypes, HTML bodies,
+ * mention pills, relations. Pure; relations arrive already resolved to the
+ * event ids of the rows they point at (undefined when that row was never sent).
+ */
+export interface MatrixEvent {
+  type: string;
+  content: Record<string, unknown>;
+}
 
 /** Matrix `m.room.message` content for one bot message. */
 export interface MessageContent {
@@ -16,8 +30,7 @@ export interface MessageContent {
  */
 const NOTICE_KINDS: ReadonlySet<BotMessage['kind']> = new Set(['ack', 'completed', 'summary']);
 
-const escapeHtml = (text: string) =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
 export function renderMessage(message: BotMessage): MessageContent {
   const html = escapeHtml(message.text).replace(/\n/g, '<br>');
@@ -27,4 +40,56 @@ export function renderMessage(message: BotMessage): MessageContent {
     format: 'org.matrix.custom.html',
     formatted_body: message.rtl ? `<div dir="rtl">${html}</div>` : html,
   };
+}
+
+const pill = (person: Person) => `<a href="https://matrix.to/#/${encodeURIComponent(person.userId)}">${escapeHtml(person.displayName)}</a>`;
+
+/**
+ * An alert: the head in bold, one line each, the people asked to act as pills
+ * with `m.mentions` (so their phones notify even in a busy room), the record link.
+ */
+export function renderAlert(alert: AlertText): MessageContent & { 'm.mentions': { user_ids: string[] } } {
+  const t = (key: string, vars: Record<string, string> = {}) => translator(alert.language)(key, { ns: 'alerts', ...vars });
+  const ask = alert.mentions.length > 0 ? t('ask', { mentions: alert.mentions.map((m) => m.displayName).join(', ') }) : null;
+  const record = alert.recordUrl ? t('record', { link: alert.recordUrl }) : null;
+  const body = [alert.head, ...alert.lines, ...(ask ? [ask] : []), ...(record ? [record] : [])].join('\n');
+  // The placeholder keeps the translated sentence intact around the HTML we put in.
+  const around = (key: string, html: string) => escapeHtml(t(key, { [key === 'ask' ? 'mentions' : 'link']: '\u0000' })).replace('\u0000', html);
+  const html = [
+    `<strong>${escapeHtml(alert.head)}</strong>`,
+    ...alert.lines.map(escapeHtml),
+    ...(ask ? [around('ask', alert.mentions.map(pill).join(', '))] : []),
+    ...(record && alert.recordUrl ? [around('record', `<a href="${escapeHtml(alert.recordUrl)}">${escapeHtml(alert.recordUrl)}</a>`)] : []),
+  ].join('<br>');
+  return { msgtype: 'm.text', body, format: 'org.matrix.custom.html', formatted_body: html, 'm.mentions': { user_ids: alert.mentions.map((m) => m.userId) } };
+}
+
+/** Renders one outbox message; `related` is the event id of the row it refers to, if that was sent. */
+export function renderOutgoing(message: Outgoing, related: string | undefined): MatrixEvent {
+  switch (message.type) {
+    case 'bot':
+      return { type: 'm.room.message', content: renderMessage(message.message) };
+    case 'alert': {
+      const content: Record<string, unknown> = renderAlert(message.alert);
+      if (message.replaces !== undefined && related) {
+        // An edit: clients show the new text in place of the alert posted earlier.
+        return { type: 'm.room.message', content: { ...content, body: `* ${content['body']}`, 'm.new_content': content, 'm.relates_to': { rel_type: 'm.replace', event_id: related } } };
+      }
+      if (message.replyTo !== undefined && related) content['m.relates_to'] = { 'm.in_reply_to': { event_id: related } };
+      return { type: 'm.room.message', content };
+    }
+    case 'notice':
+      return { type: 'm.room.message', content: { msgtype: 'm.notice', body: message.text, ...(related ? { 'm.relates_to': { 'm.in_reply_to': { event_id: related } } } : {}) } };
+    case 'photo':
+      return {
+        type: 'm.room.message',
+        content: {
+          msgtype: 'm.image',
+          body: message.caption,
+          url: message.url,
+          info: { mimetype: message.contentType, size: message.size },
+          ...(related ? { 'm.relates_to': { 'm.in_reply_to': { event_id: related } } } : {}),
+        },
+      };
+  }
 }

@@ -1,5 +1,5 @@
 import { LogLevel, LogService } from 'matrix-bot-sdk';
-import type { Logger } from '../server/logger.ts';
+import type { Logger } from '../core/logging.ts';
 
 /**
  * matrix-bot-sdk logs through a global LogService. We route its warnings and

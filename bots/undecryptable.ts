@@ -9,7 +9,7 @@
  * fail again on the next start (a replayed sync) come back through the same path.
  */
 import { EncryptedRoomEvent, type MatrixClient } from 'matrix-bot-sdk';
-import { errorFields, type Logger } from '../server/logger.ts';
+import { errorFields, type Logger } from '../core/logging.ts';
 
 interface RawEvent {
   event_id: string;

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, lte, ne, sql } from 'drizzle-orm';
+import { turnEscalations } from '../core/conversation/escalations.ts';
 import type { TurnResult } from '../core/conversation/turn.ts';
-import type { Db } from './database.ts';
-import { answers, attachments, checkins, escalations, outbox, patients } from './schema.ts';
+import { enqueue } from './outbox.ts';
+import type { Db, Tx } from './database.ts';
+import { answers, attachments, careTeams, checkins, enrollments, escalations, patients } from './schema.ts';
 
-/** A transaction handle: the same query API as the database. */
-export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 export type PatientRow = typeof patients.$inferSelect;
 export type CheckinRow = typeof checkins.$inferSelect;
@@ -45,16 +45,15 @@ export interface ApplyTurn {
   sourceEventId: string | null;
   now: Date;
   file?: StoredFile;
-  /** The turn's replies as Matrix content, in order. */
-  outgoing: OutgoingMessage[];
 }
 
 /**
  * Writes everything a turn decided, inside the caller's transaction: patient
  * and check-in state, answers (one row per question, corrections bump the
- * revision), escalation events, a kept file, and the replies into the outbox.
+ * revision), escalation events, a kept file, and the replies into the outbox
+ * (as data: the Matrix adapter renders them when it sends).
  */
-export async function applyTurn(tx: Tx, { patient, checkin, result, sourceEventId, now, file, outgoing }: ApplyTurn): Promise<void> {
+export async function applyTurn(tx: Tx, { patient, checkin, result, sourceEventId, now, file }: ApplyTurn): Promise<void> {
   const next = result.patient;
   if (next.language !== patient.language || next.consent !== patient.consent || next.monitoring !== patient.monitoring) {
     await tx
@@ -107,8 +106,10 @@ export async function applyTurn(tx: Tx, { patient, checkin, result, sourceEventI
     }
   }
 
-  const escalationRows = toEscalations(result, patient.id, checkin?.id ?? null, sourceEventId);
-  if (escalationRows.length > 0) await tx.insert(escalations).values(escalationRows);
+  const drafts = turnEscalations(result);
+  if (drafts.length > 0) {
+    await tx.insert(escalations).values(drafts.map((d) => ({ ...d, patientId: patient.id, checkinId: checkin?.id ?? null, sourceEventId })));
+  }
 
   if (file && result.attachment !== 'discard') {
     await tx
@@ -126,47 +127,84 @@ export async function applyTurn(tx: Tx, { patient, checkin, result, sourceEventI
       .onConflictDoNothing({ target: attachments.sourceEventId });
   }
 
-  if (patient.roomId) await enqueue(tx, patient.roomId, outgoing);
+  if (patient.roomId) await enqueue(tx, patient.roomId, result.replies.map((message) => ({ type: 'bot' as const, message })));
 }
 
-type EscalationInsert = typeof escalations.$inferInsert;
-
-function toEscalations(result: TurnResult, patientId: string, checkinId: string | null, sourceEventId: string | null): EscalationInsert[] {
-  const base = { patientId, checkinId, sourceEventId };
-  return result.events.flatMap((e): EscalationInsert[] => {
-    switch (e.type) {
-      case 'red_flag':
-        // A negated mention ("keine Atemnot") still reaches the team, one tier lower.
-        return [{ ...base, kind: 'red_flag' as const, severity: e.negated ? ('warning' as const) : ('urgent' as const), details: { category: e.category, language: e.language, negated: e.negated } }];
-      case 'monitoring_stopped':
-        return [{ ...base, kind: 'monitoring_stopped' as const, severity: 'info' as const, details: {} }];
-      case 'consent_refused':
-        return [{ ...base, kind: 'consent_refused' as const, severity: 'info' as const, details: {} }];
-      case 'engine':
-        if (e.event.type === 'escalation') {
-          const { ruleId, severity, itemId, values, message, trend } = e.event;
-          return [{ ...base, kind: 'rule' as const, severity, ruleId, details: { itemId: itemId ?? null, values, message, ...(trend ? { trend } : {}) } }];
-        }
-        if (e.event.type === 'unanswered') {
-          return [{ ...base, kind: 'unanswered' as const, severity: 'info' as const, details: { questionId: e.event.questionId, attempts: e.event.attempts } }];
-        }
-        return [];
-      default:
-        return [];
-    }
-  });
+/** Is this the direct room of this patient? (The bot routes most traffic by this.) */
+export async function isPatientRoom(db: Db, roomId: string, matrixUserId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: patients.id })
+    .from(patients)
+    .where(and(eq(patients.roomId, roomId), eq(patients.matrixUserId, matrixUserId)));
+  return row !== undefined;
 }
 
-/** A Matrix event to send, already rendered by the bot layer. */
-export interface OutgoingMessage {
-  eventType?: string;
-  content: Record<string, unknown>;
+/** The alert thresholds of the care team an enrollment belongs to (`care_teams.thresholds`). */
+export async function enrollmentTeamThresholds(tx: Tx, enrollmentId: string): Promise<unknown> {
+  const [row] = await tx
+    .select({ thresholds: careTeams.thresholds })
+    .from(enrollments)
+    .innerJoin(careTeams, eq(careTeams.id, enrollments.careTeamId))
+    .where(eq(enrollments.id, enrollmentId));
+  return row?.thresholds;
 }
 
-export async function enqueue(tx: Tx, roomId: string, messages: OutgoingMessage[]): Promise<void> {
-  if (messages.length === 0) return;
-  await tx.insert(outbox).values(
-    messages.map((m) => ({ roomId, txnId: `visite-${randomUUID()}`, eventType: m.eventType ?? 'm.room.message', content: m.content })),
-  );
+/** Check-ins whose answers count as the patient's history for trend rules: finished ones, not open or cancelled. */
+const HISTORY_STATUSES = ['completed', 'expired', 'superseded'] as const;
+
+/**
+ * The patient's earlier values of some questions: current answers of earlier
+ * finished check-ins of the same flow, newest first, at most `perQuestion` each.
+ */
+export async function earlierAnswers(
+  tx: Tx,
+  query: { patientId: string; flowId: string; questionIds: readonly string[]; excludeCheckinId: string; perQuestion: number },
+): Promise<Array<{ questionId: string; value: unknown; at: Date }>> {
+  const ranked = tx
+    .select({
+      questionId: answers.questionId,
+      value: answers.value,
+      at: answers.answeredAt,
+      n: sql<number>`row_number() over (partition by ${answers.questionId} order by ${answers.answeredAt} desc)`.as('n'),
+    })
+    .from(answers)
+    .innerJoin(checkins, eq(checkins.id, answers.checkinId))
+    .where(
+      and(
+        eq(checkins.patientId, query.patientId),
+        eq(checkins.flowId, query.flowId),
+        ne(checkins.id, query.excludeCheckinId),
+        inArray(checkins.status, [...HISTORY_STATUSES]),
+        eq(answers.status, 'current'),
+        inArray(answers.questionId, [...query.questionIds]),
+      ),
+    )
+    .as('ranked');
+  return tx.select({ questionId: ranked.questionId, value: ranked.value, at: ranked.at }).from(ranked).where(lte(ranked.n, query.perQuestion)).orderBy(desc(ranked.at));
 }
 
+/**
+ * A new check-in for the patient. One open check-in per patient: an open one
+ * is superseded first (its answers stay stored).
+ */
+export async function openCheckin(tx: Tx, input: { patientId: string; enrollmentId: string | null; flowId: string; flowVersion: string; now: Date }): Promise<CheckinRow> {
+  await tx
+    .update(checkins)
+    .set({ status: 'superseded', endedAt: input.now, updatedAt: input.now })
+    .where(and(eq(checkins.patientId, input.patientId), inArray(checkins.status, ['pending', 'active'])));
+  const [row] = await tx
+    .insert(checkins)
+    .values({ patientId: input.patientId, enrollmentId: input.enrollmentId, flowId: input.flowId, flowVersion: input.flowVersion, status: 'pending' })
+    .returning();
+  return row!;
+}
+
+export async function checkinById(tx: Tx | Db, checkinId: string): Promise<CheckinRow | undefined> {
+  const [row] = await tx.select().from(checkins).where(eq(checkins.id, checkinId));
+  return row;
+}
+
+export async function patientById(tx: Tx | Db, patientId: string): Promise<PatientRow | undefined> {
+  const [row] = await tx.select().from(patients).where(eq(patients.id, patientId));
+  return row;
+}

@@ -13,6 +13,8 @@ import * as schema from './schema.ts';
 export type Schema = typeof schema;
 /** Either backend: the application codes against this one Postgres dialect type. */
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+/** A transaction handle: the same query API as the database. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 export interface Database {
   readonly db: Db;

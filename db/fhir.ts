@@ -1,6 +1,6 @@
 import { and, desc, eq, gte, lt, sql } from 'drizzle-orm';
 import type { FhirRecord } from '../core/fhir/records.ts';
-import type { Tx } from './conversations.ts';
+import type { Tx } from './database.ts';
 import type { Db } from './database.ts';
 import { fhirResources } from './schema.ts';
 

@@ -1,6 +1,6 @@
 import { inboundEvents } from './schema.ts';
 import type { Db } from './database.ts';
-import type { Tx } from './conversations.ts';
+import type { Tx } from './database.ts';
 
 /**
  * Claims an incoming event for handling. Returns true exactly once per

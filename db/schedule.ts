@@ -1,9 +1,8 @@
 import { and, asc, eq, gt, inArray, isNull, lte, notInArray, or, sql } from 'drizzle-orm';
 import type { Schedule } from '../core/flow/model.ts';
 import { planCheckins, type QuietHours, type SiblingRow } from '../core/scheduling.ts';
-import type { Tx } from './conversations.ts';
-import type { Db } from './database.ts';
-import { checkins, enrollments, patients, scheduledCheckins } from './schema.ts';
+import type { Db, Tx } from './database.ts';
+import { checkins, enrollments, escalations, patients, scheduledCheckins } from './schema.ts';
 
 /**
  * The scheduled check-ins of enrollments (docs/scheduling.md): materialised
@@ -70,6 +69,7 @@ export interface ClaimedDue {
   dueAt: Date;
   remindAt: Date | null;
   expiresAt: Date | null;
+  orgId: string;
   patientId: string;
   flowId: string;
   enrollmentStatus: 'active' | 'ended';
@@ -94,6 +94,7 @@ export async function claimDue(tx: Tx, now: Date, limit: number, filter: { exclu
       dueAt: scheduledCheckins.dueAt,
       remindAt: scheduledCheckins.remindAt,
       expiresAt: scheduledCheckins.expiresAt,
+      orgId: scheduledCheckins.orgId,
       patientId: enrollments.patientId,
       flowId: enrollments.flowId,
       enrollmentStatus: enrollments.status,
@@ -213,4 +214,52 @@ export async function markExpiryChecked(tx: Tx, id: string, now: Date): Promise<
     .update(scheduledCheckins)
     .set({ expiryCheckedAt: now, reminderCheckedAt: sql`coalesce(${scheduledCheckins.reminderCheckedAt}, ${now.toISOString()}::timestamptz)` })
     .where(eq(scheduledCheckins.id, id));
+}
+
+/** The patient's room and language when the row's check-in is still open and monitoring is active (patient row locked). */
+export async function openCheckinContact(tx: Tx, row: ClaimedFollowUp): Promise<{ roomId: string; language: string } | undefined> {
+  if (!row.checkinId) return undefined;
+  const [patient] = await tx.select().from(patients).where(eq(patients.id, row.patientId)).for('update');
+  if (!patient || patient.monitoring !== 'active' || !patient.roomId) return undefined;
+  const [open] = await tx
+    .select({ id: checkins.id })
+    .from(checkins)
+    .where(and(eq(checkins.id, row.checkinId), inArray(checkins.status, ['pending', 'active'])));
+  return open ? { roomId: patient.roomId, language: patient.language } : undefined;
+}
+
+/**
+ * Ends a check-in still open at its `expires_at` as `expired` and records a
+ * `no_response` escalation; the patient row is locked first, as a turn does.
+ * Returns false when the check-in had ended already.
+ */
+export async function expireCheckin(tx: Tx, row: ClaimedFollowUp, now: Date): Promise<boolean> {
+  if (!row.checkinId) return false;
+  await tx.select({ id: patients.id }).from(patients).where(eq(patients.id, row.patientId)).for('update');
+  const ended = await tx
+    .update(checkins)
+    .set({ status: 'expired', endedAt: now, updatedAt: now })
+    .where(and(eq(checkins.id, row.checkinId), inArray(checkins.status, ['pending', 'active'])))
+    .returning({ id: checkins.id });
+  if (ended.length === 0) return false;
+  await tx.insert(escalations).values({
+    patientId: row.patientId,
+    checkinId: row.checkinId,
+    kind: 'no_response',
+    severity: 'warning',
+    details: { scheduledCheckinId: row.id, flowId: row.flowId, day: row.day, status: row.checkinStatus },
+  });
+  return true;
+}
+
+/** Patients with a due check-in but no room yet (they get one before the claim). */
+export async function patientsWithoutRoomDue(db: Db, now: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectDistinct({ patientId: patients.id })
+    .from(scheduledCheckins)
+    .innerJoin(enrollments, eq(enrollments.id, scheduledCheckins.enrollmentId))
+    .innerJoin(patients, eq(patients.id, enrollments.patientId))
+    .where(and(eq(scheduledCheckins.status, 'pending'), lte(scheduledCheckins.dueAt, now), isNull(patients.roomId)))
+    .limit(limit);
+  return rows.map((r) => r.patientId);
 }

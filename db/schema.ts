@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import type { Outgoing } from '../core/outgoing.ts';
 import { bigint, customType, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -271,7 +272,7 @@ export const escalations = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     patientId: patientRef(),
     checkinId: uuid('checkin_id').references(() => checkins.id, { onDelete: 'cascade' }),
-    kind: text('kind', { enum: ['red_flag', 'rule', 'unanswered', 'monitoring_stopped', 'consent_refused', 'no_response'] }).notNull(),
+    kind: text('kind', { enum: ['red_flag', 'rule', 'unanswered', 'monitoring_stopped', 'consent_refused', 'no_response', 'patient_message'] }).notNull(),
     severity: text('severity', { enum: ['info', 'warning', 'urgent'] }).notNull(),
     ruleId: text('rule_id'),
     details: jsonb('details').notNull(),
@@ -286,6 +287,8 @@ export const escalations = pgTable(
     outboxId: bigint('outbox_id', { mode: 'number' }),
     /** A repeat of an open alert within the dedupe window: it updated that alert instead of posting anew. */
     dedupeOf: uuid('dedupe_of'),
+    /** The alert in one line as posted (severity, patient, what triggered): the FHIR Flag's text. */
+    summary: text('summary'),
     /** Why an escalation could not be delivered (e.g. `no_care_team`); null when delivered. */
     deliveryNote: text('delivery_note'),
   },
@@ -325,9 +328,10 @@ export const attachments = pgTable('attachments', {
 });
 
 /**
- * Messages to send, written in the transaction that decided them. The sender
- * delivers them in id order per room with `txn_id` as the Matrix transaction
- * id, so a retry after a crash never posts twice.
+ * Messages to send, written in the transaction that decided them, as domain
+ * data (`message`, core/outgoing.ts) that the Matrix adapter renders when it
+ * sends. The sender delivers them in id order per room with `txn_id` as the
+ * Matrix transaction id, so a retry after a crash never posts twice.
  */
 export const outbox = pgTable(
   'outbox',
@@ -335,8 +339,10 @@ export const outbox = pgTable(
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
     roomId: text('room_id').notNull(),
     txnId: text('txn_id').notNull().unique(),
-    eventType: text('event_type').notNull(),
-    content: jsonb('content').notNull(),
+    message: jsonb('message').$type<Outgoing>(),
+    /** Matrix content queued by versions before 0.2 (sent as it is); new rows carry `message`. */
+    eventType: text('event_type').notNull().default('m.room.message'),
+    content: jsonb('content'),
     status: text('status', { enum: ['pending', 'sent', 'failed'] }).notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: ts('next_attempt_at').notNull().defaultNow(),

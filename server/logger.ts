@@ -1,20 +1,10 @@
-/**
- * Structured JSON lines on stderr. Fields carry ids and machine codes only:
- * never message contents, answers or names (BRIEF §9, privacy).
- */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type LogFields = Record<string, string | number | boolean | null | undefined>;
+import type { LogFields, Logger, LogLevel } from '../core/logging.ts';
 
-export interface Logger {
-  debug(msg: string, fields?: LogFields): void;
-  info(msg: string, fields?: LogFields): void;
-  warn(msg: string, fields?: LogFields): void;
-  error(msg: string, fields?: LogFields): void;
-  child(fields: LogFields): Logger;
-}
+export { errorFields, type LogFields, type Logger, type LogLevel } from '../core/logging.ts';
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+/** Structured JSON lines on stderr (or `write`), at `level` and above. */
 export function createLogger(
   level: LogLevel,
   write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
@@ -31,13 +21,4 @@ export function createLogger(
     error: emit('error'),
     child: (fields) => createLogger(level, write, { ...base, ...fields }),
   };
-}
-
-/** The error's class and code, never its message: messages from libraries may quote user data. */
-export function errorFields(error: unknown): LogFields {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown; errcode?: unknown }).errcode ?? (error as { code?: unknown }).code;
-    return { error: error.name, ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}) };
-  }
-  return { error: typeof error };
 }

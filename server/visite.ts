@@ -1,26 +1,29 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createBot, type Bot } from '../bots/bot.ts';
-import { createAlertDispatcher, type AlertDispatcher } from '../bots/alerts.ts';
-import { createCareTeamCommands } from '../bots/care-team.ts';
-import { createConversations, type Conversations } from '../bots/conversations.ts';
 import { vocabulary } from '../core/conversation/vocabulary.ts';
+import { ensureDefinitions } from '../core/fhir/validate.ts';
 import type { Flow } from '../core/flow/model.ts';
+import { isClinicianAnywhere } from '../db/care-teams.ts';
 import { openDatabase, type Database } from '../db/database.ts';
-import { eq } from 'drizzle-orm';
-import { adoptRoom, enrollPatient, findPatient, isEnrolledAnywhere, setPatientRoom, type Enrollment, type Patient } from '../db/patients.ts';
-import { clinicians, patients } from '../db/schema.ts';
+import { adoptRoom, enrollPatient, findPatient, isEnrolledAnywhere, type Enrollment, type Patient } from '../db/patients.ts';
+import { startAlerts, type Alerts } from '../services/alerts/dispatcher.ts';
+import { createCareTeamCommands } from '../services/care-team-commands.ts';
+import { createConversations, type Conversations } from '../services/conversations.ts';
+import { deployedFlows } from '../services/flows.ts';
+import { createGreetings } from '../services/greetings.ts';
+import { createPatientRooms } from '../services/patient-rooms.ts';
+import { createWake } from '../services/signal.ts';
 import { createApi } from './api/app.ts';
 import { createOidcVerifier } from './api/auth.ts';
 import type { PatientContact } from './api/env.ts';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { loadFlows } from './flows.ts';
-import { startScheduler, type Scheduler } from './scheduler.ts';
+import type { Logger } from './logger.ts';
 import { metricsRoutes } from './metrics.ts';
 import { startRetention } from './retention.ts';
-import { ensureDefinitions } from '../core/fhir/validate.ts';
-import type { Logger } from './logger.ts';
+import { startScheduler, type Scheduler } from './scheduler.ts';
 
 export interface Visite {
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:8080. */
@@ -30,10 +33,10 @@ export interface Visite {
   readonly flows: ReadonlyMap<string, Flow>;
   readonly conversations: Conversations;
   readonly scheduler: Scheduler;
-  readonly alerts: AlertDispatcher;
+  readonly alerts: Alerts;
   /** Settles once the bot syncs (or Visite is stopped before it could). */
   readonly botStarted: Promise<void>;
-  /** Enrolls a patient (until the enrollment API exists, tests and the demo call this). */
+  /** Registers a patient (tests and the demo; integrators use the API). */
   enroll(enrollment: Enrollment): Promise<Patient>;
   /** Starts a check-in now, creating the patient's direct room first if needed. */
   startCheckin(patient: Patient, flowId: string): Promise<{ checkinId: string; status: string; roomId: string }>;
@@ -42,10 +45,10 @@ export interface Visite {
 }
 
 /**
- * The composition root: config → flows → database → conversations → bot →
- * HTTP server. Each adapter is built once here and closed in reverse. The bot
- * connects in the background so the HTTP server (and `/readyz`) is up even
- * while the homeserver is not.
+ * The composition root: builds each adapter and service once, passes them in,
+ * and closes them in reverse. Config → flows → database → services → bot →
+ * scheduler, retention → HTTP. The bot connects in the background so the HTTP
+ * server (and `/readyz`) is up even while the homeserver is not.
  */
 export async function startVisite(config: Config, logger: Logger): Promise<Visite> {
   const closers: Array<() => Promise<void>> = [];
@@ -55,19 +58,17 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
     }
   };
   try {
-    const flows = loadFlows(config.flowsDir);
-    logger.info('flows loaded', { count: flows.size });
+    const flowFiles = loadFlows(config.flowsDir);
+    const flows = deployedFlows(flowFiles);
+    logger.info('flows loaded', { count: flowFiles.size });
     // FHIR definitions are indexed once here, not on a patient's first answer.
     ensureDefinitions();
 
     const database = await openDatabase(config.database);
     closers.push(() => database.close());
     logger.info('database ready', { kind: database.kind });
+    const { db } = database;
 
-    let bot: Bot | undefined;
-    let alerts: AlertDispatcher | undefined;
-    // New replies wake the outbox; new escalations wake the alert dispatcher.
-    const conversations = createConversations({ db: database.db, flows, vocabulary: vocabulary(), onOutgoing: () => (bot?.kickOutbox(), alerts?.kick()) });
     // Links in alerts and API responses; without configuration, the listener's address once it is known.
     let listening = `http://${config.http.host}:${config.http.port}`;
     const links = {
@@ -75,9 +76,20 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
         return config.publicUrl ?? listening;
       },
     };
-    alerts = createAlertDispatcher({ db: database.db, flows, logger, links, onOutgoing: () => bot?.kickOutbox() });
-    const theAlerts = alerts;
-    closers.push(() => theAlerts.stop());
+    const wake = createWake();
+    const conversations = createConversations({ db, flows, vocabulary: vocabulary(), wake });
+    const alerts = startAlerts({ db, flows, logger, links, wake });
+    closers.push(() => alerts.stop());
+
+    // The bot and the rooms service need each other only through the RoomOpener port.
+    let bot: Bot | undefined;
+    const rooms = createPatientRooms({
+      db,
+      opener: {
+        createDirectRoom: (userId) => (bot ? bot.createDirectRoom(userId) : Promise.reject(new Error('the bot is not built yet'))),
+        leaveAndForget: (roomId) => (bot ? bot.leaveAndForget(roomId) : Promise.resolve()),
+      },
+    });
     bot = createBot({
       homeserverUrl: config.homeserverUrl,
       userId: config.bot.userId,
@@ -87,23 +99,20 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       allowedInviters: config.allowedInviters,
       maxUploadBytes: config.maxUploadBytes,
       ...(config.crypto ? { crypto: config.crypto } : {}),
-      db: database.db,
+      db,
       logger,
-      conversations,
-      isEnrolledPatient: (userId) => isEnrolledAnywhere(database.db, userId),
-      isClinician: async (userId) => (await database.db.select({ id: clinicians.id }).from(clinicians).where(eq(clinicians.matrixUserId, userId)).limit(1)).length > 0,
-      alerts,
-      careTeamCommands: createCareTeamCommands({
-        db: database.db,
-        flows,
-        logger,
-        startCheckin: async (patientId, flowId) => {
-          await roomOf(patientId);
-          return conversations.startCheckin(patientId, flowId);
+      outgoing: wake.outgoing,
+      services: {
+        conversations,
+        alerts,
+        careTeamCommands: createCareTeamCommands({ db, flows, conversations, rooms, logger, wake }),
+        greetings: createGreetings({ db, wake }),
+        invites: {
+          isEnrolledPatient: (userId) => isEnrolledAnywhere(db, userId),
+          isClinician: (userId) => isClinicianAnywhere(db, userId),
+          adoptPatientRoom: (userId, roomId) => adoptRoom(db, userId, roomId),
         },
-        onOutgoing: () => bot?.kickOutbox(),
-      }),
-      adoptPatientRoom: (userId, roomId) => adoptRoom(database.db, userId, roomId),
+      },
     });
     const theBot = bot;
     if (!config.crypto) logger.warn('end-to-end encryption is off: set VISITE_CRYPTO_PASSPHRASE (TI-M rooms are encrypted)');
@@ -112,41 +121,37 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       await theBot.stop();
       await connecting.catch(() => {});
     });
-    /** The patient's direct room, created on first need (Matrix I/O). */
-    const roomOf = async (patientId: string): Promise<string> => {
-      const [row] = await database.db.select().from(patients).where(eq(patients.id, patientId));
-      if (!row) throw new Error('no such patient');
-      return row.roomId ?? setPatientRoom(database.db, row.id, await theBot.createDirectRoom(row.matrixUserId));
-    };
+
     const scheduler = startScheduler({
-      db: database.db,
+      db,
       conversations,
       flows,
       logger,
+      wake,
       cron: config.schedulerCron,
       runAtStart: config.schedulerCron !== false,
-      ensureRoom: async (patientId) => void (await roomOf(patientId)),
+      ensureRoom: (patientId) => rooms.ensure(patientId),
     });
     closers.push(() => scheduler.stop());
 
     /** Matrix side effects the API asks for. */
     const contact: PatientContact = {
       async welcome(patientId) {
-        await roomOf(patientId);
+        await rooms.ensure(patientId);
         await conversations.welcome(patientId);
       },
       async startCheckin(patientId, flowId) {
-        await roomOf(patientId);
+        await rooms.ensure(patientId);
         return (await conversations.startCheckin(patientId, flowId)).checkinId;
       },
-      forgetRoom: (roomId) => theBot.leaveAndForget(roomId),
+      forgetRoom: (roomId) => rooms.forget(roomId),
     };
-    const retention = startRetention({ db: database.db, contact, logger });
+    const retention = startRetention({ db, contact, logger });
     closers.push(() => retention.stop());
     const api = createApi(
       {
-        db: database.db,
-        flows,
+        db,
+        flows: flowFiles,
         logger,
         verifyToken: config.oidc ? createOidcVerifier(config.oidc) : null,
         contact,
@@ -156,11 +161,10 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       },
       { maxBodyBytes: config.maxBodyBytes },
     );
-
     const app = createApp({
       logger,
       api,
-      metrics: metricsRoutes({ db: database.db, logger }),
+      metrics: metricsRoutes({ db, logger }),
       readiness: [
         { name: 'database', check: () => database.ping() },
         { name: 'homeserver', check: () => theBot.ping() },
@@ -177,19 +181,18 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       httpUrl,
       bot: theBot,
       database,
-      flows,
+      flows: flowFiles,
       conversations,
       scheduler,
-      alerts: theAlerts,
+      alerts,
       botStarted: connecting,
       stop,
-      enroll: (enrollment) => enrollPatient(database.db, enrollment),
+      enroll: (enrollment) => enrollPatient(db, enrollment),
       async startCheckin(patient, flowId) {
-        const current = await findPatient(database.db, patient.orgId, patient.matrixUserId);
+        const current = await findPatient(db, patient.orgId, patient.matrixUserId);
         if (!current) throw new Error('not an enrolled patient');
-        const roomId = current.roomId ?? (await setPatientRoom(database.db, current.id, await theBot.createDirectRoom(current.matrixUserId)));
-        const started = await conversations.startCheckin(patient.id, flowId);
-        return { ...started, roomId };
+        const roomId = await rooms.ensure(current.id);
+        return { ...(await conversations.startCheckin(current.id, flowId)), roomId };
       },
     };
   } catch (error) {

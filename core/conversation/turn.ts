@@ -50,8 +50,12 @@ export type PatientInput =
   | { type: 'unsupported' };
 
 export type ConversationEvent =
-  /** `negated`: only negated mentions ("keine Atemnot"); recorded for the team, the conversation goes on. */
-  | { type: 'red_flag'; category: string; language: Language; negated: boolean }
+  /**
+   * `negated`: only negated mentions ("keine Atemnot"); recorded for the team, the conversation goes on.
+   * `text` is the patient's message (shown to the team), `evidence` the words that matched,
+   * `itemId` the question that was open.
+   */
+  | { type: 'red_flag'; category: string; language: Language; negated: boolean; text: string; evidence?: string; itemId?: string }
   | { type: 'monitoring_stopped' }
   | { type: 'consent_given' }
   | { type: 'consent_refused' }
@@ -158,11 +162,13 @@ export function turn(patient: PatientView, checkin: CheckinView | null, input: P
   // 1. Safety before anything else, in every state, before consent too.
   if (text !== undefined) {
     const flag = findRedFlag(text, vocabulary);
-    if (flag?.negated) {
-      t.events.push({ type: 'red_flag', category: flag.category, language: flag.language, negated: true });
-    } else if (flag) {
+    const open = t.checkin?.state?.current ?? undefined;
+    const event = flag ? { type: 'red_flag' as const, category: flag.category, language: flag.language, text, ...(open ? { itemId: open } : {}) } : undefined;
+    if (flag?.negated && event) {
+      t.events.push({ ...event, negated: true });
+    } else if (flag && event) {
       t.say(CRISIS_CATEGORIES.has(flag.category) ? 'redflag.suicidal' : 'redflag.emergency', 'notice');
-      t.events.push({ type: 'red_flag', category: flag.category, language: flag.language, negated: false });
+      t.events.push({ ...event, negated: false });
       return t.result();
     }
   }

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createConversations, type Conversations } from '../../bots/conversations.ts';
+import { createWake } from '../../services/signal.ts';
+import { deployedFlows } from '../../services/flows.ts';
+import { createConversations, type Conversations } from '../../services/conversations.ts';
 import { vocabulary } from '../../core/conversation/vocabulary.ts';
 import { openDatabase, type Database } from '../../db/database.ts';
 import { enrollPatient } from '../../db/patients.ts';
@@ -29,7 +31,7 @@ beforeAll(async () => {
   database = await openDatabase({ url: inject('databaseUrl') });
   orgId = (await createOrganisation(database.db, { name: 'Klinik Resilience' })).id;
   // Check-ins are started from the test's own connection (as the scheduler would); the bot process delivers them.
-  service = createConversations({ db: database.db, flows: loadFlows(DEFAULT_FLOWS_DIR), vocabulary: vocabulary(), onOutgoing: () => {} });
+  service = createConversations({ db: database.db, flows: deployedFlows(loadFlows(DEFAULT_FLOWS_DIR)), vocabulary: vocabulary(), wake: createWake() });
 });
 afterAll(async () => {
   await database?.close();
@@ -137,7 +139,7 @@ describe('homeserver outage', () => {
       await running.visite.conversations.startCheckin(patient.id, 'post-op');
       await new Promise((r) => setTimeout(r, 4_000));
       const pending = await recordsOf(database.db, user.userId);
-      const waiting = pending.outbox.filter((row) => row.status === 'pending').map((row) => String((row.content as { body?: string }).body).slice(0, 40));
+      const waiting = pending.outbox.filter((row) => row.status === 'pending').map((row) => (row.message?.type === 'bot' ? row.message.message.text.slice(0, 40) : ''));
       expect(waiting).toHaveLength(2);
       expect(pending.outbox.some((row) => row.attempts > 0)).toBe(true);
 

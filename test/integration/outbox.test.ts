@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { isPermanent, MAX_BACKOFF_MS, nextAttemptDelay, startOutboxSender, type SendEvent } from '../../bots/outbox.ts';
-import { enqueue } from '../../db/conversations.ts';
+import { isPermanent, MAX_BACKOFF_MS, nextAttemptDelay, startOutboxSender, type SendEvent } from '../../bots/outbox-sender.ts';
+import { enqueue } from '../../db/outbox.ts';
 import { openDatabase, type Database } from '../../db/database.ts';
 import { outbox } from '../../db/schema.ts';
 import { createLogger } from '../../server/logger.ts';
@@ -45,7 +45,7 @@ describe('backoff policy', () => {
 describe('outbox sender on Postgres', () => {
   it('sends in order per room with the row\'s transaction id, waits retry_after_ms after a 429, and sends nothing twice', async () => {
     const roomId = room();
-    await database.db.transaction((tx) => enqueue(tx, roomId, [1, 2, 3].map((n) => ({ content: { msgtype: 'm.text', body: `m${n}` } }))));
+    await database.db.transaction((tx) => enqueue(tx, roomId, [1, 2, 3].map((n) => ({ type: 'notice' as const, text: `m${n}`, lang: 'de' as const }))));
     const sent: Array<{ body: string; txnId: string; at: number }> = [];
     let limited = false;
     // The database is shared with other test files: only this room's messages are ours to record.
@@ -80,8 +80,8 @@ describe('outbox sender on Postgres', () => {
     const stuck = room();
     const free = room();
     await database.db.transaction(async (tx) => {
-      await enqueue(tx, stuck, [{ content: { body: 's1' } }, { content: { body: 's2' } }]);
-      await enqueue(tx, free, [{ content: { body: 'f1' } }]);
+      await enqueue(tx, stuck, [{ type: 'notice', text: 's1', lang: 'de' }, { type: 'notice', text: 's2', lang: 'de' }]);
+      await enqueue(tx, free, [{ type: 'notice', text: 'f1', lang: 'de' }]);
     });
     const sent: string[] = [];
     const send: SendEvent = async (roomId, _type, txnId, content) => {
@@ -110,7 +110,7 @@ describe('outbox sender on Postgres', () => {
 
   it('gives up on a message the homeserver refuses for good, logs it without content, and moves on', async () => {
     const roomId = room();
-    await database.db.transaction((tx) => enqueue(tx, roomId, [{ content: { body: 'geheime Antwort' } }, { content: { body: 'next' } }]));
+    await database.db.transaction((tx) => enqueue(tx, roomId, [{ type: 'notice', text: 'geheime Antwort', lang: 'de' }, { type: 'notice', text: 'next', lang: 'de' }]));
     const sent: string[] = [];
     const send: SendEvent = async (sentTo, _type, txnId, content) => {
       if (sentTo !== roomId) return `$${txnId}`;

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createConversations, type Conversations } from '../../bots/conversations.ts';
+import { createWake } from '../../services/signal.ts';
+import { deployedFlows } from '../../services/flows.ts';
+import { createConversations, type Conversations } from '../../services/conversations.ts';
 import { vocabulary } from '../../core/conversation/vocabulary.ts';
 import type { Flow } from '../../core/flow/model.ts';
 import { translator } from '../../core/i18n.ts';
@@ -64,15 +66,16 @@ afterEach(async () => {
 });
 
 function conversationsOn(database: Database): Conversations {
-  return createConversations({ db: database.db, flows, vocabulary: vocabulary(), onOutgoing: () => {} });
+  return createConversations({ db: database.db, flows: deployedFlows(flows), vocabulary: vocabulary(), wake: createWake() });
 }
 
 function scheduler(database: Database, options: { batchSize?: number; conversations?: Conversations } = {}): Scheduler {
   return startScheduler({
     db: database.db,
     conversations: options.conversations ?? conversationsOn(database),
-    flows,
+    flows: deployedFlows(flows),
     logger,
+    wake: createWake(),
     cron: false,
     runAtStart: false,
     batchSize: options.batchSize ?? 7,
@@ -275,7 +278,7 @@ describe('reminders and no response', () => {
     const after = await outboxCounts(people);
     for (const p of people) expect(after.get(p.roomId), p.roomId).toBe((before.get(p.roomId) ?? 0) + (p === done ? 0 : 1));
     const [reminder] = await test.db.select().from(outbox).where(eq(outbox.roomId, people[1]!.roomId)).orderBy(sql`${outbox.id} desc`).limit(1);
-    expect(reminder?.content).toMatchObject({ msgtype: 'm.text', body: translator('de')('reminder.text') });
+    expect(reminder?.message).toMatchObject({ type: 'bot', message: { kind: 'question', text: translator('de')('reminder.text') } });
     const rows = (await rowsOf(people)).filter((r) => r.day === 1);
     expect(rows.every((r) => r.reminderCheckedAt !== null)).toBe(true);
     expect(rows.filter((r) => r.remindedAt !== null)).toHaveLength(5);
@@ -320,7 +323,7 @@ describe('ticking', () => {
       { orgId, enrollmentId: second!.enrollmentId, day: 100, dueAt: new Date(now + 2_000), expiresAt: new Date(now + 3_600_000) },
     ]);
     const passes: PassResult[] = [];
-    const s = startScheduler({ db: instanceA.db, conversations: conversationsOn(instanceA), flows, logger, cron: '* * * * * *', onPass: (r) => passes.push(r) });
+    const s = startScheduler({ db: instanceA.db, conversations: conversationsOn(instanceA), flows: deployedFlows(flows), logger, wake: createWake(), cron: '* * * * * *', onPass: (r) => passes.push(r) });
     const started = async (e: Enrolled) => (await test.db.select().from(scheduledCheckins).where(and(eq(scheduledCheckins.enrollmentId, e.enrollmentId), eq(scheduledCheckins.day, 100))))[0]?.status === 'started';
     await eventually(async () => ((await started(first!)) ? true : undefined), 5_000, 'the start pass');
     await eventually(async () => ((await started(second!)) ? true : undefined), 10_000, 'a tick after the due time');

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createConversations } from '../../bots/conversations.ts';
+import { createWake } from '../../services/signal.ts';
+import { deployedFlows } from '../../services/flows.ts';
+import { createConversations } from '../../services/conversations.ts';
 import { vocabulary } from '../../core/conversation/vocabulary.ts';
 import { openDatabase, type Database } from '../../db/database.ts';
 import { enrollPatient, setPatientRoom } from '../../db/patients.ts';
@@ -31,7 +33,7 @@ describe('care-team thresholds', () => {
     const good = await call(api.app, 'PATCH', `/v1/care-teams/${team.body.id}`, org.keys.org_admin, { thresholds: { 'post-op': { fever: 38.0 } } });
     expect(good.body.thresholds).toEqual({ 'post-op': { fever: 38.0 } });
 
-    const conversations = createConversations({ db: database.db, flows: loadFlows(DEFAULT_FLOWS_DIR), vocabulary: vocabulary(), onOutgoing: () => {} });
+    const conversations = createConversations({ db: database.db, flows: deployedFlows(loadFlows(DEFAULT_FLOWS_DIR)), vocabulary: vocabulary(), wake: createWake() });
     const raise = async (careTeamId: string | null) => {
       const userId = `@p-${randomUUID().slice(0, 8)}:klinik.de`;
       const patient = await enrollPatient(database.db, { orgId: org.orgId, matrixUserId: userId, language: 'de' });

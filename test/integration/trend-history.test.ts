@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createConversations, type Conversations } from '../../bots/conversations.ts';
+import { createWake } from '../../services/signal.ts';
+import { deployedFlows } from '../../services/flows.ts';
+import { createConversations, type Conversations } from '../../services/conversations.ts';
 import { vocabulary } from '../../core/conversation/vocabulary.ts';
 import type { Flow } from '../../core/flow/model.ts';
 import { openDatabase, type Database } from '../../db/database.ts';
@@ -25,7 +27,7 @@ const at = (day: number, minute = 0) => new Date(DAY1.getTime() + (day - 1) * DA
 
 beforeAll(async () => {
   database = await openDatabase({ url: inject('databaseUrl') });
-  conversations = createConversations({ db: database.db, flows, vocabulary: vocabulary(), onOutgoing: () => {} });
+  conversations = createConversations({ db: database.db, flows: deployedFlows(flows), vocabulary: vocabulary(), wake: createWake() });
   orgId = (await createOrganisation(database.db, { name: 'Klinik Trend-Historie' })).id;
 });
 afterAll(async () => {

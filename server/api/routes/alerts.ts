@@ -10,14 +10,14 @@ import type { ApiEnv } from '../env.ts';
 import { commonErrors, conflict, IdParam, json, notFound, security } from '../schemas.ts';
 
 const SEVERITIES = ['info', 'warning', 'urgent'] as const;
-const KINDS = ['red_flag', 'rule', 'unanswered', 'monitoring_stopped', 'consent_refused', 'no_response'] as const;
+const KINDS = escalations.kind.enumValues;
 
 const Alert = z
   .object({
     id: z.uuid(),
     patientId: z.uuid(),
     checkinId: z.uuid().nullable(),
-    kind: z.enum(KINDS).openapi({ description: 'red_flag: emergency words; rule: a flow threshold; unanswered; monitoring_stopped; consent_refused; no_response' }),
+    kind: z.enum(KINDS).openapi({ description: 'red_flag: emergency words; rule: a flow threshold; unanswered; monitoring_stopped; consent_refused; no_response; patient_message: words of the patient the bot did not take as an answer' }),
     severity: z.enum(SEVERITIES),
     ruleId: z.string().nullable(),
     details: z.record(z.string(), z.unknown()).openapi({ description: 'What triggered it: rule values, red-flag category, question id' }),

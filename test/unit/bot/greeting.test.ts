@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectGreeting } from '../../../bots/greeting.ts';
+import { detectGreeting } from '../../../core/conversation/greeting.ts';
 import { translator } from '../../../core/i18n.ts';
 
 describe('detectGreeting', () => {

@@ -69,7 +69,8 @@ describe('turn', () => {
   it('a red flag is answered first, in any state, and the message goes no further', () => {
     for (const p of [patient({ consent: 'none' }), patient({ consent: 'asked' }), patient(), patient({ monitoring: 'stopped', consent: 'withdrawn' })]) {
       const r = turn(p, active(), { type: 'text', text: 'ich bekomme keine Luft' }, vocab, now);
-      expect(r.events).toEqual([{ type: 'red_flag', category: 'breathing', language: 'de', negated: false }]);
+      // The team sees the patient's own words and the question that was open.
+      expect(r.events).toEqual([{ type: 'red_flag', category: 'breathing', language: 'de', negated: false, text: 'ich bekomme keine Luft', itemId: 'pain' }]);
       expect(texts(r)).toMatch(/112/);
       expect(r.answers).toEqual([]);
     }
@@ -78,7 +79,7 @@ describe('turn', () => {
   it('a negated red flag is recorded for the team and the answer is still taken', () => {
     const c = active();
     const r = turn(patient(), c, { type: 'text', text: '3, keine Atemnot' }, vocab, now);
-    expect(r.events[0]).toEqual({ type: 'red_flag', category: 'breathing', language: 'de', negated: true });
+    expect(r.events[0]).toEqual({ type: 'red_flag', category: 'breathing', language: 'de', negated: true, text: '3, keine Atemnot', itemId: 'pain' });
     expect(texts(r)).not.toMatch(/112/);
   });
 

@@ -1,6 +1,6 @@
 import type { Extension } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { renderAlert } from '../../../core/alerts/render.ts';
+import { describeAlert } from '../../../core/alerts/describe.ts';
 import { turn } from '../../../core/conversation/turn.ts';
 import { vocabulary } from '../../../core/conversation/vocabulary.ts';
 import { historyFromRows, trendQuestionIds } from '../../../core/engine/history.ts';
@@ -260,11 +260,12 @@ describe('trend rules: FHIR and alerts', () => {
     const [alert] = alertsOf({ temperature: [point(38.4, daysAgo(1))] }, ['38,1']);
     const details = JSON.parse(JSON.stringify({ itemId: alert!.itemId, values: alert!.values, message: alert!.message, trend: alert!.trend })) as Record<string, unknown>;
     const input = { kind: 'rule' as const, severity: 'warning' as const, details, patient: { id: '0123456789abcdef', displayName: 'Erika Muster' }, flow, mentions: [], count: 1, at: NOW, recordUrl: 'https://visite.example/r' };
-    const de = renderAlert({ ...input, language: 'de' });
-    expect(de.body).toContain('Temperatur 38,4 → 38,1 °C (14.01.–15.01.)');
-    expect(de.body).not.toContain('Temperatur 38,1 °C');
-    expect(renderAlert({ ...input, language: 'en' }).body).toContain('Temperature 38.4 → 38.1 °C (14/01–15/01)');
+    const text = (a: ReturnType<typeof describeAlert>) => [a.head, ...a.lines].join('\n');
+    const de = text(describeAlert({ ...input, language: 'de' }));
+    expect(de).toContain('Temperatur 38,4 → 38,1 °C (14.01.–15.01.)');
+    expect(de).not.toContain('Temperatur 38,1 °C');
+    expect(text(describeAlert({ ...input, language: 'en' }))).toContain('Temperature 38.4 → 38.1 °C (14/01–15/01)');
     // Without a trend the value alone, as before.
-    expect(renderAlert({ ...input, details: { ...details, trend: undefined }, language: 'de' }).body).toContain('Temperatur 38,1 °C');
+    expect(text(describeAlert({ ...input, details: { ...details, trend: undefined }, language: 'de' }))).toContain('Temperatur 38,1 °C');
   });
 });

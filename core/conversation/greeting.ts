@@ -1,7 +1,7 @@
-import type { Language } from '../core/language.ts';
+import type { Language } from '../language.ts';
 
 /**
- * Greetings the skeleton bot answers, by the language they reveal. Compared
+ * Greetings the bot answers outside patient rooms, by the language they reveal. Compared
  * after lower-casing and stripping punctuation, so "Hallo!" and "hallo" match.
  */
 const GREETINGS: ReadonlyArray<readonly [Language, readonly string[]]> = [

@@ -1,7 +1,9 @@
-import { and, eq, inArray, lte, sql } from 'drizzle-orm';
-import type { Db } from '../db/database.ts';
-import { outbox } from '../db/schema.ts';
-import { errorFields, type Logger } from '../server/logger.ts';
+import { referencedRow } from '../core/outgoing.ts';
+import type { Db, Tx } from '../db/database.ts';
+import { claimForSending, dueHeads, markAttemptFailed, markSent, sentEventIdOf, type OutboxRow } from '../db/outbox.ts';
+import { errorFields, type Logger } from '../core/logging.ts';
+import type { Signal } from '../services/signal.ts';
+import { renderOutgoing } from './render.ts';
 
 /** Sends one event with a fixed transaction id; resolves to the event id. */
 export type SendEvent = (roomId: string, eventType: string, txnId: string, content: Record<string, unknown>) => Promise<string>;
@@ -52,64 +54,59 @@ function describe(error: unknown): SendFailure {
  * back the ones after it. Rows are claimed with FOR UPDATE SKIP LOCKED, so
  * several instances share the work without sending anything twice; the row
  * stays locked while it is sent, and the fixed transaction id makes a resend
- * after a crash a no-op on the homeserver.
+ * after a crash a no-op on the homeserver. Messages are rendered into Matrix
+ * content here, just before sending (bots/render.ts).
  */
-export function startOutboxSender(options: { db: Db; send: SendEvent; logger: Logger; pollMs?: number; batch?: number }): OutboxSender {
+export function startOutboxSender(options: { db: Db; send: SendEvent; logger: Logger; wake?: Signal; pollMs?: number; batch?: number }): OutboxSender {
   const log = options.logger.child({ component: 'outbox' });
   const pollMs = options.pollMs ?? 500;
   const batch = options.batch ?? 20;
   let running = true;
   let wake: (() => void) | undefined;
   let kicked = false;
+  const kick = () => {
+    kicked = true;
+    wake?.();
+  };
+  const unsubscribe = options.wake?.subscribe(kick);
+
+  /** The Matrix event of a row: its message rendered now (relations resolved), or content queued by an older version. */
+  async function eventOf(tx: Tx, row: OutboxRow): Promise<{ type: string; content: Record<string, unknown> }> {
+    if (!row.message) return { type: row.eventType, content: (row.content ?? {}) as Record<string, unknown> };
+    const related = referencedRow(row.message);
+    return renderOutgoing(row.message, related === undefined ? undefined : await sentEventIdOf(tx, related));
+  }
+
+  async function sendOne(id: number): Promise<number> {
+    return options.db.transaction(async (tx) => {
+      // Re-check under the row lock: another instance may have sent it, or it may no longer be due.
+      const row = await claimForSending(tx, id, new Date());
+      if (!row) return 0;
+      try {
+        const event = await eventOf(tx, row);
+        const eventId = await options.send(row.roomId, event.type, row.txnId, event.content);
+        await markSent(tx, row, eventId, new Date());
+      } catch (error) {
+        const failure = describe(error);
+        const attempts = row.attempts + 1;
+        const giveUp = isPermanent(failure) && attempts >= MAX_REFUSALS;
+        const delay = nextAttemptDelay(failure, attempts);
+        await markAttemptFailed(tx, row, { failed: giveUp, error: failure.errcode ?? (failure.status ? `HTTP ${failure.status}` : 'network'), retryAt: new Date(Date.now() + delay) });
+        const fields = { outboxId: row.id, roomId: row.roomId, attempts, ...errorFields(error), ...(failure.status ? { status: failure.status } : {}) };
+        if (giveUp) log.error('message refused by the homeserver; giving up', fields);
+        else log.warn('send failed; will retry', { ...fields, inMs: delay });
+      }
+      return 1;
+    });
+  }
 
   async function drainOnce(): Promise<number> {
     // Candidates first (no lock), then one short transaction per message: a slow or failing room
     // never holds back the bookkeeping of messages already delivered to other rooms.
-    const heads = options.db
-      .select({ id: sql<number>`min(${outbox.id})` })
-      .from(outbox)
-      .where(eq(outbox.status, 'pending'))
-      .groupBy(outbox.roomId);
-    const candidates = await options.db
-      .select({ id: outbox.id })
-      .from(outbox)
-      .where(and(eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, new Date()), inArray(outbox.id, heads)))
-      .orderBy(outbox.id)
-      .limit(batch);
     let handled = 0;
-    for (const { id } of candidates) {
+    for (const id of await dueHeads(options.db, new Date(), batch)) {
       if (!running) break;
-      handled += await options.db.transaction(async (tx) => {
-        // Re-check under the row lock: another instance may have sent it, or it may no longer be due.
-        const [row] = await tx
-          .select()
-          .from(outbox)
-          .where(and(eq(outbox.id, id), eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, new Date())))
-          .for('update', { skipLocked: true });
-        if (!row) return 0;
-        try {
-          const eventId = await options.send(row.roomId, row.eventType, row.txnId, row.content as Record<string, unknown>);
-          await tx.update(outbox).set({ status: 'sent', sentEventId: eventId, sentAt: new Date(), attempts: row.attempts + 1 }).where(eq(outbox.id, row.id));
-        } catch (error) {
-          const failure = describe(error);
-          const attempts = row.attempts + 1;
-          const giveUp = isPermanent(failure) && attempts >= MAX_REFUSALS;
-          const delay = nextAttemptDelay(failure, attempts);
-          await tx
-            .update(outbox)
-            .set({
-              status: giveUp ? 'failed' : 'pending',
-              attempts,
-              lastError: failure.errcode ?? (failure.status ? `HTTP ${failure.status}` : 'network'),
-              nextAttemptAt: new Date(Date.now() + delay),
-            })
-            .where(eq(outbox.id, row.id));
-          const fields = { outboxId: row.id, roomId: row.roomId, attempts, ...errorFields(error), ...(failure.status ? { status: failure.status } : {}) };
-          if (giveUp) log.error('message refused by the homeserver; giving up', fields);
-          else log.warn('send failed; will retry', { ...fields, inMs: delay });
-        }
-        return 1;
-      });
+      handled += await sendOne(id);
     }
     return handled;
   }
@@ -136,12 +133,10 @@ export function startOutboxSender(options: { db: Db; send: SendEvent; logger: Lo
   })();
 
   return {
-    kick() {
-      kicked = true;
-      wake?.();
-    },
+    kick,
     async stop() {
       running = false;
+      unsubscribe?.();
       wake?.();
       await loop;
     },

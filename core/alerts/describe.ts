@@ -1,3 +1,4 @@
+import type { EscalationKind } from '../conversation/escalations.ts';
 import { lexicon } from '../engine/lexicon.ts';
 import { formatAnswer, questionLabel } from '../engine/render.ts';
 import type { AnswerValue, HistoryPoint } from '../engine/types.ts';
@@ -6,13 +7,13 @@ import { localize } from '../flow/text.ts';
 import { translator } from '../i18n.ts';
 import type { Language } from '../language.ts';
 
+export type { EscalationKind };
+
 /**
- * The message a care team gets for an escalation: severity first (visibly
- * distinct), who and a short id, what triggered, the values with units, the
- * people asked to act as mentions (so their phones notify, BRIEF §5), and a
- * link to the record. Pure: the dispatcher supplies the data.
+ * What a care team reads for an escalation: severity first (visibly distinct),
+ * who and a short id, what triggered, the values with units, the people asked
+ * to act, and a link to the record. Pure: the alert service supplies the data.
  */
-export type EscalationKind = 'red_flag' | 'rule' | 'unanswered' | 'monitoring_stopped' | 'consent_refused' | 'no_response';
 
 export interface AlertInput {
   kind: EscalationKind;
@@ -20,7 +21,7 @@ export interface AlertInput {
   details: Record<string, unknown>;
   patient: { id: string; displayName: string | null };
   flow?: Flow | undefined;
-  mentions: ReadonlyArray<{ userId: string; displayName: string }>;
+  mentions: readonly Person[];
   /** How often this alert has fired within the dedupe window (1 = first time). */
   count: number;
   at: Date;
@@ -30,16 +31,26 @@ export interface AlertInput {
   recent?: readonly HistoryPoint[];
 }
 
-export interface AlertContent {
-  msgtype: 'm.text';
-  body: string;
-  format: 'org.matrix.custom.html';
-  formatted_body: string;
-  'm.mentions': { user_ids: string[] };
-  [key: string]: unknown;
+/** Someone an alert asks to act: mentioned so their phone notifies (BRIEF §5). */
+export interface Person {
+  userId: string;
+  displayName: string;
 }
 
-const esc = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/**
+ * An alert as the care team reads it, in the team's language, before any
+ * messenger formatting: the head line (severity, patient, short id), what
+ * triggered it and the values, who is asked to act, and the record link.
+ * The outbox keeps it as data; bots/render.ts turns it into a Matrix event.
+ */
+export interface AlertText {
+  language: Language;
+  severity: 'info' | 'warning' | 'urgent';
+  head: string;
+  lines: string[];
+  mentions: Person[];
+  recordUrl?: string;
+}
 
 /** A trend series as clinicians read it: "Temperatur 38,1 → 38,4 °C (14.01.–15.01.)". */
 function series(q: Question, points: readonly HistoryPoint[], language: Language): string | null {
@@ -119,48 +130,31 @@ function what(input: AlertInput, t: (key: string, vars?: Record<string, string>)
   }
 }
 
-export function renderAlert(input: AlertInput): AlertContent {
+export function describeAlert(input: AlertInput): AlertText {
   const t = (key: string, vars: Record<string, string> = {}) => translator(input.language)(key, { ns: 'alerts', ...vars });
   const who = `${input.patient.displayName ?? '—'} (#${input.patient.id.slice(0, 8)})`;
   const time = input.at.toLocaleTimeString(input.language === 'de' ? 'de-DE' : 'en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Berlin' });
-  const head = `${t(`severity.${input.severity}`)} · ${who}`;
   const lines = [what(input, t), values(input, t), threshold(input, t), recent(input, t), input.count > 1 ? t('repeated', { count: String(input.count), time }) : null].filter(
     (l): l is string => !!l,
   );
-  const mentionsText = input.mentions.map((m) => m.displayName).join(', ');
-  const mentionsHtml = input.mentions.map((m) => `<a href="https://matrix.to/#/${encodeURIComponent(m.userId)}">${esc(m.displayName)}</a>`).join(', ');
-  const ask = input.mentions.length > 0 ? t('ask', { mentions: mentionsText }) : null;
-  const record = t('record', { link: input.recordUrl });
-  const body = [head, ...lines, ...(ask ? [ask] : []), record].join('\n');
-  const html = [
-    `<strong>${esc(head)}</strong>`,
-    ...lines.map(esc),
-    ...(ask ? [esc(t('ask', { mentions: '\u0000' })).replace('\u0000', mentionsHtml)] : []),
-    `${esc(t('record', { link: '\u0000' })).replace('\u0000', `<a href="${esc(input.recordUrl)}">${esc(input.recordUrl)}</a>`)}`,
-  ].join('<br>');
-  return { msgtype: 'm.text', body, format: 'org.matrix.custom.html', formatted_body: html, 'm.mentions': { user_ids: input.mentions.map((m) => m.userId) } };
+  return { language: input.language, severity: input.severity, head: `${t(`severity.${input.severity}`)} · ${who}`, lines, mentions: [...input.mentions], recordUrl: input.recordUrl };
+}
+
+/** The alert in one line (severity, patient, what triggered): the FHIR Flag's text and the re-escalation's subject. */
+export function alertSummary(alert: AlertText): string {
+  return [alert.head, alert.lines[0]].filter(Boolean).join(' – ');
 }
 
 /**
- * The next step up the chain for an alert nobody took over: the alert's own
- * text, prefixed with how long it has waited, mentioning the step's people.
+ * The next step up the chain for an alert nobody took over: the alert in one
+ * line, prefixed with how long it has waited, asking the step's people.
  */
-export function renderReescalation(alert: AlertContent, minutes: number, mentions: ReadonlyArray<{ userId: string; displayName: string }>, language: Language): AlertContent {
-  const t = (key: string, vars: Record<string, string> = {}) => translator(language)(key, { ns: 'alerts', ...vars });
-  const what = alert.body.split('\n').slice(0, 2).join(' – ');
-  const head = t('reescalated', { minutes: String(minutes), what });
-  const ask = mentions.length > 0 ? t('ask', { mentions: mentions.map((m) => m.displayName).join(', ') }) : null;
-  const pills = mentions.map((m) => `<a href="https://matrix.to/#/${encodeURIComponent(m.userId)}">${esc(m.displayName)}</a>`).join(', ');
-  return {
-    msgtype: 'm.text',
-    body: [head, ...(ask ? [ask] : [])].join('\n'),
-    format: 'org.matrix.custom.html',
-    formatted_body: [`<strong>${esc(head)}</strong>`, ...(ask ? [esc(t('ask', { mentions: '\u0000' })).replace('\u0000', pills)] : [])].join('<br>'),
-    'm.mentions': { user_ids: mentions.map((m) => m.userId) },
-  };
+export function describeReescalation(alert: AlertText, minutes: number, mentions: readonly Person[]): AlertText {
+  const head = translator(alert.language)('reescalated', { ns: 'alerts', minutes: String(minutes), what: alertSummary(alert) });
+  return { language: alert.language, severity: alert.severity, head, lines: [], mentions: [...mentions] };
 }
 
-/** A short m.notice in the care-team room. */
-export function alertNotice(language: Language, key: 'acknowledged' | 'alreadyAcknowledged' | 'notMember', vars: Record<string, string> = {}) {
-  return { msgtype: 'm.notice' as const, body: translator(language)(key, { ns: 'alerts', ...vars }) };
+/** A short status line for a care-team room, in the team's language. */
+export function alertNoticeText(language: Language, key: 'acknowledged' | 'alreadyAcknowledged' | 'notMember', vars: Record<string, string> = {}): string {
+  return translator(language)(key, { ns: 'alerts', ...vars });
 }

@@ -1,0 +1,126 @@
+import type { MatrixClient } from 'matrix-bot-sdk';
+import { detectGreeting } from '../core/conversation/greeting.ts';
+import type { Logger } from '../core/logging.ts';
+import type { Alerts } from '../services/alerts/dispatcher.ts';
+import type { CareTeamCommands } from '../services/care-team-commands.ts';
+import type { Conversations } from '../services/conversations.ts';
+import type { Greetings } from '../services/greetings.ts';
+import { acknowledgedEvent } from './care-team-events.ts';
+import { inviteEvent } from './events.ts';
+import { toInput, type FileAccess } from './files.ts';
+import { readPatientAction } from './patient-events.ts';
+import { isActionable, isInviterAllowed } from './policy.ts';
+
+/** The services Matrix events are translated into. */
+export interface BotServices {
+  conversations: Conversations;
+  alerts?: Alerts;
+  careTeamCommands?: CareTeamCommands;
+  greetings?: Greetings;
+  invites: {
+    /** Is this user an enrolled patient? Their invites are accepted. */
+    isEnrolledPatient(userId: string): Promise<boolean>;
+    /** Is this user a clinician of some organisation? Their invites (care-team rooms) are accepted. */
+    isClinician(userId: string): Promise<boolean>;
+    /** An enrolled patient invited us into a room: remember it as their direct room. */
+    adoptPatientRoom(userId: string, roomId: string): Promise<void>;
+  };
+}
+
+const HANDLED_TYPES: ReadonlySet<string> = new Set(['m.room.message', 'm.reaction', 'org.matrix.msc3381.poll.response', 'm.poll.response']);
+
+export interface InboundOptions {
+  userId: string;
+  allowedInviters: readonly string[];
+  services: BotServices;
+  files: FileAccess;
+  log: Logger;
+  /** Events older than this (ms since epoch) are history, not requests (first sync). */
+  cutoff(): number;
+}
+
+/**
+ * Translates Matrix events into service calls: patient rooms first (almost all
+ * traffic), then care-team rooms (acknowledgements, commands), then greetings
+ * in other direct rooms. What an event means is decided by the services.
+ */
+export function createInbound(options: InboundOptions) {
+  const { services, log } = options;
+
+  async function onInvite(matrix: MatrixClient, roomId: string, raw: unknown): Promise<void> {
+    const parsed = inviteEvent.safeParse(raw);
+    if (!parsed.success) {
+      log.warn('ignored malformed invite', { roomId, issue: parsed.error.issues[0]?.path.join('.') ?? '' });
+      return;
+    }
+    const inviter = parsed.data.sender;
+    const patient = await services.invites.isEnrolledPatient(inviter);
+    if (patient || isInviterAllowed(inviter, options.allowedInviters) || (await services.invites.isClinician(inviter))) {
+      await matrix.joinRoom(roomId);
+      if (patient) await services.invites.adoptPatientRoom(inviter, roomId);
+      log.info('joined room', { roomId, as: patient ? 'patient-room' : 'care-team' });
+    } else {
+      // Declining reveals nothing: not whether anybody is enrolled, not why.
+      await matrix.leaveRoom(roomId);
+      log.info('declined invite', { roomId });
+    }
+  }
+
+  async function onPatientEvent(matrix: MatrixClient, roomId: string, event: { event_id: string; sender: string; type: string; content?: unknown }): Promise<void> {
+    const action = readPatientAction(event.type, event.content);
+    if (!action) {
+      log.warn('ignored malformed event', { roomId, eventId: event.event_id, type: event.type });
+      return;
+    }
+    // Typing and read receipts are courtesy, never awaited and never fatal. Typing shows only when the
+    // work takes a noticeable time (a photo download): for a quick answer it would compete with the reply.
+    let typing = false;
+    const typingTimer = setTimeout(() => {
+      typing = true;
+      void matrix.setTyping(roomId, true, 10_000).catch(() => {});
+    }, 400);
+    try {
+      const { input, file, editOf } = await toInput(action, options.files, log);
+      const outcome = await services.conversations.handle({ eventId: event.event_id, roomId, sender: event.sender, input, ...(file ? { file } : {}), ...(editOf ? { editOf } : {}) });
+      log.info('patient event', { roomId, eventId: event.event_id, input: input.type, outcome });
+    } finally {
+      clearTimeout(typingTimer);
+      if (typing) void matrix.setTyping(roomId, false).catch(() => {});
+    }
+    void matrix.sendReadReceipt(roomId, event.event_id).catch(() => {});
+  }
+
+  async function onCareTeamEvent(roomId: string, event: { event_id: string; sender: string; type: string; content?: unknown }): Promise<void> {
+    const content = (event.content ?? {}) as Record<string, unknown>;
+    if (event.type === 'm.room.message' && typeof content['body'] === 'string' && services.careTeamCommands) {
+      if (await services.careTeamCommands.handle(roomId, { eventId: event.event_id, sender: event.sender, body: content['body'] })) return;
+    }
+    const alertEventId = acknowledgedEvent(event.type, content);
+    if (alertEventId && services.alerts) await services.alerts.acknowledgeInRoom(roomId, { eventId: event.event_id, sender: event.sender, alertEventId });
+  }
+
+  /** Outside patient and care-team rooms (a clinician trying the bot) the bot only answers greetings, in direct chats. */
+  async function onOtherEvent(matrix: MatrixClient, roomId: string, event: { event_id: string; type: string; content?: unknown }): Promise<void> {
+    const action = readPatientAction(event.type, event.content);
+    if (action?.type !== 'text' || action.editOf || !services.greetings) return;
+    const language = detectGreeting(action.text);
+    if (!language) return;
+    const members = await matrix.getJoinedRoomMembers(roomId);
+    if (members.length !== 2) return;
+    if (await services.greetings.answer({ roomId, eventId: event.event_id, language })) log.info('answered greeting', { roomId, eventId: event.event_id, language });
+  }
+
+  async function onEvent(matrix: MatrixClient, roomId: string, raw: unknown): Promise<void> {
+    const event = raw as { event_id?: unknown; sender?: unknown; type?: unknown; origin_server_ts?: unknown; content?: unknown; unsigned?: { redacted_because?: unknown } };
+    if (typeof event.event_id !== 'string' || typeof event.sender !== 'string' || typeof event.type !== 'string') return;
+    if (!HANDLED_TYPES.has(event.type) || event.unsigned?.redacted_because) return;
+    const meta = { sender: event.sender, origin_server_ts: typeof event.origin_server_ts === 'number' ? event.origin_server_ts : 0 };
+    if (!isActionable(meta, options.userId, options.cutoff())) return;
+    const typed = { event_id: event.event_id, sender: event.sender, type: event.type, content: event.content };
+    if (await services.conversations.isPatientRoom(roomId, event.sender)) return onPatientEvent(matrix, roomId, typed);
+    if (services.alerts && (await services.alerts.isCareTeamRoom(roomId))) return onCareTeamEvent(roomId, typed);
+    return onOtherEvent(matrix, roomId, typed);
+  }
+
+  return { onInvite, onEvent };
+}

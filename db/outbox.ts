@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { and, eq, inArray, lte, sql } from 'drizzle-orm';
+import type { Outgoing } from '../core/outgoing.ts';
+import type { Db, Tx } from './database.ts';
+import { outbox } from './schema.ts';
+
+/**
+ * The durable outbox: messages are written as domain data (core/outgoing.ts)
+ * in the transaction that decided them, and delivered later in id order per
+ * room with `txn_id` as the Matrix transaction id, so a resend never posts twice.
+ */
+export type OutboxRow = typeof outbox.$inferSelect;
+
+/** Queues messages for a room; returns their row ids in order. */
+export async function enqueue(tx: Tx | Db, roomId: string, messages: readonly Outgoing[], options: { txnId?: string } = {}): Promise<number[]> {
+  if (messages.length === 0) return [];
+  // A fixed transaction id (alerts) is given for single messages only: it must stay unique.
+  const rows = await tx
+    .insert(outbox)
+    .values(messages.map((message) => ({ roomId, txnId: options.txnId && messages.length === 1 ? options.txnId : `visite-${randomUUID()}`, message })))
+    .returning({ id: outbox.id });
+  return rows.map((r) => r.id);
+}
+
+export async function outboxRow(tx: Tx | Db, id: number): Promise<OutboxRow | undefined> {
+  const [row] = await tx.select().from(outbox).where(eq(outbox.id, id));
+  return row;
+}
+
+/** Replaces a message that is still waiting (a repeated alert updates the one not yet sent). */
+export async function replacePending(tx: Tx | Db, id: number, message: Outgoing): Promise<boolean> {
+  const updated = await tx.update(outbox).set({ message }).where(and(eq(outbox.id, id), eq(outbox.status, 'pending'))).returning({ id: outbox.id });
+  return updated.length > 0;
+}
+
+/** The oldest waiting message of each room that is due now (no lock; candidates only). */
+export async function dueHeads(db: Db, now: Date, limit: number): Promise<number[]> {
+  const heads = db
+    .select({ id: sql<number>`min(${outbox.id})` })
+    .from(outbox)
+    .where(eq(outbox.status, 'pending'))
+    .groupBy(outbox.roomId);
+  const rows = await db
+    .select({ id: outbox.id })
+    .from(outbox)
+    .where(and(eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, now), inArray(outbox.id, heads)))
+    .orderBy(outbox.id)
+    .limit(limit);
+  return rows.map((r) => r.id);
+}
+
+/** Locks one waiting, due message for sending (skipped when another instance holds it). */
+export async function claimForSending(tx: Tx, id: number, now: Date): Promise<OutboxRow | undefined> {
+  const [row] = await tx
+    .select()
+    .from(outbox)
+    .where(and(eq(outbox.id, id), eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, now)))
+    .for('update', { skipLocked: true });
+  return row;
+}
+
+/** The event id a sent message got, for relations (edits, replies) of later messages. */
+export async function sentEventIdOf(tx: Tx | Db, id: number): Promise<string | undefined> {
+  const [row] = await tx.select({ eventId: outbox.sentEventId }).from(outbox).where(eq(outbox.id, id));
+  return row?.eventId ?? undefined;
+}
+
+export async function markSent(tx: Tx, row: OutboxRow, eventId: string, now: Date): Promise<void> {
+  await tx.update(outbox).set({ status: 'sent', sentEventId: eventId, sentAt: now, attempts: row.attempts + 1 }).where(eq(outbox.id, row.id));
+}
+
+export async function markAttemptFailed(tx: Tx, row: OutboxRow, update: { failed: boolean; error: string; retryAt: Date }): Promise<void> {
+  await tx
+    .update(outbox)
+    .set({ status: update.failed ? 'failed' : 'pending', attempts: row.attempts + 1, lastError: update.error, nextAttemptAt: update.retryAt })
+    .where(eq(outbox.id, row.id));
+}
