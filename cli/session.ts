@@ -1,17 +1,18 @@
 import type { Observation, QuestionnaireResponse } from '@medplum/fhirtypes';
-import type { Flow } from '../core/flow/model.ts';
-import { step } from '../core/engine/step.ts';
-import type { BotMessage, ConversationState, EscalationEvent, History, Input, StepResult } from '../core/engine/types.ts';
-import { completeRun } from '../core/fhir/response.ts';
-import { findRedFlag } from '../core/conversation/recognise.ts';
-import { CRISIS_CATEGORIES, vocabulary } from '../core/conversation/vocabulary.ts';
-import { translator } from '../core/i18n.ts';
-import { isLanguage, isRightToLeft, type Language } from '../core/language.ts';
+import { escalationMessage, turnEscalations, type EscalationDraft } from '../core/conversation/escalations.ts';
+import { beginCheckin, turn, type CheckinView, type PatientInput, type PatientView, type TurnResult } from '../core/conversation/turn.ts';
+import { vocabulary } from '../core/conversation/vocabulary.ts';
+import type { BotMessage, ConversationState, History } from '../core/engine/types.ts';
+import { checkinRecords } from '../core/fhir/records.ts';
+import type { Flow, LocalizedText } from '../core/flow/model.ts';
+import type { Language } from '../core/language.ts';
 
 /**
- * Drives the engine over a list of patient inputs, as the bot will: one step
- * per message, state carried along, FHIR built once at completion. Shared by
- * `flows try` and `flows test`.
+ * Tries a flow the way the bot runs it: the same conversation policy `turn()`
+ * (red flags, commands, the engine) for each message, the same escalation
+ * records the care team gets, and the same FHIR records the service stores —
+ * only without Matrix and a database. The patient has consented already.
+ * Shared by `flows try` and `flows test`.
  */
 export interface SessionOptions {
   lang: Language;
@@ -24,16 +25,30 @@ export interface SessionOptions {
   history?: History;
 }
 
+/** An alert as `flows try` prints it: what the care team would get. */
+export interface SessionAlert {
+  /** The flow's rule id, `red-flag:<category>`, or the kind (e.g. `unanswered`). */
+  ruleId: string;
+  severity: EscalationDraft['severity'];
+  message: LocalizedText;
+  itemId?: string;
+  values: Record<string, unknown>;
+  trend?: unknown;
+  at: string;
+}
+
 export type SessionEvent =
   | { type: 'bot'; message: BotMessage }
-  | { type: 'alert'; event: EscalationEvent }
-  | { type: 'step'; result: StepResult }
+  | { type: 'alert'; event: SessionAlert }
+  /** The check-in's state after a turn (null before it started). */
+  | { type: 'state'; state: ConversationState | null }
   | { type: 'done'; state: ConversationState; questionnaireResponse?: QuestionnaireResponse; observations: Observation[] };
 
 export class Session {
   readonly flow: Flow;
   private readonly options: SessionOptions;
-  private state: ConversationState | undefined;
+  private patient: PatientView;
+  private checkin: { status: CheckinView['status'] | 'completed' | 'cancelled'; state: ConversationState | null };
   private clock: number;
   private finished = false;
 
@@ -41,76 +56,84 @@ export class Session {
     this.flow = flow;
     this.options = options;
     this.clock = options.now.getTime();
+    this.patient = { language: options.lang, consent: 'given', monitoring: 'active' };
+    this.checkin = { status: 'pending', state: null };
   }
 
   get current(): ConversationState | undefined {
-    return this.state;
+    return this.checkin.state ?? undefined;
   }
 
   start(): SessionEvent[] {
-    return this.send({ type: 'start', lang: this.options.lang });
+    const now = this.tick();
+    return this.take(beginCheckin(this.patient, this.view()!, now), now);
   }
 
-  send(input: Input): SessionEvent[] {
+  send(input: PatientInput): SessionEvent[] {
+    const now = this.tick();
+    return this.take(turn(this.patient, this.view(), input, vocabulary(), now), now);
+  }
+
+  private tick(): Date {
     const now = new Date(this.clock);
     this.clock += (this.options.secondsPerMessage ?? 30) * 1000;
-    const text = input.type === 'text' || input.type === 'correction' ? input.text : undefined;
-    const safety = text !== undefined ? this.redFlag(text, now) : undefined;
-    if (safety?.stop) return safety.events;
-    const result = step(this.flow, this.state, input, now, this.options.history ? { history: this.options.history } : {});
-    this.state = result.state;
-    const out: SessionEvent[] = [...(safety?.events ?? []), { type: 'step', result }];
-    for (const m of result.messages) out.push({ type: 'bot', message: m });
-    for (const e of result.events) if (e.type === 'escalation') out.push({ type: 'alert', event: e });
-    if (result.state.status === 'completed' && !this.finished) {
+    return now;
+  }
+
+  /** The open check-in as the policy sees it (null once it ended, as in the bot). */
+  private view(): CheckinView | null {
+    const { status, state } = this.checkin;
+    if (status !== 'pending' && status !== 'active') return null;
+    return { flow: this.flow, status, state, ...(this.options.history ? { history: this.options.history } : {}) };
+  }
+
+  private take(result: TurnResult, now: Date): SessionEvent[] {
+    this.patient = result.patient;
+    if (result.checkin) this.checkin = result.checkin;
+    const out: SessionEvent[] = [];
+    for (const draft of turnEscalations(result)) out.push({ type: 'alert', event: alertOf(draft, now) });
+    for (const message of result.replies) out.push({ type: 'bot', message });
+    const state = this.checkin.state;
+    out.push({ type: 'state', state });
+    if (state?.status === 'completed' && !this.finished) {
       this.finished = true;
-      const { questionnaireResponse, observations } = completeRun(this.flow, result.state, {
-        subject: this.options.subject ?? 'Patient/example',
-        responseId: this.options.responseId ?? `${this.flow.id}-response`,
-      });
-      out.push({ type: 'done', state: result.state, questionnaireResponse, observations });
+      out.push({ type: 'done', state, ...this.records(state) });
     }
     return out;
   }
 
-  /**
-   * The red-flag check the chat bot runs before the engine (core/conversation),
-   * so trying a flow behaves like the real conversation: a red flag answers
-   * with the emergency advice and stops there; a directly negated one ("keine
-   * Atemnot") is recorded for the team and the message goes on to the engine.
-   */
-  private redFlag(text: string, now: Date): { stop: boolean; events: SessionEvent[] } | undefined {
-    const hit = findRedFlag(text, vocabulary());
-    if (!hit) return undefined;
-    const lang = this.state?.lang ?? this.options.lang;
-    const crisis = CRISIS_CATEGORIES.has(hit.category);
-    const alert: EscalationEvent = {
-      type: 'escalation',
-      ruleId: `red-flag:${hit.category}`,
-      severity: hit.negated ? 'warning' : 'urgent',
-      message: hit.negated
-        ? { de: `Verneinte Erwähnung eines Warnzeichens (${hit.category}) – bitte lesen.`, en: `Negated mention of a red flag (${hit.category}) – please read.` }
-        : { de: `Warnzeichen in einer Patientennachricht (${hit.category}).`, en: `Red flag in a patient message (${hit.category}).` },
-      values: { patientMessage: { type: 'text', value: text.slice(0, 2000) } },
-      at: now.toISOString(),
-    };
-    if (this.state?.current) alert.itemId = this.state.current;
-    const events: SessionEvent[] = [{ type: 'alert', event: alert }];
-    if (hit.negated) return { stop: false, events };
-    const message: BotMessage = { kind: 'notice', text: translator(lang)(crisis ? 'redflag.suicidal' : 'redflag.emergency'), lang, rtl: isRightToLeft(lang) };
-    return { stop: true, events: [{ type: 'bot', message }, ...events] };
+  /** The completed check-in's FHIR records, built by the same function the service stores them with. */
+  private records(state: ConversationState): { questionnaireResponse?: QuestionnaireResponse; observations: Observation[] } {
+    const patientId = (this.options.subject ?? 'Patient/example').replace(/^Patient\//, '');
+    const records = checkinRecords(this.flow, state, { patientId, checkinId: this.options.responseId ?? `${this.flow.id}-response` });
+    const qr = records.find((r) => r.resourceType === 'QuestionnaireResponse')?.resource as QuestionnaireResponse | undefined;
+    const observations = records.flatMap((r) => (r.resourceType === 'Observation' ? [r.resource as Observation] : []));
+    return { ...(qr ? { questionnaireResponse: qr } : {}), observations };
   }
 }
 
+function alertOf(draft: EscalationDraft, now: Date): SessionAlert {
+  const d = draft.details;
+  const itemId = typeof d['itemId'] === 'string' ? d['itemId'] : typeof d['questionId'] === 'string' ? d['questionId'] : undefined;
+  return {
+    ruleId: draft.ruleId ?? draft.kind,
+    severity: draft.severity,
+    message: escalationMessage(draft),
+    ...(itemId ? { itemId } : {}),
+    values: (d['values'] ?? {}) as Record<string, unknown>,
+    ...(d['trend'] ? { trend: d['trend'] } : {}),
+    at: now.toISOString(),
+  };
+}
+
 /**
- * One line of an answers file → engine input. Plain lines are text messages;
- * a few slash commands simulate what a chat client can send besides text.
+ * One line of an answers file → patient input. Plain lines are text messages
+ * (commands such as `/lang tr` or "stopp" included, as in the chat); a few
+ * slash commands simulate what a chat client can send besides text.
  */
-export function lineToInput(line: string): Input | undefined {
+export function lineToInput(line: string): PatientInput | undefined {
   const photo = /^\/photo(?:\s+(\S+))?(?:\s+(\S+\/\S+))?\s*$/.exec(line);
-  if (photo) return { type: 'attachment', url: photo[1] ?? 'mxc://example.org/photo', contentType: photo[2] ?? 'image/jpeg' };
-  const lang = /^\/lang\s+(\S+)\s*$/.exec(line);
-  if (lang && isLanguage(lang[1])) return { type: 'language', lang: lang[1] };
+  if (photo) return { type: 'attachment', url: photo[1] ?? 'mxc://example.org/photo', contentType: photo[2] ?? 'image/jpeg', size: 0 };
   const react = /^\/react\s+(\S+)\s*$/u.exec(line);
   if (react) return { type: 'reaction', emoji: react[1] ?? '' };
   const edit = /^\/edit\s+(.*)$/.exec(line);

@@ -121,8 +121,8 @@ function historyOf(earlier: z.infer<typeof EarlierCheckin>[], now: Date): Histor
 
 function check(expect: z.infer<typeof Expected>, events: SessionEvent[], failures: string[]): void {
   const done = events.find((e) => e.type === 'done');
-  const last = [...events].reverse().find((e) => e.type === 'step');
-  const state = last?.type === 'step' ? last.result.state : undefined;
+  const last = [...events].reverse().find((e) => e.type === 'state');
+  const state = last?.type === 'state' ? (last.state ?? undefined) : undefined;
   const completed = state?.status === 'completed';
   if ((expect.completed ?? true) !== completed) failures.push(`expected completed=${expect.completed ?? true}, got ${completed}`);
   if (expect.answers && state) {

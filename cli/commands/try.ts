@@ -70,7 +70,7 @@ function emit(events: SessionEvent[]): void {
         for (const o of e.observations) out(JSON.stringify({ type: 'observation', resource: o }));
         if (e.questionnaireResponse) out(JSON.stringify({ type: 'questionnaireResponse', resource: e.questionnaireResponse }));
         break;
-      case 'step':
+      case 'state':
         break;
     }
   }

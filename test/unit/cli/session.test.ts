@@ -14,6 +14,8 @@ describe('trying a flow (CLI session)', () => {
     expect(bots(flagged).map((m) => m.kind)).toEqual(['notice']);
     expect(bots(flagged)[0]?.text).toContain('112');
     expect(s.current?.current).toBe('pain'); // the engine did not see it
+    // The team gets the patient's own words with the alert.
+    expect(flagged.find((e) => e.type === 'alert')).toMatchObject({ event: { values: { patientMessage: { type: 'text', value: 'Ich habe Brustschmerzen' } } } });
   });
 
   it('passes a negated mention to the engine and warns the team', () => {
@@ -38,13 +40,24 @@ describe('trying a flow (CLI session)', () => {
     expect(s.current?.answers.intake?.at).toBe('2026-01-15T08:01:00.000Z');
   });
 
+  it("runs the bot's conversation policy: a language switch and a stop work as in the chat", () => {
+    const s = new Session(shippedFlow('post-op'), { lang: 'de', now: NOW });
+    s.start();
+    const switched = s.send(lineToInput('/lang en')!);
+    expect(bots(switched).at(-1)?.lang).toBe('en');
+    expect(s.current?.lang).toBe('en');
+    const stopped = s.send(lineToInput('stop')!);
+    expect(alerts(stopped)).toEqual([['monitoring_stopped', 'info']]);
+    expect(s.send(lineToInput('3')!).some((e) => e.type === 'done')).toBe(false);
+  });
+
   it('maps answer-file lines to inputs', () => {
     expect(lineToInput('38,5')).toEqual({ type: 'text', text: '38,5' });
-    expect(lineToInput('/photo')).toEqual({ type: 'attachment', url: 'mxc://example.org/photo', contentType: 'image/jpeg' });
-    expect(lineToInput('/photo mxc://h/x image/png')).toEqual({ type: 'attachment', url: 'mxc://h/x', contentType: 'image/png' });
-    expect(lineToInput('/lang tr')).toEqual({ type: 'language', lang: 'tr' });
+    expect(lineToInput('/photo')).toEqual({ type: 'attachment', url: 'mxc://example.org/photo', contentType: 'image/jpeg', size: 0 });
+    expect(lineToInput('/photo mxc://h/x image/png')).toEqual({ type: 'attachment', url: 'mxc://h/x', contentType: 'image/png', size: 0 });
+    // Language switches are chat commands, as in the bot.
+    expect(lineToInput('/lang tr')).toEqual({ type: 'text', text: '/lang tr' });
     expect(lineToInput('/react 👍')).toEqual({ type: 'reaction', emoji: '👍' });
     expect(lineToInput('/edit 37,5')).toEqual({ type: 'correction', text: '37,5' });
-    expect(lineToInput('/lang xx')).toEqual({ type: 'text', text: '/lang xx' });
   });
 });
