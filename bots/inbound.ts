@@ -10,6 +10,7 @@ import { inviteEvent } from './events.ts';
 import { toInput, type FileAccess } from './files.ts';
 import { readPatientAction } from './patient-events.ts';
 import { isActionable, isInviterAllowed } from './policy.ts';
+import { perKeyQueue } from './serial.ts';
 
 /** The services Matrix events are translated into. */
 export interface BotServices {
@@ -46,6 +47,8 @@ export interface InboundOptions {
  */
 export function createInbound(options: InboundOptions) {
   const { services, log } = options;
+  // One event at a time per room, in timeline order; rooms run side by side.
+  const inRoomOrder = perKeyQueue();
 
   async function onInvite(matrix: MatrixClient, roomId: string, raw: unknown): Promise<void> {
     const parsed = inviteEvent.safeParse(raw);
@@ -110,7 +113,7 @@ export function createInbound(options: InboundOptions) {
     if (await services.greetings.answer({ roomId, eventId: event.event_id, language })) log.info('answered greeting', { roomId, eventId: event.event_id, language });
   }
 
-  async function onEvent(matrix: MatrixClient, roomId: string, raw: unknown): Promise<void> {
+  async function route(matrix: MatrixClient, roomId: string, raw: unknown): Promise<void> {
     const event = raw as { event_id?: unknown; sender?: unknown; type?: unknown; origin_server_ts?: unknown; content?: unknown; unsigned?: { redacted_because?: unknown } };
     if (typeof event.event_id !== 'string' || typeof event.sender !== 'string' || typeof event.type !== 'string') return;
     if (!HANDLED_TYPES.has(event.type) || event.unsigned?.redacted_because) return;
@@ -121,6 +124,8 @@ export function createInbound(options: InboundOptions) {
     if (services.alerts && (await services.alerts.isCareTeamRoom(roomId))) return onCareTeamEvent(roomId, typed);
     return onOtherEvent(matrix, roomId, typed);
   }
+
+  const onEvent = (matrix: MatrixClient, roomId: string, raw: unknown): Promise<void> => inRoomOrder(roomId, () => route(matrix, roomId, raw));
 
   return { onInvite, onEvent };
 }

@@ -181,7 +181,7 @@ describe('care-team commands', () => {
 
 describe('photos with alerts', () => {
   it('sends the patient\'s wound photo into the care-team room after the alert it belongs to', async () => {
-    const { patientClient, chat, teamView } = await careTeamWithPatient({ org: 'Klinikum Fotos', doctor: 'dr.lang', doctorName: 'Dr. Lang', patientName: 'Paul Foto', room: 'Station 9' });
+    const { patientClient, chat, teamView, doctorClient, teamRoom } = await careTeamWithPatient({ org: 'Klinikum Fotos', doctor: 'dr.lang', doctorName: 'Dr. Lang', patientName: 'Paul Foto', room: 'Station 9' });
     await chat.say('3', /Körpertemperatur/);
     await chat.say('37,1', /Wunde/);
     await chat.say('4', /Foto der Wunde/);
@@ -196,8 +196,11 @@ describe('photos with alerts', () => {
     }, 15_000, 'photo in the team room');
     expect(photo.content['url']).toBe(mxc);
     expect(photo.content['m.relates_to']).toEqual({ 'm.in_reply_to': { event_id: alert.event_id } });
-    await new Promise((r) => setTimeout(r, 1_500));
-    await teamView.client.sync(0);
+    // Barrier: one more full alert pass (a second forward would be queued now), then a command whose
+    // answer is queued after it; the room's messages are sent in order.
+    await suite.running.visite.alerts.runOnce();
+    await doctorClient.sendText(teamRoom, '!help');
+    await teamView.expectBot(/!checkin/);
     expect(teamView.botMessages().filter((e) => e.content['msgtype'] === 'm.image')).toHaveLength(1);
   });
 });

@@ -274,4 +274,14 @@ describe('check-in conversations on a real Synapse', () => {
     expect(records.answers.map((a) => a.questionId).sort()).toEqual(['nausea', 'pain', 'temperature', 'wound']);
     expect(records.answers.every((a) => a.revision === 1)).toBe(true);
   });
+
+  it('takes answers sent back to back in the order they were sent', async () => {
+    const p = await consented();
+    // No waiting between them: they arrive in one sync batch, and each must go to its own question.
+    for (const text of ['3', '37,5', '1', '1']) await p.client.sendText(p.roomId, text);
+    await p.chat.expectBot(/Wie gut können Sie sich heute bewegen/);
+    const records = await recordsOf(db(), p.user.userId);
+    const byQuestion = Object.fromEntries(records.answers.map((a) => [a.questionId, a.value]));
+    expect(byQuestion).toMatchObject({ pain: { type: 'number', value: 3 }, temperature: { type: 'number', value: 37.5, unit: 'Cel' }, wound: { type: 'choices' }, nausea: { type: 'choice' } });
+  });
 });

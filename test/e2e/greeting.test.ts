@@ -40,11 +40,12 @@ describe('greeting round trip on a real Synapse', () => {
     const reply = await patient.waitForEvent(roomId, fromBot(running.botUser.userId));
     expect(reply.content['body']).toMatch(/^Hello! I am Visite/);
 
-    // Give the bot time to (wrongly) answer anything else, then count its messages.
+    // A barrier instead of a pause: the bot handles a room's events in order and sends its replies in
+    // order, so an answer to "ok" would arrive before the answer to the greeting sent after it.
     await patient.sendText(roomId, 'ok');
-    await new Promise((r) => setTimeout(r, 1_500));
-    await patient.sync(0);
-    expect(patient.timeline.get(roomId)!.filter(fromBot(running.botUser.userId))).toHaveLength(1);
+    await patient.sendText(roomId, 'Hallo');
+    const barrier = await patient.waitForEvent(roomId, (e) => fromBot(running.botUser.userId)(e) && /^Guten Tag/.test(String(e.content['body'])));
+    expect(patient.timeline.get(roomId)!.filter(fromBot(running.botUser.userId)).map((e) => e.event_id)).toEqual([reply.event_id, barrier.event_id]);
   });
 
   it('declines invites from users not on the allow-list and says nothing there', async () => {
@@ -76,9 +77,10 @@ describe('greeting round trip on a real Synapse', () => {
     const reply = await patient.waitForEvent(roomId, fromBot(running.botUser.userId));
     expect(reply.content['body']).toMatch(/^Guten Tag! Ich bin Visite/);
 
-    await new Promise((r) => setTimeout(r, 1_500));
-    await patient.sync(0);
-    expect(patient.timeline.get(roomId)!.filter(fromBot(running.botUser.userId))).toHaveLength(1);
+    // Barrier: a later greeting's answer comes after any second answer to the first.
+    await patient.sendText(roomId, 'Hello');
+    const barrier = await patient.waitForEvent(roomId, (e) => fromBot(running.botUser.userId)(e) && /^Hello!/.test(String(e.content['body'])));
+    expect(patient.timeline.get(roomId)!.filter(fromBot(running.botUser.userId)).map((e) => e.event_id)).toEqual([reply.event_id, barrier.event_id]);
   });
 
   it('treats what happened before its very first start as history, not as requests', async () => {
@@ -95,9 +97,10 @@ describe('greeting round trip on a real Synapse', () => {
       await patient.sendText(roomId, 'Hi');
       const reply = await patient.waitForEvent(roomId, fromBot(freshBot.userId));
       expect(reply.content['body']).toMatch(/^Hello! I am Visite/);
-      await new Promise((r) => setTimeout(r, 1_500));
-      await patient.sync(0);
-      expect(patient.timeline.get(roomId)!.filter(fromBot(freshBot.userId))).toHaveLength(1);
+      // Barrier: had the old "Hallo" been answered, that answer would precede this one.
+      await patient.sendText(roomId, 'Guten Morgen');
+      const barrier = await patient.waitForEvent(roomId, (e) => fromBot(freshBot.userId)(e) && /^Guten Tag/.test(String(e.content['body'])));
+      expect(patient.timeline.get(roomId)!.filter(fromBot(freshBot.userId)).map((e) => e.event_id)).toEqual([reply.event_id, barrier.event_id]);
     } finally {
       await first.visite.stop();
     }

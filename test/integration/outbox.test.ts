@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, useBackend } from '../harness/backends.ts';
 import { isPermanent, MAX_BACKOFF_MS, nextAttemptDelay, startOutboxSender, type SendEvent } from '../../bots/outbox-sender.ts';
 import { enqueue } from '../../db/outbox.ts';
-import { openDatabase, type Database } from '../../db/database.ts';
 import { outbox } from '../../db/schema.ts';
 import { createLogger } from '../../server/logger.ts';
 import { eventually } from '../harness/process.ts';
@@ -13,18 +13,10 @@ import { eventually } from '../harness/process.ts';
  * Synapse cannot be made to produce them on demand; the end-to-end outage test
  * covers the real homeserver.
  */
-let database: Database;
-beforeAll(async () => {
-  database = await openDatabase({ url: inject('databaseUrl') });
-});
-afterAll(async () => {
-  await database?.close();
-});
 
 const logs: string[] = [];
 const logger = createLogger('debug', (line) => logs.push(line));
 const room = () => `!outbox-${Math.random().toString(36).slice(2)}:localhost`;
-const rowsOf = (roomId: string) => database.db.select().from(outbox).where(eq(outbox.roomId, roomId)).orderBy(outbox.id);
 
 function matrixError(statusCode: number, errcode: string, retryAfterMs?: number): Error {
   return Object.assign(new Error(errcode), { statusCode, errcode, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
@@ -42,10 +34,13 @@ describe('backoff policy', () => {
   });
 });
 
-describe('outbox sender on Postgres', () => {
+describe.each(BACKENDS)('outbox sender on %s', (kind) => {
+  const backend = useBackend(kind);
+  const rowsOf = (roomId: string) => backend.db.select().from(outbox).where(eq(outbox.roomId, roomId)).orderBy(outbox.id);
+
   it('sends in order per room with the row\'s transaction id, waits retry_after_ms after a 429, and sends nothing twice', async () => {
     const roomId = room();
-    await database.db.transaction((tx) => enqueue(tx, roomId, [1, 2, 3].map((n) => ({ type: 'notice' as const, text: `m${n}`, lang: 'de' as const }))));
+    await backend.db.transaction((tx) => enqueue(tx, roomId, [1, 2, 3].map((n) => ({ type: 'notice' as const, text: `m${n}`, lang: 'de' as const }))));
     const sent: Array<{ body: string; txnId: string; at: number }> = [];
     let limited = false;
     // The database is shared with other test files: only this room's messages are ours to record.
@@ -59,7 +54,7 @@ describe('outbox sender on Postgres', () => {
       return `$${txnId}`;
     };
     const started = Date.now();
-    const sender = startOutboxSender({ db: database.db, send, logger, pollMs: 50 });
+    const sender = startOutboxSender({ db: backend.db, send, logger, pollMs: 50 });
     try {
       await eventually(async () => (sent.length === 3 ? true : undefined), 10_000, 'all sent');
     } finally {
@@ -79,7 +74,7 @@ describe('outbox sender on Postgres', () => {
   it('keeps later messages of a room back while the first one waits, but serves other rooms', async () => {
     const stuck = room();
     const free = room();
-    await database.db.transaction(async (tx) => {
+    await backend.db.transaction(async (tx) => {
       await enqueue(tx, stuck, [{ type: 'notice', text: 's1', lang: 'de' }, { type: 'notice', text: 's2', lang: 'de' }]);
       await enqueue(tx, free, [{ type: 'notice', text: 'f1', lang: 'de' }]);
     });
@@ -90,7 +85,7 @@ describe('outbox sender on Postgres', () => {
       sent.push(String(content['body']));
       return `$${txnId}`;
     };
-    const sender = startOutboxSender({ db: database.db, send, logger, pollMs: 50 });
+    const sender = startOutboxSender({ db: backend.db, send, logger, pollMs: 50 });
     try {
       await eventually(async () => (sent.includes('f1') ? true : undefined), 10_000, 'free room served');
       await new Promise((r) => setTimeout(r, 300));
@@ -105,12 +100,12 @@ describe('outbox sender on Postgres', () => {
     ]);
     expect(rows[0]!.lastError).toBe('network');
     // Leave no undeliverable rows for other tests' senders on this database.
-    await database.db.delete(outbox).where(eq(outbox.roomId, stuck));
+    await backend.db.delete(outbox).where(eq(outbox.roomId, stuck));
   });
 
   it('gives up on a message the homeserver refuses for good, logs it without content, and moves on', async () => {
     const roomId = room();
-    await database.db.transaction((tx) => enqueue(tx, roomId, [{ type: 'notice', text: 'geheime Antwort', lang: 'de' }, { type: 'notice', text: 'next', lang: 'de' }]));
+    await backend.db.transaction((tx) => enqueue(tx, roomId, [{ type: 'notice', text: 'geheime Antwort', lang: 'de' }, { type: 'notice', text: 'next', lang: 'de' }]));
     const sent: string[] = [];
     const send: SendEvent = async (sentTo, _type, txnId, content) => {
       if (sentTo !== roomId) return `$${txnId}`;
@@ -119,11 +114,11 @@ describe('outbox sender on Postgres', () => {
       return `$${txnId}`;
     };
     // Refusals are retried with backoff; skip the waiting by making every row due again.
-    const sender = startOutboxSender({ db: database.db, send, logger, pollMs: 20 });
+    const sender = startOutboxSender({ db: backend.db, send, logger, pollMs: 20 });
     try {
       await eventually(
         async () => {
-          await database.db.update(outbox).set({ nextAttemptAt: new Date(0) }).where(eq(outbox.roomId, roomId));
+          await backend.db.update(outbox).set({ nextAttemptAt: new Date(0) }).where(eq(outbox.roomId, roomId));
           return sent.includes('next') ? true : undefined;
         },
         10_000,
@@ -139,5 +134,31 @@ describe('outbox sender on Postgres', () => {
     ]);
     expect(logs.some((l) => l.includes('giving up'))).toBe(true);
     expect(logs.join('\n')).not.toContain('geheime');
+  });
+
+  it('renders each message when it is sent, with relations to earlier messages resolved to their event ids', async () => {
+    const roomId = room();
+    const alert = { language: 'de' as const, severity: 'urgent' as const, head: 'DRINGEND · Erika (#12345678)', lines: ['Fieber 39,8 °C'], mentions: [{ userId: '@dr:localhost', displayName: 'Dr. A' }] };
+    const [first] = await enqueue(backend.db, roomId, [{ type: 'alert', alert }]);
+    await enqueue(backend.db, roomId, [
+      { type: 'alert', alert: { ...alert, lines: ['Fieber 40,1 °C'] }, replaces: first! },
+      { type: 'notice', text: 'übernommen', lang: 'de', replyTo: first! },
+    ]);
+    const sent: Array<{ txnId: string; content: Record<string, unknown> }> = [];
+    const send: SendEvent = async (sentTo, _type, txnId, content) => {
+      if (sentTo === roomId) sent.push({ txnId, content });
+      return `$${txnId}`;
+    };
+    const sender = startOutboxSender({ db: backend.db, send, logger, pollMs: 20 });
+    try {
+      await eventually(async () => (sent.length === 3 ? true : undefined), 10_000, 'all three sent');
+    } finally {
+      await sender.stop();
+    }
+    const postedId = `$${sent[0]!.txnId}`;
+    expect(sent[0]!.content).toMatchObject({ msgtype: 'm.text', 'm.mentions': { user_ids: ['@dr:localhost'] } });
+    expect(String(sent[0]!.content['formatted_body'])).toContain('https://matrix.to/#/%40dr%3Alocalhost');
+    expect(sent[1]!.content).toMatchObject({ 'm.relates_to': { rel_type: 'm.replace', event_id: postedId }, 'm.new_content': { body: expect.stringContaining('40,1') } });
+    expect(sent[2]!.content).toMatchObject({ msgtype: 'm.notice', body: 'übernommen', 'm.relates_to': { 'm.in_reply_to': { event_id: postedId } } });
   });
 });

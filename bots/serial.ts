@@ -1,0 +1,21 @@
+/**
+ * Runs tasks one after another per key, in the order they were queued.
+ * matrix-bot-sdk emits the events of a sync batch without awaiting their
+ * handlers, so two messages a patient sent back to back ("3", then "37,5")
+ * would otherwise race for the patient's row and could be taken in the wrong
+ * order. Different rooms still run side by side.
+ */
+export function perKeyQueue() {
+  const tails = new Map<string, Promise<unknown>>();
+  return function run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = tails.get(key) ?? Promise.resolve();
+    const result = previous.then(task, task);
+    const tail = result.catch(() => {});
+    tails.set(key, tail);
+    // Forget the room once its queue is empty, so the map does not grow with every room ever seen.
+    void tail.then(() => {
+      if (tails.get(key) === tail) tails.delete(key);
+    });
+    return result;
+  };
+}
