@@ -1,10 +1,13 @@
+import { existsSync } from 'node:fs';
 import { MatrixClient } from 'matrix-bot-sdk';
 import { errorFields, type Logger } from '../core/logging.ts';
+import { readBotState, writeBotState } from '../db/bot-state.ts';
 import type { Db } from '../db/database.ts';
+import { SecretKeyError, type SecretBox } from '../db/secrets.ts';
 import type { RoomOpener } from '../services/patient-rooms.ts';
 import type { Signal } from '../services/signal.ts';
 import { enableKeyBackup, ensureCrossSigning, type KeyBackup } from './crypto-account.ts';
-import { createCrypto, CryptoStoreError, cryptoStoreDir, sealForRoom, type BotCrypto } from './crypto.ts';
+import { createCrypto, CryptoStoreError, cryptoStoreDir, EncryptionRequiredError, plainRooms, sealForRoom, type BotCrypto } from './crypto.ts';
 import { createInbound, type BotServices } from './inbound.ts';
 import { uploadLimit } from './media.ts';
 import { startOutboxSender, type OutboxSender, type SendEvent } from './outbox-sender.ts';
@@ -26,6 +29,8 @@ export interface BotOptions {
   maxUploadBytes: number;
   /** The bot's own state (session, sync position, crypto-free storage) and the outbox. */
   db: Db;
+  /** Seals the stored access token (db/secrets.ts). */
+  secrets: SecretBox;
   logger: Logger;
   services: BotServices;
   /** Wakes the outbox sender when services committed messages. */
@@ -34,6 +39,8 @@ export interface BotOptions {
   retry?: { initialMs: number; maxMs: number };
   /** End-to-end encryption: the crypto store's passphrase and folder, how long to wait for missing keys, the backup key. */
   crypto?: { passphrase: string; storeDir: string; undecryptableWaitMs?: number; backupKey?: string };
+  /** Where crypto stores live (checked when `crypto` is absent: an account that had one must not start without it). */
+  cryptoStoreDir?: string;
 }
 
 export interface Bot extends RoomOpener {
@@ -62,6 +69,7 @@ export function createBot(options: BotOptions): Bot {
   const stopping = new AbortController();
   const retry = options.retry ?? { initialMs: 1_000, maxMs: 30_000 };
   const storage = new DatabaseStorage(options.db, options.userId);
+  const e2eeKey = `${options.userId}:e2ee`;
   let client: MatrixClient | undefined;
   let accessToken = '';
   let cutoff = 0;
@@ -70,6 +78,15 @@ export function createBot(options: BotOptions): Bot {
   let crypto: BotCrypto | undefined;
   let undecryptable: UndecryptableTracker | undefined;
   let backup: KeyBackup | undefined;
+  /** The client of the current connection (set before its first sync, unlike `client`). */
+  let live: MatrixClient | undefined;
+  /** Ids of events that reached us encrypted and were decrypted (bounded; oldest forgotten first). */
+  const decrypted = new Set<string>();
+  const rememberDecrypted = (eventId: unknown) => {
+    if (typeof eventId !== 'string') return;
+    decrypted.add(eventId);
+    if (decrypted.size > 20_000) for (const old of [...decrypted].slice(0, 5_000)) decrypted.delete(old);
+  };
 
   const inbound = createInbound({
     userId: options.userId,
@@ -78,6 +95,9 @@ export function createBot(options: BotOptions): Bot {
     files: { homeserverUrl: options.homeserverUrl, accessToken: () => accessToken, maxBytes: () => maxBytes },
     log,
     cutoff: () => cutoff,
+    ...(options.crypto
+      ? { encryption: { isEncrypted: async (roomId: string) => (await live?.crypto?.isRoomEncrypted(roomId)) ?? false, wasDecrypted: (eventId: string) => decrypted.has(eventId) } }
+      : {}),
   });
 
   /** Cross-signing and server-side key backup: wanted (TI-M), not required — the bot talks without them. */
@@ -107,9 +127,11 @@ export function createBot(options: BotOptions): Bot {
       userId: options.userId,
       ...(options.password ? { password: options.password } : {}),
       ...(options.accessToken ? { accessToken: options.accessToken } : {}),
+      secrets: options.secrets,
     });
     accessToken = session.accessToken;
     if (options.crypto) {
+      await writeBotState(options.db, e2eeKey, JSON.stringify({ deviceId: session.deviceId }));
       crypto = createCrypto({
         userId: options.userId,
         deviceId: session.deviceId,
@@ -119,18 +141,25 @@ export function createBot(options: BotOptions): Bot {
       });
     }
     const matrix = new MatrixClient(options.homeserverUrl, session.accessToken, storage, crypto?.cryptoStore);
+    live = matrix;
     // Save the sync position only after the batch's handlers ran (see DatabaseStorage).
     (matrix as unknown as { persistTokenAfterSync: boolean }).persistTokenAfterSync = true;
     // Without a stored position this is a first sync: what happened before is history, not a request.
     cutoff = (await storage.getSyncToken()) ? 0 : Date.now();
     matrix.on('room.invite', guarded('invite', (roomId, event) => inbound.onInvite(matrix, roomId, event)));
+    matrix.on('room.event', (roomId: string, event: { type?: string }) => plainRooms.noteStateEvent(roomId, String(event?.type)));
     matrix.on('room.event', guarded('event', (roomId, event) => inbound.onEvent(matrix, roomId, event)));
     if (crypto) {
+      // Emitted right before the same event's room.event: what arrives without it was sent in the clear.
+      matrix.on('room.decrypted_event', (_roomId: string, event: { event_id?: unknown }) => rememberDecrypted(event.event_id));
       // A message whose key has not arrived yet is retried when keys come, then answered politely.
       undecryptable = trackUndecryptable(matrix, {
         logger: options.logger,
         ...(options.crypto?.undecryptableWaitMs ? { giveUpAfterMs: options.crypto.undecryptableWaitMs } : {}),
-        onDecrypted: (roomId, event) => inbound.onEvent(matrix, roomId, event),
+        onDecrypted: (roomId, event) => {
+          rememberDecrypted(event.event_id);
+          return inbound.onEvent(matrix, roomId, event);
+        },
         onGiveUp: async (roomId, event) => {
           if (event.sender === options.userId) return;
           const outcome = await options.services.conversations.askToResend({ eventId: event.event_id, roomId, sender: event.sender });
@@ -153,6 +182,22 @@ export function createBot(options: BotOptions): Bot {
     return matrix;
   }
 
+  /**
+   * Fail closed: an account that has used end-to-end encryption (recorded in the database when its
+   * store was first opened, or a store folder on disk) never starts without its passphrase — it would
+   * send plaintext into encrypted rooms and could not read the patients' replies.
+   */
+  async function assertEncryptionNotRequired(): Promise<void> {
+    if (options.crypto) return;
+    const recorded = await readBotState(options.db, e2eeKey);
+    const folder = options.cryptoStoreDir ? cryptoStoreDir(options.cryptoStoreDir, options.userId, '') : undefined;
+    if (recorded || (folder && existsSync(folder))) {
+      throw new EncryptionRequiredError(
+        `${options.userId} has used end-to-end encryption${recorded ? ` (device ${JSON.parse(recorded).deviceId})` : ''}; set VISITE_CRYPTO_PASSPHRASE to start it — without it the bot would send plaintext into encrypted rooms`,
+      );
+    }
+  }
+
   /** Sends one outbox event; in an encrypted room it is sealed just before sending, under the same txn id. */
   const sendVia =
     (matrix: MatrixClient): SendEvent =>
@@ -173,6 +218,7 @@ export function createBot(options: BotOptions): Bot {
       return client !== undefined;
     },
     async start() {
+      await assertEncryptionNotRequired();
       let delay = retry.initialMs;
       while (!stopping.signal.aborted) {
         try {
@@ -185,6 +231,11 @@ export function createBot(options: BotOptions): Bot {
           // A wrong passphrase (or a damaged store) must stop the start, never create a new identity.
           if (error instanceof CryptoStoreError && (error as { code?: string }).code !== 'CRYPTO_STORE_CLOSED') {
             log.error('the crypto store cannot be opened', { ...errorFields(error) });
+            throw error;
+          }
+          // The stored session sealed under another key: a configuration error, not a network one.
+          if (error instanceof SecretKeyError) {
+            log.error('the stored session cannot be opened', { ...errorFields(error) });
             throw error;
           }
           log.warn('homeserver not usable yet; retrying', { inMs: delay, ...errorFields(error) });

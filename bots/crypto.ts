@@ -26,6 +26,12 @@ const binding = require('@matrix-org/matrix-sdk-crypto-nodejs') as Binding;
 
 export const { CryptoStoreError } = binding;
 
+/** The account has used end-to-end encryption, but Visite was started without its passphrase. */
+export class EncryptionRequiredError extends Error {
+  override name = 'EncryptionRequiredError';
+  readonly code = 'E2EE_PASSPHRASE_MISSING';
+}
+
 export interface CryptoOptions {
   userId: string;
   /** The device of the bot's session; the store refuses to open for another one. */
@@ -131,6 +137,30 @@ export const ROOM_ENCRYPTION_STATE = {
 } as const;
 
 /**
+ * Which rooms are encrypted, for a bot running without encryption (development only): asked of
+ * the homeserver once per room, remembered, and forgotten when the room's encryption state
+ * changes in the sync (`noteStateEvent`). Encryption cannot be switched off, so "encrypted" stays.
+ */
+export const plainRooms = (() => {
+  const known = new Map<string, boolean>();
+  return {
+    async isEncrypted(client: MatrixClient, roomId: string): Promise<boolean> {
+      const cached = known.get(roomId);
+      if (cached !== undefined) return cached;
+      const state = await client.getRoomStateEvent(roomId, 'm.room.encryption', '').catch((error: { statusCode?: number }) => {
+        if (error?.statusCode === 404) return null;
+        throw error;
+      });
+      known.set(roomId, state !== null);
+      return state !== null;
+    },
+    noteStateEvent(roomId: string, type: string): void {
+      if (type === 'm.room.encryption') known.set(roomId, true);
+    },
+  };
+})();
+
+/**
  * What to PUT for an event: in an encrypted room the `m.room.encrypted`
  * ciphertext (sharing the room key first where needed), otherwise the event
  * unchanged. For senders that bypass `client.sendEvent` (Visite's outbox).
@@ -141,7 +171,14 @@ export async function sealForRoom(
   eventType: string,
   content: Record<string, unknown>,
 ): Promise<{ eventType: string; content: Record<string, unknown> }> {
-  if (!client.crypto || !(await client.crypto.isRoomEncrypted(roomId))) return { eventType, content };
+  if (!client.crypto) {
+    // Without our own crypto we must not speak into a room that is encrypted: refuse, never send plaintext.
+    if (await plainRooms.isEncrypted(client, roomId)) {
+      throw Object.assign(new Error('the room is encrypted and the bot runs without encryption'), { statusCode: 403, errcode: 'VISITE_E2EE_REQUIRED' });
+    }
+    return { eventType, content };
+  }
+  if (!(await client.crypto.isRoomEncrypted(roomId))) return { eventType, content };
   return { eventType: 'm.room.encrypted', content: (await client.crypto.encryptRoomEvent(roomId, eventType, content)) as unknown as Record<string, unknown> };
 }
 

@@ -38,7 +38,16 @@ export interface InboundOptions {
   log: Logger;
   /** Events older than this (ms since epoch) are history, not requests (first sync). */
   cutoff(): number;
+  /**
+   * With end-to-end encryption: whether a room is encrypted, and whether an event reached us
+   * encrypted. A plaintext message in an encrypted room is refused (anyone holding only a
+   * patient's access token could otherwise answer for them).
+   */
+  encryption?: { isEncrypted(roomId: string): Promise<boolean>; wasDecrypted(eventId: string): boolean };
 }
+
+/** Spec-conforming clients send reactions unencrypted even in encrypted rooms (their relation is public anyway). */
+const CLEARTEXT_TYPES: ReadonlySet<string> = new Set(['m.reaction']);
 
 /**
  * Translates Matrix events into service calls: patient rooms first (almost all
@@ -120,7 +129,13 @@ export function createInbound(options: InboundOptions) {
     const meta = { sender: event.sender, origin_server_ts: typeof event.origin_server_ts === 'number' ? event.origin_server_ts : 0 };
     if (!isActionable(meta, options.userId, options.cutoff())) return;
     const typed = { event_id: event.event_id, sender: event.sender, type: event.type, content: event.content };
-    if (await services.conversations.isPatientRoom(roomId, event.sender)) return onPatientEvent(matrix, roomId, typed);
+    const patientRoom = await services.conversations.isPatientRoom(roomId, event.sender);
+    if (options.encryption && !CLEARTEXT_TYPES.has(event.type) && !options.encryption.wasDecrypted(event.event_id) && (await options.encryption.isEncrypted(roomId))) {
+      log.warn('refused an unencrypted event in an encrypted room', { roomId, eventId: event.event_id, type: event.type });
+      if (patientRoom) await services.conversations.refusePlaintext({ eventId: event.event_id, roomId, sender: event.sender });
+      return;
+    }
+    if (patientRoom) return onPatientEvent(matrix, roomId, typed);
     if (services.alerts && (await services.alerts.isCareTeamRoom(roomId))) return onCareTeamEvent(roomId, typed);
     return onOtherEvent(matrix, roomId, typed);
   }

@@ -1,5 +1,6 @@
 import { readBotState, writeBotState } from '../db/bot-state.ts';
 import type { Db } from '../db/database.ts';
+import { isSealed, type SecretBox } from '../db/secrets.ts';
 
 export interface Session {
   accessToken: string;
@@ -20,7 +21,7 @@ async function whoami(homeserverUrl: string, accessToken: string): Promise<{ use
  * database and log in again — with the same device id — only when the stored
  * token no longer works.
  */
-export async function loginSession(options: { db: Db; homeserverUrl: string; userId: string; password?: string; accessToken?: string }): Promise<Session> {
+export async function loginSession(options: { db: Db; homeserverUrl: string; userId: string; password?: string; accessToken?: string; secrets: SecretBox }): Promise<Session> {
   const key = `${options.userId}:session`;
   if (options.accessToken) {
     const me = await whoami(options.homeserverUrl, options.accessToken);
@@ -28,11 +29,16 @@ export async function loginSession(options: { db: Db; homeserverUrl: string; use
     if (me.user_id !== options.userId) throw new Error(`the access token belongs to ${me.user_id}, not ${options.userId}`);
     return { accessToken: options.accessToken, deviceId: me.device_id ?? '' };
   }
+  // The stored session holds the access token: sealed at rest (db/secrets.ts).
   const stored = await readBotState(options.db, key);
-  const previous = stored ? (JSON.parse(stored) as Session) : undefined;
+  const previous = stored ? (JSON.parse(options.secrets.open(stored)) as Session) : undefined;
   if (previous) {
     const me = await whoami(options.homeserverUrl, previous.accessToken);
-    if (me?.user_id === options.userId) return previous;
+    if (me?.user_id === options.userId) {
+      // A session stored in the clear by an earlier version is sealed now.
+      if (stored && options.secrets.encrypting && !isSealed(stored)) await writeBotState(options.db, key, options.secrets.seal(JSON.stringify(previous)));
+      return previous;
+    }
   }
   const res = await fetch(`${options.homeserverUrl}/_matrix/client/v3/login`, {
     method: 'POST',
@@ -51,6 +57,6 @@ export async function loginSession(options: { db: Db; homeserverUrl: string; use
   }
   if (body.user_id !== options.userId) throw new Error(`logged in as ${body.user_id}, expected ${options.userId}`);
   const session = { accessToken: body.access_token, deviceId: body.device_id };
-  await writeBotState(options.db, key, JSON.stringify(session));
+  await writeBotState(options.db, key, options.secrets.seal(JSON.stringify(session)));
   return session;
 }

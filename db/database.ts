@@ -1,4 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { keepPrivate } from './private-files.ts';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
@@ -93,7 +95,8 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       close: () => client.end({ timeout: 5 }),
     };
   }
-  mkdirSync(target.dataDir, { recursive: true });
+  ownerOnly(target.dataDir);
+  keepPrivate(target.dataDir);
   const client = await PGlite.create(target.dataDir);
   const db = drizzlePglite(client, { schema });
   try {
@@ -108,4 +111,24 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     ping: async () => void (await db.execute(sql`select 1`)),
     close: () => client.close(),
   };
+}
+
+/**
+ * The embedded database holds patient data and the bot's session: its folder
+ * is created owner-only (0700), and anything an earlier version left readable
+ * is tightened (folders 0700, files 0600). New files stay private too: see
+ * db/private-files.ts (PGlite's file system sets every file's mode to 0666
+ * itself, whatever the umask).
+ */
+export function ownerOnly(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tighten = (path: string) => {
+    chmodSync(path, 0o700);
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      const child = join(path, entry.name);
+      if (entry.isDirectory()) tighten(child);
+      else if (entry.isFile()) chmodSync(child, 0o600);
+    }
+  };
+  tighten(dir);
 }

@@ -80,6 +80,10 @@ export const configSchema = z
       .min(12, { error: 'expected a passphrase of at least 12 characters (it encrypts the bot\'s end-to-end encryption keys)' })
       .optional(),
     VISITE_CRYPTO_STORE_DIR: z.string().min(1).optional(),
+    VISITE_SECRET_KEY: z
+      .string()
+      .refine((v) => Buffer.from(v, 'base64').length === 32, { error: 'expected 32 bytes in base64, e.g. from `openssl rand -base64 32`' })
+      .optional(),
     VISITE_KEY_BACKUP_KEY: z
       .string()
       .regex(/^[A-Za-z0-9+/]{43}=?$/, { error: 'expected 32 bytes in base64, e.g. from: openssl rand -base64 32' })
@@ -117,6 +121,10 @@ export interface Config {
   maxBodyBytes: number;
   /** End-to-end encryption: the crypto store (in `<storeDir>/crypto/<user>/<device>`), its passphrase; absent: no E2EE. */
   crypto?: { passphrase: string; storeDir: string; undecryptableWaitMs: number; backupKey?: string };
+  /** Seals secrets in the database (access tokens): a key, else the crypto passphrase, else nothing (development). */
+  secrets: { key: Buffer } | { passphrase: string } | null;
+  /** Where crypto stores live, also without a passphrase (an account that has a store must not start without it). */
+  cryptoStoreDir: string;
   /** false: this instance runs no scheduler (others may). */
   schedulerCron: string | false;
   oidc?: { issuer: string; audience: string; jwksUrl?: string; orgClaim: string; rolesClaim: string };
@@ -154,6 +162,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...(c.VISITE_PUBLIC_URL ? { publicUrl: c.VISITE_PUBLIC_URL } : {}),
     maxBodyBytes: c.VISITE_MAX_BODY_BYTES,
     schedulerCron: c.VISITE_SCHEDULER_CRON === 'off' ? false : c.VISITE_SCHEDULER_CRON,
+    cryptoStoreDir: c.VISITE_CRYPTO_STORE_DIR ?? c.VISITE_DATA_DIR,
+    secrets: c.VISITE_SECRET_KEY ? { key: Buffer.from(c.VISITE_SECRET_KEY, 'base64') } : c.VISITE_CRYPTO_PASSPHRASE ? { passphrase: c.VISITE_CRYPTO_PASSPHRASE } : null,
     ...(c.VISITE_CRYPTO_PASSPHRASE
       ? {
           crypto: {

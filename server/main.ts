@@ -9,6 +9,9 @@ import { startVisite } from './visite.ts';
 
 // Deprecation notices from dependencies (util._extend in `request`) are not actionable here.
 process.noDeprecation = true;
+// Every file Visite writes (embedded database, crypto store) holds patient data or keys: owner-only,
+// whatever umask the process was started with.
+process.umask(0o077);
 
 let config;
 try {

@@ -6,6 +6,7 @@ import { ensureDefinitions } from '../core/fhir/validate.ts';
 import type { Flow } from '../core/flow/model.ts';
 import { isClinicianAnywhere } from '../db/care-teams.ts';
 import { openDatabase, type Database } from '../db/database.ts';
+import { secretBox } from '../db/secrets.ts';
 import { adoptRoom, enrollPatient, findPatient, isEnrolledAnywhere, type Enrollment, type Patient } from '../db/patients.ts';
 import { startAlerts, type Alerts } from '../services/alerts/dispatcher.ts';
 import { createCareTeamCommands } from '../services/care-team-commands.ts';
@@ -77,6 +78,8 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       },
     };
     const wake = createWake();
+    const secrets = secretBox(config.secrets);
+    if (!secrets.encrypting) logger.warn('secrets are stored unencrypted: set VISITE_SECRET_KEY or VISITE_CRYPTO_PASSPHRASE');
     const conversations = createConversations({ db, flows, vocabulary: vocabulary(), wake });
     const alerts = startAlerts({ db, flows, logger, links, wake });
     closers.push(() => alerts.stop());
@@ -99,6 +102,8 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       allowedInviters: config.allowedInviters,
       maxUploadBytes: config.maxUploadBytes,
       ...(config.crypto ? { crypto: config.crypto } : {}),
+      cryptoStoreDir: config.cryptoStoreDir,
+      secrets,
       db,
       logger,
       outgoing: wake.outgoing,

@@ -58,6 +58,8 @@ export interface Conversations {
   isPatientRoom(roomId: string, sender: string): Promise<boolean>;
   /** A patient message that could not be decrypted: ask them, once, to send it again. */
   askToResend(event: { eventId: string; roomId: string; sender: string }): Promise<HandleOutcome>;
+  /** A message that arrived unencrypted in the patient's encrypted room: not processed, and the patient is told so, once. */
+  refusePlaintext(event: { eventId: string; roomId: string; sender: string }): Promise<HandleOutcome>;
   /** Introduces the bot to a patient who has not been asked for consent yet (no-op otherwise). */
   welcome(patientId: string, now?: Date): Promise<void>;
 }
@@ -142,6 +144,21 @@ export function createConversations(options: ConversationOptions): Conversations
     return { checkinId: row.id, status: result.checkin?.status ?? 'pending' };
   }
 
+  /** A message the conversation does not take: claimed, and answered once with a notice in the patient's language. */
+  async function tellPatient(event: { eventId: string; roomId: string; sender: string }, kind: string, key: string): Promise<HandleOutcome> {
+    const outcome = await db.transaction(async (tx): Promise<HandleOutcome> => {
+      const locked = await lockPatientByRoom(tx, event.roomId, event.sender);
+      if (!locked) return 'not-a-patient-room';
+      if (!(await claimInboundEvent(tx, { eventId: event.eventId, roomId: event.roomId, kind }))) return 'duplicate';
+      const language = isLanguage(locked.patient.language) ? locked.patient.language : 'de';
+      const message = { kind: 'notice' as const, text: translator(language)(key), lang: language, rtl: isRightToLeft(language) };
+      await enqueue(tx, event.roomId, [{ type: 'bot', message }]);
+      return 'handled';
+    });
+    if (outcome === 'handled') wake.outgoing.notify();
+    return outcome;
+  }
+
   return {
     isPatientRoom: (roomId, sender) => isPatientRoom(db, roomId, sender),
 
@@ -167,19 +184,8 @@ export function createConversations(options: ConversationOptions): Conversations
       return outcome;
     },
 
-    async askToResend(event) {
-      const outcome = await db.transaction(async (tx): Promise<HandleOutcome> => {
-        const locked = await lockPatientByRoom(tx, event.roomId, event.sender);
-        if (!locked) return 'not-a-patient-room';
-        if (!(await claimInboundEvent(tx, { eventId: event.eventId, roomId: event.roomId, kind: 'undecryptable' }))) return 'duplicate';
-        const language = isLanguage(locked.patient.language) ? locked.patient.language : 'de';
-        const message = { kind: 'notice' as const, text: translator(language)('crypto.resend'), lang: language, rtl: isRightToLeft(language) };
-        await enqueue(tx, event.roomId, [{ type: 'bot', message }]);
-        return 'handled';
-      });
-      if (outcome === 'handled') wake.outgoing.notify();
-      return outcome;
-    },
+    askToResend: (event) => tellPatient(event, 'undecryptable', 'crypto.resend'),
+    refusePlaintext: (event) => tellPatient(event, 'plaintext-refused', 'crypto.plaintext'),
 
     async welcome(patientId, now = new Date()) {
       await db.transaction(async (tx) => {

@@ -95,11 +95,46 @@ describe('check-ins in end-to-end encrypted rooms', () => {
     const wrong = await startTestVisite({ ...env, VISITE_CRYPTO_PASSPHRASE: 'not the right passphrase' }, bot);
     try {
       await expect(wrong.visite.botStarted).rejects.toThrow(/passphrase/i);
-      expect(wrong.logs.join('\n')).toMatch(/the crypto store cannot be opened/);
+      expect(wrong.logs.join('\n')).toMatch(/the (crypto store|stored session) cannot be opened/);
     } finally {
       await wrong.visite.stop();
     }
     running = await startTestVisite(env, bot);
     await running.visite.botStarted;
+  });
+
+  it('does not take a plaintext message in an encrypted room as an answer, and tells the patient so, encrypted', async () => {
+    const homeserver = inject('homeserver');
+    const org = await createOrganisation(database.db, { name: 'Klinikum Klartext' });
+    const user = await registerUser(homeserver, `patient-${randomBytes(4).toString('hex')}`);
+    const patient = await E2eeClient.start({ baseUrl: homeserver.url, userId: user.userId, accessToken: user.accessToken, deviceId: user.deviceId });
+    try {
+      const enrolled = await enrollPatient(database.db, { orgId: org.id, matrixUserId: user.userId, language: 'de' });
+      const { roomId } = await running.visite.startCheckin(enrolled, 'post-op');
+      await patient.join(await patient.waitForInvite(roomId));
+      const chat = new E2eeChat(patient, roomId, bot.userId);
+      await chat.expectBot(/einverstanden/);
+      await patient.sendText(roomId, 'ja');
+      await chat.expectBot(/Wie stark sind Ihre Schmerzen/);
+
+      // Someone holding only the patient's access token (not their keys) answers in the clear.
+      const res = await fetch(`${homeserver.url}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/plain-${randomBytes(4).toString('hex')}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ msgtype: 'm.text', body: '0' }),
+      });
+      expect(res.status).toBe(200);
+      const refused = await chat.expectBot(/unverschlüsselt/);
+      expect(refused.encrypted).toBe(true);
+      expect((await recordsOf(database.db, user.userId)).answers).toEqual([]);
+
+      // The patient's own (encrypted) answer is taken as usual.
+      await patient.sendText(roomId, '3');
+      await chat.expectBot(/Körpertemperatur/);
+      expect((await recordsOf(database.db, user.userId)).answers.map((a) => [a.questionId, a.value])).toEqual([['pain', { type: 'number', value: 3 }]]);
+      expect(running.logs.some((l) => l.includes('refused an unencrypted event'))).toBe(true);
+    } finally {
+      await patient.stop();
+    }
   });
 });

@@ -1,4 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { eq } from 'drizzle-orm';
+import { openDatabase } from '../../db/database.ts';
+import { botState } from '../../db/schema.ts';
+import { isSealed, secretBox } from '../../db/secrets.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -93,7 +97,74 @@ describe('the visite process with end-to-end encryption', () => {
 
     const second = runMain({ ...env, VISITE_CRYPTO_PASSPHRASE: 'a wrong passphrase!' });
     expect(await second.exited).toBe(1);
-    expect(second.stderr()).toMatch(/the crypto store cannot be opened/);
+    // Its sealed session or its crypto store, whichever is opened first, refuses the wrong passphrase.
+    expect(second.stderr()).toMatch(/the (crypto store|stored session) cannot be opened/);
     expect(second.stderr()).toMatch(/start-up failed/);
+  });
+
+  it('fails closed: an account that has used encryption does not start without the passphrase (exit 1), whether the database or only the store on disk remembers it', async () => {
+    const homeserver = inject('homeserver');
+    const bot = await registerUser(homeserver, `visite-${randomBytes(4).toString('hex')}`);
+    const port = await freePort();
+    const env = processEnv(homeserver, bot, inject('databaseUrl'), port, { VISITE_DATA_DIR: join(dataDir, 'e2ee-closed'), VISITE_CRYPTO_PASSPHRASE: 'the right passphrase' });
+    const first = runMain(env);
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`);
+    for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/readyz`)).ok; i++) await new Promise((r) => setTimeout(r, 100));
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    const { VISITE_CRYPTO_PASSPHRASE: _passphrase, ...withoutPassphrase } = env;
+    const second = runMain(withoutPassphrase);
+    expect(await second.exited).toBe(1);
+    expect(second.stderr()).toMatch(/EncryptionRequiredError/);
+    expect(second.stderr()).toMatch(/set VISITE_CRYPTO_PASSPHRASE/);
+
+    // Another database (no record of the account) but the same data folder: the store on disk is enough.
+    const { DATABASE_URL: _url, ...embedded } = withoutPassphrase;
+    const elsewhere = runMain({ ...embedded, VISITE_HTTP_PORT: '0' });
+    expect(await elsewhere.exited).toBe(1);
+    expect(elsewhere.stderr()).toMatch(/EncryptionRequiredError/);
+  });
+
+  it('keeps its embedded data owner-only under a permissive umask, and the access token sealed in the database', async () => {
+    const homeserver = inject('homeserver');
+    const bot = await registerUser(homeserver, `visite-${randomBytes(4).toString('hex')}`);
+    const port = await freePort();
+    const dir = join(dataDir, 'at-rest');
+    const passphrase = 'the at-rest passphrase';
+    const { DATABASE_URL: _url, ...env } = processEnv(homeserver, bot, '', port, { VISITE_DATA_DIR: dir, VISITE_CRYPTO_PASSPHRASE: passphrase });
+    const previous = process.umask(0o022); // the child inherits a umask that makes new files world-readable
+    let run: ReturnType<typeof runMain>;
+    try {
+      run = runMain(env);
+    } finally {
+      process.umask(previous);
+    }
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`);
+    for (let i = 0; i < 150 && !(await fetch(`http://127.0.0.1:${port}/readyz`)).ok; i++) await new Promise((r) => setTimeout(r, 100));
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+
+    const open: string[] = [];
+    const walk = (path: string) => {
+      if ((statSync(path).mode & 0o077) !== 0) open.push(path);
+      if (statSync(path).isDirectory()) for (const name of readdirSync(path)) walk(join(path, name));
+    };
+    walk(dir);
+    expect(open).toEqual([]);
+
+    const database = await openDatabase({ dataDir: join(dir, 'pglite') });
+    try {
+      const [row] = await database.db.select().from(botState).where(eq(botState.key, `${bot.userId}:session`));
+      expect(isSealed(row!.value)).toBe(true);
+      const { accessToken } = JSON.parse(secretBox({ passphrase }).open(row!.value)) as { accessToken: string };
+      // Nothing on disk (tables, WAL) carries the token in the clear.
+      const files: string[] = [];
+      const collect = (path: string) => (statSync(path).isDirectory() ? readdirSync(path).forEach((n) => collect(join(path, n))) : files.push(path));
+      collect(join(dir, 'pglite'));
+      expect(files.filter((f) => readFileSync(f).includes(accessToken))).toEqual([]);
+    } finally {
+      await database.close();
+    }
   });
 });
