@@ -5,6 +5,7 @@ import { readBotState, writeBotState } from '../db/bot-state.ts';
 import type { Db } from '../db/database.ts';
 import { SecretKeyError, type SecretBox } from '../db/secrets.ts';
 import type { RoomOpener } from '../services/patient-rooms.ts';
+import type { DeliveryOutcomes } from '../services/alerts/outcome.ts';
 import type { Signal } from '../services/signal.ts';
 import { enableKeyBackup, ensureCrossSigning, type KeyBackup } from './crypto-account.ts';
 import { createCrypto, CryptoStoreError, cryptoStoreDir, EncryptionRequiredError, plainRooms, sealForRoom, type BotCrypto } from './crypto.ts';
@@ -35,6 +36,8 @@ export interface BotOptions {
   services: BotServices;
   /** Wakes the outbox sender when services committed messages. */
   outgoing: Signal;
+  /** What an accepted or refused message means (alerts are delivered only when accepted). */
+  outcomes?: DeliveryOutcomes;
   /** Backoff bounds while the homeserver is unreachable at start. */
   retry?: { initialMs: number; maxMs: number };
   /** End-to-end encryption: the crypto store's passphrase and folder, how long to wait for missing keys, the backup key. */
@@ -224,7 +227,7 @@ export function createBot(options: BotOptions): Bot {
         try {
           const matrix = await connectOnce();
           client = matrix;
-          sender = startOutboxSender({ db: options.db, logger: options.logger, wake: options.outgoing, send: sendVia(matrix) });
+          sender = startOutboxSender({ db: options.db, logger: options.logger, wake: options.outgoing, send: sendVia(matrix), ...(options.outcomes ? { outcomes: options.outcomes } : {}) });
           log.info('bot syncing', { userId: options.userId });
           return;
         } catch (error) {

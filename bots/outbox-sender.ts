@@ -2,6 +2,7 @@ import { referencedRow } from '../core/outgoing.ts';
 import type { Db, Tx } from '../db/database.ts';
 import { claimForSending, dueHeads, markAttemptFailed, markSent, sentEventIdOf, type OutboxRow } from '../db/outbox.ts';
 import { errorFields, type Logger } from '../core/logging.ts';
+import type { DeliveryOutcomes } from '../services/alerts/outcome.ts';
 import type { Signal } from '../services/signal.ts';
 import { renderOutgoing } from './render.ts';
 
@@ -57,7 +58,7 @@ function describe(error: unknown): SendFailure {
  * after a crash a no-op on the homeserver. Messages are rendered into Matrix
  * content here, just before sending (bots/render.ts).
  */
-export function startOutboxSender(options: { db: Db; send: SendEvent; logger: Logger; wake?: Signal; pollMs?: number; batch?: number }): OutboxSender {
+export function startOutboxSender(options: { db: Db; send: SendEvent; logger: Logger; wake?: Signal; outcomes?: DeliveryOutcomes; pollMs?: number; batch?: number }): OutboxSender {
   const log = options.logger.child({ component: 'outbox' });
   const pollMs = options.pollMs ?? 500;
   const batch = options.batch ?? 20;
@@ -85,7 +86,9 @@ export function startOutboxSender(options: { db: Db; send: SendEvent; logger: Lo
       try {
         const event = await eventOf(tx, row);
         const eventId = await options.send(row.roomId, event.type, row.txnId, event.content);
-        await markSent(tx, row, eventId, new Date());
+        const now = new Date();
+        await markSent(tx, row, eventId, now);
+        await options.outcomes?.accepted(tx, row, eventId, now);
       } catch (error) {
         const failure = describe(error);
         const attempts = row.attempts + 1;
@@ -93,8 +96,12 @@ export function startOutboxSender(options: { db: Db; send: SendEvent; logger: Lo
         const delay = nextAttemptDelay(failure, attempts);
         await markAttemptFailed(tx, row, { failed: giveUp, error: failure.errcode ?? (failure.status ? `HTTP ${failure.status}` : 'network'), retryAt: new Date(Date.now() + delay) });
         const fields = { outboxId: row.id, roomId: row.roomId, attempts, ...errorFields(error), ...(failure.status ? { status: failure.status } : {}) };
-        if (giveUp) log.error('message refused by the homeserver; giving up', fields);
-        else log.warn('send failed; will retry', { ...fields, inMs: delay });
+        if (giveUp) {
+          log.error('message refused by the homeserver; giving up', fields);
+          await options.outcomes?.refused(tx, row, failure.errcode ?? `HTTP_${failure.status ?? 'ERROR'}`, new Date());
+        } else {
+          log.warn('send failed; will retry', { ...fields, inMs: delay });
+        }
       }
       return 1;
     });

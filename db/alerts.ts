@@ -4,7 +4,7 @@ import type { HistoryPoint } from '../core/engine/types.ts';
 import { alertFlag } from '../core/fhir/flag.ts';
 import type { Db, Tx } from './database.ts';
 import { storeResource } from './fhir.ts';
-import { alertSteps, answers, attachments, checkins, clinicians, escalations, outbox, patients } from './schema.ts';
+import { alertSteps, answers, attachments, checkins, clinicians, escalations, organisations, outbox, patients } from './schema.ts';
 
 export type Escalation = typeof escalations.$inferSelect;
 
@@ -43,12 +43,12 @@ export async function acknowledgeAlert(tx: Tx | Db, escalationId: string, by: st
   return row;
 }
 
-/** Escalations not yet delivered (nor given up), oldest first, locked for this transaction. */
+/** Escalations whose alert is not queued yet (nor given up), oldest first, locked for this transaction. */
 export async function claimUndelivered(tx: Tx, limit: number): Promise<Escalation[]> {
   return tx
     .select()
     .from(escalations)
-    .where(and(isNull(escalations.deliveredAt), isNull(escalations.deliveryNote)))
+    .where(and(isNull(escalations.queuedAt), isNull(escalations.deliveryNote)))
     .orderBy(escalations.createdAt)
     .limit(limit)
     .for('update', { skipLocked: true });
@@ -79,10 +79,11 @@ export async function openRepeatOf(tx: Tx, e: Escalation, since: Date): Promise<
   return { first, repeats: count?.n ?? 0 };
 }
 
-export async function markDelivered(tx: Tx, id: string, update: { at: Date; outboxId: number; summary: string; dedupeOf?: string }): Promise<Escalation> {
+/** The alert message is in the outbox (delivered only once the homeserver accepts it: `markAccepted`). */
+export async function markQueued(tx: Tx, id: string, update: { at: Date; outboxId: number; summary: string; dedupeOf?: string }): Promise<Escalation> {
   const [row] = await tx
     .update(escalations)
-    .set({ deliveredAt: update.at, outboxId: update.outboxId, summary: update.summary, ...(update.dedupeOf ? { dedupeOf: update.dedupeOf } : {}) })
+    .set({ queuedAt: update.at, outboxId: update.outboxId, summary: update.summary, ...(update.dedupeOf ? { dedupeOf: update.dedupeOf } : {}) })
     .where(eq(escalations.id, id))
     .returning();
   return row!;
@@ -179,4 +180,35 @@ export async function firstAlertOfCheckin(tx: Tx, checkinId: string): Promise<{ 
 
 export async function markPhotoForwarded(tx: Tx, id: string, at: Date): Promise<void> {
   await tx.update(attachments).set({ forwardedAt: at }).where(eq(attachments.id, id));
+}
+
+/** The homeserver accepted the alert message of these escalations: they are delivered now. */
+export async function markAccepted(tx: Tx, outboxId: number, eventId: string, at: Date): Promise<Escalation[]> {
+  return tx
+    .update(escalations)
+    .set({ deliveredAt: at, alertEventId: eventId })
+    .where(and(eq(escalations.outboxId, outboxId), isNull(escalations.deliveredAt)))
+    .returning();
+}
+
+/** The open alerts (not repeats) whose message is this outbox row, locked. */
+export async function alertsOfMessage(tx: Tx, outboxId: number): Promise<Escalation[]> {
+  return tx
+    .select()
+    .from(escalations)
+    .where(and(eq(escalations.outboxId, outboxId), isNull(escalations.dedupeOf)))
+    .for('update');
+}
+
+export async function rerouteAlert(tx: Tx, id: string, update: { outboxId: number | null; note: string }): Promise<void> {
+  await tx
+    .update(escalations)
+    .set({ deliveryNote: update.note, ...(update.outboxId !== null ? { outboxId: update.outboxId } : {}) })
+    .where(eq(escalations.id, id));
+}
+
+/** The organisation's room for alerts that a care team's room refused. */
+export async function fallbackRoomOf(tx: Tx, patientId: string): Promise<string | null> {
+  const [row] = await tx.select({ room: organisations.fallbackRoomId }).from(patients).innerJoin(organisations, eq(organisations.id, patients.orgId)).where(eq(patients.id, patientId));
+  return row?.room ?? null;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, lte, notExists, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Outgoing } from '../core/outgoing.ts';
 import type { Db, Tx } from './database.ts';
 import { outbox } from './schema.ts';
@@ -74,4 +75,25 @@ export async function markAttemptFailed(tx: Tx, row: OutboxRow, update: { failed
     .update(outbox)
     .set({ status: update.failed ? 'failed' : 'pending', attempts: row.attempts + 1, lastError: update.error, nextAttemptAt: update.retryAt })
     .where(eq(outbox.id, row.id));
+}
+
+/**
+ * Rooms that refused an alert for good within `since` and have accepted no
+ * message since then: a care team that cannot be reached (operators see it in
+ * /readyz and /metrics).
+ */
+export async function roomsRefusingAlerts(db: Db, since: Date): Promise<string[]> {
+  const later = alias(outbox, 'later');
+  const rows = await db
+    .selectDistinct({ roomId: outbox.roomId })
+    .from(outbox)
+    .where(
+      and(
+        eq(outbox.status, 'failed'),
+        sql`${outbox.message}->>'type' = 'alert'`,
+        gt(outbox.createdAt, since),
+        notExists(db.select({ id: later.id }).from(later).where(and(eq(later.roomId, outbox.roomId), eq(later.status, 'sent'), gt(later.id, outbox.id)))),
+      ),
+    );
+  return rows.map((r) => r.roomId);
 }

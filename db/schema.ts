@@ -39,6 +39,8 @@ export const organisations = pgTable('organisations', {
   name: text('name').notNull(),
   /** Patient data older than this (after the last activity) is deleted by the retention job. */
   retentionDays: integer('retention_days').notNull().default(365),
+  /** Where alerts go when a care team's room refuses them (the bot was removed, the room is gone). */
+  fallbackRoomId: text('fallback_room_id'),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
 
@@ -50,7 +52,8 @@ export const careTeams = pgTable('care_teams', {
   id: uuid('id').primaryKey().defaultRandom(),
   orgId: orgRef(),
   name: text('name').notNull(),
-  roomId: text('room_id'),
+  /** One room, one owner: no two teams (of any organisations) share a room. */
+  roomId: text('room_id').unique(),
   language: text('language').notNull().default('de'),
   /** Ordered escalation steps: [{ afterMinutes, clinicianIds?: uuid[], roomId?: string }]. */
   escalationChain: jsonb('escalation_chain').notNull().default([]),
@@ -278,7 +281,12 @@ export const escalations = pgTable(
     details: jsonb('details').notNull(),
     sourceEventId: text('source_event_id'),
     createdAt: ts('created_at').notNull().defaultNow(),
+    /** When the alert message was queued for the care team's room (the outbox row is `outbox_id`). */
+    queuedAt: ts('queued_at'),
+    /** When the homeserver accepted the alert message: delivery is a fact, not a hope. */
     deliveredAt: ts('delivered_at'),
+    /** The posted alert's event id, once accepted. */
+    alertEventId: text('alert_event_id'),
     /** When a clinician acknowledged the alert (API or care-team room); null while open. */
     acknowledgedAt: ts('acknowledged_at'),
     /** Who acknowledged: `api_key:<id>`, `user:<oidc subject>` or a clinician's Matrix id. */
@@ -289,7 +297,7 @@ export const escalations = pgTable(
     dedupeOf: uuid('dedupe_of'),
     /** The alert in one line as posted (severity, patient, what triggered): the FHIR Flag's text. */
     summary: text('summary'),
-    /** Why an escalation could not be delivered (e.g. `no_care_team`); null when delivered. */
+    /** Why an escalation could not be delivered: `no_care_team`, `refused:<errcode>` (rerouted), `undeliverable`; null otherwise. */
     deliveryNote: text('delivery_note'),
   },
   (table) => [index('escalations_patient_idx').on(table.patientId, table.createdAt)],

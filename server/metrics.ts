@@ -1,4 +1,4 @@
-import { and, count, eq, lte, min } from 'drizzle-orm';
+import { and, count, eq, gt, isNull, lte, min, or } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Db } from '../db/database.ts';
@@ -67,6 +67,22 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
     },
   });
   new Gauge({
+    name: 'visite_outbox_failed_messages',
+    help: 'Messages the homeserver refused for good in the last 24 hours (alerts among them are rerouted or undeliverable)',
+    registers: [registry],
+    async collect() {
+      this.set((await read()).failedMessages);
+    },
+  });
+  new Gauge({
+    name: 'visite_alerts_undelivered',
+    help: 'Alerts not accepted by the homeserver: queued over 2 minutes ago without acceptance, or undeliverable (last 24 hours)',
+    registers: [registry],
+    async collect() {
+      this.set((await read()).undeliveredAlerts);
+    },
+  });
+  new Gauge({
     name: 'visite_scheduler_lag_seconds',
     help: 'How long the oldest due scheduled check-in has been waiting to start (0 when none is due)',
     registers: [registry],
@@ -84,10 +100,13 @@ interface Snapshot {
   alerts: Record<(typeof SEVERITIES)[number], number>;
   outboxLag: number;
   schedulerLag: number;
+  failedMessages: number;
+  undeliveredAlerts: number;
 }
 
 async function takeSnapshot(db: Db, at: Date): Promise<Snapshot> {
-  const [byStatus, [answerCount], bySeverity, [oldestOutbox], [oldestDue]] = await Promise.all([
+  const day = new Date(at.getTime() - 86_400_000);
+  const [byStatus, [answerCount], bySeverity, [oldestOutbox], [oldestDue], [failed], [undelivered]] = await Promise.all([
     db.select({ status: checkins.status, n: count() }).from(checkins).groupBy(checkins.status),
     db.select({ n: count() }).from(answers),
     db.select({ severity: escalations.severity, n: count() }).from(escalations).groupBy(escalations.severity),
@@ -96,6 +115,17 @@ async function takeSnapshot(db: Db, at: Date): Promise<Snapshot> {
       .select({ at: min(scheduledCheckins.dueAt) })
       .from(scheduledCheckins)
       .where(and(eq(scheduledCheckins.status, 'pending'), lte(scheduledCheckins.dueAt, at))),
+    db.select({ n: count() }).from(outbox).where(and(eq(outbox.status, 'failed'), gt(outbox.createdAt, day))),
+    db
+      .select({ n: count() })
+      .from(escalations)
+      .where(
+        and(
+          isNull(escalations.deliveredAt),
+          gt(escalations.createdAt, day),
+          or(eq(escalations.deliveryNote, 'undeliverable'), and(isNull(escalations.deliveryNote), lte(escalations.queuedAt, new Date(at.getTime() - 120_000)))),
+        ),
+      ),
   ]);
   const lag = (since: Date | null | undefined) => (since ? Math.max(0, (at.getTime() - new Date(since).getTime()) / 1000) : 0);
   const alerts = { info: 0, warning: 0, urgent: 0 };
@@ -107,6 +137,8 @@ async function takeSnapshot(db: Db, at: Date): Promise<Snapshot> {
     alerts,
     outboxLag: lag(oldestOutbox?.at),
     schedulerLag: lag(oldestDue?.at),
+    failedMessages: Number(failed?.n ?? 0),
+    undeliveredAlerts: Number(undelivered?.n ?? 0),
   };
 }
 

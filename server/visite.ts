@@ -6,9 +6,11 @@ import { ensureDefinitions } from '../core/fhir/validate.ts';
 import type { Flow } from '../core/flow/model.ts';
 import { isClinicianAnywhere } from '../db/care-teams.ts';
 import { openDatabase, type Database } from '../db/database.ts';
+import { roomsRefusingAlerts } from '../db/outbox.ts';
 import { secretBox } from '../db/secrets.ts';
 import { adoptRoom, enrollPatient, findPatient, isEnrolledAnywhere, type Enrollment, type Patient } from '../db/patients.ts';
 import { startAlerts, type Alerts } from '../services/alerts/dispatcher.ts';
+import { deliveryOutcomes } from '../services/alerts/outcome.ts';
 import { createCareTeamCommands } from '../services/care-team-commands.ts';
 import { createConversations, type Conversations } from '../services/conversations.ts';
 import { deployedFlows } from '../services/flows.ts';
@@ -24,6 +26,7 @@ import { loadFlows } from './flows.ts';
 import type { Logger } from './logger.ts';
 import { metricsRoutes } from './metrics.ts';
 import { startRetention } from './retention.ts';
+import { DegradedError } from './routes/health.ts';
 import { startScheduler, type Scheduler } from './scheduler.ts';
 
 export interface Visite {
@@ -107,6 +110,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       db,
       logger,
       outgoing: wake.outgoing,
+      outcomes: deliveryOutcomes({ logger, onQueued: () => (wake.outgoing.notify(), wake.escalations.notify()) }),
       services: {
         conversations,
         alerts,
@@ -173,6 +177,14 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       readiness: [
         { name: 'database', check: () => database.ping() },
         { name: 'homeserver', check: () => theBot.ping() },
+        {
+          // A care-team room that refused an alert in the last day (and took nothing since) needs an operator.
+          name: 'alert-delivery',
+          check: async () => {
+            const rooms = await roomsRefusingAlerts(db, new Date(Date.now() - 86_400_000));
+            if (rooms.length > 0) throw new DegradedError('care-team rooms refuse alerts', rooms);
+          },
+        },
       ],
     });
     const server = await listen(app.fetch, config.http.host, config.http.port);

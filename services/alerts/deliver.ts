@@ -1,7 +1,7 @@
 import { alertSummary, describeAlert, type EscalationKind } from '../../core/alerts/describe.ts';
 import type { Flow } from '../../core/flow/model.ts';
 import { isLanguage, type Language } from '../../core/language.ts';
-import { claimUndelivered, markDelivered, markUndeliverable, openRepeatOf, recentValues, writeAlertFlag, type Escalation } from '../../db/alerts.ts';
+import { claimUndelivered, markQueued, markUndeliverable, openRepeatOf, recentValues, writeAlertFlag, type Escalation } from '../../db/alerts.ts';
 import { teamOfPatient, type CareTeam } from '../../db/care-teams.ts';
 import { checkinById, patientById, type PatientRow } from '../../db/conversations.ts';
 import type { Tx } from '../../db/database.ts';
@@ -62,13 +62,15 @@ async function deliverOne(tx: Tx, ctx: DeliveryContext, e: Escalation, patient: 
   const summary = alertSummary(alert);
   if (repeat?.first.outboxId) {
     const posted = await outboxRow(tx, repeat.first.outboxId);
-    // Not sent yet: the waiting message gets the new text. Sent: an edit of it follows.
+    // Not sent yet: the waiting message gets the new text. Sent: an edit of it follows (the repeat is
+    // delivered when that edit is accepted).
+    let outboxId = repeat.first.outboxId;
     if (!posted || !(await replacePending(tx, posted.id, { type: 'alert', alert }))) {
-      await enqueue(tx, team.roomId, [{ type: 'alert', alert, replaces: repeat.first.outboxId }]);
+      [outboxId] = (await enqueue(tx, posted?.roomId ?? team.roomId, [{ type: 'alert', alert, replaces: repeat.first.outboxId }])) as [number];
     }
-    await markDelivered(tx, e.id, { at: now, outboxId: repeat.first.outboxId, summary, dedupeOf: repeat.first.id });
+    await markQueued(tx, e.id, { at: now, outboxId, summary, dedupeOf: repeat.first.id });
     return;
   }
   const [outboxId] = await enqueue(tx, team.roomId, [{ type: 'alert', alert }], { txnId: `visite-alert-${e.id}` });
-  await writeAlertFlag(tx, await markDelivered(tx, e.id, { at: now, outboxId: outboxId!, summary }));
+  await writeAlertFlag(tx, await markQueued(tx, e.id, { at: now, outboxId: outboxId!, summary }));
 }

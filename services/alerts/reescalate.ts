@@ -18,12 +18,16 @@ export async function reescalate(tx: Tx, log: Logger, now: Date): Promise<number
     const team = await teamOfPatient(tx, e.patientId);
     const done = await stepsTaken(tx, e.id);
     const next = team ? chainOf(team)[done] : undefined;
-    if (!team?.roomId || !next || now.getTime() < e.createdAt.getTime() + next.afterMinutes * 60_000) continue;
+    // An alert the team's room refused climbs at once: nobody there can have seen it.
+    const refused = e.deliveryNote?.startsWith('refused:') || e.deliveryNote === 'undeliverable';
+    if (!team?.roomId || !next || (!refused && now.getTime() < e.createdAt.getTime() + next.afterMinutes * 60_000)) continue;
     const posted = await outboxRow(tx, e.outboxId!);
     if (!posted) continue;
     const language: Language = isLanguage(team.language) ? team.language : 'de';
     const mentions = next.clinicianIds?.length ? await cliniciansById(tx, team.orgId, next.clinicianIds) : team.members;
-    const roomId = next.roomId ?? team.roomId;
+    // The step's own room, else where the alert is now (the fallback room after a refusal); never a room that refused it.
+    const roomId = next.roomId ?? (e.deliveryNote === 'undeliverable' ? undefined : posted.roomId);
+    if (!roomId) continue;
     const alert = describeReescalation(postedAlert(posted.message, e, language), next.afterMinutes, mentions);
     const [outboxId] = await enqueue(tx, roomId, [{ type: 'alert', alert, ...(roomId === posted.roomId ? { replyTo: posted.id } : {}) }], {
       txnId: `visite-alert-${e.id}-step-${done + 1}`,

@@ -48,7 +48,7 @@ describe('the visite process', () => {
     expect(ready.status).toBe(503);
     const body = (await ready.json()) as { error: { code: string }; checks: Record<string, string> };
     expect(body.error.code).toBe('not_ready');
-    expect(body.checks).toEqual({ database: 'ok', homeserver: 'unreachable' });
+    expect(body.checks).toEqual({ database: 'ok', homeserver: 'unreachable', 'alert-delivery': 'ok' });
 
     // Still alive while the bot retries with backoff.
     await new Promise((r) => setTimeout(r, 1_500));
