@@ -1,4 +1,6 @@
 import { z } from '@hono/zod-openapi';
+import { LANGUAGES } from '../../core/language.ts';
+import { isMatrixUserId } from '../../core/matrix-id.ts';
 import { ERROR_STATUS, type ErrorCode } from '../errors.ts';
 
 export const SECURITY_SCHEMES = {
@@ -40,11 +42,11 @@ export const IdParam = z.object({
   id: z.uuid({ error: 'expected a UUID' }).openapi({ param: { name: 'id', in: 'path' }, example: '7f1d2c9e-3b4a-4c5d-8e6f-0a1b2c3d4e5f' }),
 });
 
-export const LanguageSchema = z.enum(['de', 'en', 'tr', 'ar', 'uk', 'ru', 'pl']).openapi({ description: 'Patient-facing language' });
+export const LanguageSchema = z.enum(LANGUAGES).openapi({ description: 'Patient-facing language' });
 
 export const MatrixUserId = z
   .string()
-  .regex(/^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$/, { error: 'expected a Matrix user id, e.g. @erika:klinik.de' })
+  .refine(isMatrixUserId, { error: 'expected a Matrix user id (at most 255 bytes, port at most 65535), e.g. @erika:klinik.de' })
   .openapi({ example: '@erika.muster:klinik.de' });
 
 export const TimeZoneSchema = z

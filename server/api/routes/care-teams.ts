@@ -1,4 +1,5 @@
 import { checkThresholds } from '../../../core/flow/thresholds.ts';
+import { isMatrixRoomId } from '../../../core/matrix-id.ts';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { and, asc, eq, inArray } from 'drizzle-orm';
@@ -11,8 +12,7 @@ import { commonErrors, conflict, IdParam, json, jsonBody, LanguageSchema, notFou
 
 export const MatrixRoomId = z
   .string()
-  .max(255)
-  .regex(/^![A-Za-z0-9._~=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$/, { error: 'expected a Matrix room id, e.g. !abcdef:klinik.de' })
+  .refine(isMatrixRoomId, { error: 'expected a Matrix room id (at most 255 bytes, port at most 65535), e.g. !abcdef:klinik.de' })
   .openapi({ example: '!stationsteam:klinik.de' });
 
 const EscalationStep = z
