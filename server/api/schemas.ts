@@ -42,6 +42,12 @@ export const IdParam = z.object({
   id: z.uuid({ error: 'expected a UUID' }).openapi({ param: { name: 'id', in: 'path' }, example: '7f1d2c9e-3b4a-4c5d-8e6f-0a1b2c3d4e5f' }),
 });
 
+/** Paging of a list: `limit` (1…max, default 100) and `offset` (default 0). */
+export const pageQuery = (max = 500) => ({
+  limit: z.coerce.number().int().min(1).max(max).default(100).openapi({ description: `At most this many (1–${max})` }),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0).openapi({ description: 'Skip this many (for the next page)' }),
+});
+
 export const LanguageSchema = z.enum(LANGUAGES).openapi({ description: 'Patient-facing language' });
 
 export const MatrixUserId = z

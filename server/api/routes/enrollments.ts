@@ -6,7 +6,8 @@ import { ApiError } from '../../errors.ts';
 import { audit } from '../audit.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
-import { commonErrors, IdParam, json, jsonBody, notFound, security } from '../schemas.ts';
+import { ensureFound, findOwned, listOwned, selectOwned } from '../owned.ts';
+import { commonErrors, IdParam, json, jsonBody, notFound, pageQuery, security } from '../schemas.ts';
 
 const ScheduledCheckin = z
   .object({
@@ -88,9 +89,9 @@ export function enrollmentRoutes(api: OpenAPIHono<ApiEnv>): void {
       const schedule = flow.schedule;
       const row = await db.transaction(async (tx) => {
         // Objects of other organisations are indistinguishable from missing ones.
-        const [patient] = await tx.select().from(patients).where(and(eq(patients.id, body.patientId), eq(patients.orgId, orgId)));
+        const patient = await selectOwned(tx, patients, orgId, body.patientId, { lock: true });
         if (!patient) throw invalid('patientId', 'no such patient in your organisation');
-        const [team] = await tx.select({ id: careTeams.id }).from(careTeams).where(and(eq(careTeams.id, body.careTeamId), eq(careTeams.orgId, orgId)));
+        const team = await selectOwned(tx, careTeams, orgId, body.careTeamId);
         if (!team) throw invalid('careTeamId', 'no such care team in your organisation');
         const [created] = await tx.insert(enrollments).values({ orgId, patientId: patient.id, flowId: flow.id, anchorDate: body.anchorDate, careTeamId: team.id }).returning();
         await scheduleEnrollment(tx, { enrollmentId: created!.id, orgId, anchorDate: body.anchorDate, schedule, timeZone: patient.timeZone });
@@ -111,15 +112,21 @@ export function enrollmentRoutes(api: OpenAPIHono<ApiEnv>): void {
       summary: 'List enrollments, optionally of one patient',
       security,
       middleware: readers,
-      request: { query: z.object({ patientId: z.uuid().optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }) },
+      request: { query: z.object({ patientId: z.uuid({ error: 'expected a UUID' }).optional(), ...pageQuery() }) },
       responses: { 200: json(z.object({ enrollments: z.array(Enrollment) }), 'Enrollments, newest first'), ...commonErrors },
     }),
     async (c) => {
-      const { patientId, limit } = c.req.valid('query');
-      const { orgId } = c.get('principal');
-      const where = patientId ? and(eq(enrollments.orgId, orgId), eq(enrollments.patientId, patientId)) : eq(enrollments.orgId, orgId);
-      const rows = await c.get('deps').db.select().from(enrollments).where(where).orderBy(desc(enrollments.createdAt)).limit(limit);
-      await audit(c, 'enrollment.list', { type: 'Enrollment', id: patientId ?? null });
+      const { patientId, limit, offset } = c.req.valid('query');
+      const rows = await listOwned(c, {
+        table: enrollments,
+        where: [patientId ? eq(enrollments.patientId, patientId) : undefined],
+        orderBy: [desc(enrollments.createdAt), desc(enrollments.id)],
+        limit,
+        offset,
+        action: 'enrollment.list',
+        type: 'Enrollment',
+        auditId: patientId ?? null,
+      });
       return c.json({ enrollments: await Promise.all(rows.map((r) => view(c, r))) }, 200);
     },
   );
@@ -137,9 +144,7 @@ export function enrollmentRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const [row] = await c.get('deps').db.select().from(enrollments).where(and(eq(enrollments.id, id), eq(enrollments.orgId, c.get('principal').orgId)));
-      await audit(c, 'enrollment.read', { type: 'Enrollment', id }, row ? 'ok' : 'not_found');
-      if (!row) throw new ApiError('not_found', 'no such enrollment');
+      const row = await findOwned(c, { table: enrollments, id, notFound: 'no such enrollment', action: 'enrollment.read', type: 'Enrollment' });
       return c.json(await view(c, row), 200);
     },
   );
@@ -166,8 +171,7 @@ export function enrollmentRoutes(api: OpenAPIHono<ApiEnv>): void {
         if (row) await cancelPendingCheckins(tx, { enrollmentId: row.id }, 'enrollment_ended');
         return row;
       });
-      await audit(c, 'enrollment.end', { type: 'Enrollment', id }, ended ? 'ok' : 'not_found');
-      if (!ended) throw new ApiError('not_found', 'no such enrollment');
+      await ensureFound(c, ended, { action: 'enrollment.end', type: 'Enrollment', id, notFound: 'no such enrollment' });
       return c.body(null, 204);
     },
   );

@@ -1,6 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { and, eq } from 'drizzle-orm';
 import { searchResources, type ResourceQuery } from '../../../db/fhir.ts';
 import { patientResource } from '../../../core/fhir/patient.ts';
 import { patients } from '../../../db/schema.ts';
@@ -8,6 +7,7 @@ import { ApiError } from '../../errors.ts';
 import { audit } from '../audit.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
+import { findOwned } from '../owned.ts';
 import { commonErrors, notFound, security } from '../schemas.ts';
 
 /**
@@ -50,11 +50,6 @@ function bundle(c: Context<ApiEnv>, type: 'searchset' | 'collection', resources:
       return { fullUrl: `${base}/${r.resourceType}/${r.id}`, resource: resource as Record<string, unknown> };
     }),
   };
-}
-
-async function patientOfOrg(c: Context<ApiEnv>, id: string) {
-  const [row] = await c.get('deps').db.select().from(patients).where(and(eq(patients.id, id), eq(patients.orgId, c.get('principal').orgId)));
-  return row;
 }
 
 export function fhirRoutes(api: OpenAPIHono<ApiEnv>): void {
@@ -167,9 +162,7 @@ export function fhirRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const patient = await patientOfOrg(c, id);
-      await audit(c, 'fhir.Patient.everything', { type: 'Patient', id }, patient ? 'ok' : 'not_found');
-      if (!patient) throw new ApiError('not_found', 'no such patient');
+      const patient = await findOwned(c, { table: patients, id, notFound: 'no such patient', action: 'fhir.Patient.everything', type: 'Patient' });
       const { db } = c.get('deps');
       const orgId = c.get('principal').orgId;
       // Built from the current patient row, so the export shows today's name and language.
