@@ -5,6 +5,7 @@ import { ApiError } from '../errors.ts';
 import { authenticate, FailureLimiter } from './auth.ts';
 import { docsPage } from './docs.ts';
 import type { ApiDeps, ApiEnv } from './env.ts';
+import { badRequest, strictQueries, textProblems } from './input.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -20,16 +21,24 @@ import { SECURITY_SCHEMES } from './schemas.ts';
 
 export const API_VERSION = '1.0.0';
 
-/** zod failures become one error shape: 400 with the failing fields by path. */
+/**
+ * zod failures become one error shape: 400 with the failing fields by path.
+ * Valid input is checked once more for strings Postgres cannot store (NUL,
+ * unpaired surrogates), so no route can pass one to the database.
+ */
 export const validationHook: Hook<unknown, ApiEnv, string, unknown> = (result) => {
-  if (result.success) return;
+  if (result.success) {
+    const fields = textProblems(result.data);
+    if (fields.length > 0) throw badRequest(fields);
+    return;
+  }
   const fields = result.error.issues.flatMap((issue) =>
     // Unknown keys are named one by one: "orgId: unknown field" says what to remove.
     issue.code === 'unrecognized_keys'
       ? issue.keys.map((key) => ({ path: [...issue.path, key].join('.'), message: 'unknown field' }))
       : [{ path: issue.path.join('.') || '(body)', message: issue.message }],
   );
-  throw new ApiError('bad_request', `invalid request: ${fields.map((f) => f.path).join(', ')}`, { fields });
+  throw badRequest(fields);
 };
 
 export interface ApiOptions {
@@ -46,6 +55,9 @@ export interface ApiOptions {
 export function createApi(deps: ApiDeps, options: ApiOptions): OpenAPIHono<ApiEnv> {
   const api = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
   const limiter = new FailureLimiter(options.authFailureLimit ?? 20);
+
+  // Every route registered below rejects query parameters it does not declare.
+  strictQueries(api);
 
   api.use('*', async (c, next) => {
     c.set('deps', deps);

@@ -42,6 +42,14 @@ export const IdParam = z.object({
   id: z.uuid({ error: 'expected a UUID' }).openapi({ param: { name: 'id', in: 'path' }, example: '7f1d2c9e-3b4a-4c5d-8e6f-0a1b2c3d4e5f' }),
 });
 
+/** A UTC instant in a query, e.g. `2026-12-01T08:00:00Z`, within the years 0001–9999 Postgres and JavaScript share. */
+export const InstantQuery = z.iso
+  .datetime({ error: 'expected a UTC time, e.g. 2026-12-01T08:00:00Z' })
+  .refine((value) => {
+    const year = new Date(value).getUTCFullYear();
+    return year >= 1 && year <= 9999;
+  }, { error: 'expected a time within the years 0001–9999' });
+
 /** Paging of a list: `limit` (1…max, default 100) and `offset` (default 0). */
 export const pageQuery = (max = 500) => ({
   limit: z.coerce.number().int().min(1).max(max).default(100).openapi({ description: `At most this many (1–${max})` }),

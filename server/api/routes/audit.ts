@@ -4,7 +4,7 @@ import { auditLog } from '../../../db/schema.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
 import { listOwned } from '../owned.ts';
-import { commonErrors, json, pageQuery, security } from '../schemas.ts';
+import { commonErrors, InstantQuery, json, pageQuery, security } from '../schemas.ts';
 
 const AuditEntry = z
   .object({
@@ -30,7 +30,7 @@ export function auditRoutes(api: OpenAPIHono<ApiEnv>): void {
       middleware: requireRole('org_admin'),
       request: {
         query: z.object({
-          since: z.iso.datetime().optional().openapi({ description: 'Only entries at or after this UTC time' }),
+          since: InstantQuery.optional().openapi({ description: 'Only entries at or after this UTC time' }),
           ...pageQuery(1000),
         }),
       },

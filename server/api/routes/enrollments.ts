@@ -31,11 +31,23 @@ const Enrollment = z
   })
   .openapi('Enrollment');
 
+/** The oldest anchor date accepted; the newest is two years from today (UTC). */
+export const EARLIEST_ANCHOR = '2000-01-01';
+const latestAnchor = (now = new Date()) => {
+  const d = new Date(Date.UTC(now.getUTCFullYear() + 2, now.getUTCMonth(), now.getUTCDate()));
+  return d.toISOString().slice(0, 10);
+};
+
+const AnchorDate = z.iso
+  .date({ error: 'expected a date YYYY-MM-DD, e.g. the day of surgery' })
+  .refine((day) => day >= EARLIEST_ANCHOR && day <= latestAnchor(), { error: `expected a date from ${EARLIEST_ANCHOR} to two years from today` })
+  .openapi({ example: '2026-12-01', description: `The day the flow's schedule counts from, ${EARLIEST_ANCHOR} to two years ahead` });
+
 const CreateEnrollment = z
   .strictObject({
     patientId: z.uuid({ error: 'expected the id of one of your patients' }),
-    flowId: z.string().min(1).openapi({ example: 'post-op' }),
-    anchorDate: z.iso.date({ error: 'expected a date YYYY-MM-DD, e.g. the day of surgery' }).openapi({ example: '2026-12-01' }),
+    flowId: z.string().min(1).max(200).openapi({ example: 'post-op' }),
+    anchorDate: AnchorDate,
     careTeamId: z.uuid({ error: 'expected the id of one of your care teams' }),
   })
   .openapi('CreateEnrollment');

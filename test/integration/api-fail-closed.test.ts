@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { openDatabase, type Database } from '../../db/database.ts';
+import { enrollments, scheduledCheckins } from '../../db/schema.ts';
+import { and, eq } from 'drizzle-orm';
+import { call, startTestIssuer, testApi, type TestApi, type TestIssuer } from '../harness/api.ts';
+import { dbStartCheckin, seedPatientData } from '../harness/patient-data.ts';
+
+/**
+ * Issue #16 "Fail closed", the API side: a misspelt filter is an error, not
+ * "everything"; malformed input is a 400 naming the field, never a 500; the
+ * smaller faults an independent probe found. Each case here was red first.
+ */
+let database: Database;
+let issuer: TestIssuer;
+let api: TestApi;
+let org: Awaited<ReturnType<TestApi['organisation']>>;
+let patientId: string;
+let careTeamId: string;
+let seededCheckin: string;
+
+beforeAll(async () => {
+  database = await openDatabase({ url: inject('databaseUrl') });
+  issuer = await startTestIssuer();
+  api = testApi(database.db, issuer, { startCheckin: dbStartCheckin(database.db) });
+  org = await api.organisation('Fail closed');
+  const created = await call(api.app, 'POST', '/v1/patients', org.keys.integration, { matrixUserId: `@fc.${randomUUID().slice(0, 8)}:klinik.de`, displayName: 'Erika Closed' });
+  patientId = created.body.id;
+  const seeded = await seedPatientData(database.db, org.orgId, patientId);
+  careTeamId = seeded.careTeamId;
+  seededCheckin = seeded.checkinId;
+});
+afterAll(async () => {
+  await issuer?.close();
+  await database?.close();
+});
+
+const fields = (res: { body: any }): string[] => res.body?.error?.details?.fields?.map((f: { path: string }) => f.path) ?? [];
+/** The parameters an OperationOutcome names (issue.expression). */
+const expressions = (res: { body: any }): string[] => (res.body?.issue ?? []).flatMap((i: { expression?: string[] }) => i.expression ?? []);
+const isoDay = (date: Date) => date.toISOString().slice(0, 10);
+
+interface Operation {
+  method: string;
+  path: string;
+  parameters?: Array<{ name: string; in: string }>;
+}
+
+async function operations(): Promise<Operation[]> {
+  const doc = await call(api.app, 'GET', '/openapi.json', null);
+  return Object.entries(doc.body.paths as Record<string, Record<string, { parameters?: Operation['parameters'] }>>).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({ method: method.toUpperCase(), path, ...(op.parameters ? { parameters: op.parameters } : {}) })),
+  );
+}
+
+const fill = (path: string) => path.replace(/\{(\w+)\}/g, () => randomUUID());
+
+describe('unknown query parameters (a misspelt filter returns everything)', () => {
+  it('every GET route of the OpenAPI document rejects an unknown parameter with 400 naming it', async () => {
+    const gets = (await operations()).filter((op) => op.method === 'GET');
+    expect(gets.length).toBeGreaterThan(10);
+    for (const op of gets) {
+      const res = await call(api.app, 'GET', `${fill(op.path)}?notAParameter=1`, org.keys.org_admin);
+      expect(res.status, `${op.path}`).toBe(400);
+      if (op.path.startsWith('/fhir/')) {
+        expect(res.body.resourceType, op.path).toBe('OperationOutcome');
+        expect(expressions(res), op.path).toContain('notAParameter');
+      } else {
+        expect(fields(res), op.path).toContain('notAParameter');
+      }
+    }
+  });
+
+  it.each([
+    ['/fhir/R4/Observation', 'subject', (id: string) => `Patient/${id}`],
+    ['/fhir/R4/QuestionnaireResponse', 'subject', (id: string) => `Patient/${id}`],
+    ['/v1/alerts', 'patient_id', (id: string) => id],
+    ['/v1/checkins', 'patient', (id: string) => id],
+    ['/v1/enrollments', 'patient', (id: string) => id],
+  ])('GET %s?%s=… answers 400 naming the parameter instead of every record', async (path, name, value) => {
+    const res = await call(api.app, 'GET', `${path}?${name}=${encodeURIComponent(value(patientId))}`, org.keys.clinician);
+    expect(res.status).toBe(400);
+    expect(path.startsWith('/fhir/') ? expressions(res) : fields(res)).toContain(name);
+    expect(JSON.stringify(res.body)).toContain(name);
+  });
+
+  it('FHIR searches with Prefer: handling=lenient ignore unknown parameters, as the FHIR spec allows', async () => {
+    const res = await call(api.app, 'GET', `/fhir/R4/QuestionnaireResponse?patient=${patientId}&_unknown=1`, org.keys.clinician, undefined, { prefer: 'handling=lenient' });
+    expect(res.status).toBe(200);
+    expect(res.body.resourceType).toBe('Bundle');
+    const strict = await call(api.app, 'GET', `/fhir/R4/QuestionnaireResponse?patient=${patientId}&_unknown=1`, org.keys.clinician, undefined, { prefer: 'handling=strict' });
+    expect(strict.status).toBe(400);
+  });
+
+  it('a known parameter given twice where one value is expected is a 400 naming it', async () => {
+    const res = await call(api.app, 'GET', `/v1/checkins?patientId=${patientId}&patientId=${randomUUID()}`, org.keys.clinician);
+    expect(res.status).toBe(400);
+    expect(fields(res)).toContain('patientId');
+  });
+});
+
+describe('malformed input is a 400 naming the field, never a 500', () => {
+  it.each([
+    ['POST /v1/patients displayName with NUL', 'POST', '/v1/patients', () => ({ matrixUserId: `@nul.${randomUUID().slice(0, 6)}:klinik.de`, displayName: 'Eri\u0000ka' }), 'displayName'],
+    ['POST /v1/patients displayName with a lone surrogate', 'POST', '/v1/patients', () => ({ matrixUserId: `@sur.${randomUUID().slice(0, 6)}:klinik.de`, displayName: 'Eri\uD800ka' }), 'displayName'],
+    ['POST /v1/care-teams name with NUL', 'POST', '/v1/care-teams', () => ({ name: 'Station\u00003', roomId: '!s3:klinik.de' }), 'name'],
+    ['POST /v1/care-teams thresholds key with NUL', 'POST', '/v1/care-teams', () => ({ name: 'Station 3', roomId: '!s3:klinik.de', thresholds: { 'post\u0000op': { fever: 38 } } }), 'thresholds.post\u0000op'],
+    ['POST /v1/clinicians displayName with NUL', 'POST', '/v1/clinicians', () => ({ matrixUserId: `@dr.${randomUUID().slice(0, 6)}:klinik.de`, displayName: 'Dr.\u0000Berg' }), 'displayName'],
+    ['POST /v1/clinicians oidcSubject with a lone surrogate', 'POST', '/v1/clinicians', () => ({ matrixUserId: `@dr.${randomUUID().slice(0, 6)}:klinik.de`, displayName: 'Dr. Berg', oidcSubject: '\uDC00' }), 'oidcSubject'],
+    ['POST /v1/api-keys name with NUL', 'POST', '/v1/api-keys', () => ({ name: 'PVS\u0000' }), 'name'],
+    ['PATCH /v1/organisation name with NUL', 'PATCH', '/v1/organisation', () => ({ name: '\u0000' }), 'name'],
+    ['POST /v1/enrollments anchorDate 9999-12-31', 'POST', '/v1/enrollments', () => ({ patientId, flowId: 'post-op', anchorDate: '9999-12-31', careTeamId }), 'anchorDate'],
+    ['POST /v1/enrollments anchorDate before 2000', 'POST', '/v1/enrollments', () => ({ patientId, flowId: 'post-op', anchorDate: '1999-12-31', careTeamId }), 'anchorDate'],
+    [
+      'POST /v1/enrollments anchorDate more than 2 years ahead',
+      'POST',
+      '/v1/enrollments',
+      () => ({ patientId, flowId: 'post-op', anchorDate: isoDay(new Date(Date.now() + 2 * 366 * 86_400_000 + 86_400_000)), careTeamId }),
+      'anchorDate',
+    ],
+  ])('%s', async (_name, method, path, body, field) => {
+    const res = await call(api.app, method, path, org.keys.org_admin, body());
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('bad_request');
+    expect(fields(res)).toContain(field);
+  });
+
+  it('accepts an anchor date within the window (today and two years ahead)', async () => {
+    for (const anchorDate of [isoDay(new Date()), isoDay(new Date(Date.now() + 700 * 86_400_000))]) {
+      const res = await call(api.app, 'POST', '/v1/enrollments', org.keys.integration, { patientId, flowId: 'post-op', anchorDate, careTeamId });
+      expect(res.status, anchorDate).toBeLessThan(300);
+      await call(api.app, 'DELETE', `/v1/enrollments/${res.body.id}`, org.keys.integration);
+    }
+  });
+
+  it.each([
+    ['patient', 'a UUID-shaped non-UUID', '------------------------------------'],
+    ['patient', 'hex in the wrong groups', '0123456789abcdef0123456789abcdef-123'],
+    ['patient', 'Patient/ with dashes only', 'Patient/------------------------------------'],
+    ['date', 'month 13', 'ge2026-13-01'],
+    ['date', 'February 30', 'eq2026-02-30'],
+    ['date', 'hour 25', 'ge2026-01-01T25:00Z'],
+    ['date', 'minute 61', 'lt2026-01-01T10:61Z'],
+    ['date', 'offset +99:99', 'ge2026-01-01T10:00+99:99'],
+    ['date', 'year 0000', 'ge0000-01-01'],
+    ['date', 'an unknown prefix', 'sa2026-01-01'],
+    ['code', 'a NUL', 'http://loinc.org|8310-5\u0000'],
+    ['_count', 'a huge number', '1e309'],
+  ])('GET /fhir/R4/Observation?%s= with %s: 400 OperationOutcome naming it', async (name, _what, value) => {
+    const res = await call(api.app, 'GET', `/fhir/R4/Observation?${name}=${encodeURIComponent(value)}`, org.keys.clinician);
+    expect(res.status).toBe(400);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+    expect(expressions(res)).toContain(name);
+  });
+
+  it.each([
+    ['/v1/audit?since=0000-01-01T00:00:00Z', 'since'],
+    ['/v1/audit?since=2026-02-30T00:00:00Z', 'since'],
+    ['/v1/patients?offset=99999999999999999999', 'offset'],
+    ['/v1/patients?limit=%00', 'limit'],
+    ['/v1/checkins?status=%00', 'status'],
+  ])('GET %s: 400 naming %s', async (path, field) => {
+    const res = await call(api.app, 'GET', path, org.keys.org_admin);
+    expect(res.status).toBe(400);
+    expect(fields(res)).toContain(field);
+  });
+});
+
+describe('request bodies', () => {
+  it('a body without a content type is 415, not 400', async () => {
+    // Bytes, not a string: a string body would get text/plain from the Request constructor.
+    const body = new TextEncoder().encode(JSON.stringify({ matrixUserId: '@untyped:klinik.de' }));
+    const res = await api.app.request('/v1/patients', { method: 'POST', headers: { authorization: `Bearer ${org.keys.integration}` }, body });
+    expect(res.status).toBe(415);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unsupported_media_type');
+  });
+});
