@@ -74,6 +74,12 @@ export const configSchema = z
     VISITE_OIDC_JWKS_URL: httpUrl('https://login.klinik.example/realms/visite/protocol/openid-connect/certs').optional(),
     VISITE_OIDC_ORG_CLAIM: z.string().min(1).default('visite_org'),
     VISITE_OIDC_ROLES_CLAIM: z.string().min(1).default('visite_roles'),
+    VISITE_OIDC_MAX_TOKEN_AGE_SECONDS: z.coerce
+      .number({ error: 'expected seconds, e.g. 86400' })
+      .int({ error: 'expected seconds, e.g. 86400' })
+      .min(60, { error: 'expected seconds from 60 to 604800 (7 days)' })
+      .max(7 * 24 * 3600, { error: 'expected seconds from 60 to 604800 (7 days)' })
+      .default(24 * 3600),
     VISITE_CRYPTO_PASSPHRASE: z
       .string()
       .min(12, { error: 'expected a passphrase of at least 12 characters (it encrypts the bot\'s end-to-end encryption keys)' })
@@ -118,7 +124,7 @@ export interface Config {
   crypto?: { passphrase: string; storeDir: string; undecryptableWaitMs: number; backupKey?: string };
   /** false: this instance runs no scheduler (others may). */
   schedulerCron: string | false;
-  oidc?: { issuer: string; audience: string; jwksUrl?: string; orgClaim: string; rolesClaim: string };
+  oidc?: { issuer: string; audience: string; jwksUrl?: string; orgClaim: string; rolesClaim: string; maxTokenAgeSeconds: number };
   logLevel: RawConfig['VISITE_LOG_LEVEL'];
 }
 
@@ -171,6 +177,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
             ...(c.VISITE_OIDC_JWKS_URL ? { jwksUrl: c.VISITE_OIDC_JWKS_URL } : {}),
             orgClaim: c.VISITE_OIDC_ORG_CLAIM,
             rolesClaim: c.VISITE_OIDC_ROLES_CLAIM,
+            maxTokenAgeSeconds: c.VISITE_OIDC_MAX_TOKEN_AGE_SECONDS,
           },
         }
       : {}),

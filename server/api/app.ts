@@ -43,7 +43,7 @@ export const validationHook: Hook<unknown, ApiEnv, string, unknown> = (result) =
 
 export interface ApiOptions {
   maxBodyBytes: number;
-  /** Failed authentications per client address and minute before 429. */
+  /** Failed authentications per client address (and per API key prefix) and minute before 429. */
   authFailureLimit?: number;
 }
 
@@ -54,12 +54,14 @@ export interface ApiOptions {
  */
 export function createApi(deps: ApiDeps, options: ApiOptions): OpenAPIHono<ApiEnv> {
   const api = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
-  const limiter = new FailureLimiter(options.authFailureLimit ?? 20);
+  const limiter = new FailureLimiter({ limit: options.authFailureLimit ?? 20 });
 
   // Every route registered below rejects query parameters it does not declare.
   strictQueries(api);
 
   api.use('*', async (c, next) => {
+    // No CORS: preflights get an empty answer; they are neither authenticated nor counted as failures.
+    if (c.req.method === 'OPTIONS') return c.body(null, 204, { allow: 'GET, POST, PUT, PATCH, DELETE' });
     c.set('deps', deps);
     let ip = 'unknown';
     try {

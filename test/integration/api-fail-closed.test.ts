@@ -164,6 +164,19 @@ describe('malformed input is a 400 naming the field, never a 500', () => {
     expect(res.status).toBe(400);
     expect(fields(res)).toContain(field);
   });
+
+  it('a valid OIDC token for an organisation this server does not know gets 403, not 500', async () => {
+    const token = await issuer.sign({ sub: 'dr.nobody', visite_org: randomUUID(), visite_roles: ['org_admin'] });
+    for (const [method, path, body] of [
+      ['GET', '/v1/organisation', undefined],
+      ['GET', '/v1/patients', undefined],
+      ['POST', '/v1/patients', { matrixUserId: '@ghost:klinik.de' }],
+      ['GET', `/fhir/R4/Patient/${patientId}/$everything`, undefined],
+    ] as const) {
+      const res = await call(api.app, method, path, token, body);
+      expect(res.status, `${method} ${path}`).toBe(403);
+    }
+  });
 });
 
 describe('request bodies', () => {
@@ -173,5 +186,52 @@ describe('request bodies', () => {
     const res = await api.app.request('/v1/patients', { method: 'POST', headers: { authorization: `Bearer ${org.keys.integration}` }, body });
     expect(res.status).toBe(415);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unsupported_media_type');
+  });
+});
+
+describe('OIDC token age', () => {
+  it('rejects a token issued in the future (beyond the clock skew) with 401', async () => {
+    const token = await issuer.sign({ sub: 'dr.future', visite_org: org.orgId, visite_roles: ['clinician'] }, { issuedAt: Math.floor(Date.now() / 1000) + 600, expiresIn: '2h' });
+    expect((await call(api.app, 'GET', '/v1/organisation', token)).status).toBe(401);
+  });
+
+  it('rejects a token issued longer ago than the maximum age (default 24 h) with 401, and the maximum is configurable', async () => {
+    const old = Math.floor(Date.now() / 1000) - 25 * 3600;
+    const token = await issuer.sign({ sub: 'dr.old', visite_org: org.orgId, visite_roles: ['clinician'] }, { issuedAt: old, expiresIn: '48h' });
+    expect((await call(api.app, 'GET', '/v1/organisation', token)).status).toBe(401);
+    const shortLived = testApi(database.db, issuer, { maxTokenAgeSeconds: 600 });
+    const twentyMinutes = await issuer.sign({ sub: 'dr.old', visite_org: org.orgId, visite_roles: ['clinician'] }, { issuedAt: Math.floor(Date.now() / 1000) - 1200, expiresIn: '1h' });
+    expect((await call(shortLived.app, 'GET', '/v1/organisation', twentyMinutes)).status).toBe(401);
+    expect((await call(api.app, 'GET', '/v1/organisation', twentyMinutes)).status).toBe(200);
+  });
+});
+
+describe('failed-authentication limit', () => {
+  const from = (app: TestApi['app'], address: string, token: string | null, method = 'GET') =>
+    app.request('/v1/flows', { method, headers: token ? { authorization: `Bearer ${token}` } : {} }, { incoming: { socket: { remoteAddress: address, remotePort: 1 } } });
+
+  it('lets a valid credential through from an address that is over the limit', async () => {
+    const limited = testApi(database.db, issuer, { authFailureLimit: 3 });
+    for (let i = 0; i < 3; i++) expect((await from(limited.app, '10.0.0.1', 'wrong')).status).toBe(401);
+    expect((await from(limited.app, '10.0.0.1', 'wrong')).status).toBe(429);
+    expect((await from(limited.app, '10.0.0.1', org.keys.clinician)).status).toBe(200);
+    // Other addresses are not affected.
+    expect((await from(limited.app, '10.0.0.2', 'wrong')).status).toBe(401);
+  });
+
+  it('counts failures per API key prefix across addresses', async () => {
+    const limited = testApi(database.db, issuer, { authFailureLimit: 3 });
+    const prefix = /^vk_([0-9a-f]{12})_/.exec(org.keys.integration)![1]!;
+    const guess = (n: number) => `vk_${prefix}_${String(n).padStart(43, 'A')}`;
+    for (let i = 0; i < 3; i++) expect((await from(limited.app, `10.1.0.${i}`, guess(i))).status).toBe(401);
+    expect((await from(limited.app, '10.1.0.99', guess(99))).status).toBe(429);
+    // The key itself still works.
+    expect((await from(limited.app, '10.1.0.99', org.keys.integration)).status).toBe(200);
+  });
+
+  it('does not count CORS preflights (OPTIONS)', async () => {
+    const limited = testApi(database.db, issuer, { authFailureLimit: 3 });
+    for (let i = 0; i < 10; i++) expect((await from(limited.app, '10.2.0.1', null, 'OPTIONS')).status).not.toBe(429);
+    expect((await from(limited.app, '10.2.0.1', 'wrong')).status).toBe(401);
   });
 });

@@ -46,6 +46,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...valid, VISITE_BOT_USER_ID: '@visite:localhost:65535', VISITE_ALLOWED_INVITERS: '@*:klinik.de:8448' }).allowedInviters).toEqual(['@*:klinik.de:8448']);
   });
 
+  it('reads the OIDC settings with a maximum token age of 24 h unless set', () => {
+    const oidc = { ...valid, VISITE_OIDC_ISSUER: 'https://login.klinik.example/realms/visite', VISITE_OIDC_AUDIENCE: 'visite-api' };
+    expect(loadConfig(oidc).oidc?.maxTokenAgeSeconds).toBe(86_400);
+    expect(loadConfig({ ...oidc, VISITE_OIDC_MAX_TOKEN_AGE_SECONDS: '3600' }).oidc?.maxTokenAgeSeconds).toBe(3600);
+    expect(problem({ ...oidc, VISITE_OIDC_MAX_TOKEN_AGE_SECONDS: '10' })).toMatch(/VISITE_OIDC_MAX_TOKEN_AGE_SECONDS: expected seconds from 60/);
+  });
+
   it('accepts an access token instead of a password', () => {
     const config = loadConfig({ ...valid, VISITE_BOT_PASSWORD: undefined, VISITE_BOT_ACCESS_TOKEN: 'syt_abc' });
     expect(config.bot.accessToken).toBe('syt_abc');
