@@ -235,3 +235,30 @@ describe('failed-authentication limit', () => {
     expect((await from(limited.app, '10.2.0.1', 'wrong')).status).toBe(401);
   });
 });
+
+describe('enrollments are idempotent', () => {
+  it('the same enrollment posted twice makes one active enrollment with one set of check-ins (200 the second time)', async () => {
+    const s = await call(api.app, 'POST', '/v1/patients', org.keys.integration, { matrixUserId: `@twice.${randomUUID().slice(0, 8)}:klinik.de` });
+    const body = { patientId: s.body.id, flowId: 'post-op', anchorDate: isoDay(new Date(Date.now() + 7 * 86_400_000)), careTeamId };
+    const [first, second] = await Promise.all([call(api.app, 'POST', '/v1/enrollments', org.keys.integration, body), call(api.app, 'POST', '/v1/enrollments', org.keys.integration, body)]);
+    expect([first.status, second.status].sort()).toEqual([200, 201]);
+    expect(first.body.id).toBe(second.body.id);
+    const active = await database.db.select().from(enrollments).where(and(eq(enrollments.patientId, s.body.id), eq(enrollments.status, 'active')));
+    expect(active).toHaveLength(1);
+    const scheduled = await database.db.select().from(scheduledCheckins).where(eq(scheduledCheckins.enrollmentId, active[0]!.id));
+    expect(scheduled).toHaveLength(first.body.schedule.length);
+  });
+
+  it('another active enrollment of the patient in the same flow with other values is a 409 naming the existing one', async () => {
+    const s = await call(api.app, 'POST', '/v1/patients', org.keys.integration, { matrixUserId: `@other.${randomUUID().slice(0, 8)}:klinik.de` });
+    const body = { patientId: s.body.id, flowId: 'post-op', anchorDate: isoDay(new Date(Date.now() + 7 * 86_400_000)), careTeamId };
+    const first = await call(api.app, 'POST', '/v1/enrollments', org.keys.integration, body);
+    expect(first.status).toBe(201);
+    const moved = await call(api.app, 'POST', '/v1/enrollments', org.keys.integration, { ...body, anchorDate: isoDay(new Date(Date.now() + 9 * 86_400_000)) });
+    expect(moved.status).toBe(409);
+    expect(moved.body.error.details.enrollmentId).toBe(first.body.id);
+    // Ended, it no longer stands in the way.
+    expect((await call(api.app, 'DELETE', `/v1/enrollments/${first.body.id}`, org.keys.integration)).status).toBe(204);
+    expect((await call(api.app, 'POST', '/v1/enrollments', org.keys.integration, body)).status).toBe(201);
+  });
+});

@@ -7,7 +7,7 @@ import { audit } from '../audit.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
 import { ensureFound, findOwned, listOwned, selectOwned } from '../owned.ts';
-import { commonErrors, IdParam, json, jsonBody, notFound, pageQuery, security } from '../schemas.ts';
+import { commonErrors, conflict, IdParam, json, jsonBody, notFound, pageQuery, security } from '../schemas.ts';
 
 const ScheduledCheckin = z
   .object({
@@ -84,11 +84,16 @@ export function enrollmentRoutes(api: OpenAPIHono<ApiEnv>): void {
       tags: ['Enrollments'],
       summary: 'Enroll a patient into a flow from an anchor date (e.g. the day of surgery)',
       description:
-        'Computes the check-ins from the flow\'s schedule at local time in the patient\'s time zone and has the bot introduce itself to the patient in their direct room (asking for consent) if it has not yet.',
+        'Computes the check-ins from the flow\'s schedule at local time in the patient\'s time zone and has the bot introduce itself to the patient in their direct room (asking for consent) if it has not yet. Idempotent: the same enrollment sent again (same patient, flow, anchor date and care team while it is active) answers 200 with the existing one and schedules nothing more; a different active enrollment of the patient in the same flow is a 409 naming it.',
       security,
       middleware: writers,
       request: jsonBody(CreateEnrollment),
-      responses: { 201: json(Enrollment, 'Enrolled'), ...commonErrors },
+      responses: {
+        201: json(Enrollment, 'Enrolled'),
+        200: json(Enrollment, 'Already enrolled exactly so: the existing enrollment, nothing new scheduled'),
+        ...commonErrors,
+        ...conflict('The patient has another active enrollment in this flow (`details.enrollmentId`); end it first'),
+      },
     }),
     async (c) => {
       const body = c.req.valid('json');
@@ -99,17 +104,30 @@ export function enrollmentRoutes(api: OpenAPIHono<ApiEnv>): void {
       if (!flow) throw invalid('flowId', `no deployed flow "${body.flowId}" (GET /v1/flows lists them)`);
       if (!flow.schedule) throw invalid('flowId', 'this flow has no schedule; start its check-ins with POST /v1/patients/{id}/checkins');
       const schedule = flow.schedule;
-      const row = await db.transaction(async (tx) => {
-        // Objects of other organisations are indistinguishable from missing ones.
+      const outcome = await db.transaction(async (tx) => {
+        // Objects of other organisations are indistinguishable from missing ones. The patient's
+        // row lock serialises enrollments of one patient, so a request sent twice at once
+        // cannot create two.
         const patient = await selectOwned(tx, patients, orgId, body.patientId, { lock: true });
         if (!patient) throw invalid('patientId', 'no such patient in your organisation');
         const team = await selectOwned(tx, careTeams, orgId, body.careTeamId);
         if (!team) throw invalid('careTeamId', 'no such care team in your organisation');
+        const [active] = await tx
+          .select()
+          .from(enrollments)
+          .where(and(eq(enrollments.patientId, patient.id), eq(enrollments.flowId, flow.id), eq(enrollments.status, 'active')))
+          .limit(1);
+        if (active) return { row: active, created: false, same: active.anchorDate === body.anchorDate && active.careTeamId === team.id };
         const [created] = await tx.insert(enrollments).values({ orgId, patientId: patient.id, flowId: flow.id, anchorDate: body.anchorDate, careTeamId: team.id }).returning();
         await scheduleEnrollment(tx, { enrollmentId: created!.id, orgId, anchorDate: body.anchorDate, schedule, timeZone: patient.timeZone });
-        return created!;
+        return { row: created!, created: true, same: true };
       });
-      await audit(c, 'enrollment.create', { type: 'Enrollment', id: row.id });
+      const { row } = outcome;
+      await audit(c, 'enrollment.create', { type: 'Enrollment', id: row.id }, outcome.same ? 'ok' : 'invalid');
+      if (!outcome.same) {
+        throw new ApiError('conflict', 'the patient already has an active enrollment in this flow; end it first (DELETE /v1/enrollments/{id})', { enrollmentId: row.id });
+      }
+      if (!outcome.created) return c.json(await view(c, row), 200);
       // The welcome needs the homeserver; if it is down, the first check-in introduces the bot instead.
       await contact.welcome(row.patientId).catch((error: unknown) => logger.warn('could not welcome the patient yet', { enrollmentId: row.id, error: (error as Error).name }));
       return c.json(await view(c, row), 201);
