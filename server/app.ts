@@ -65,6 +65,12 @@ function operationOutcome(c: Context, error: Error, logger: Logger) {
 
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
+  // Nothing Visite answers may be cached or content-sniffed: it is patient data or about it.
+  app.use('*', async (c, next) => {
+    await next();
+    c.res.headers.set('cache-control', 'no-store');
+    c.res.headers.set('x-content-type-options', 'nosniff');
+  });
   app.route('/', healthRoutes(deps.readiness));
   if (deps.metrics) app.route('/', deps.metrics);
   if (deps.api) app.route('/', deps.api);

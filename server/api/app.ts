@@ -3,7 +3,7 @@ import { OpenAPIHono, type Hook } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiError } from '../errors.ts';
 import { authenticate, FailureLimiter } from './auth.ts';
-import { docsPage } from './docs.ts';
+import { DOCS_CSP, DOCS_CSS, docsPage } from './docs.ts';
 import type { ApiDeps, ApiEnv } from './env.ts';
 import { badRequest, strictQueries, textProblems } from './input.ts';
 import { alertRoutes } from './routes/alerts.ts';
@@ -114,6 +114,10 @@ export function createApi(deps: ApiDeps, options: ApiOptions): OpenAPIHono<ApiEn
     },
     servers: [{ url: deps.publicUrl }],
   });
-  api.get('/docs', (c) => c.html(docsPage(api.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'Visite API', version: API_VERSION } }) as unknown as Record<string, unknown>)));
+  api.get('/docs', (c) => {
+    c.header('content-security-policy', DOCS_CSP);
+    return c.html(docsPage(api.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'Visite API', version: API_VERSION } }) as unknown as Record<string, unknown>));
+  });
+  api.get('/docs.css', (c) => c.body(DOCS_CSS, 200, { 'content-type': 'text/css; charset=utf-8' }));
   return api;
 }

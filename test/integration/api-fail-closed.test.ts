@@ -179,6 +179,71 @@ describe('malformed input is a 400 naming the field, never a 500', () => {
   });
 });
 
+describe('enrollments are idempotent', () => {
+  it('the same enrollment posted twice makes one active enrollment with one set of check-ins (200 the second time)', async () => {
+    const s = await call(api.app, 'POST', '/v1/patients', org.keys.integration, { matrixUserId: `@twice.${randomUUID().slice(0, 8)}:klinik.de` });
+    const body = { patientId: s.body.id, flowId: 'post-op', anchorDate: isoDay(new Date(Date.now() + 7 * 86_400_000)), careTeamId };
+    const [first, second] = await Promise.all([call(api.app, 'POST', '/v1/enrollments', org.keys.integration, body), call(api.app, 'POST', '/v1/enrollments', org.keys.integration, body)]);
+    expect([first.status, second.status].sort()).toEqual([200, 201]);
+    expect(first.body.id).toBe(second.body.id);
+    const active = await database.db.select().from(enrollments).where(and(eq(enrollments.patientId, s.body.id), eq(enrollments.status, 'active')));
+    expect(active).toHaveLength(1);
+    const scheduled = await database.db.select().from(scheduledCheckins).where(eq(scheduledCheckins.enrollmentId, active[0]!.id));
+    expect(scheduled).toHaveLength(first.body.schedule.length);
+  });
+
+  it('another active enrollment of the patient in the same flow with other values is a 409 naming the existing one', async () => {
+    const s = await call(api.app, 'POST', '/v1/patients', org.keys.integration, { matrixUserId: `@other.${randomUUID().slice(0, 8)}:klinik.de` });
+    const body = { patientId: s.body.id, flowId: 'post-op', anchorDate: isoDay(new Date(Date.now() + 7 * 86_400_000)), careTeamId };
+    const first = await call(api.app, 'POST', '/v1/enrollments', org.keys.integration, body);
+    expect(first.status).toBe(201);
+    const moved = await call(api.app, 'POST', '/v1/enrollments', org.keys.integration, { ...body, anchorDate: isoDay(new Date(Date.now() + 9 * 86_400_000)) });
+    expect(moved.status).toBe(409);
+    expect(moved.body.error.details.enrollmentId).toBe(first.body.id);
+    // Ended, it no longer stands in the way.
+    expect((await call(api.app, 'DELETE', `/v1/enrollments/${first.body.id}`, org.keys.integration)).status).toBe(204);
+    expect((await call(api.app, 'POST', '/v1/enrollments', org.keys.integration, body)).status).toBe(201);
+  });
+});
+
+describe('response headers', () => {
+  it('every API, FHIR and error response has Cache-Control: no-store and X-Content-Type-Options: nosniff', async () => {
+    for (const [path, token] of [
+      ['/v1/patients', org.keys.clinician],
+      [`/v1/checkins/${seededCheckin}`, org.keys.clinician],
+      ['/v1/patients', null],
+      ['/v1/patients/not-a-uuid', org.keys.clinician],
+      ['/v1/nothing', org.keys.clinician],
+      [`/fhir/R4/QuestionnaireResponse?patient=${patientId}`, org.keys.clinician],
+      ['/fhir/R4/metadata', null],
+      ['/fhir/R4/Nothing', org.keys.clinician],
+      ['/openapi.json', null],
+      ['/docs', null],
+    ] as const) {
+      const res = await call(api.app, 'GET', path, token);
+      expect(res.headers.get('cache-control'), path).toBe('no-store');
+      expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
+    }
+  });
+
+  it('/docs has a strict Content-Security-Policy and no inline script or style', async () => {
+    const res = await api.app.request('/docs');
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).toContain("frame-ancestors 'none'");
+    const html = await res.text();
+    expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/i);
+    expect(html).not.toMatch(/<style/i);
+    expect(html).not.toMatch(/\sstyle=/i);
+    const sheet = /<link rel="stylesheet" href="([^"]+)"/.exec(html)?.[1];
+    expect(sheet).toBeDefined();
+    const css = await api.app.request(sheet!);
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/);
+  });
+});
+
 describe('request bodies', () => {
   it('a body without a content type is 415, not 400', async () => {
     // Bytes, not a string: a string body would get text/plain from the Request constructor.
@@ -233,32 +298,5 @@ describe('failed-authentication limit', () => {
     const limited = testApi(database.db, issuer, { authFailureLimit: 3 });
     for (let i = 0; i < 10; i++) expect((await from(limited.app, '10.2.0.1', null, 'OPTIONS')).status).not.toBe(429);
     expect((await from(limited.app, '10.2.0.1', 'wrong')).status).toBe(401);
-  });
-});
-
-describe('enrollments are idempotent', () => {
-  it('the same enrollment posted twice makes one active enrollment with one set of check-ins (200 the second time)', async () => {
-    const s = await call(api.app, 'POST', '/v1/patients', org.keys.integration, { matrixUserId: `@twice.${randomUUID().slice(0, 8)}:klinik.de` });
-    const body = { patientId: s.body.id, flowId: 'post-op', anchorDate: isoDay(new Date(Date.now() + 7 * 86_400_000)), careTeamId };
-    const [first, second] = await Promise.all([call(api.app, 'POST', '/v1/enrollments', org.keys.integration, body), call(api.app, 'POST', '/v1/enrollments', org.keys.integration, body)]);
-    expect([first.status, second.status].sort()).toEqual([200, 201]);
-    expect(first.body.id).toBe(second.body.id);
-    const active = await database.db.select().from(enrollments).where(and(eq(enrollments.patientId, s.body.id), eq(enrollments.status, 'active')));
-    expect(active).toHaveLength(1);
-    const scheduled = await database.db.select().from(scheduledCheckins).where(eq(scheduledCheckins.enrollmentId, active[0]!.id));
-    expect(scheduled).toHaveLength(first.body.schedule.length);
-  });
-
-  it('another active enrollment of the patient in the same flow with other values is a 409 naming the existing one', async () => {
-    const s = await call(api.app, 'POST', '/v1/patients', org.keys.integration, { matrixUserId: `@other.${randomUUID().slice(0, 8)}:klinik.de` });
-    const body = { patientId: s.body.id, flowId: 'post-op', anchorDate: isoDay(new Date(Date.now() + 7 * 86_400_000)), careTeamId };
-    const first = await call(api.app, 'POST', '/v1/enrollments', org.keys.integration, body);
-    expect(first.status).toBe(201);
-    const moved = await call(api.app, 'POST', '/v1/enrollments', org.keys.integration, { ...body, anchorDate: isoDay(new Date(Date.now() + 9 * 86_400_000)) });
-    expect(moved.status).toBe(409);
-    expect(moved.body.error.details.enrollmentId).toBe(first.body.id);
-    // Ended, it no longer stands in the way.
-    expect((await call(api.app, 'DELETE', `/v1/enrollments/${first.body.id}`, org.keys.integration)).status).toBe(204);
-    expect((await call(api.app, 'POST', '/v1/enrollments', org.keys.integration, body)).status).toBe(201);
   });
 });
