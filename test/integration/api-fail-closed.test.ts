@@ -92,6 +92,18 @@ describe('unknown query parameters (a misspelt filter returns everything)', () =
     expect(strict.status).toBe(400);
   });
 
+  it('FHIR routes take _format for JSON only (400 naming it otherwise)', async () => {
+    for (const path of ['/fhir/R4/metadata', `/fhir/R4/QuestionnaireResponse?patient=${patientId}`, `/fhir/R4/Patient/${patientId}/$everything`]) {
+      const join = path.includes('?') ? '&' : '?';
+      for (const format of ['json', 'application/fhir+json', 'application/fhir%2Bjson']) {
+        expect((await call(api.app, 'GET', `${path}${join}_format=${format}`, org.keys.clinician)).status, `${path} ${format}`).toBe(200);
+      }
+      const xml = await call(api.app, 'GET', `${path}${join}_format=xml`, org.keys.clinician);
+      expect(xml.status).toBe(400);
+      expect(expressions(xml)).toContain('_format');
+    }
+  });
+
   it('a known parameter given twice where one value is expected is a 400 naming it', async () => {
     const res = await call(api.app, 'GET', `/v1/checkins?patientId=${patientId}&patientId=${randomUUID()}`, org.keys.clinician);
     expect(res.status).toBe(400);

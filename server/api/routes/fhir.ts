@@ -29,6 +29,16 @@ const PatientRef = z
   .regex(new RegExp(`^(Patient/)?${UUID}$`, 'i'), { error: 'expected Patient/<id> or <id>, the id a UUID' })
   .transform((v) => v.replace(/^Patient\//, '').toLowerCase());
 
+/** FHIR's `_format`: only JSON is served (`+` may arrive as a space when not percent-encoded). */
+const FORMATS = ['json', 'application/json', 'application/fhir+json'];
+const FormatQuery = z.object({
+  _format: z
+    .string()
+    .refine((v) => FORMATS.includes(v.replace(/ /g, '+')), { error: `only JSON is served: ${FORMATS.join(', ')}` })
+    .optional()
+    .openapi({ description: `Response format; only JSON: ${FORMATS.join(', ')}` }),
+});
+
 /** Repeatable `date` values, each a range (see fhir-date.ts). */
 const DateParam = z
   .union([z.string(), z.array(z.string())])
@@ -57,7 +67,7 @@ function bundle(c: Context<ApiEnv>, type: 'searchset' | 'collection', resources:
 
 export function fhirRoutes(api: OpenAPIHono<ApiEnv>): void {
   const readers = requireRole('org_admin', 'integration', 'clinician');
-  const searchQuery = z.object({
+  const searchQuery = FormatQuery.extend({
     patient: PatientRef.optional().openapi({ description: 'Patient/<id> or <id>' }),
     _count: z.coerce.number().int().min(1).max(1000).default(100),
   });
@@ -68,6 +78,7 @@ export function fhirRoutes(api: OpenAPIHono<ApiEnv>): void {
       path: '/fhir/R4/metadata',
       tags: ['FHIR'],
       summary: 'CapabilityStatement of the FHIR read API',
+      request: { query: FormatQuery },
       responses: { 200: fhir(FhirResource, 'CapabilityStatement') },
     }),
     (c) =>
@@ -160,7 +171,7 @@ export function fhirRoutes(api: OpenAPIHono<ApiEnv>): void {
       summary: 'Everything about one patient as a Bundle (GDPR Art. 15/20 export)',
       security,
       middleware: readers,
-      request: { params: z.object({ id: z.uuid({ error: 'expected a patient id' }).openapi({ param: { name: 'id', in: 'path' } }) }) },
+      request: { params: z.object({ id: z.uuid({ error: 'expected a patient id' }).openapi({ param: { name: 'id', in: 'path' } }) }), query: FormatQuery },
       responses: { 200: fhir(Bundle, 'A collection Bundle: the Patient, QuestionnaireResponses, Observations and alert Flags'), ...commonErrors, ...notFound },
     }),
     async (c) => {
