@@ -48,6 +48,15 @@ function scoped(db: Executor, table: ListedTable, orgId: string, conditions: Arr
   return db.select({ row: t }).from(t).where(and(eq(t.orgId, orgId), ...conditions)).$dynamic();
 }
 
+/**
+ * The condition "this row of a table with `org_id` is the organisation's" (and has this id), for
+ * the updates and deletes that cannot go through `findOwned`.
+ */
+export function owned(table: DirectTable, orgId: string, id?: string): SQL {
+  const t = table as typeof patients;
+  return and(eq(t.orgId, orgId), id === undefined ? undefined : eq(t.id, id))!;
+}
+
 /** One object of the organisation, or undefined — without auditing. `lock`: `for update` (in a transaction). */
 export async function selectOwned<T extends OwnedTable>(db: Executor, table: T, orgId: string, id: string, options: { lock?: boolean } = {}): Promise<T['$inferSelect'] | undefined> {
   const query = scoped(db, table, orgId, [eq((table as typeof patients).id, id)]);

@@ -1,10 +1,10 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, isNull } from 'drizzle-orm';
 import { apiKeys, ROLES } from '../../../db/schema.ts';
 import { audit } from '../audit.ts';
 import { createApiKey, requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
-import { ensureFound, findOwned, listOwned } from '../owned.ts';
+import { ensureFound, findOwned, listOwned, owned } from '../owned.ts';
 import { commonErrors, IdParam, json, jsonBody, notFound, security } from '../schemas.ts';
 
 const Role = z.enum(ROLES);
@@ -90,7 +90,7 @@ export function apiKeyRoutes(api: OpenAPIHono<ApiEnv>): void {
         .get('deps')
         .db.update(apiKeys)
         .set({ revokedAt: new Date() })
-        .where(and(eq(apiKeys.id, id), eq(apiKeys.orgId, c.get('principal').orgId), isNull(apiKeys.revokedAt)))
+        .where(and(owned(apiKeys, c.get('principal').orgId, id), isNull(apiKeys.revokedAt)))
         .returning({ id: apiKeys.id });
       await ensureFound(c, row, { action: 'api_key.revoke', type: 'ApiKey', id, notFound: 'no such API key' });
       return c.body(null, 204);

@@ -8,7 +8,7 @@ import { ApiError } from '../../errors.ts';
 import { audit } from '../audit.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
-import { ensureFound, findOwned, listOwned, selectOwned } from '../owned.ts';
+import { ensureFound, findOwned, listOwned, owned, selectOwned } from '../owned.ts';
 import { commonErrors, conflict, IdParam, json, jsonBody, LanguageSchema, notFound, security } from '../schemas.ts';
 
 export const MatrixRoomId = z
@@ -105,7 +105,7 @@ async function checkChain(c: Context<ApiEnv>, chain: Step[] | undefined): Promis
     .get('deps')
     .db.select({ id: clinicians.id })
     .from(clinicians)
-    .where(and(eq(clinicians.orgId, c.get('principal').orgId), inArray(clinicians.id, ids)));
+    .where(and(owned(clinicians, c.get('principal').orgId), inArray(clinicians.id, ids)));
   const known = new Set(found.map((r) => r.id));
   const fields = (chain ?? []).flatMap((step, i) =>
     (step.clinicianIds ?? []).flatMap((id, j) => (known.has(id) ? [] : [{ path: `escalationChain.${i}.clinicianIds.${j}`, message: 'no such clinician in your organisation' }])),
@@ -214,7 +214,7 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
       const changes = Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
       const [row] =
         Object.keys(changes).length > 0
-          ? await c.get('deps').db.update(careTeams).set(changes).where(and(eq(careTeams.id, id), eq(careTeams.orgId, c.get('principal').orgId))).returning()
+          ? await c.get('deps').db.update(careTeams).set(changes).where(owned(careTeams, c.get('principal').orgId, id)).returning()
           : [existing];
       const updated = await ensureFound(c, row, { action: 'care_team.update', type: 'CareTeam', id, notFound: 'no such care team' });
       return c.json(view(updated, (await membersOf(c, [updated.id])).get(updated.id) ?? []), 200);

@@ -5,7 +5,7 @@ import { ApiError } from '../../errors.ts';
 import { audit } from '../audit.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
-import { ensureFound, findOwned, listOwned, selectOwned } from '../owned.ts';
+import { ensureFound, findOwned, listOwned, owned, selectOwned } from '../owned.ts';
 import { commonErrors, conflict, IdParam, json, jsonBody, MatrixUserId, notFound, security } from '../schemas.ts';
 
 const Role = z.enum(ROLES);
@@ -146,7 +146,7 @@ export function clinicianRoutes(api: OpenAPIHono<ApiEnv>): void {
       try {
         [row] =
           Object.keys(changes).length > 0
-            ? await db.update(clinicians).set(changes).where(and(eq(clinicians.id, id), eq(clinicians.orgId, orgId))).returning()
+            ? await db.update(clinicians).set(changes).where(owned(clinicians, orgId, id)).returning()
             : [await selectOwned(db, clinicians, orgId, id)];
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
@@ -172,10 +172,10 @@ export function clinicianRoutes(api: OpenAPIHono<ApiEnv>): void {
       const { id } = c.req.valid('param');
       const orgId = c.get('principal').orgId;
       const removed = await c.get('deps').db.transaction(async (tx) => {
-        const [row] = await tx.delete(clinicians).where(and(eq(clinicians.id, id), eq(clinicians.orgId, orgId))).returning({ id: clinicians.id });
+        const [row] = await tx.delete(clinicians).where(owned(clinicians, orgId, id)).returning({ id: clinicians.id });
         if (!row) return false;
         // Memberships go by cascade; the escalation chains (JSON) lose the id here.
-        const teams = await tx.select().from(careTeams).where(and(eq(careTeams.orgId, orgId), sql`${careTeams.escalationChain}::text like ${`%${id}%`}`)).for('update');
+        const teams = await tx.select().from(careTeams).where(and(owned(careTeams, orgId), sql`${careTeams.escalationChain}::text like ${`%${id}%`}`)).for('update');
         for (const team of teams) {
           const chain = (team.escalationChain as Array<{ clinicianIds?: string[]; roomId?: string }>)
             .map((step) => (step.clinicianIds ? { ...step, clinicianIds: step.clinicianIds.filter((c) => c !== id) } : step))

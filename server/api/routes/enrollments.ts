@@ -6,7 +6,7 @@ import { ApiError } from '../../errors.ts';
 import { audit } from '../audit.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
-import { ensureFound, findOwned, listOwned, selectOwned } from '../owned.ts';
+import { ensureFound, findOwned, listOwned, owned, selectOwned } from '../owned.ts';
 import { commonErrors, conflict, IdParam, json, jsonBody, notFound, pageQuery, security } from '../schemas.ts';
 
 const ScheduledCheckin = z
@@ -196,7 +196,7 @@ export function enrollmentRoutes(api: OpenAPIHono<ApiEnv>): void {
         const [row] = await tx
           .update(enrollments)
           .set({ status: 'ended' })
-          .where(and(eq(enrollments.id, id), eq(enrollments.orgId, c.get('principal').orgId)))
+          .where(owned(enrollments, c.get('principal').orgId, id))
           .returning({ id: enrollments.id });
         if (row) await cancelPendingCheckins(tx, { enrollmentId: row.id }, 'enrollment_ended');
         return row;
