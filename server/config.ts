@@ -1,12 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import cron from 'node-cron';
 import { z } from 'zod';
+import { isMatrixInviter, isMatrixUserId } from '../core/matrix-id.ts';
 
 /** The flows shipped with Visite. */
 export const DEFAULT_FLOWS_DIR = fileURLToPath(new URL('../flows/', import.meta.url));
 
-const MATRIX_USER_ID = /^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$/;
-const INVITER_PATTERN = /^@([a-z0-9._=\-/+]+|\*):[A-Za-z0-9.\-]+(:\d+)?$/;
 
 const httpUrl = (example: string) =>
   z
@@ -35,13 +34,13 @@ export const configSchema = z
     VISITE_HOMESERVER_URL: httpUrl('http://127.0.0.1:8008'),
     VISITE_BOT_USER_ID: z
       .string({ error: 'required: the bot\'s Matrix user id, e.g. @visite:example.org' })
-      .regex(MATRIX_USER_ID, { error: 'expected a Matrix user id, e.g. @visite:example.org' }),
+      .refine(isMatrixUserId, { error: 'expected a Matrix user id (at most 255 bytes, port at most 65535), e.g. @visite:example.org' }),
     VISITE_BOT_PASSWORD: z.string().min(1, { error: 'must not be empty' }).optional(),
     VISITE_BOT_ACCESS_TOKEN: z.string().min(1, { error: 'must not be empty' }).optional(),
     VISITE_BOT_DISPLAY_NAME: z.string().min(1).max(100).default('Visite (Chatbot)'),
     VISITE_ALLOWED_INVITERS: commaList.pipe(
       z.array(
-        z.string().regex(INVITER_PATTERN, {
+        z.string().refine(isMatrixInviter, {
           error: 'expected comma-separated Matrix user ids or @*:server patterns, e.g. @dr.berg:klinik.de,@*:klinik.de',
         }),
       ),
@@ -75,6 +74,12 @@ export const configSchema = z
     VISITE_OIDC_JWKS_URL: httpUrl('https://login.klinik.example/realms/visite/protocol/openid-connect/certs').optional(),
     VISITE_OIDC_ORG_CLAIM: z.string().min(1).default('visite_org'),
     VISITE_OIDC_ROLES_CLAIM: z.string().min(1).default('visite_roles'),
+    VISITE_OIDC_MAX_TOKEN_AGE_SECONDS: z.coerce
+      .number({ error: 'expected seconds, e.g. 86400' })
+      .int({ error: 'expected seconds, e.g. 86400' })
+      .min(60, { error: 'expected seconds from 60 to 604800 (7 days)' })
+      .max(7 * 24 * 3600, { error: 'expected seconds from 60 to 604800 (7 days)' })
+      .default(24 * 3600),
     VISITE_CRYPTO_PASSPHRASE: z
       .string()
       .min(12, { error: 'expected a passphrase of at least 12 characters (it encrypts the bot\'s end-to-end encryption keys)' })
@@ -127,7 +132,7 @@ export interface Config {
   cryptoStoreDir: string;
   /** false: this instance runs no scheduler (others may). */
   schedulerCron: string | false;
-  oidc?: { issuer: string; audience: string; jwksUrl?: string; orgClaim: string; rolesClaim: string };
+  oidc?: { issuer: string; audience: string; jwksUrl?: string; orgClaim: string; rolesClaim: string; maxTokenAgeSeconds: number };
   logLevel: RawConfig['VISITE_LOG_LEVEL'];
 }
 
@@ -182,6 +187,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
             ...(c.VISITE_OIDC_JWKS_URL ? { jwksUrl: c.VISITE_OIDC_JWKS_URL } : {}),
             orgClaim: c.VISITE_OIDC_ORG_CLAIM,
             rolesClaim: c.VISITE_OIDC_ROLES_CLAIM,
+            maxTokenAgeSeconds: c.VISITE_OIDC_MAX_TOKEN_AGE_SECONDS,
           },
         }
       : {}),

@@ -1,3 +1,5 @@
+import { MATRIX_USER_ID_PATTERN } from '../matrix-id.ts';
+
 /**
  * Commands clinicians type in their care-team room. Pure parsing; the
  * dispatcher checks permissions and runs them.
@@ -18,7 +20,7 @@ export type CareTeamCommand =
   | { type: 'help' }
   | { type: 'invalid'; usage: string };
 
-const REF = /^(#?[0-9a-f]{8}|@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?)$/i;
+const REF = new RegExp(`^(#?[0-9a-f]{8}|${MATRIX_USER_ID_PATTERN})$`, 'i');
 
 export function parseCareTeamCommand(body: string): CareTeamCommand | null {
   const text = body.trim();

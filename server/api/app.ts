@@ -3,8 +3,9 @@ import { OpenAPIHono, type Hook } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiError } from '../errors.ts';
 import { authenticate, FailureLimiter } from './auth.ts';
-import { docsPage } from './docs.ts';
+import { DOCS_CSP, DOCS_CSS, docsPage } from './docs.ts';
 import type { ApiDeps, ApiEnv } from './env.ts';
+import { badRequest, strictQueries, textProblems } from './input.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -20,21 +21,29 @@ import { SECURITY_SCHEMES } from './schemas.ts';
 
 export const API_VERSION = '1.0.0';
 
-/** zod failures become one error shape: 400 with the failing fields by path. */
+/**
+ * zod failures become one error shape: 400 with the failing fields by path.
+ * Valid input is checked once more for strings Postgres cannot store (NUL,
+ * unpaired surrogates), so no route can pass one to the database.
+ */
 export const validationHook: Hook<unknown, ApiEnv, string, unknown> = (result) => {
-  if (result.success) return;
+  if (result.success) {
+    const fields = textProblems(result.data);
+    if (fields.length > 0) throw badRequest(fields);
+    return;
+  }
   const fields = result.error.issues.flatMap((issue) =>
     // Unknown keys are named one by one: "orgId: unknown field" says what to remove.
     issue.code === 'unrecognized_keys'
       ? issue.keys.map((key) => ({ path: [...issue.path, key].join('.'), message: 'unknown field' }))
       : [{ path: issue.path.join('.') || '(body)', message: issue.message }],
   );
-  throw new ApiError('bad_request', `invalid request: ${fields.map((f) => f.path).join(', ')}`, { fields });
+  throw badRequest(fields);
 };
 
 export interface ApiOptions {
   maxBodyBytes: number;
-  /** Failed authentications per client address and minute before 429. */
+  /** Failed authentications per client address (and per API key prefix) and minute before 429. */
   authFailureLimit?: number;
 }
 
@@ -45,9 +54,14 @@ export interface ApiOptions {
  */
 export function createApi(deps: ApiDeps, options: ApiOptions): OpenAPIHono<ApiEnv> {
   const api = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
-  const limiter = new FailureLimiter(options.authFailureLimit ?? 20);
+  const limiter = new FailureLimiter({ limit: options.authFailureLimit ?? 20 });
+
+  // Every route registered below rejects query parameters it does not declare.
+  strictQueries(api);
 
   api.use('*', async (c, next) => {
+    // No CORS: preflights get an empty answer; they are neither authenticated nor counted as failures.
+    if (c.req.method === 'OPTIONS') return c.body(null, 204, { allow: 'GET, POST, PUT, PATCH, DELETE' });
     c.set('deps', deps);
     let ip = 'unknown';
     try {
@@ -100,6 +114,10 @@ export function createApi(deps: ApiDeps, options: ApiOptions): OpenAPIHono<ApiEn
     },
     servers: [{ url: deps.publicUrl }],
   });
-  api.get('/docs', (c) => c.html(docsPage(api.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'Visite API', version: API_VERSION } }) as unknown as Record<string, unknown>)));
+  api.get('/docs', (c) => {
+    c.header('content-security-policy', DOCS_CSP);
+    return c.html(docsPage(api.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'Visite API', version: API_VERSION } }) as unknown as Record<string, unknown>));
+  });
+  api.get('/docs.css', (c) => c.body(DOCS_CSS, 200, { 'content-type': 'text/css; charset=utf-8' }));
   return api;
 }

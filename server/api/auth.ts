@@ -3,7 +3,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import type { MiddlewareHandler } from 'hono';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Db } from '../../db/database.ts';
-import { apiKeys, ROLES, type Role } from '../../db/schema.ts';
+import { apiKeys, organisations, ROLES, type Role } from '../../db/schema.ts';
 import { ApiError } from '../errors.ts';
 import { writeAudit } from './audit.ts';
 import type { ApiEnv, Principal } from './env.ts';
@@ -21,7 +21,14 @@ export interface OidcOptions {
   jwksUrl?: string;
   orgClaim: string;
   rolesClaim: string;
+  /** Tokens issued (`iat`) longer ago than this are refused; default 24 h. */
+  maxTokenAgeSeconds?: number;
 }
+
+/** Tokens older than this (by `iat`) are refused unless configured otherwise. */
+export const DEFAULT_MAX_TOKEN_AGE_SECONDS = 24 * 60 * 60;
+/** Allowed clock difference to the identity provider for `exp`, `nbf` and `iat`. */
+export const CLOCK_TOLERANCE_SECONDS = 30;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -46,8 +53,10 @@ export function createOidcVerifier(options: OidcOptions): TokenVerifier {
       issuer: options.issuer,
       audience: options.audience,
       algorithms: ACCEPTED_ALGORITHMS,
-      requiredClaims: ['exp', 'sub'],
-      clockTolerance: 30,
+      requiredClaims: ['exp', 'sub', 'iat'],
+      // Also refuses an `iat` in the future (beyond the clock tolerance).
+      maxTokenAge: options.maxTokenAgeSeconds ?? DEFAULT_MAX_TOKEN_AGE_SECONDS,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
     });
     const orgId = payload[options.orgClaim];
     if (typeof orgId !== 'string' || !UUID.test(orgId)) throw new joseErrors.JWTClaimValidationFailed(`missing or invalid "${options.orgClaim}" claim`, payload, options.orgClaim);
@@ -82,33 +91,65 @@ export async function verifyApiKey(db: Db, token: string): Promise<Principal | n
   return { kind: 'api_key', id: row.id, orgId: row.orgId, roles: rolesFrom(row.roles) };
 }
 
+export interface FailureLimiterOptions {
+  /** Failures per key within the window before that key is limited. */
+  limit?: number;
+  windowMs?: number;
+  /** Keys remembered at most; the least recently failed are forgotten first. */
+  maxEntries?: number;
+}
+
 /**
- * Failed authentications per client address in a sliding minute. Past the
- * limit the address gets 429 before any token is even looked at.
+ * Failed authentications in a sliding window, counted per key — the client
+ * address, and for API keys also the key's public prefix, so guessing one
+ * key's secret from many addresses is limited too. Memory is bounded: each
+ * key keeps at most `limit` timestamps, keys whose failures are all older
+ * than the window are dropped, and at most `maxEntries` keys are kept.
  */
 export class FailureLimiter {
   readonly #limit: number;
   readonly #windowMs: number;
+  readonly #maxEntries: number;
+  /** Key → failure times, oldest first; Map order is least recently failed first. */
   readonly #failures = new Map<string, number[]>();
 
-  constructor(limit = 20, windowMs = 60_000) {
-    this.#limit = limit;
-    this.#windowMs = windowMs;
+  constructor(options: FailureLimiterOptions = {}) {
+    this.#limit = options.limit ?? 20;
+    this.#windowMs = options.windowMs ?? 60_000;
+    this.#maxEntries = options.maxEntries ?? 10_000;
   }
 
   #recent(key: string, now: number): number[] {
-    const kept = (this.#failures.get(key) ?? []).filter((t) => now - t < this.#windowMs);
-    if (kept.length === 0) this.#failures.delete(key);
-    else this.#failures.set(key, kept);
-    return kept;
+    return (this.#failures.get(key) ?? []).filter((t) => now - t < this.#windowMs);
   }
 
-  blocked(key: string, now = Date.now()): boolean {
-    return this.#recent(key, now).length >= this.#limit;
+  /** True when any of the keys has `limit` failures within the window. */
+  blocked(keys: readonly string[], now = Date.now()): boolean {
+    return keys.some((key) => this.#recent(key, now).length >= this.#limit);
   }
 
-  fail(key: string, now = Date.now()): void {
-    this.#failures.set(key, [...this.#recent(key, now), now]);
+  fail(keys: readonly string[], now = Date.now()): void {
+    for (const key of keys) {
+      const times = [...this.#recent(key, now), now].slice(-this.#limit);
+      this.#failures.delete(key);
+      this.#failures.set(key, times);
+    }
+    // The first entries failed least recently: drop them while expired, then while too many.
+    for (const [key, times] of this.#failures) {
+      const expired = now - times[times.length - 1]! >= this.#windowMs;
+      if (!expired && this.#failures.size <= this.#maxEntries) break;
+      this.#failures.delete(key);
+    }
+  }
+
+  /** Keys remembered. */
+  get size(): number {
+    return this.#failures.size;
+  }
+
+  /** Timestamps kept for a key (for tests of the memory bound). */
+  entries(key: string): number {
+    return this.#failures.get(key)?.length ?? 0;
   }
 }
 
@@ -117,12 +158,17 @@ export function authenticate(limiter: FailureLimiter): MiddlewareHandler<ApiEnv>
   return async (c, next) => {
     const deps = c.get('deps');
     const ip = c.get('clientIp');
-    if (limiter.blocked(ip)) {
-      c.header('retry-after', '60');
-      throw new ApiError('rate_limited', 'too many failed authentication attempts; try again later');
-    }
     const header = c.req.header('authorization') ?? '';
     const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    const keyPrefix = token ? KEY_FORMAT.exec(token)?.[1] : undefined;
+    const counted = [`address:${ip}`, ...(keyPrefix ? [`key:${keyPrefix}`] : [])];
+    const limited = () => {
+      c.header('retry-after', '60');
+      return new ApiError('rate_limited', 'too many failed authentication attempts; try again later');
+    };
+    // Without a credential nothing can succeed: a limited address is answered at once.
+    const over = limiter.blocked(counted);
+    if (over && !token) throw limited();
     let principal: Principal | null = null;
     let reason = 'missing bearer token';
     if (token) {
@@ -140,14 +186,26 @@ export function authenticate(limiter: FailureLimiter): MiddlewareHandler<ApiEnv>
       }
     }
     if (!principal) {
-      limiter.fail(ip);
+      // Past the limit the answer is 429 (not counted again, not audited again).
+      if (over) throw limited();
+      limiter.fail(counted);
       await writeAudit(deps.db, { orgId: null, actorType: 'anonymous', actorId: null, action: `${c.req.method} ${c.req.routePath}`, outcome: 'denied', ip });
       c.header('www-authenticate', 'Bearer');
       throw new ApiError('unauthorized', reason);
     }
+    // A valid token naming an organisation this server does not hold: authenticated, but no access.
+    if (principal.kind === 'user' && !(await organisationExists(deps.db, principal.orgId))) {
+      await writeAudit(deps.db, { orgId: null, actorType: principal.kind, actorId: principal.id, action: `${c.req.method} ${c.req.routePath}`, outcome: 'denied', ip });
+      throw new ApiError('forbidden', 'the organisation named in the token is not known to this server');
+    }
     c.set('principal', principal);
     await next();
   };
+}
+
+async function organisationExists(db: Db, orgId: string): Promise<boolean> {
+  const [row] = await db.select({ id: organisations.id }).from(organisations).where(eq(organisations.id, orgId));
+  return row !== undefined;
 }
 
 /** The caller must hold one of these roles; otherwise 403 (and an audit entry). */

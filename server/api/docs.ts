@@ -1,6 +1,7 @@
 /**
  * A human-readable page for the OpenAPI document, rendered on the server with
- * no external scripts (hospital networks often have no internet access).
+ * no external scripts (hospital networks often have no internet access) and no
+ * inline script or style, so its Content-Security-Policy can forbid both.
  */
 type Json = Record<string, unknown>;
 
@@ -31,6 +32,13 @@ function schemaText(schema: unknown, components: Json, depth = 0): string {
   return '';
 }
 
+/** Nothing but same-origin style sheets: no script at all, no framing, no forms. */
+export const DOCS_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** The page's style, served at /docs.css. */
+export const DOCS_CSS =
+  'body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.4}section{border-top:1px solid #ccc;padding:.5rem 0}.m{background:#234;color:#fff;padding:0 .4rem;border-radius:3px;font-size:.9em}code{background:#f3f3f3;padding:0 .2rem}\n';
+
 export function docsPage(doc: Json): string {
   const components = (doc['components'] as Json | undefined) ?? {};
   const sections: string[] = [];
@@ -51,7 +59,7 @@ ${body ? `<h4>Body</h4>${schemaText(body['schema'], components)}` : ''}
   }
   const info = (doc['info'] as Json | undefined) ?? {};
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(info['title'])}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.4}section{border-top:1px solid #ccc;padding:.5rem 0}.m{background:#234;color:#fff;padding:0 .4rem;border-radius:3px;font-size:.9em}code{background:#f3f3f3;padding:0 .2rem}</style>
+<link rel="stylesheet" href="/docs.css">
 </head><body><h1>${esc(info['title'])} ${esc(info['version'])}</h1><p>${esc(info['description'])}</p>
 <p>Machine-readable: <a href="/openapi.json">/openapi.json</a></p>${sections.join('\n')}</body></html>`;
 }

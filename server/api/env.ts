@@ -17,7 +17,12 @@ export interface Principal {
 export interface PatientContact {
   /** Opens the patient's direct room if needed and introduces the bot (consent question). */
   welcome(patientId: string): Promise<void>;
-  /** Starts a check-in now; returns its id. */
+  /**
+   * Starts a check-in now; returns its id. Throws — before anything is stored — when the Matrix
+   * side cannot act now (homeserver unreachable, room not creatable): the API then answers 503
+   * `not_ready`. Queuing the question for later would report a check-in as running that the
+   * patient never sees.
+   */
   startCheckin(patientId: string, flowId: string): Promise<string>;
   /** The bot leaves and forgets the patient's room (erasure). */
   forgetRoom(roomId: string): Promise<void>;

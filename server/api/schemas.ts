@@ -1,4 +1,6 @@
 import { z } from '@hono/zod-openapi';
+import { LANGUAGES } from '../../core/language.ts';
+import { isMatrixUserId } from '../../core/matrix-id.ts';
 import { ERROR_STATUS, type ErrorCode } from '../errors.ts';
 
 export const SECURITY_SCHEMES = {
@@ -40,11 +42,25 @@ export const IdParam = z.object({
   id: z.uuid({ error: 'expected a UUID' }).openapi({ param: { name: 'id', in: 'path' }, example: '7f1d2c9e-3b4a-4c5d-8e6f-0a1b2c3d4e5f' }),
 });
 
-export const LanguageSchema = z.enum(['de', 'en', 'tr', 'ar', 'uk', 'ru', 'pl']).openapi({ description: 'Patient-facing language' });
+/** A UTC instant in a query, e.g. `2026-12-01T08:00:00Z`, within the years 0001–9999 Postgres and JavaScript share. */
+export const InstantQuery = z.iso
+  .datetime({ error: 'expected a UTC time, e.g. 2026-12-01T08:00:00Z' })
+  .refine((value) => {
+    const year = new Date(value).getUTCFullYear();
+    return year >= 1 && year <= 9999;
+  }, { error: 'expected a time within the years 0001–9999' });
+
+/** Paging of a list: `limit` (1…max, default 100) and `offset` (default 0). */
+export const pageQuery = (max = 500) => ({
+  limit: z.coerce.number().int().min(1).max(max).default(100).openapi({ description: `At most this many (1–${max})` }),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0).openapi({ description: 'Skip this many (for the next page)' }),
+});
+
+export const LanguageSchema = z.enum(LANGUAGES).openapi({ description: 'Patient-facing language' });
 
 export const MatrixUserId = z
   .string()
-  .regex(/^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$/, { error: 'expected a Matrix user id, e.g. @erika:klinik.de' })
+  .refine(isMatrixUserId, { error: 'expected a Matrix user id (at most 255 bytes, port at most 65535), e.g. @erika:klinik.de' })
   .openapi({ example: '@erika.muster:klinik.de' });
 
 export const TimeZoneSchema = z

@@ -21,10 +21,18 @@ export interface TestIssuer {
   issuer: string;
   jwksUrl: string;
   audience: string;
-  sign(claims: Record<string, unknown>, options?: { expiresIn?: string; audience?: string; issuer?: string }): Promise<string>;
+  sign(claims: Record<string, unknown>, options?: SignOptions): Promise<string>;
   /** A token signed by a key the issuer does not publish. */
   signWithForeignKey(claims: Record<string, unknown>): Promise<string>;
   close(): Promise<void>;
+}
+
+export interface SignOptions {
+  expiresIn?: string;
+  audience?: string;
+  issuer?: string;
+  /** `iat` in epoch seconds (default: now). */
+  issuedAt?: number;
 }
 
 export async function startTestIssuer(): Promise<TestIssuer> {
@@ -38,12 +46,12 @@ export async function startTestIssuer(): Promise<TestIssuer> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const audience = 'visite-api';
-  const build = (claims: Record<string, unknown>, options: { expiresIn?: string; audience?: string; issuer?: string } = {}) =>
+  const build = (claims: Record<string, unknown>, options: SignOptions = {}) =>
     new SignJWT(claims)
       .setProtectedHeader({ alg: 'RS256', kid: 'test-key' })
       .setIssuer(options.issuer ?? base)
       .setAudience(options.audience ?? audience)
-      .setIssuedAt()
+      .setIssuedAt(options.issuedAt)
       .setExpirationTime(options.expiresIn ?? '5m');
   return {
     issuer: base,
@@ -81,7 +89,15 @@ export interface TestApi {
   organisation(name?: string): Promise<{ orgId: string; keys: Record<Role, string> }>;
 }
 
-export function testApi(db: Db, issuer?: TestIssuer, options: { maxBodyBytes?: number; authFailureLimit?: number; startCheckin?: PatientContact['startCheckin'] } = {}): TestApi {
+export interface TestApiOptions {
+  maxBodyBytes?: number;
+  authFailureLimit?: number;
+  startCheckin?: PatientContact['startCheckin'];
+  /** Oldest OIDC token (by `iat`) the API accepts. */
+  maxTokenAgeSeconds?: number;
+}
+
+export function testApi(db: Db, issuer?: TestIssuer, options: TestApiOptions = {}): TestApi {
   const logs: string[] = [];
   const logger = createLogger('debug', (line) => logs.push(line));
   const contact = recordingContact(options.startCheckin);
@@ -90,7 +106,16 @@ export function testApi(db: Db, issuer?: TestIssuer, options: { maxBodyBytes?: n
       db,
       flows: loadFlows(DEFAULT_FLOWS_DIR),
       logger,
-      verifyToken: issuer ? createOidcVerifier({ issuer: issuer.issuer, audience: issuer.audience, jwksUrl: issuer.jwksUrl, orgClaim: 'visite_org', rolesClaim: 'visite_roles' }) : null,
+      verifyToken: issuer
+        ? createOidcVerifier({
+            issuer: issuer.issuer,
+            audience: issuer.audience,
+            jwksUrl: issuer.jwksUrl,
+            orgClaim: 'visite_org',
+            rolesClaim: 'visite_roles',
+            ...(options.maxTokenAgeSeconds ? { maxTokenAgeSeconds: options.maxTokenAgeSeconds } : {}),
+          })
+        : null,
       contact,
       publicUrl: 'http://visite.test',
     },

@@ -100,8 +100,14 @@ describe('tenant isolation', () => {
     // The audit list first: B's own later requests (which name A's ids as filters) are B's to see.
     const lists = routes.filter((r) => r.method === 'GET' && !r.path.includes(':')).sort((x, y) => Number(y.path === '/v1/audit') - Number(x.path === '/v1/audit'));
     expect(lists.map((r) => r.path)).toEqual(expect.arrayContaining(['/v1/patients', '/v1/checkins', '/v1/alerts', '/v1/care-teams', '/v1/clinicians', '/v1/enrollments', '/v1/audit']));
+    // Filters a route declares, filled with A's ids (undeclared parameters are a 400: api-fail-closed.test.ts).
+    const doc = await call(api.app, 'GET', '/openapi.json', null);
+    const declared = (path: string): string[] =>
+      ((doc.body.paths[path]?.get?.parameters ?? []) as Array<{ name: string; in: string }>).filter((p) => p.in === 'query').map((p) => p.name);
+    const filters: Record<string, string> = { patientId: a.patientId, careTeamId: a.careTeamId, patient: a.patientId };
     for (const { path } of lists) {
-      for (const query of ['', `?patientId=${a.patientId}`, `?careTeamId=${a.careTeamId}`, `?patient=${a.patientId}`]) {
+      const queries = ['', ...declared(path).filter((name) => name in filters).map((name) => `?${name}=${filters[name]}`)];
+      for (const query of queries) {
         const res = await call(api.app, 'GET', `${path}${query}`, keyB);
         expect(res.status, `${path}${query}`).toBe(200);
         const text = JSON.stringify(res.body);

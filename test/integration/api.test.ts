@@ -141,6 +141,8 @@ describe('patients', () => {
     ['a wrong type', { ...patientBody('m'), language: 42 }, /language/, 'language'],
     ['a bad Matrix id', { ...patientBody('m'), matrixUserId: 'erika' }, /matrixUserId/, 'matrixUserId'],
     ['an unknown time zone', { ...patientBody('m'), timeZone: 'Mars/Olympus' }, /timeZone/, 'timeZone'],
+    ['a Matrix id over 255 bytes', { ...patientBody('m'), matrixUserId: `@${'p'.repeat(250)}:klinik.de` }, /matrixUserId/, 'matrixUserId'],
+    ['a Matrix id with a port over 65535', { ...patientBody('m'), matrixUserId: '@erika:klinik.de:70000' }, /matrixUserId/, 'matrixUserId'],
   ])('rejects %s with 400 naming the field', async (_name, body, message, field) => {
     const { keys } = await api.organisation();
     const res = await call(api.app, 'POST', '/v1/patients', keys.integration, body);

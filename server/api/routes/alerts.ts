@@ -1,13 +1,13 @@
 import { acknowledgeAlert } from '../../../db/alerts.ts';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { Context } from 'hono';
-import { and, desc, eq, isNotNull, isNull, type SQL } from 'drizzle-orm';
-import { escalations, patients } from '../../../db/schema.ts';
+import { desc, eq, isNotNull, isNull } from 'drizzle-orm';
+import { escalations } from '../../../db/schema.ts';
 import { ApiError } from '../../errors.ts';
 import { audit } from '../audit.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
-import { commonErrors, conflict, IdParam, json, notFound, security } from '../schemas.ts';
+import { findOwned, listOwned } from '../owned.ts';
+import { commonErrors, conflict, IdParam, json, notFound, pageQuery, security } from '../schemas.ts';
 
 const SEVERITIES = ['info', 'warning', 'urgent'] as const;
 const KINDS = escalations.kind.enumValues;
@@ -43,17 +43,6 @@ const view = (row: Row): z.infer<typeof Alert> => ({
   acknowledgedBy: row.acknowledgedBy ?? null,
 });
 
-/** An alert of the caller's organisation (through its patient), or undefined. */
-async function findAlert(c: Context<ApiEnv>, id: string): Promise<Row | undefined> {
-  const [row] = await c
-    .get('deps')
-    .db.select({ alert: escalations })
-    .from(escalations)
-    .innerJoin(patients, eq(patients.id, escalations.patientId))
-    .where(and(eq(escalations.id, id), eq(patients.orgId, c.get('principal').orgId)));
-  return row?.alert;
-}
-
 export function alertRoutes(api: OpenAPIHono<ApiEnv>): void {
   const readers = requireRole('org_admin', 'clinician', 'integration');
   const acknowledgers = requireRole('org_admin', 'clinician');
@@ -74,30 +63,27 @@ export function alertRoutes(api: OpenAPIHono<ApiEnv>): void {
             .enum(['true', 'false'], { error: 'expected true or false' })
             .optional()
             .openapi({ description: 'true: only alerts nobody acknowledged yet; false: only acknowledged ones' }),
-          limit: z.coerce.number().int().min(1).max(500).default(100),
-          offset: z.coerce.number().int().min(0).default(0),
+          ...pageQuery(),
         }),
       },
       responses: { 200: json(z.object({ alerts: z.array(Alert) }), 'Alerts'), ...commonErrors },
     }),
     async (c) => {
       const { patientId, severity, open, limit, offset } = c.req.valid('query');
-      const where: SQL[] = [eq(patients.orgId, c.get('principal').orgId)];
-      if (patientId) where.push(eq(escalations.patientId, patientId));
-      if (severity) where.push(eq(escalations.severity, severity));
-      if (open === 'true') where.push(isNull(escalations.acknowledgedAt));
-      if (open === 'false') where.push(isNotNull(escalations.acknowledgedAt));
-      const rows = await c
-        .get('deps')
-        .db.select({ alert: escalations })
-        .from(escalations)
-        .innerJoin(patients, eq(patients.id, escalations.patientId))
-        .where(and(...where))
-        .orderBy(desc(escalations.createdAt), desc(escalations.id))
-        .limit(limit)
-        .offset(offset);
-      await audit(c, 'alert.list', { type: 'Alert' });
-      return c.json({ alerts: rows.map((r) => view(r.alert)) }, 200);
+      const rows = await listOwned(c, {
+        table: escalations,
+        where: [
+          patientId ? eq(escalations.patientId, patientId) : undefined,
+          severity ? eq(escalations.severity, severity) : undefined,
+          open === 'true' ? isNull(escalations.acknowledgedAt) : open === 'false' ? isNotNull(escalations.acknowledgedAt) : undefined,
+        ],
+        orderBy: [desc(escalations.createdAt), desc(escalations.id)],
+        limit,
+        offset,
+        action: 'alert.list',
+        type: 'Alert',
+      });
+      return c.json({ alerts: rows.map(view) }, 200);
     },
   );
 
@@ -115,13 +101,12 @@ export function alertRoutes(api: OpenAPIHono<ApiEnv>): void {
     async (c) => {
       const { id } = c.req.valid('param');
       const principal = c.get('principal');
-      const existing = await findAlert(c, id);
+      await findOwned(c, { table: escalations, id, notFound: 'no such alert', action: 'alert.acknowledge', type: 'Alert', auditFound: false });
       const db = c.get('deps').db;
-      const row = existing ? await db.transaction((tx) => acknowledgeAlert(tx, id, `${principal.kind}:${principal.id}`, new Date())) : null;
-      await audit(c, 'alert.acknowledge', { type: 'Alert', id }, !existing ? 'not_found' : row ? 'ok' : 'invalid');
-      if (!existing) throw new ApiError('not_found', 'no such alert');
+      const row = await db.transaction((tx) => acknowledgeAlert(tx, id, `${principal.kind}:${principal.id}`, new Date()));
+      await audit(c, 'alert.acknowledge', { type: 'Alert', id }, row ? 'ok' : 'invalid');
       if (!row) {
-        const [current] = await c.get('deps').db.select().from(escalations).where(eq(escalations.id, id));
+        const [current] = await db.select().from(escalations).where(eq(escalations.id, id));
         throw new ApiError('conflict', 'the alert is already acknowledged', {
           acknowledgedAt: current?.acknowledgedAt?.toISOString() ?? null,
           acknowledgedBy: current?.acknowledgedBy ?? null,

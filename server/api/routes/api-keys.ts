@@ -1,10 +1,10 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, isNull } from 'drizzle-orm';
 import { apiKeys, ROLES } from '../../../db/schema.ts';
-import { ApiError } from '../../errors.ts';
 import { audit } from '../audit.ts';
 import { createApiKey, requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
+import { ensureFound, findOwned, listOwned, owned } from '../owned.ts';
 import { commonErrors, IdParam, json, jsonBody, notFound, security } from '../schemas.ts';
 
 const Role = z.enum(ROLES);
@@ -52,8 +52,8 @@ export function apiKeyRoutes(api: OpenAPIHono<ApiEnv>): void {
       const orgId = c.get('principal').orgId;
       const created = await createApiKey(c.get('deps').db, orgId, body.name, body.roles);
       await audit(c, 'api_key.create', { type: 'ApiKey', id: created.id });
-      const [row] = await c.get('deps').db.select().from(apiKeys).where(eq(apiKeys.id, created.id));
-      return c.json({ ...view(row!), secret: created.secret }, 201);
+      const row = await findOwned(c, { table: apiKeys, id: created.id, notFound: 'no such API key' });
+      return c.json({ ...view(row), secret: created.secret }, 201);
     },
   );
 
@@ -68,7 +68,7 @@ export function apiKeyRoutes(api: OpenAPIHono<ApiEnv>): void {
       responses: { 200: json(z.object({ apiKeys: z.array(ApiKey) }), 'API keys'), ...commonErrors },
     }),
     async (c) => {
-      const rows = await c.get('deps').db.select().from(apiKeys).where(eq(apiKeys.orgId, c.get('principal').orgId)).orderBy(apiKeys.createdAt);
+      const rows = await listOwned(c, { table: apiKeys, orderBy: [apiKeys.createdAt] });
       return c.json({ apiKeys: rows.map(view) }, 200);
     },
   );
@@ -90,10 +90,9 @@ export function apiKeyRoutes(api: OpenAPIHono<ApiEnv>): void {
         .get('deps')
         .db.update(apiKeys)
         .set({ revokedAt: new Date() })
-        .where(and(eq(apiKeys.id, id), eq(apiKeys.orgId, c.get('principal').orgId), isNull(apiKeys.revokedAt)))
+        .where(and(owned(apiKeys, c.get('principal').orgId, id), isNull(apiKeys.revokedAt)))
         .returning({ id: apiKeys.id });
-      await audit(c, 'api_key.revoke', { type: 'ApiKey', id }, row ? 'ok' : 'not_found');
-      if (!row) throw new ApiError('not_found', 'no such API key');
+      await ensureFound(c, row, { action: 'api_key.revoke', type: 'ApiKey', id, notFound: 'no such API key' });
       return c.body(null, 204);
     },
   );

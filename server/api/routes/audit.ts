@@ -1,9 +1,10 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { and, desc, eq, gte } from 'drizzle-orm';
+import { desc, gte } from 'drizzle-orm';
 import { auditLog } from '../../../db/schema.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
-import { commonErrors, json, security } from '../schemas.ts';
+import { listOwned } from '../owned.ts';
+import { commonErrors, InstantQuery, json, pageQuery, security } from '../schemas.ts';
 
 const AuditEntry = z
   .object({
@@ -29,22 +30,15 @@ export function auditRoutes(api: OpenAPIHono<ApiEnv>): void {
       middleware: requireRole('org_admin'),
       request: {
         query: z.object({
-          since: z.iso.datetime().optional().openapi({ description: 'Only entries at or after this UTC time' }),
-          limit: z.coerce.number().int().min(1).max(1000).default(100),
+          since: InstantQuery.optional().openapi({ description: 'Only entries at or after this UTC time' }),
+          ...pageQuery(1000),
         }),
       },
       responses: { 200: json(z.object({ entries: z.array(AuditEntry) }), 'Audit entries'), ...commonErrors },
     }),
     async (c) => {
-      const { since, limit } = c.req.valid('query');
-      const orgId = c.get('principal').orgId;
-      const rows = await c
-        .get('deps')
-        .db.select()
-        .from(auditLog)
-        .where(since ? and(eq(auditLog.orgId, orgId), gte(auditLog.at, new Date(since))) : eq(auditLog.orgId, orgId))
-        .orderBy(desc(auditLog.id))
-        .limit(limit);
+      const { since, limit, offset } = c.req.valid('query');
+      const rows = await listOwned(c, { table: auditLog, where: [since ? gte(auditLog.at, new Date(since)) : undefined], orderBy: [desc(auditLog.id)], limit, offset });
       return c.json(
         {
           entries: rows.map((r) => ({

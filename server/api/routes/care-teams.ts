@@ -1,4 +1,5 @@
 import { checkThresholds } from '../../../core/flow/thresholds.ts';
+import { isMatrixRoomId } from '../../../core/matrix-id.ts';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { and, asc, eq, inArray } from 'drizzle-orm';
@@ -7,12 +8,12 @@ import { ApiError } from '../../errors.ts';
 import { audit } from '../audit.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
+import { ensureFound, findOwned, listOwned, owned, selectOwned } from '../owned.ts';
 import { commonErrors, conflict, IdParam, json, jsonBody, LanguageSchema, notFound, security } from '../schemas.ts';
 
 export const MatrixRoomId = z
   .string()
-  .max(255)
-  .regex(/^![A-Za-z0-9._~=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$/, { error: 'expected a Matrix room id, e.g. !abcdef:klinik.de' })
+  .refine(isMatrixRoomId, { error: 'expected a Matrix room id (at most 255 bytes, port at most 65535), e.g. !abcdef:klinik.de' })
   .openapi({ example: '!stationsteam:klinik.de' });
 
 const EscalationStep = z
@@ -104,7 +105,7 @@ async function checkChain(c: Context<ApiEnv>, chain: Step[] | undefined): Promis
     .get('deps')
     .db.select({ id: clinicians.id })
     .from(clinicians)
-    .where(and(eq(clinicians.orgId, c.get('principal').orgId), inArray(clinicians.id, ids)));
+    .where(and(owned(clinicians, c.get('principal').orgId), inArray(clinicians.id, ids)));
   const known = new Set(found.map((r) => r.id));
   const fields = (chain ?? []).flatMap((step, i) =>
     (step.clinicianIds ?? []).flatMap((id, j) => (known.has(id) ? [] : [{ path: `escalationChain.${i}.clinicianIds.${j}`, message: 'no such clinician in your organisation' }])),
@@ -128,11 +129,6 @@ async function membersOf(c: Context<ApiEnv>, teamIds: string[]): Promise<Map<str
   const rows = await c.get('deps').db.select().from(careTeamMembers).where(inArray(careTeamMembers.careTeamId, teamIds)).orderBy(asc(careTeamMembers.clinicianId));
   for (const row of rows) members.get(row.careTeamId)?.push(row.clinicianId);
   return members;
-}
-
-async function findTeam(c: Context<ApiEnv>, id: string): Promise<Row | undefined> {
-  const [row] = await c.get('deps').db.select().from(careTeams).where(and(eq(careTeams.id, id), eq(careTeams.orgId, c.get('principal').orgId)));
-  return row;
 }
 
 export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
@@ -175,7 +171,7 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
       responses: { 200: json(z.object({ careTeams: z.array(CareTeam) }), 'Care teams by name'), ...commonErrors },
     }),
     async (c) => {
-      const rows = await c.get('deps').db.select().from(careTeams).where(eq(careTeams.orgId, c.get('principal').orgId)).orderBy(asc(careTeams.name), asc(careTeams.id));
+      const rows = await listOwned(c, { table: careTeams, orderBy: [asc(careTeams.name), asc(careTeams.id)] });
       const members = await membersOf(c, rows.map((r) => r.id));
       return c.json({ careTeams: rows.map((row) => view(row, members.get(row.id) ?? [])) }, 200);
     },
@@ -193,8 +189,7 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
       responses: { 200: json(CareTeam, 'The care team'), ...commonErrors, ...notFound },
     }),
     async (c) => {
-      const row = await findTeam(c, c.req.valid('param').id);
-      if (!row) throw new ApiError('not_found', 'no such care team');
+      const row = await findOwned(c, { table: careTeams, id: c.req.valid('param').id, notFound: 'no such care team' });
       return c.json(view(row, (await membersOf(c, [row.id])).get(row.id) ?? []), 200);
     },
   );
@@ -213,20 +208,16 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
     async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
-      if (!(await findTeam(c, id))) {
-        await audit(c, 'care_team.update', { type: 'CareTeam', id }, 'not_found');
-        throw new ApiError('not_found', 'no such care team');
-      }
+      const existing = await findOwned(c, { table: careTeams, id, notFound: 'no such care team', action: 'care_team.update', type: 'CareTeam', auditFound: false });
       await checkChain(c, body.escalationChain);
       checkTeamThresholds(c, body.thresholds);
       const changes = Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
       const [row] =
         Object.keys(changes).length > 0
-          ? await c.get('deps').db.update(careTeams).set(changes).where(and(eq(careTeams.id, id), eq(careTeams.orgId, c.get('principal').orgId))).returning()
-          : [await findTeam(c, id)];
-      await audit(c, 'care_team.update', { type: 'CareTeam', id }, row ? 'ok' : 'not_found');
-      if (!row) throw new ApiError('not_found', 'no such care team');
-      return c.json(view(row, (await membersOf(c, [row.id])).get(row.id) ?? []), 200);
+          ? await c.get('deps').db.update(careTeams).set(changes).where(owned(careTeams, c.get('principal').orgId, id)).returning()
+          : [existing];
+      const updated = await ensureFound(c, row, { action: 'care_team.update', type: 'CareTeam', id, notFound: 'no such care team' });
+      return c.json(view(updated, (await membersOf(c, [updated.id])).get(updated.id) ?? []), 200);
     },
   );
 
@@ -245,7 +236,7 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
       const { id } = c.req.valid('param');
       const orgId = c.get('principal').orgId;
       const outcome = await c.get('deps').db.transaction(async (tx) => {
-        const [team] = await tx.select({ id: careTeams.id }).from(careTeams).where(and(eq(careTeams.id, id), eq(careTeams.orgId, orgId))).for('update');
+        const team = await selectOwned(tx, careTeams, orgId, id, { lock: true });
         if (!team) return 'not_found' as const;
         const [used] = await tx.select({ id: enrollments.id }).from(enrollments).where(eq(enrollments.careTeamId, id)).limit(1);
         if (used) return 'in_use' as const;
@@ -276,13 +267,11 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const { id, clinicianId } = c.req.valid('param');
-      const orgId = c.get('principal').orgId;
-      const db = c.get('deps').db;
-      const [team] = await db.select({ id: careTeams.id }).from(careTeams).where(and(eq(careTeams.id, id), eq(careTeams.orgId, orgId)));
-      const [clinician] = await db.select({ id: clinicians.id }).from(clinicians).where(and(eq(clinicians.id, clinicianId), eq(clinicians.orgId, orgId)));
-      await audit(c, 'care_team.member_add', { type: 'CareTeam', id }, team && clinician ? 'ok' : 'not_found');
-      if (!team || !clinician) throw new ApiError('not_found', 'no such care team or clinician');
-      await db.insert(careTeamMembers).values({ careTeamId: id, clinicianId }).onConflictDoNothing();
+      const notFound = 'no such care team or clinician';
+      await findOwned(c, { table: careTeams, id, notFound, action: 'care_team.member_add', type: 'CareTeam', auditFound: false });
+      const clinician = await selectOwned(c.get('deps').db, clinicians, c.get('principal').orgId, clinicianId);
+      await ensureFound(c, clinician, { action: 'care_team.member_add', type: 'CareTeam', id, notFound });
+      await c.get('deps').db.insert(careTeamMembers).values({ careTeamId: id, clinicianId }).onConflictDoNothing();
       return c.body(null, 204);
     },
   );
@@ -300,16 +289,14 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const { id, clinicianId } = c.req.valid('param');
-      const team = await findTeam(c, id);
-      const removed = team
-        ? await c
-            .get('deps')
-            .db.delete(careTeamMembers)
-            .where(and(eq(careTeamMembers.careTeamId, id), eq(careTeamMembers.clinicianId, clinicianId)))
-            .returning({ id: careTeamMembers.clinicianId })
-        : [];
-      await audit(c, 'care_team.member_remove', { type: 'CareTeam', id }, removed.length > 0 ? 'ok' : 'not_found');
-      if (removed.length === 0) throw new ApiError('not_found', 'no such care team member');
+      const notFound = 'no such care team member';
+      await findOwned(c, { table: careTeams, id, notFound, action: 'care_team.member_remove', type: 'CareTeam', auditFound: false });
+      const [removed] = await c
+        .get('deps')
+        .db.delete(careTeamMembers)
+        .where(and(eq(careTeamMembers.careTeamId, id), eq(careTeamMembers.clinicianId, clinicianId)))
+        .returning({ id: careTeamMembers.clinicianId });
+      await ensureFound(c, removed, { action: 'care_team.member_remove', type: 'CareTeam', id, notFound });
       return c.body(null, 204);
     },
   );

@@ -1,14 +1,13 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { Context } from 'hono';
-import { and, asc, desc, eq, inArray, type SQL } from 'drizzle-orm';
-import { lockPatientById } from '../../../db/conversations.ts';
+import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import { answers, checkins, patients } from '../../../db/schema.ts';
 import { ApiError } from '../../errors.ts';
 import { errorFields } from '../../logger.ts';
 import { audit } from '../audit.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
-import { commonErrors, conflict, ErrorSchema, IdParam, json, jsonBody, notFound, security } from '../schemas.ts';
+import { findOwned, listOwned, selectOwned } from '../owned.ts';
+import { commonErrors, conflict, ErrorSchema, IdParam, json, jsonBody, notFound, pageQuery, security } from '../schemas.ts';
 
 export const CHECKIN_STATUSES = ['pending', 'active', 'completed', 'cancelled', 'superseded', 'expired'] as const;
 const OPEN = ['pending', 'active'] as const;
@@ -55,17 +54,6 @@ const view = (row: Row): z.infer<typeof Checkin> => ({
   endedAt: row.endedAt?.toISOString() ?? null,
 });
 
-/** A check-in of the caller's organisation (through its patient), or undefined. */
-async function findCheckin(c: Context<ApiEnv>, id: string): Promise<Row | undefined> {
-  const [row] = await c
-    .get('deps')
-    .db.select({ checkin: checkins })
-    .from(checkins)
-    .innerJoin(patients, eq(patients.id, checkins.patientId))
-    .where(and(eq(checkins.id, id), eq(patients.orgId, c.get('principal').orgId)));
-  return row?.checkin;
-}
-
 export function checkinRoutes(api: OpenAPIHono<ApiEnv>): void {
   const readers = requireRole('org_admin', 'integration', 'clinician');
   const starters = requireRole('org_admin', 'integration', 'clinician');
@@ -82,28 +70,23 @@ export function checkinRoutes(api: OpenAPIHono<ApiEnv>): void {
         query: z.object({
           patientId: z.uuid({ error: 'expected a UUID' }).optional(),
           status: z.enum(CHECKIN_STATUSES).optional(),
-          limit: z.coerce.number().int().min(1).max(500).default(100),
-          offset: z.coerce.number().int().min(0).default(0),
+          ...pageQuery(),
         }),
       },
       responses: { 200: json(z.object({ checkins: z.array(Checkin) }), 'Check-ins'), ...commonErrors },
     }),
     async (c) => {
       const { patientId, status, limit, offset } = c.req.valid('query');
-      const where: SQL[] = [eq(patients.orgId, c.get('principal').orgId)];
-      if (patientId) where.push(eq(checkins.patientId, patientId));
-      if (status) where.push(eq(checkins.status, status));
-      const rows = await c
-        .get('deps')
-        .db.select({ checkin: checkins })
-        .from(checkins)
-        .innerJoin(patients, eq(patients.id, checkins.patientId))
-        .where(and(...where))
-        .orderBy(desc(checkins.createdAt), desc(checkins.id))
-        .limit(limit)
-        .offset(offset);
-      await audit(c, 'checkin.list', { type: 'Checkin' });
-      return c.json({ checkins: rows.map((r) => view(r.checkin)) }, 200);
+      const rows = await listOwned(c, {
+        table: checkins,
+        where: [patientId ? eq(checkins.patientId, patientId) : undefined, status ? eq(checkins.status, status) : undefined],
+        orderBy: [desc(checkins.createdAt), desc(checkins.id)],
+        limit,
+        offset,
+        action: 'checkin.list',
+        type: 'Checkin',
+      });
+      return c.json({ checkins: rows.map(view) }, 200);
     },
   );
 
@@ -120,9 +103,7 @@ export function checkinRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const row = await findCheckin(c, id);
-      await audit(c, 'checkin.read', { type: 'Checkin', id }, row ? 'ok' : 'not_found');
-      if (!row) throw new ApiError('not_found', 'no such check-in');
+      const row = await findOwned(c, { table: checkins, id, notFound: 'no such check-in', action: 'checkin.read', type: 'Checkin' });
       const current = await c
         .get('deps')
         .db.select()
@@ -163,11 +144,7 @@ export function checkinRoutes(api: OpenAPIHono<ApiEnv>): void {
         const fields = [{ path: 'flowId', message: 'no deployed flow with this id (see GET /v1/flows)' }];
         throw new ApiError('bad_request', 'invalid request: flowId', { fields });
       }
-      const [patient] = await deps.db.select().from(patients).where(and(eq(patients.id, id), eq(patients.orgId, c.get('principal').orgId)));
-      if (!patient) {
-        await audit(c, 'checkin.start', { type: 'Patient', id }, 'not_found');
-        throw new ApiError('not_found', 'no such patient');
-      }
+      const patient = await findOwned(c, { table: patients, id, notFound: 'no such patient', action: 'checkin.start', type: 'Patient', auditFound: false });
       if (patient.monitoring === 'stopped') {
         await audit(c, 'checkin.start', { type: 'Patient', id }, 'invalid');
         throw new ApiError('conflict', 'the patient stopped monitoring; nothing is sent until they write "start"');
@@ -182,8 +159,7 @@ export function checkinRoutes(api: OpenAPIHono<ApiEnv>): void {
         throw new ApiError('not_ready', 'the check-in could not be started now (the messenger does not answer); try again later');
       }
       await audit(c, 'checkin.start', { type: 'Checkin', id: checkinId });
-      const row = await findCheckin(c, checkinId);
-      if (!row) throw new ApiError('not_found', 'no such patient');
+      const row = await findOwned(c, { table: checkins, id: checkinId, notFound: 'no such patient' });
       return c.json(view(row), 201);
     },
   );
@@ -202,22 +178,19 @@ export function checkinRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const existing = await findCheckin(c, id);
-      const result = existing
-        ? await c.get('deps').db.transaction(async (tx) => {
-            // Lock the patient as a conversation turn does, so a cancel never interleaves with an answer.
-            await lockPatientById(tx, existing.patientId);
-            const now = new Date();
-            const [row] = await tx
-              .update(checkins)
-              .set({ status: 'cancelled', endedAt: now, updatedAt: now })
-              .where(and(eq(checkins.id, id), inArray(checkins.status, [...OPEN])))
-              .returning();
-            return row;
-          })
-        : undefined;
-      await audit(c, 'checkin.cancel', { type: 'Checkin', id }, !existing ? 'not_found' : result ? 'ok' : 'invalid');
-      if (!existing) throw new ApiError('not_found', 'no such check-in');
+      const existing = await findOwned(c, { table: checkins, id, notFound: 'no such check-in', action: 'checkin.cancel', type: 'Checkin', auditFound: false });
+      const result = await c.get('deps').db.transaction(async (tx) => {
+        // Lock the patient as a conversation turn does, so a cancel never interleaves with an answer.
+        await selectOwned(tx, patients, c.get('principal').orgId, existing.patientId, { lock: true });
+        const now = new Date();
+        const [row] = await tx
+          .update(checkins)
+          .set({ status: 'cancelled', endedAt: now, updatedAt: now })
+          .where(and(eq(checkins.id, id), inArray(checkins.status, [...OPEN])))
+          .returning();
+        return row;
+      });
+      await audit(c, 'checkin.cancel', { type: 'Checkin', id }, result ? 'ok' : 'invalid');
       if (!result) throw new ApiError('conflict', 'the check-in is not open');
       return c.json(view(result), 200);
     },

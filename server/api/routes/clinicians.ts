@@ -5,6 +5,7 @@ import { ApiError } from '../../errors.ts';
 import { audit } from '../audit.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
+import { ensureFound, findOwned, listOwned, owned, selectOwned } from '../owned.ts';
 import { commonErrors, conflict, IdParam, json, jsonBody, MatrixUserId, notFound, security } from '../schemas.ts';
 
 const Role = z.enum(ROLES);
@@ -102,7 +103,7 @@ export function clinicianRoutes(api: OpenAPIHono<ApiEnv>): void {
       responses: { 200: json(z.object({ clinicians: z.array(Clinician) }), 'Clinicians by name'), ...commonErrors },
     }),
     async (c) => {
-      const rows = await c.get('deps').db.select().from(clinicians).where(eq(clinicians.orgId, c.get('principal').orgId)).orderBy(asc(clinicians.displayName), asc(clinicians.id));
+      const rows = await listOwned(c, { table: clinicians, orderBy: [asc(clinicians.displayName), asc(clinicians.id)] });
       return c.json({ clinicians: rows.map(view) }, 200);
     },
   );
@@ -119,9 +120,7 @@ export function clinicianRoutes(api: OpenAPIHono<ApiEnv>): void {
       responses: { 200: json(Clinician, 'The clinician'), ...commonErrors, ...notFound },
     }),
     async (c) => {
-      const { id } = c.req.valid('param');
-      const [row] = await c.get('deps').db.select().from(clinicians).where(and(eq(clinicians.id, id), eq(clinicians.orgId, c.get('principal').orgId)));
-      if (!row) throw new ApiError('not_found', 'no such clinician');
+      const row = await findOwned(c, { table: clinicians, id: c.req.valid('param').id, notFound: 'no such clinician' });
       return c.json(view(row), 200);
     },
   );
@@ -147,16 +146,14 @@ export function clinicianRoutes(api: OpenAPIHono<ApiEnv>): void {
       try {
         [row] =
           Object.keys(changes).length > 0
-            ? await db.update(clinicians).set(changes).where(and(eq(clinicians.id, id), eq(clinicians.orgId, orgId))).returning()
-            : await db.select().from(clinicians).where(and(eq(clinicians.id, id), eq(clinicians.orgId, orgId)));
+            ? await db.update(clinicians).set(changes).where(owned(clinicians, orgId, id)).returning()
+            : [await selectOwned(db, clinicians, orgId, id)];
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
         await audit(c, 'clinician.update', { type: 'Clinician', id }, 'invalid');
         throw new ApiError('conflict', DUPLICATE);
       }
-      await audit(c, 'clinician.update', { type: 'Clinician', id }, row ? 'ok' : 'not_found');
-      if (!row) throw new ApiError('not_found', 'no such clinician');
-      return c.json(view(row), 200);
+      return c.json(view(await ensureFound(c, row, { action: 'clinician.update', type: 'Clinician', id, notFound: 'no such clinician' })), 200);
     },
   );
 
@@ -175,10 +172,10 @@ export function clinicianRoutes(api: OpenAPIHono<ApiEnv>): void {
       const { id } = c.req.valid('param');
       const orgId = c.get('principal').orgId;
       const removed = await c.get('deps').db.transaction(async (tx) => {
-        const [row] = await tx.delete(clinicians).where(and(eq(clinicians.id, id), eq(clinicians.orgId, orgId))).returning({ id: clinicians.id });
+        const [row] = await tx.delete(clinicians).where(owned(clinicians, orgId, id)).returning({ id: clinicians.id });
         if (!row) return false;
         // Memberships go by cascade; the escalation chains (JSON) lose the id here.
-        const teams = await tx.select().from(careTeams).where(and(eq(careTeams.orgId, orgId), sql`${careTeams.escalationChain}::text like ${`%${id}%`}`)).for('update');
+        const teams = await tx.select().from(careTeams).where(and(owned(careTeams, orgId), sql`${careTeams.escalationChain}::text like ${`%${id}%`}`)).for('update');
         for (const team of teams) {
           const chain = (team.escalationChain as Array<{ clinicianIds?: string[]; roomId?: string }>)
             .map((step) => (step.clinicianIds ? { ...step, clinicianIds: step.clinicianIds.filter((c) => c !== id) } : step))
@@ -188,8 +185,7 @@ export function clinicianRoutes(api: OpenAPIHono<ApiEnv>): void {
         }
         return true;
       });
-      await audit(c, 'clinician.delete', { type: 'Clinician', id }, removed ? 'ok' : 'not_found');
-      if (!removed) throw new ApiError('not_found', 'no such clinician');
+      await ensureFound(c, removed, { action: 'clinician.delete', type: 'Clinician', id, notFound: 'no such clinician' });
       return c.body(null, 204);
     },
   );

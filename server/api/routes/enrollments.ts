@@ -6,7 +6,8 @@ import { ApiError } from '../../errors.ts';
 import { audit } from '../audit.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
-import { commonErrors, IdParam, json, jsonBody, notFound, security } from '../schemas.ts';
+import { ensureFound, findOwned, listOwned, owned, selectOwned } from '../owned.ts';
+import { commonErrors, conflict, IdParam, json, jsonBody, notFound, pageQuery, security } from '../schemas.ts';
 
 const ScheduledCheckin = z
   .object({
@@ -30,11 +31,23 @@ const Enrollment = z
   })
   .openapi('Enrollment');
 
+/** The oldest anchor date accepted; the newest is two years from today (UTC). */
+export const EARLIEST_ANCHOR = '2000-01-01';
+const latestAnchor = (now = new Date()) => {
+  const d = new Date(Date.UTC(now.getUTCFullYear() + 2, now.getUTCMonth(), now.getUTCDate()));
+  return d.toISOString().slice(0, 10);
+};
+
+const AnchorDate = z.iso
+  .date({ error: 'expected a date YYYY-MM-DD, e.g. the day of surgery' })
+  .refine((day) => day >= EARLIEST_ANCHOR && day <= latestAnchor(), { error: `expected a date from ${EARLIEST_ANCHOR} to two years from today` })
+  .openapi({ example: '2026-12-01', description: `The day the flow's schedule counts from, ${EARLIEST_ANCHOR} to two years ahead` });
+
 const CreateEnrollment = z
   .strictObject({
     patientId: z.uuid({ error: 'expected the id of one of your patients' }),
-    flowId: z.string().min(1).openapi({ example: 'post-op' }),
-    anchorDate: z.iso.date({ error: 'expected a date YYYY-MM-DD, e.g. the day of surgery' }).openapi({ example: '2026-12-01' }),
+    flowId: z.string().min(1).max(200).openapi({ example: 'post-op' }),
+    anchorDate: AnchorDate,
     careTeamId: z.uuid({ error: 'expected the id of one of your care teams' }),
   })
   .openapi('CreateEnrollment');
@@ -71,11 +84,16 @@ export function enrollmentRoutes(api: OpenAPIHono<ApiEnv>): void {
       tags: ['Enrollments'],
       summary: 'Enroll a patient into a flow from an anchor date (e.g. the day of surgery)',
       description:
-        'Computes the check-ins from the flow\'s schedule at local time in the patient\'s time zone and has the bot introduce itself to the patient in their direct room (asking for consent) if it has not yet.',
+        'Computes the check-ins from the flow\'s schedule at local time in the patient\'s time zone and has the bot introduce itself to the patient in their direct room (asking for consent) if it has not yet. Idempotent: the same enrollment sent again (same patient, flow, anchor date and care team while it is active) answers 200 with the existing one and schedules nothing more; a different active enrollment of the patient in the same flow is a 409 naming it.',
       security,
       middleware: writers,
       request: jsonBody(CreateEnrollment),
-      responses: { 201: json(Enrollment, 'Enrolled'), ...commonErrors },
+      responses: {
+        201: json(Enrollment, 'Enrolled'),
+        200: json(Enrollment, 'Already enrolled exactly so: the existing enrollment, nothing new scheduled'),
+        ...commonErrors,
+        ...conflict('The patient has another active enrollment in this flow (`details.enrollmentId`); end it first'),
+      },
     }),
     async (c) => {
       const body = c.req.valid('json');
@@ -86,17 +104,30 @@ export function enrollmentRoutes(api: OpenAPIHono<ApiEnv>): void {
       if (!flow) throw invalid('flowId', `no deployed flow "${body.flowId}" (GET /v1/flows lists them)`);
       if (!flow.schedule) throw invalid('flowId', 'this flow has no schedule; start its check-ins with POST /v1/patients/{id}/checkins');
       const schedule = flow.schedule;
-      const row = await db.transaction(async (tx) => {
-        // Objects of other organisations are indistinguishable from missing ones.
-        const [patient] = await tx.select().from(patients).where(and(eq(patients.id, body.patientId), eq(patients.orgId, orgId)));
+      const outcome = await db.transaction(async (tx) => {
+        // Objects of other organisations are indistinguishable from missing ones. The patient's
+        // row lock serialises enrollments of one patient, so a request sent twice at once
+        // cannot create two.
+        const patient = await selectOwned(tx, patients, orgId, body.patientId, { lock: true });
         if (!patient) throw invalid('patientId', 'no such patient in your organisation');
-        const [team] = await tx.select({ id: careTeams.id }).from(careTeams).where(and(eq(careTeams.id, body.careTeamId), eq(careTeams.orgId, orgId)));
+        const team = await selectOwned(tx, careTeams, orgId, body.careTeamId);
         if (!team) throw invalid('careTeamId', 'no such care team in your organisation');
+        const [active] = await tx
+          .select()
+          .from(enrollments)
+          .where(and(eq(enrollments.patientId, patient.id), eq(enrollments.flowId, flow.id), eq(enrollments.status, 'active')))
+          .limit(1);
+        if (active) return { row: active, created: false, same: active.anchorDate === body.anchorDate && active.careTeamId === team.id };
         const [created] = await tx.insert(enrollments).values({ orgId, patientId: patient.id, flowId: flow.id, anchorDate: body.anchorDate, careTeamId: team.id }).returning();
         await scheduleEnrollment(tx, { enrollmentId: created!.id, orgId, anchorDate: body.anchorDate, schedule, timeZone: patient.timeZone });
-        return created!;
+        return { row: created!, created: true, same: true };
       });
-      await audit(c, 'enrollment.create', { type: 'Enrollment', id: row.id });
+      const { row } = outcome;
+      await audit(c, 'enrollment.create', { type: 'Enrollment', id: row.id }, outcome.same ? 'ok' : 'invalid');
+      if (!outcome.same) {
+        throw new ApiError('conflict', 'the patient already has an active enrollment in this flow; end it first (DELETE /v1/enrollments/{id})', { enrollmentId: row.id });
+      }
+      if (!outcome.created) return c.json(await view(c, row), 200);
       // The welcome needs the homeserver; if it is down, the first check-in introduces the bot instead.
       await contact.welcome(row.patientId).catch((error: unknown) => logger.warn('could not welcome the patient yet', { enrollmentId: row.id, error: (error as Error).name }));
       return c.json(await view(c, row), 201);
@@ -111,15 +142,21 @@ export function enrollmentRoutes(api: OpenAPIHono<ApiEnv>): void {
       summary: 'List enrollments, optionally of one patient',
       security,
       middleware: readers,
-      request: { query: z.object({ patientId: z.uuid().optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }) },
+      request: { query: z.object({ patientId: z.uuid({ error: 'expected a UUID' }).optional(), ...pageQuery() }) },
       responses: { 200: json(z.object({ enrollments: z.array(Enrollment) }), 'Enrollments, newest first'), ...commonErrors },
     }),
     async (c) => {
-      const { patientId, limit } = c.req.valid('query');
-      const { orgId } = c.get('principal');
-      const where = patientId ? and(eq(enrollments.orgId, orgId), eq(enrollments.patientId, patientId)) : eq(enrollments.orgId, orgId);
-      const rows = await c.get('deps').db.select().from(enrollments).where(where).orderBy(desc(enrollments.createdAt)).limit(limit);
-      await audit(c, 'enrollment.list', { type: 'Enrollment', id: patientId ?? null });
+      const { patientId, limit, offset } = c.req.valid('query');
+      const rows = await listOwned(c, {
+        table: enrollments,
+        where: [patientId ? eq(enrollments.patientId, patientId) : undefined],
+        orderBy: [desc(enrollments.createdAt), desc(enrollments.id)],
+        limit,
+        offset,
+        action: 'enrollment.list',
+        type: 'Enrollment',
+        auditId: patientId ?? null,
+      });
       return c.json({ enrollments: await Promise.all(rows.map((r) => view(c, r))) }, 200);
     },
   );
@@ -137,9 +174,7 @@ export function enrollmentRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const [row] = await c.get('deps').db.select().from(enrollments).where(and(eq(enrollments.id, id), eq(enrollments.orgId, c.get('principal').orgId)));
-      await audit(c, 'enrollment.read', { type: 'Enrollment', id }, row ? 'ok' : 'not_found');
-      if (!row) throw new ApiError('not_found', 'no such enrollment');
+      const row = await findOwned(c, { table: enrollments, id, notFound: 'no such enrollment', action: 'enrollment.read', type: 'Enrollment' });
       return c.json(await view(c, row), 200);
     },
   );
@@ -161,13 +196,12 @@ export function enrollmentRoutes(api: OpenAPIHono<ApiEnv>): void {
         const [row] = await tx
           .update(enrollments)
           .set({ status: 'ended' })
-          .where(and(eq(enrollments.id, id), eq(enrollments.orgId, c.get('principal').orgId)))
+          .where(owned(enrollments, c.get('principal').orgId, id))
           .returning({ id: enrollments.id });
         if (row) await cancelPendingCheckins(tx, { enrollmentId: row.id }, 'enrollment_ended');
         return row;
       });
-      await audit(c, 'enrollment.end', { type: 'Enrollment', id }, ended ? 'ok' : 'not_found');
-      if (!ended) throw new ApiError('not_found', 'no such enrollment');
+      await ensureFound(c, ended, { action: 'enrollment.end', type: 'Enrollment', id, notFound: 'no such enrollment' });
       return c.body(null, 204);
     },
   );

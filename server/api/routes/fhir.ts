@@ -1,13 +1,13 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { and, eq } from 'drizzle-orm';
-import { searchResources, type ResourceQuery } from '../../../db/fhir.ts';
+import { searchResources } from '../../../db/fhir.ts';
 import { patientResource } from '../../../core/fhir/patient.ts';
 import { patients } from '../../../db/schema.ts';
-import { ApiError } from '../../errors.ts';
 import { audit } from '../audit.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
+import { type DateRange, FHIR_DATE_HELP, parseFhirDate } from '../fhir-date.ts';
+import { findOwned } from '../owned.ts';
 import { commonErrors, notFound, security } from '../schemas.ts';
 
 /**
@@ -23,21 +23,34 @@ const Bundle = z
   .openapi('Bundle');
 const fhir = (schema: z.ZodType, description: string) => ({ content: { [FHIR_JSON]: { schema } }, description });
 
-const DATE = /^(eq|ge|gt|le|lt)?(\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)$/;
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const PatientRef = z
   .string()
-  .regex(/^(Patient\/)?[0-9a-f-]{36}$/i, { error: 'expected Patient/<id> or <id>' })
-  .transform((v) => v.replace(/^Patient\//, ''));
+  .regex(new RegExp(`^(Patient/)?${UUID}$`, 'i'), { error: 'expected Patient/<id> or <id>, the id a UUID' })
+  .transform((v) => v.replace(/^Patient\//, '').toLowerCase());
 
-function dateRange(value: string): NonNullable<ResourceQuery['dates']>[number] {
-  const match = DATE.exec(value);
-  if (!match) throw new ApiError('bad_request', 'invalid request: date', { fields: [{ path: 'date', message: 'expected [prefix]YYYY-MM-DD[Thh:mm[:ss][Z]], prefix one of eq, ge, gt, le, lt' }] });
-  const prefix = (match[1] ?? 'eq') as 'eq' | 'ge' | 'gt' | 'le' | 'lt';
-  const day = !match[3];
-  const from = new Date(day ? `${match[2]}T00:00:00Z` : match[2]!);
-  const to = day ? new Date(from.getTime() + 86_400_000) : new Date(from.getTime() + 1);
-  return { prefix, from, to };
-}
+/** FHIR's `_format`: only JSON is served (`+` may arrive as a space when not percent-encoded). */
+const FORMATS = ['json', 'application/json', 'application/fhir+json'];
+const FormatQuery = z.object({
+  _format: z
+    .string()
+    .refine((v) => FORMATS.includes(v.replace(/ /g, '+')), { error: `only JSON is served: ${FORMATS.join(', ')}` })
+    .optional()
+    .openapi({ description: `Response format; only JSON: ${FORMATS.join(', ')}` }),
+});
+
+/** Repeatable `date` values, each a range (see fhir-date.ts). */
+const DateParam = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value, ctx) => {
+    const ranges: DateRange[] = [];
+    for (const item of Array.isArray(value) ? value : [value]) {
+      const parsed = parseFhirDate(item);
+      if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+      else ranges.push(parsed);
+    }
+    return ranges;
+  });
 
 function bundle(c: Context<ApiEnv>, type: 'searchset' | 'collection', resources: unknown[]) {
   const base = `${c.get('deps').publicUrl}/fhir/R4`;
@@ -52,14 +65,9 @@ function bundle(c: Context<ApiEnv>, type: 'searchset' | 'collection', resources:
   };
 }
 
-async function patientOfOrg(c: Context<ApiEnv>, id: string) {
-  const [row] = await c.get('deps').db.select().from(patients).where(and(eq(patients.id, id), eq(patients.orgId, c.get('principal').orgId)));
-  return row;
-}
-
 export function fhirRoutes(api: OpenAPIHono<ApiEnv>): void {
   const readers = requireRole('org_admin', 'integration', 'clinician');
-  const searchQuery = z.object({
+  const searchQuery = FormatQuery.extend({
     patient: PatientRef.optional().openapi({ description: 'Patient/<id> or <id>' }),
     _count: z.coerce.number().int().min(1).max(1000).default(100),
   });
@@ -70,6 +78,7 @@ export function fhirRoutes(api: OpenAPIHono<ApiEnv>): void {
       path: '/fhir/R4/metadata',
       tags: ['FHIR'],
       summary: 'CapabilityStatement of the FHIR read API',
+      request: { query: FormatQuery },
       responses: { 200: fhir(FhirResource, 'CapabilityStatement') },
     }),
     (c) =>
@@ -108,15 +117,15 @@ export function fhirRoutes(api: OpenAPIHono<ApiEnv>): void {
       middleware: readers,
       request: {
         query: searchQuery.extend({
-          code: z.string().min(1).optional().openapi({ description: 'system|code or code, e.g. http://loinc.org|8310-5' }),
-          date: z.union([z.string(), z.array(z.string())]).optional().openapi({ description: 'Repeatable, e.g. date=ge2026-01-01&date=lt2026-02-01' }),
+          code: z.string().min(1).max(500).optional().openapi({ description: 'system|code or code, e.g. http://loinc.org|8310-5' }),
+          date: DateParam.optional().openapi({ description: `Repeatable, e.g. date=ge2026-01-01&date=lt2026-02-01; ${FHIR_DATE_HELP}` }),
         }),
       },
       responses: { 200: fhir(Bundle, 'A searchset Bundle'), ...commonErrors },
     }),
     async (c) => {
       const query = c.req.valid('query');
-      const dates = query.date === undefined ? [] : (Array.isArray(query.date) ? query.date : [query.date]).map(dateRange);
+      const dates = query.date ?? [];
       const found = await searchResources(c.get('deps').db, {
         orgId: c.get('principal').orgId,
         resourceType: 'Observation',
@@ -162,14 +171,12 @@ export function fhirRoutes(api: OpenAPIHono<ApiEnv>): void {
       summary: 'Everything about one patient as a Bundle (GDPR Art. 15/20 export)',
       security,
       middleware: readers,
-      request: { params: z.object({ id: z.uuid({ error: 'expected a patient id' }).openapi({ param: { name: 'id', in: 'path' } }) }) },
+      request: { params: z.object({ id: z.uuid({ error: 'expected a patient id' }).openapi({ param: { name: 'id', in: 'path' } }) }), query: FormatQuery },
       responses: { 200: fhir(Bundle, 'A collection Bundle: the Patient, QuestionnaireResponses, Observations and alert Flags'), ...commonErrors, ...notFound },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const patient = await patientOfOrg(c, id);
-      await audit(c, 'fhir.Patient.everything', { type: 'Patient', id }, patient ? 'ok' : 'not_found');
-      if (!patient) throw new ApiError('not_found', 'no such patient');
+      const patient = await findOwned(c, { table: patients, id, notFound: 'no such patient', action: 'fhir.Patient.everything', type: 'Patient' });
       const { db } = c.get('deps');
       const orgId = c.get('principal').orgId;
       // Built from the current patient row, so the export shows today's name and language.

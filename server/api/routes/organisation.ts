@@ -1,10 +1,9 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import { organisations } from '../../../db/schema.ts';
-import { ApiError } from '../../errors.ts';
-import { audit } from '../audit.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
+import { ensureFound } from '../owned.ts';
 import { commonErrors, json, jsonBody, security } from '../schemas.ts';
 
 const Organisation = z
@@ -36,9 +35,9 @@ export function organisationRoutes(api: OpenAPIHono<ApiEnv>): void {
       responses: { 200: json(Organisation, 'Your organisation'), ...commonErrors },
     }),
     async (c) => {
-      const [row] = await c.get('deps').db.select().from(organisations).where(eq(organisations.id, c.get('principal').orgId));
-      if (!row) throw new ApiError('not_found', 'organisation not found');
-      return c.json(view(row), 200);
+      const orgId = c.get('principal').orgId;
+      const [row] = await c.get('deps').db.select().from(organisations).where(eq(organisations.id, orgId));
+      return c.json(view(await ensureFound(c, row, { id: orgId, notFound: 'organisation not found' })), 200);
     },
   );
 
@@ -55,10 +54,9 @@ export function organisationRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const [row] = await c.get('deps').db.update(organisations).set(body).where(eq(organisations.id, c.get('principal').orgId)).returning();
-      await audit(c, 'organisation.update', { type: 'Organisation', id: row?.id ?? null });
-      if (!row) throw new ApiError('not_found', 'organisation not found');
-      return c.json(view(row), 200);
+      const orgId = c.get('principal').orgId;
+      const [row] = await c.get('deps').db.update(organisations).set(body).where(eq(organisations.id, orgId)).returning();
+      return c.json(view(await ensureFound(c, row, { action: 'organisation.update', type: 'Organisation', id: orgId, notFound: 'organisation not found' })), 200);
     },
   );
 }

@@ -1,12 +1,13 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { and, desc, eq } from 'drizzle-orm';
+import { desc } from 'drizzle-orm';
 import { erasePatient } from '../../../db/erasure.ts';
 import { patients } from '../../../db/schema.ts';
 import { ApiError } from '../../errors.ts';
 import { audit } from '../audit.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
-import { commonErrors, conflict, IdParam, json, jsonBody, LanguageSchema, MatrixUserId, notFound, security, TimeZoneSchema } from '../schemas.ts';
+import { ensureFound, findOwned, listOwned } from '../owned.ts';
+import { commonErrors, conflict, IdParam, json, jsonBody, LanguageSchema, MatrixUserId, notFound, pageQuery, security, TimeZoneSchema } from '../schemas.ts';
 
 export const Patient = z
   .object({
@@ -80,13 +81,12 @@ export function patientRoutes(api: OpenAPIHono<ApiEnv>): void {
       summary: 'List your organisation\'s patients',
       security,
       middleware: readers,
-      request: { query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100), offset: z.coerce.number().int().min(0).default(0) }) },
+      request: { query: z.object(pageQuery()) },
       responses: { 200: json(z.object({ patients: z.array(Patient) }), 'Patients, newest first'), ...commonErrors },
     }),
     async (c) => {
       const { limit, offset } = c.req.valid('query');
-      const rows = await c.get('deps').db.select().from(patients).where(eq(patients.orgId, c.get('principal').orgId)).orderBy(desc(patients.createdAt)).limit(limit).offset(offset);
-      await audit(c, 'patient.list', { type: 'Patient' });
+      const rows = await listOwned(c, { table: patients, orderBy: [desc(patients.createdAt), desc(patients.id)], limit, offset, action: 'patient.list', type: 'Patient' });
       return c.json({ patients: rows.map(patientView) }, 200);
     },
   );
@@ -104,9 +104,7 @@ export function patientRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const [row] = await c.get('deps').db.select().from(patients).where(and(eq(patients.id, id), eq(patients.orgId, c.get('principal').orgId)));
-      await audit(c, 'patient.read', { type: 'Patient', id }, row ? 'ok' : 'not_found');
-      if (!row) throw new ApiError('not_found', 'no such patient');
+      const row = await findOwned(c, { table: patients, id, notFound: 'no such patient', action: 'patient.read', type: 'Patient' });
       return c.json(patientView(row), 200);
     },
   );
@@ -125,9 +123,7 @@ export function patientRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const erased = await erasePatient(c.get('deps').db, c.get('principal').orgId, id);
-      await audit(c, 'patient.erase', { type: 'Patient', id }, erased ? 'ok' : 'not_found');
-      if (!erased) throw new ApiError('not_found', 'no such patient');
+      const erased = await ensureFound(c, await erasePatient(c.get('deps').db, c.get('principal').orgId, id), { action: 'patient.erase', type: 'Patient', id, notFound: 'no such patient' });
       if (erased.roomId) await c.get('deps').contact.forgetRoom(erased.roomId).catch(() => {});
       return c.body(null, 204);
     },

@@ -39,6 +39,20 @@ describe('loadConfig', () => {
     expect(config.allowedInviters).toEqual(['@dr.berg:klinik.de', '@*:praxis.example']);
   });
 
+  it('accepts Matrix ids up to the spec\'s limits: 255 bytes, port 65535', () => {
+    const longest = `@${'v'.repeat(249)}:a.de`;
+    expect(longest).toHaveLength(255);
+    expect(loadConfig({ ...valid, VISITE_BOT_USER_ID: longest }).bot.userId).toBe(longest);
+    expect(loadConfig({ ...valid, VISITE_BOT_USER_ID: '@visite:localhost:65535', VISITE_ALLOWED_INVITERS: '@*:klinik.de:8448' }).allowedInviters).toEqual(['@*:klinik.de:8448']);
+  });
+
+  it('reads the OIDC settings with a maximum token age of 24 h unless set', () => {
+    const oidc = { ...valid, VISITE_OIDC_ISSUER: 'https://login.klinik.example/realms/visite', VISITE_OIDC_AUDIENCE: 'visite-api' };
+    expect(loadConfig(oidc).oidc?.maxTokenAgeSeconds).toBe(86_400);
+    expect(loadConfig({ ...oidc, VISITE_OIDC_MAX_TOKEN_AGE_SECONDS: '3600' }).oidc?.maxTokenAgeSeconds).toBe(3600);
+    expect(problem({ ...oidc, VISITE_OIDC_MAX_TOKEN_AGE_SECONDS: '10' })).toMatch(/VISITE_OIDC_MAX_TOKEN_AGE_SECONDS: expected seconds from 60/);
+  });
+
   it('accepts an access token instead of a password', () => {
     const config = loadConfig({ ...valid, VISITE_BOT_PASSWORD: undefined, VISITE_BOT_ACCESS_TOKEN: 'syt_abc' });
     expect(config.bot.accessToken).toBe('syt_abc');
@@ -59,6 +73,12 @@ describe('loadConfig', () => {
     [{ VISITE_HTTP_PORT: 'eighty' }, /VISITE_HTTP_PORT: expected a TCP port/],
     [{ VISITE_LOG_LEVEL: 'verbose' }, /VISITE_LOG_LEVEL: expected one of debug, info, warn, error/],
     [{ VISITE_ALLOWED_INVITERS: 'dr.berg' }, /VISITE_ALLOWED_INVITERS: expected comma-separated Matrix user ids/],
+    // The spec's limits for Matrix ids: 255 bytes, and a TCP port.
+    [{ VISITE_BOT_USER_ID: `@${'v'.repeat(250)}:a.de` }, /VISITE_BOT_USER_ID: expected a Matrix user id/],
+    [{ VISITE_BOT_USER_ID: '@visite:localhost:99999' }, /VISITE_BOT_USER_ID: expected a Matrix user id/],
+    [{ VISITE_BOT_USER_ID: '@visite:localhost:0' }, /VISITE_BOT_USER_ID: expected a Matrix user id/],
+    [{ VISITE_ALLOWED_INVITERS: '@*:klinik.de:65536' }, /VISITE_ALLOWED_INVITERS: expected comma-separated Matrix user ids/],
+    [{ VISITE_ALLOWED_INVITERS: `@dr:${'k'.repeat(260)}.de` }, /VISITE_ALLOWED_INVITERS: expected comma-separated Matrix user ids/],
   ])('rejects %j on one line naming the variable', (override, expected) => {
     expect(problem({ ...valid, ...override })).toMatch(expected);
   });
