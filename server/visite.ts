@@ -150,6 +150,9 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
         await conversations.welcome(patientId);
       },
       async startCheckin(patientId, flowId) {
+        // Nothing is started that the patient cannot see now: the homeserver must answer first (503 otherwise).
+        if (!theBot.connected) throw new Error('the bot is not connected to the homeserver');
+        await theBot.ping();
         await rooms.ensure(patientId);
         return (await conversations.startCheckin(patientId, flowId)).checkinId;
       },
