@@ -12,6 +12,7 @@ import { createCrypto, CryptoStoreError, cryptoStoreDir, EncryptionRequiredError
 import { createInbound, type BotServices } from './inbound.ts';
 import { uploadLimit } from './media.ts';
 import { startOutboxSender, type OutboxSender, type SendEvent } from './outbox-sender.ts';
+import { inspectRoom } from './room-inspection.ts';
 import { createDirectRoom, leaveAndForget } from './rooms.ts';
 import { routeSdkLogs } from './sdk-logs.ts';
 import { loginSession } from './session.ts';
@@ -47,6 +48,8 @@ export interface BotOptions {
 }
 
 export interface Bot extends RoomOpener {
+  /** Whether the bot is in a room and may post there, and which of `candidates` are members. */
+  inspectRoom(roomId: string, candidates: readonly string[]): Promise<{ botJoined: boolean; botCanPost: boolean; clinicians: string[] }>;
   /** Resolves once syncing; retries with backoff while the homeserver is down. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -266,5 +269,6 @@ export function createBot(options: BotOptions): Bot {
     },
     createDirectRoom: (patientUserId) => createDirectRoom(connectedClient(), patientUserId, { displayName: options.displayName, encrypted: crypto !== undefined }),
     leaveAndForget: (roomId) => leaveAndForget(connectedClient(), roomId),
+    inspectRoom: (roomId, candidates) => inspectRoom(connectedClient(), options.userId, roomId, candidates),
   };
 }

@@ -14,8 +14,11 @@ export const MATRIX_USER_ID = new RegExp(`^${MATRIX_USER_ID_PATTERN}$`);
 /** A user id or `@*:server` (anyone on that server), as in VISITE_ALLOWED_INVITERS. */
 export const MATRIX_INVITER = new RegExp(`^@(?:${MATRIX_LOCALPART_PATTERN}|\\*):${MATRIX_SERVER_NAME_PATTERN}$`);
 
-/** A room id, `!opaque:server[:port]`. */
-export const MATRIX_ROOM_ID = new RegExp(`^![A-Za-z0-9._~=\\-/+]+:${MATRIX_SERVER_NAME_PATTERN}$`);
+/**
+ * A room id: `!opaque:server[:port]`, or since room version 12 `!<hash>` without a server
+ * (the create event's hash, unpadded URL-safe base64), which current Synapse gives new rooms.
+ */
+export const MATRIX_ROOM_ID = new RegExp(`^![A-Za-z0-9._~=\\-/+]+(?::${MATRIX_SERVER_NAME_PATTERN})?$`);
 
 export const MAX_MATRIX_ID_BYTES = 255;
 const utf8 = new TextEncoder();

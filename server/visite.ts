@@ -157,6 +157,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
         return (await conversations.startCheckin(patientId, flowId)).checkinId;
       },
       forgetRoom: (roomId) => rooms.forget(roomId),
+      inspectRoom: (roomId, clinicians) => theBot.inspectRoom(roomId, clinicians),
     };
     const retention = startRetention({ db, contact, logger });
     closers.push(() => retention.stop());

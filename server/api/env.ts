@@ -26,6 +26,19 @@ export interface PatientContact {
   startCheckin(patientId: string, flowId: string): Promise<string>;
   /** The bot leaves and forgets the patient's room (erasure). */
   forgetRoom(roomId: string): Promise<void>;
+  /**
+   * What the bot sees of a room a care team wants as its alert room: is the bot joined, may it
+   * post messages, and which of `clinicians` (Matrix ids) are joined members. Throws when the
+   * homeserver cannot be asked (the API answers 503).
+   */
+  inspectRoom(roomId: string, clinicians: readonly string[]): Promise<RoomInspection>;
+}
+
+export interface RoomInspection {
+  botJoined: boolean;
+  botCanPost: boolean;
+  /** The given clinicians who are joined members of the room. */
+  clinicians: string[];
 }
 
 export interface ApiDeps {

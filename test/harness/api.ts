@@ -78,6 +78,11 @@ export function recordingContact(startCheckin?: PatientContact['startCheckin']):
     async forgetRoom(roomId) {
       calls.push(`forget ${roomId}`);
     },
+    // Without a homeserver: the bot is in every room and the organisation's clinicians are members.
+    async inspectRoom(roomId, clinicians) {
+      calls.push(`inspect ${roomId}`);
+      return { botJoined: true, botCanPost: true, clinicians: [...clinicians] };
+    },
   };
 }
 

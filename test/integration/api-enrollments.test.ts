@@ -18,7 +18,7 @@ afterAll(async () => {
 async function setup(timeZone = 'Europe/Berlin') {
   const org = await api.organisation();
   const patient = await call(api.app, 'POST', '/v1/patients', org.keys.integration, { matrixUserId: `@p${Date.now()}${Math.random().toString(36).slice(2, 6)}:klinik.de`, language: 'de', timeZone });
-  const [team] = await database.db.insert(careTeams).values({ orgId: org.orgId, name: 'Station 3', roomId: '!team:klinik.de' }).returning();
+  const [team] = await database.db.insert(careTeams).values({ orgId: org.orgId, name: 'Station 3', roomId: `!team-${org.orgId}:klinik.de` }).returning();
   return { ...org, patientId: patient.body.id as string, careTeamId: team!.id };
 }
 

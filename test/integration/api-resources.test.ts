@@ -25,7 +25,9 @@ const fields = (res: { body: any }): string[] => res.body?.error?.details?.field
 const RANDOM = '6f1d2c9e-3b4a-4c5d-8e6f-0a1b2c3d4e5f';
 let counter = 0;
 const clinicianBody = (extra: Record<string, unknown> = {}) => ({ matrixUserId: `@dr.${++counter}:klinik.de`, displayName: 'Dr. Berg', roles: ['clinician'], ...extra });
-const teamBody = (extra: Record<string, unknown> = {}) => ({ name: 'Station 3', roomId: '!station3:klinik.de', language: 'de', ...extra });
+/** A care team body with a room of its own (a room belongs to one team). */
+let rooms = 0;
+const teamBody = (extra: Record<string, unknown> = {}) => ({ name: 'Station 3', roomId: `!station${++rooms}:klinik.de`, language: 'de', ...extra });
 
 async function patient(keys: Record<string, string>, n = ++counter) {
   const res = await call(api.app, 'POST', '/v1/patients', keys['integration']!, { matrixUserId: `@patient.r${n}:klinik.de`, displayName: 'Erika Muster' });
@@ -100,8 +102,11 @@ describe('care teams', () => {
     const chain = [{ afterMinutes: 10, clinicianIds: [dr, nurse] }, { afterMinutes: 30, roomId: '!oncall:klinik.de' }];
     const created = await call(api.app, 'POST', '/v1/care-teams', keys.org_admin, teamBody({ escalationChain: chain }));
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: 'Station 3', roomId: '!station3:klinik.de', language: 'de', escalationChain: chain, memberIds: [] });
+    expect(created.body).toMatchObject({ name: 'Station 3', roomId: expect.stringMatching(/^!station\d+:klinik\.de$/), language: 'de', escalationChain: chain, memberIds: [] });
+    // What Visite found in the room: it is in it, may post, and the organisation's clinicians are members.
+    expect(created.body.roomCheck).toMatchObject({ botJoined: true, botCanPost: true });
     const id = created.body.id as string;
+    const room = created.body.roomId as string;
 
     expect((await call(api.app, 'PUT', `/v1/care-teams/${id}/members/${dr}`, keys.org_admin)).status).toBe(204);
     expect((await call(api.app, 'PUT', `/v1/care-teams/${id}/members/${dr}`, keys.org_admin)).status).toBe(204);
@@ -113,7 +118,7 @@ describe('care teams', () => {
 
     const patched = await call(api.app, 'PATCH', `/v1/care-teams/${id}`, keys.org_admin, { name: 'Station 3 Nord', language: 'en' });
     expect(patched.status).toBe(200);
-    expect(patched.body).toMatchObject({ name: 'Station 3 Nord', language: 'en', roomId: '!station3:klinik.de', escalationChain: chain });
+    expect(patched.body).toMatchObject({ name: 'Station 3 Nord', language: 'en', roomId: room, escalationChain: chain });
 
     // Removing a clinician takes them out of teams and chains.
     expect((await call(api.app, 'DELETE', `/v1/clinicians/${dr}`, keys.org_admin)).status).toBe(204);
@@ -174,8 +179,8 @@ describe('care teams', () => {
   it('needs credentials (401) and org_admin to write (403); clinicians and integrations read', async () => {
     const { keys } = await api.organisation();
     expect((await call(api.app, 'POST', '/v1/care-teams', null, teamBody())).status).toBe(401);
-    const team = (await call(api.app, 'POST', '/v1/care-teams', keys.org_admin, teamBody())).body.id as string;
     const dr = (await call(api.app, 'POST', '/v1/clinicians', keys.org_admin, clinicianBody())).body.id as string;
+    const team = (await call(api.app, 'POST', '/v1/care-teams', keys.org_admin, teamBody())).body.id as string;
     for (const role of ['clinician', 'integration', 'flow_author'] as const) {
       expect((await call(api.app, 'POST', '/v1/care-teams', keys[role], teamBody())).status).toBe(403);
       expect((await call(api.app, 'PATCH', `/v1/care-teams/${team}`, keys[role], { name: 'x' })).status).toBe(403);

@@ -21,7 +21,8 @@ describe.each(BACKENDS)('team thresholds, on %s', (kind) => {
     it('are validated over the API and change when a team member\'s patient raises an alert', async () => {
       const api = testApi(backend.db);
       const org = await api.organisation();
-      const team = await call(api.app, 'POST', '/v1/care-teams', org.keys.org_admin, { name: 'Station 1', roomId: '!s1:klinik.de' });
+      await call(api.app, 'POST', '/v1/clinicians', org.keys.org_admin, { matrixUserId: '@dr.schwelle:klinik.de', displayName: 'Dr. Schwelle' });
+      const team = await call(api.app, 'POST', '/v1/care-teams', org.keys.org_admin, { name: 'Station 1', roomId: `!s1-${org.orgId}:klinik.de` });
       expect(team.status).toBe(201);
       const bad = await call(api.app, 'PATCH', `/v1/care-teams/${team.body.id}`, org.keys.org_admin, { thresholds: { 'post-op': { nosuch: 1, fever: 99 }, 'no-flow': { x: 1 } } });
       expect(bad.status).toBe(400);

@@ -9,7 +9,8 @@ import { audit } from '../audit.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
 import { ensureFound, findOwned, listOwned, owned, selectOwned } from '../owned.ts';
-import { commonErrors, conflict, IdParam, json, jsonBody, LanguageSchema, notFound, security } from '../schemas.ts';
+import { commonErrors, conflict, ErrorSchema, IdParam, json, jsonBody, LanguageSchema, notFound, security } from '../schemas.ts';
+import { checkAlertRoom, isRoomTaken } from '../team-rooms.ts';
 
 export const MatrixRoomId = z
   .string()
@@ -54,6 +55,16 @@ const CareTeam = z
     createdAt: z.iso.datetime(),
   })
   .openapi('CareTeam');
+
+const RoomCheck = z
+  .object({
+    botJoined: z.boolean(),
+    botCanPost: z.boolean(),
+    clinicians: z.array(z.string()).openapi({ description: "Your organisation's clinicians who are members of the room" }),
+  })
+  .openapi('RoomCheck', { description: 'What Visite found in the room when it was set: it is in it and may post' });
+
+const CareTeamWithCheck = CareTeam.extend({ roomCheck: RoomCheck.optional() }).openapi('CareTeamWithRoomCheck');
 
 const CreateCareTeam = z
   .strictObject({
@@ -123,6 +134,13 @@ function checkTeamThresholds(c: Context<ApiEnv>, thresholds: Record<string, Reco
   if (fields.length > 0) throw new ApiError('bad_request', `invalid request: ${fields.map((f) => f.path).join(', ')}`, { fields });
 }
 
+/** The rooms of escalation steps receive alerts too: the bot must be in them and may post. */
+async function checkStepRooms(c: Context<ApiEnv>, chain: Step[] | undefined): Promise<void> {
+  for (const [i, step] of (chain ?? []).entries()) {
+    if (step.roomId) await checkAlertRoom(c, step.roomId, `escalationChain.${i}.roomId`, { needClinician: false });
+  }
+}
+
 async function membersOf(c: Context<ApiEnv>, teamIds: string[]): Promise<Map<string, string[]>> {
   const members = new Map<string, string[]>(teamIds.map((id) => [id, []]));
   if (teamIds.length === 0) return members;
@@ -144,19 +162,30 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
       security,
       middleware: writers,
       request: jsonBody(CreateCareTeam),
-      responses: { 201: json(CareTeam, 'Created'), ...commonErrors },
+      responses: {
+        201: json(CareTeamWithCheck, 'Created; `roomCheck` says what Visite found in the room'),
+        ...commonErrors,
+        ...conflict('The room is already the alert room of a care team'),
+        503: json(ErrorSchema, 'The homeserver cannot be asked about the room right now'),
+      },
     }),
     async (c) => {
       const body = c.req.valid('json');
       await checkChain(c, body.escalationChain);
       checkTeamThresholds(c, body.thresholds);
+      const roomCheck = await checkAlertRoom(c, body.roomId, 'roomId', { needClinician: true });
+      await checkStepRooms(c, body.escalationChain);
       const [row] = await c
         .get('deps')
         .db.insert(careTeams)
         .values({ orgId: c.get('principal').orgId, name: body.name, roomId: body.roomId, language: body.language, escalationChain: body.escalationChain, thresholds: body.thresholds })
-        .returning();
+        .returning()
+        .catch((error: unknown) => {
+          if (isRoomTaken(error)) throw new ApiError('conflict', 'this room is already the alert room of a care team');
+          throw error;
+        });
       await audit(c, 'care_team.create', { type: 'CareTeam', id: row!.id });
-      return c.json(view(row!, []), 201);
+      return c.json({ ...view(row!, []), roomCheck }, 201);
     },
   );
 
@@ -203,7 +232,13 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
       security,
       middleware: writers,
       request: { params: IdParam, ...jsonBody(UpdateCareTeam) },
-      responses: { 200: json(CareTeam, 'Updated'), ...commonErrors, ...notFound },
+      responses: {
+        200: json(CareTeamWithCheck, 'Updated; `roomCheck` says what Visite found in a newly set room'),
+        ...commonErrors,
+        ...notFound,
+        ...conflict('The room is already the alert room of a care team'),
+        503: json(ErrorSchema, 'The homeserver cannot be asked about the room right now'),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -211,13 +246,24 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
       const existing = await findOwned(c, { table: careTeams, id, notFound: 'no such care team', action: 'care_team.update', type: 'CareTeam', auditFound: false });
       await checkChain(c, body.escalationChain);
       checkTeamThresholds(c, body.thresholds);
+      const roomCheck = body.roomId !== undefined && body.roomId !== existing.roomId ? await checkAlertRoom(c, body.roomId, 'roomId', { needClinician: true }) : undefined;
+      await checkStepRooms(c, body.escalationChain);
       const changes = Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
       const [row] =
         Object.keys(changes).length > 0
-          ? await c.get('deps').db.update(careTeams).set(changes).where(owned(careTeams, c.get('principal').orgId, id)).returning()
+          ? await c
+              .get('deps')
+              .db.update(careTeams)
+              .set(changes)
+              .where(owned(careTeams, c.get('principal').orgId, id))
+              .returning()
+              .catch((error: unknown) => {
+                if (isRoomTaken(error)) throw new ApiError('conflict', 'this room is already the alert room of a care team');
+                throw error;
+              })
           : [existing];
       const updated = await ensureFound(c, row, { action: 'care_team.update', type: 'CareTeam', id, notFound: 'no such care team' });
-      return c.json(view(updated, (await membersOf(c, [updated.id])).get(updated.id) ?? []), 200);
+      return c.json({ ...view(updated, (await membersOf(c, [updated.id])).get(updated.id) ?? []), ...(roomCheck ? { roomCheck } : {}) }, 200);
     },
   );
 

@@ -5,12 +5,15 @@ import { requireRole } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
 import { ensureFound } from '../owned.ts';
 import { commonErrors, json, jsonBody, security } from '../schemas.ts';
+import { checkAlertRoom } from '../team-rooms.ts';
+import { MatrixRoomId } from './care-teams.ts';
 
 const Organisation = z
   .object({
     id: z.uuid(),
     name: z.string(),
     retentionDays: z.number().int().openapi({ description: 'Patient data is deleted this many days after the last activity' }),
+    fallbackRoomId: z.string().nullable().openapi({ description: "Where alerts go when a care team's room refuses them" }),
     createdAt: z.iso.datetime(),
   })
   .openapi('Organisation');
@@ -19,10 +22,17 @@ const UpdateOrganisation = z
   .strictObject({
     name: z.string().min(1).max(200).optional(),
     retentionDays: z.number().int().min(1).max(3650).optional(),
+    fallbackRoomId: MatrixRoomId.nullable().optional().openapi({ description: "A room (the bot in it, allowed to post) for alerts a care team's room refuses; null removes it" }),
   })
   .openapi('UpdateOrganisation');
 
-const view = (row: typeof organisations.$inferSelect) => ({ id: row.id, name: row.name, retentionDays: row.retentionDays, createdAt: row.createdAt.toISOString() });
+const view = (row: typeof organisations.$inferSelect) => ({
+  id: row.id,
+  name: row.name,
+  retentionDays: row.retentionDays,
+  fallbackRoomId: row.fallbackRoomId,
+  createdAt: row.createdAt.toISOString(),
+});
 
 export function organisationRoutes(api: OpenAPIHono<ApiEnv>): void {
   api.openapi(
@@ -46,7 +56,7 @@ export function organisationRoutes(api: OpenAPIHono<ApiEnv>): void {
       method: 'patch',
       path: '/v1/organisation',
       tags: ['Organisation'],
-      summary: 'Rename the organisation or change its data retention',
+      summary: 'Rename the organisation, change its data retention or its fallback room for alerts',
       security,
       middleware: requireRole('org_admin'),
       request: jsonBody(UpdateOrganisation),
@@ -55,6 +65,7 @@ export function organisationRoutes(api: OpenAPIHono<ApiEnv>): void {
     async (c) => {
       const body = c.req.valid('json');
       const orgId = c.get('principal').orgId;
+      if (body.fallbackRoomId) await checkAlertRoom(c, body.fallbackRoomId, 'fallbackRoomId', { needClinician: true });
       const [row] = await c.get('deps').db.update(organisations).set(body).where(eq(organisations.id, orgId)).returning();
       return c.json(view(await ensureFound(c, row, { action: 'organisation.update', type: 'Organisation', id: orgId, notFound: 'organisation not found' })), 200);
     },

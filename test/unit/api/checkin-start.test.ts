@@ -16,6 +16,7 @@ const contact: PatientContact = {
     return '00000000-0000-4000-8000-000000000000';
   },
   forgetRoom: async () => {},
+  inspectRoom: async (_roomId, clinicians) => ({ botJoined: true, botCanPost: true, clinicians: [...clinicians] }),
 };
 let api: MemoryApi;
 
