@@ -3,8 +3,9 @@ import { errorBody } from '../errors.ts';
 
 /**
  * A dependency the service needs to do its work; `check` rejects when it is
- * unusable. A rejection carrying `failing` (e.g. the rooms that refuse alerts)
- * reports the check as `degraded` and names them.
+ * unusable (503). A DegradedError (e.g. care-team rooms that refuse alerts)
+ * reports the check as `degraded` with what is failing: the instance still
+ * serves (200, `status: "degraded"`), and the operator sees what to fix.
  */
 export interface ReadinessCheck {
   name: string;
@@ -46,9 +47,12 @@ export function healthRoutes(checks: readonly ReadinessCheck[]): Hono {
       const probed = await Promise.all(checks.map(async (ch) => [ch.name, await probe(ch)] as const));
       const results = Object.fromEntries(probed.map(([name, r]) => [name, typeof r === 'string' ? r : 'degraded']));
       const degraded = Object.fromEntries(probed.flatMap(([name, r]) => (typeof r === 'string' ? [] : [[name, r.degraded]])));
-      const failing = Object.keys(results).filter((name) => results[name] !== 'ok');
-      if (failing.length === 0) return c.json({ status: 'ready', checks: results });
-      const what = failing.map((name) => `${name} ${results[name]}`).join(', ');
-      return c.json({ ...errorBody('not_ready', `not ready: ${what}`, { failing, ...(Object.keys(degraded).length > 0 ? { degraded } : {}) }), checks: results }, 503);
+      const failing = Object.keys(results).filter((name) => results[name] === 'unreachable');
+      if (failing.length === 0) {
+        // Degraded is still ready (the API serves; taking the instance out would not help), but says what is wrong.
+        if (Object.keys(degraded).length > 0) return c.json({ status: 'degraded', checks: results, degraded });
+        return c.json({ status: 'ready', checks: results });
+      }
+      return c.json({ ...errorBody('not_ready', `not ready: ${failing.join(', ')} unreachable`, { failing, ...(Object.keys(degraded).length > 0 ? { degraded } : {}) }), checks: results }, 503);
     });
 }

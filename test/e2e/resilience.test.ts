@@ -14,6 +14,7 @@ import { freePort, registerUser, startSynapse, type SynapseInstance } from '../.
 import { DEFAULT_FLOWS_DIR } from '../../server/config.ts';
 import { loadFlows } from '../../server/flows.ts';
 import { PatientChat } from '../harness/chat.ts';
+import { createApiKey } from '../../server/api/auth.ts';
 import { TestClient } from '../harness/client.ts';
 import { eventually, processEnv, runMain, waitForHttp, type RunningProcess } from '../harness/process.ts';
 import { recordsOf } from '../harness/records.ts';
@@ -134,6 +135,17 @@ describe('homeserver outage', () => {
       const ready = await fetch(`${running.visite.httpUrl}/readyz`);
       expect(ready.status).toBe(503);
       expect(((await ready.json()) as { checks: Record<string, string> }).checks['homeserver']).toBe('unreachable');
+
+      // Over the API a check-in the patient cannot get now is refused, not reported as running.
+      const key = (await createApiKey(database.db, orgId, 'KIS', ['integration'])).secret;
+      const refused = await fetch(`${running.visite.httpUrl}/v1/patients/${patient.id}/checkins`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ flowId: 'post-op' }),
+      });
+      expect(refused.status).toBe(503);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('not_ready');
+      expect((await recordsOf(database.db, user.userId)).checkins).toHaveLength(0);
 
       // The scheduler starts a check-in while the homeserver is down: it waits in the outbox.
       await running.visite.conversations.startCheckin(patient.id, 'post-op');
