@@ -1,5 +1,5 @@
 import { step } from '../engine/step.ts';
-import type { AnsweredItem, BotMessage, ConversationState, EngineEvent, History, Input } from '../engine/types.ts';
+import type { AnsweredItem, AnswerValue, BotMessage, ConversationState, EngineEvent, FormRejection, History, Input } from '../engine/types.ts';
 import type { Flow } from '../flow/model.ts';
 import { translator } from '../i18n.ts';
 import { isRightToLeft, type Language } from '../language.ts';
@@ -34,6 +34,13 @@ export interface CheckinView {
    * core/engine/history.ts); the shell loads it only for flows that have trend rules.
    */
   history?: History;
+  /**
+   * Offer the questions as a form (TI-M structured data) when the check-in
+   * starts: the shell sets it when forms are on and the flow has questions a
+   * form can carry; whether the patient's client can show it is decided when
+   * the form is sent.
+   */
+  offerForm?: boolean;
 }
 
 export type CheckinStatus = 'pending' | 'active' | 'completed' | 'cancelled';
@@ -47,6 +54,8 @@ export type PatientInput =
   | { type: 'attachment'; url: string; contentType: string; size: number }
   /** A file the adapter refused before storing it. */
   | { type: 'attachment-rejected'; reason: 'too-large' | 'wrong-type' | 'failed'; max?: string }
+  /** The answers of a form the patient's client filled in (already read from the QuestionnaireResponse), by question id. */
+  | { type: 'form'; answers: Readonly<Record<string, AnswerValue>>; unreadable?: readonly string[] }
   | { type: 'unsupported' };
 
 export type ConversationEvent =
@@ -70,6 +79,14 @@ export interface TurnResult {
   events: ConversationEvent[];
   /** Where an incoming attachment belongs: as the answer, with the check-in, or not kept at all. */
   attachment: 'answer' | 'checkin' | 'patient' | 'discard';
+  /** The check-in started as a form: the shell sends the form (TI-M) after the replies. */
+  formOffered?: boolean;
+  /**
+   * For a form input: whether the check-in took it (`taken`; `rejected` lists
+   * answers asked again in the chat), or not (`no-checkin`: nothing open to
+   * answer, `completed`: already finished).
+   */
+  form?: { outcome: 'taken' | 'no-checkin' | 'completed'; rejected: FormRejection[] };
 }
 
 const PHOTO_TYPES = /^image\/(jpeg|png|webp|heic|heif|gif)$/;
@@ -89,6 +106,8 @@ class Turn {
   readonly answers: AnsweredItem[] = [];
   readonly events: ConversationEvent[] = [];
   attachment: TurnResult['attachment'] = 'discard';
+  formOffered = false;
+  form: TurnResult['form'];
   readonly view: CheckinView | null;
   readonly now: Date;
 
@@ -104,7 +123,10 @@ class Turn {
   }
 
   result(): TurnResult {
-    return { patient: this.patient, checkin: this.checkin, replies: this.replies, answers: this.answers, events: this.events, attachment: this.attachment };
+    const result: TurnResult = { patient: this.patient, checkin: this.checkin, replies: this.replies, answers: this.answers, events: this.events, attachment: this.attachment };
+    if (this.formOffered) result.formOffered = true;
+    if (this.form) result.form = this.form;
+    return result;
   }
 
   say(key: string, kind: BotMessage['kind'] = 'notice', vars: Record<string, string> = {}): void {
@@ -112,13 +134,24 @@ class Turn {
   }
 
   /** Runs the engine on the open check-in and takes over what it said and recorded. */
-  engine(input: Input): void {
-    if (!this.view || !this.checkin) return;
+  engine(input: Input): FormRejection[] | undefined {
+    if (!this.view || !this.checkin) return undefined;
     const result = step(this.view.flow, this.checkin.state ?? undefined, input, this.now, this.view.history ? { history: this.view.history } : {});
     this.checkin = { status: result.state.status === 'completed' ? 'completed' : 'active', state: result.state };
     this.replies.push(...result.messages);
     this.answers.push(...result.answers);
     this.events.push(...result.events.map((event) => ({ type: 'engine' as const, event })));
+    return result.rejected;
+  }
+
+  /** Starts the questions: as a form when the shell offers one (nothing asked in the chat yet), else the first question. */
+  startQuestions(): void {
+    if (this.view?.offerForm) {
+      this.engine({ type: 'start', lang: this.lang, form: true });
+      this.formOffered = this.checkin?.state?.awaitingForm === true;
+    } else {
+      this.engine({ type: 'start', lang: this.lang });
+    }
   }
 
   introduce(): void {
@@ -142,8 +175,23 @@ export function beginCheckin(patient: PatientView, checkin: CheckinView, now: Da
   } else if (t.patient.consent === 'asked') {
     // The consent question is already open: the check-in waits for the answer without asking again.
   } else {
-    t.engine({ type: 'start', lang: t.lang });
+    t.startQuestions();
   }
+  return t.result();
+}
+
+/**
+ * The form is not coming: the patient's client cannot show it
+ * (`not-capable`), it reported an error (`refused`) or nobody answered it in
+ * time (`timeout`). The chat starts with the first unanswered question; a chat
+ * that already started goes on untouched.
+ */
+export function continueInChat(patient: PatientView, checkin: CheckinView | null, reason: 'not-capable' | 'refused' | 'timeout', now: Date): TurnResult {
+  const t = new Turn(patient, checkin, now);
+  if (t.checkin?.status !== 'active' || t.checkin.state?.awaitingForm !== true) return t.result();
+  if (t.patient.monitoring === 'stopped' || t.patient.consent !== 'given') return t.result();
+  if (reason !== 'not-capable') t.say('form.chatInstead');
+  t.engine({ type: 'start', lang: t.lang });
   return t.result();
 }
 
@@ -160,6 +208,20 @@ export function turn(patient: PatientView, checkin: CheckinView | null, input: P
   const text = input.type === 'text' || input.type === 'correction' ? input.text : undefined;
 
   // 1. Safety before anything else, in every state, before consent too.
+  if (input.type === 'form') {
+    // Every free-text answer of a form is read like a chat message; the answers are still taken.
+    let said = false;
+    for (const [itemId, value] of Object.entries(input.answers)) {
+      if (value.type !== 'text') continue;
+      const flag = findRedFlag(value.value, vocabulary);
+      if (!flag) continue;
+      t.events.push({ type: 'red_flag', category: flag.category, language: flag.language, negated: flag.negated, text: value.value, itemId });
+      if (!flag.negated && !said) {
+        t.say(CRISIS_CATEGORIES.has(flag.category) ? 'redflag.suicidal' : 'redflag.emergency', 'notice');
+        said = true;
+      }
+    }
+  }
   if (text !== undefined) {
     const flag = findRedFlag(text, vocabulary);
     const open = t.checkin?.state?.current ?? undefined;
@@ -222,7 +284,7 @@ export function turn(patient: PatientView, checkin: CheckinView | null, input: P
       t.events.push({ type: 'consent_given' });
       if (t.checkin && t.checkin.status === 'pending') {
         t.say('consent.given');
-        t.engine({ type: 'start', lang: t.lang });
+        t.startQuestions();
       } else {
         t.say('consent.givenNoCheckin');
       }
@@ -257,6 +319,15 @@ export function turn(patient: PatientView, checkin: CheckinView | null, input: P
     case 'unsupported':
       t.say('idle.unsupported');
       return t.result();
+  }
+  if (input.type === 'form') {
+    if (!active) {
+      t.form = { outcome: t.view?.state?.status === 'completed' ? 'completed' : 'no-checkin', rejected: [] };
+      return t.result();
+    }
+    const rejected = t.engine({ type: 'form', answers: input.answers, ...(input.unreadable ? { unreadable: input.unreadable } : {}) }) ?? [];
+    t.form = { outcome: 'taken', rejected };
+    return t.result();
   }
   if (!active) {
     t.say('idle.noCheckin');

@@ -6,9 +6,10 @@ import { Evaluator } from './conditions.ts';
 import { lexicon } from './lexicon.ts';
 import { normalizeWords } from './normalize.ts';
 import { attachmentAnswer, isExactOption, parseAnswer, parseChoice } from './parse.ts';
-import { ackMessage, formatAnswer, message, questionMessage, reaskMessage, summaryMessage } from './render.ts';
+import { ackMessage, formatAnswer, message, questionLabel, questionMessage, reaskMessage, summaryMessage } from './render.ts';
 import { trendConditions } from './history.ts';
-import type { AnsweredItem, AnswerValue, BotMessage, ConversationState, EngineEvent, EscalationEvent, History, Input, ParseResult, StepOptions, StepResult } from './types.ts';
+import { checkFormValue, isFormQuestion } from './form.ts';
+import type { AnswerChannel, AnsweredItem, AnswerValue, BotMessage, ConversationState, EngineEvent, EscalationEvent, FormRejection, History, Input, ParseResult, StepOptions, StepResult } from './types.ts';
 
 /**
  * The conversation engine: one pure function from (flow, state, input, now) to
@@ -48,6 +49,7 @@ class Step {
   private readonly messages: BotMessage[] = [];
   private readonly events: EngineEvent[] = [];
   private readonly answers: AnsweredItem[] = [];
+  private rejected: FormRejection[] | undefined;
   /** The patient's earlier values, for trend rules only. */
   private readonly history: History | undefined;
 
@@ -66,7 +68,9 @@ class Step {
   }
 
   result(): StepResult {
-    return { state: this.s, messages: this.messages, answers: this.answers, events: this.events };
+    const result: StepResult = { state: this.s, messages: this.messages, answers: this.answers, events: this.events };
+    if (this.rejected) result.rejected = this.rejected;
+    return result;
   }
 
   private get lang(): Language {
@@ -80,12 +84,26 @@ class Step {
     }
     if (input.type === 'start') {
       if (input.lang && isLanguage(input.lang)) this.s.lang = input.lang;
+      if (input.form && this.s.current === null && this.s.path.length === 0) {
+        // The questions go out as a form: greet, and wait for the form (or the patient) before asking here.
+        if (this.flow.intro && fresh) this.say('intro', localize(this.flow.intro, this.lang));
+        this.s.awaitingForm = true;
+        return;
+      }
+      const formWasOffered = this.s.awaitingForm === true;
+      delete this.s.awaitingForm;
       if (this.s.current === null) {
-        if (this.flow.intro && (fresh || this.s.path.length === 0)) this.say('intro', localize(this.flow.intro, this.lang));
+        if (this.flow.intro && !formWasOffered && (fresh || this.s.path.length === 0)) this.say('intro', localize(this.flow.intro, this.lang));
         this.advance();
       } else this.askCurrent(); // resuming: ask the open question again
       return;
     }
+    if (input.type === 'form') {
+      this.onForm(input.answers ?? {}, input.unreadable ?? []);
+      return;
+    }
+    // Anything the patient does in the chat while a form is out starts the chat: they are not asked twice.
+    delete this.s.awaitingForm;
     if (input.type === 'language') {
       if (isLanguage(input.lang)) this.s.lang = input.lang;
       if (this.s.current === null) this.advance();
@@ -237,14 +255,67 @@ class Step {
     this.askCurrent();
   }
 
-  private record(q: Question, value: AnswerValue, corrected: boolean): void {
-    this.s.answers[q.id] = { value, at: this.at };
+  private record(q: Question, value: AnswerValue, corrected: boolean, channel: AnswerChannel = 'chat'): void {
+    this.s.answers[q.id] = { value, at: this.at, channel };
     if (!corrected) this.finish(q.id, 'answered');
     this.events.push({ type: 'answered', questionId: q.id, value, at: this.at, corrected });
-    this.answers.push({ questionId: q.id, value, at: this.at });
-    this.messages.push(ackMessage(q, value, this.lang, corrected));
+    this.answers.push({ questionId: q.id, value, at: this.at, channel });
+    // A form is acknowledged once as a whole, not answer by answer.
+    if (channel === 'chat') this.messages.push(ackMessage(q, value, this.lang, corrected));
     this.escalate(q.escalations, q.id);
     this.escalateFlowRules();
+  }
+
+  /**
+   * A filled-in form, in flow order: questions already dealt with in the chat
+   * keep their outcome (the patient is not asked twice, and the chat answer,
+   * acknowledged already, stands); disabled questions are passed over; a valid
+   * answer is recorded like a chat answer (rules, trends); an optional question
+   * left empty is skipped; a missing required, an invalid answer or a photo
+   * question stays open and the chat asks it next.
+   */
+  private onForm(answers: Readonly<Record<string, AnswerValue>>, unreadable: readonly string[]): void {
+    delete this.s.awaitingForm;
+    const lex = lexicon(this.lang);
+    const rejected: FormRejection[] = [];
+    let recorded = 0;
+    for (const q of this.flow.questions) {
+      if (this.s.outcomes[q.id] !== undefined) continue;
+      if (q.enableWhen && !new Evaluator(this.flow, this.s).test(q.enableWhen)) continue;
+      if (q.type === 'info') {
+        this.finish(q.id, 'shown'); // the form showed it
+        continue;
+      }
+      if (unreadable.includes(q.id)) {
+        rejected.push({ questionId: q.id, reason: 'not-understood' });
+        continue;
+      }
+      const given = Object.hasOwn(answers, q.id) ? answers[q.id] : undefined;
+      if (given === undefined) {
+        if (isFormQuestion(q) && !q.required) {
+          this.finish(q.id, 'skipped');
+          this.events.push({ type: 'skipped', questionId: q.id, at: this.at });
+        }
+        continue;
+      }
+      const checked = checkFormValue(q, given);
+      if (!checked.ok) {
+        rejected.push({ questionId: q.id, reason: checked.reason });
+        continue;
+      }
+      this.record(q, checked.value, false, 'form');
+      recorded += 1;
+    }
+    this.rejected = rejected;
+    if (recorded > 0) this.say('ack', lex.text('form.received'));
+    if (rejected.length > 0) {
+      const labels = rejected.map((r) => this.question(r.questionId)).filter((q): q is Question => q !== undefined).map((q) => questionLabel(q, this.lang));
+      this.say('notice', lex.text('form.rejected', { items: labels.join(', ') }));
+    }
+    // The chat goes on with the first open question (a missing one, a rejected one, a photo), or completes.
+    this.s.current = null;
+    this.s.attempts = 0;
+    this.advance();
   }
 
   private finish(id: string, outcome: 'answered' | 'skipped' | 'unanswered' | 'shown'): void {

@@ -17,10 +17,19 @@ export type AnswerValue =
   | { type: 'date'; value: string }
   | { type: 'attachment'; url: string; contentType: string; title?: string; size?: number };
 
+/**
+ * Where an answer came from: typed in the chat (`chat`), or taken from a form
+ * the patient's TI-M client filled in (`form`, a `de.gematik.fhir`
+ * QuestionnaireResponse; docs/tim.md).
+ */
+export type AnswerChannel = 'chat' | 'form';
+
 export interface StoredAnswer {
   value: AnswerValue;
   /** ISO timestamp of when the answer was given (Observation.effective). */
   at: string;
+  /** Absent in states stored before forms existed: those answers came from the chat. */
+  channel?: AnswerChannel;
 }
 
 /** How an item ended up: answered, skipped by the patient, given up after failed attempts, or (info) shown. */
@@ -47,10 +56,24 @@ export interface ConversationState {
   computed: Record<string, number | boolean>;
   startedAt: string;
   completedAt?: string;
+  /**
+   * The questions went out as a form (TI-M) and nothing was asked in the chat
+   * yet: the chat starts with the first unanswered question when the form is
+   * answered, refused, not answered in time, or the patient writes instead.
+   */
+  awaitingForm?: true;
 }
 
 export type Input =
-  | { type: 'start'; lang?: Language }
+  /** `form`: the questions go out as a form; say the intro and ask nothing in the chat yet. */
+  | { type: 'start'; lang?: Language; form?: boolean }
+  /**
+   * The answers of a form the patient filled in, by question id (already typed
+   * by the adapter; the engine checks each against its question). Questions
+   * answered before keep their answer; invalid and missing required ones are
+   * asked in the chat afterwards.
+   */
+  | { type: 'form'; answers: Readonly<Record<string, AnswerValue>>; unreadable?: readonly string[] }
   | { type: 'text'; text: string }
   /** An uploaded file (Matrix mxc:// URI). */
   | { type: 'attachment'; url: string; contentType: string; title?: string; size?: number }
@@ -141,6 +164,7 @@ export interface AnsweredItem {
   questionId: string;
   value: AnswerValue;
   at: string;
+  channel: AnswerChannel;
 }
 
 export interface StepResult {
@@ -149,6 +173,13 @@ export interface StepResult {
   /** Answers recorded (or corrected) in this step. */
   answers: AnsweredItem[];
   events: EngineEvent[];
+  /** For a `form` input: the questions whose form answer was not taken, and why (they are asked in the chat). */
+  rejected?: FormRejection[];
+}
+
+export interface FormRejection {
+  questionId: string;
+  reason: ParseFailure['reason'];
 }
 
 export type ParseResult = { ok: true; value: AnswerValue } | ParseFailure;

@@ -108,7 +108,7 @@ describe('turn', () => {
 
   it('with consent and a running check-in, answers go to the engine', () => {
     const r = turn(patient(), active(), { type: 'text', text: '4' }, vocab, now);
-    expect(r.answers).toEqual([{ questionId: 'pain', value: { type: 'number', value: 4 }, at: now.toISOString() }]);
+    expect(r.answers).toEqual([{ questionId: 'pain', value: { type: 'number', value: 4 }, at: now.toISOString(), channel: 'chat' }]);
     expect(r.checkin?.state?.current).toBe('temperature');
   });
 

@@ -131,7 +131,7 @@ describe('conversation engine', () => {
         '• Noch etwas?: Alles gut',
       ].join('\n'),
     });
-    expect(lastResult(results).answers).toEqual([{ questionId: 'note', value: { type: 'text', value: 'Alles gut' }, at: NOW.toISOString() }]);
+    expect(lastResult(results).answers).toEqual([{ questionId: 'note', value: { type: 'text', value: 'Alles gut' }, at: NOW.toISOString(), channel: 'chat' }]);
   });
 
   it('asks the photo when the branch opens and accepts an attachment input', () => {
