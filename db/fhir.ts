@@ -7,7 +7,8 @@ import { fhirResources } from './schema.ts';
 /** Inserts or replaces the records of a check-in (same ids on every turn; versionId counts up). */
 export async function storeRecords(tx: Tx, scope: { orgId: string; patientId: string; checkinId: string }, records: FhirRecord[]): Promise<void> {
   for (const r of records) {
-    const resource = { ...r.resource, meta: { lastUpdated: new Date().toISOString() } };
+    // The resource's own meta (e.g. the ISiK profile it claims) stays; lastUpdated is the store's.
+    const resource = { ...r.resource, meta: { ...r.resource.meta, lastUpdated: new Date().toISOString() } };
     await tx
       .insert(fhirResources)
       .values({ resourceType: r.resourceType, id: r.id, ...scope, codes: r.codes, effectiveAt: r.effectiveAt ? new Date(r.effectiveAt) : null, resource })

@@ -1,6 +1,7 @@
 import type { Observation, Provenance, QuestionnaireResponse } from '@medplum/fhirtypes';
 import type { ConversationState } from '../engine/types.ts';
 import type { Flow } from '../flow/model.ts';
+import type { MdrRelevance } from './isik.ts';
 import { buildObservations, buildQuestionnaireResponse } from './response.ts';
 import { assertValidR4, FhirValidationError } from './validate.ts';
 
@@ -44,8 +45,8 @@ function checkBindings(resource: QuestionnaireResponse | Observation): void {
   }
 }
 
-export function checkinRecords(flow: Flow, state: ConversationState, ids: { patientId: string; checkinId: string }): FhirRecord[] {
-  const ctx = { subject: `Patient/${ids.patientId}`, responseId: ids.checkinId };
+export function checkinRecords(flow: Flow, state: ConversationState, ids: { patientId: string; checkinId: string }, options: { mdr?: MdrRelevance } = {}): FhirRecord[] {
+  const ctx = { subject: `Patient/${ids.patientId}`, responseId: ids.checkinId, ...(options.mdr ? { mdr: options.mdr } : {}) };
   const qr: QuestionnaireResponse = { ...buildQuestionnaireResponse(flow, state, ctx), status: state.status === 'completed' ? 'completed' : 'in-progress' };
   const observations = state.status === 'completed' ? buildObservations(flow, state, ctx) : [];
   const resources: Array<QuestionnaireResponse | Observation | Provenance> = [qr, ...observations];

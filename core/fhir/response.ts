@@ -1,8 +1,9 @@
 import type { Observation, Patient, QuestionnaireResponse, QuestionnaireResponseItem, QuestionnaireResponseItemAnswer, Reference } from '@medplum/fhirtypes';
 import type { ComputedValue, Flow, Question } from '../flow/model.ts';
 import type { AnswerValue, ConversationState } from '../engine/types.ts';
-import { primary } from './text.ts';
-import { LOINC, OBSERVATION_CATEGORY, UCUM } from './urls.ts';
+import { FORM_DATA, ISIK, mdrExtension, versioned, type MdrRelevance } from './isik.ts';
+import { primary, withElement } from './text.ts';
+import { EXT, LOINC, OBSERVATION_CATEGORY, UCUM } from './urls.ts';
 import { assertValidR4 } from './validate.ts';
 
 /**
@@ -17,6 +18,16 @@ export interface RunContext {
   /** id for the QuestionnaireResponse; Observations get `${responseId}-<n>`. */
   responseId: string;
   subjectDisplay?: string;
+  /** The MDR relevance the operator declares for the ISiK modifier extension (default `none`; VISITE_TIM_MDR_RELEVANCE). */
+  mdr?: MdrRelevance;
+}
+
+/**
+ * Which channel an answer came from (`chat` or `form`, core/engine/types.ts),
+ * on each QuestionnaireResponse item and each Observation (docs/tim.md).
+ */
+function channelExtension(channel: 'chat' | 'form' | undefined) {
+  return { url: EXT.answerChannel, valueCode: channel ?? 'chat' };
 }
 
 export interface RunResources {
@@ -43,7 +54,7 @@ export function buildQuestionnaireResponse(flow: Flow, state: ConversationState,
   for (const q of flow.questions) {
     const stored = state.answers[q.id];
     if (!stored || state.outcomes[q.id] !== 'answered') continue;
-    item.push({ linkId: q.id, text: primary(q.text), answer: answersFor(flow, q, stored.value) });
+    item.push({ linkId: q.id, text: primary(q.text), extension: [channelExtension(stored.channel)], answer: answersFor(flow, q, stored.value) });
   }
   for (const c of flow.computed) {
     const v = state.computed[c.id];
@@ -53,9 +64,12 @@ export function buildQuestionnaireResponse(flow: Flow, state: ConversationState,
     item.push(entry);
   }
   // Item texts are the German (primary) texts for the care team; answers are as the patient gave them.
+  // ISiKFormularDaten (core/fhir/isik.ts): questionnaire with its title, status, subject, authored, MDR relevance.
   const qr: QuestionnaireResponse = {
     resourceType: 'QuestionnaireResponse',
     id: ctx.responseId,
+    meta: { profile: [versioned(FORM_DATA)] },
+    modifierExtension: [mdrExtension(ctx.mdr ?? 'none')],
     questionnaire: `${flow.url}|${flow.version}`,
     status: 'completed',
     subject: subjectRef(ctx),
@@ -64,6 +78,7 @@ export function buildQuestionnaireResponse(flow: Flow, state: ConversationState,
     source: subjectRef(ctx),
     item,
   };
+  withElement(qr, '_questionnaire', { extension: [{ url: ISIK.displayExtension, valueString: primary(flow.title) }] });
   return qr;
 }
 
@@ -132,10 +147,12 @@ export function buildObservations(flow: Flow, state: ConversationState, ctx: Run
     const v = stored.value;
     const codes = q.codes;
     const text = primary(q.text);
+    const channel = [channelExtension(stored.channel)];
     if (v.type === 'choices' || v.type === 'choice') {
       // One Observation per selected option: codings in one CodeableConcept must be synonyms.
       for (const code of v.type === 'choice' ? [v.code] : v.codes) {
         const o = base(codes, text, stored.at);
+        o.extension = channel;
         const c = optionCoding(flow, q, code);
         o.valueCodeableConcept = { coding: [c], text: c.display ?? code };
         out.push(o);
@@ -143,6 +160,7 @@ export function buildObservations(flow: Flow, state: ConversationState, ctx: Run
       continue;
     }
     const o = base(codes, text, stored.at);
+    o.extension = channel;
     switch (v.type) {
       case 'number':
         if (q.type === 'quantity' && q.unit) o.valueQuantity = { value: v.value, unit: q.unitDisplay ?? q.unit, system: UCUM, code: q.unit };

@@ -30,6 +30,8 @@ export const EXT = {
   codeSystem: `${VISITE_EXTENSION}/code-system`,
   /** A trend condition of an escalation rule (inside `escalation`): values over the patient's check-ins. */
   trend: `${VISITE_EXTENSION}/trend`,
+  /** Where an answer came from: `chat` or `form` (TI-M structured data), on QuestionnaireResponse items and Observations. */
+  answerChannel: `${VISITE_EXTENSION}/answer-channel`,
 } as const;
 
 export const ITEM_CONTROL_SYSTEM = 'http://hl7.org/fhir/questionnaire-item-control';
