@@ -7,11 +7,13 @@ import { SecretKeyError, type SecretBox } from '../db/secrets.ts';
 import type { RoomOpener } from '../services/patient-rooms.ts';
 import type { DeliveryOutcomes } from '../services/alerts/outcome.ts';
 import type { Signal } from '../services/signal.ts';
+import { publishOwnCapabilities, recipientSupports } from './capabilities.ts';
 import { enableKeyBackup, ensureCrossSigning, type KeyBackup } from './crypto-account.ts';
 import { createCrypto, CryptoStoreError, cryptoStoreDir, EncryptionRequiredError, plainRooms, sealForRoom, type BotCrypto } from './crypto.ts';
 import { createInbound, type BotServices } from './inbound.ts';
+import { reserveFile, uploadReserved } from './fhir-files.ts';
 import { uploadLimit } from './media.ts';
-import { startOutboxSender, type OutboxSender, type SendEvent } from './outbox-sender.ts';
+import { startOutboxSender, type FormDeliveryPort, type OutboxSender, type SendEvent, type StructuredDataIo } from './outbox-sender.ts';
 import { inspectRoom } from './room-inspection.ts';
 import { createDirectRoom, leaveAndForget } from './rooms.ts';
 import { routeSdkLogs } from './sdk-logs.ts';
@@ -39,6 +41,8 @@ export interface BotOptions {
   outgoing: Signal;
   /** What an accepted or refused message means (alerts are delivered only when accepted). */
   outcomes?: DeliveryOutcomes;
+  /** What sending (or not sending) a form means for its check-in (TI-M structured data, docs/tim.md). */
+  forms?: FormDeliveryPort;
   /** Backoff bounds while the homeserver is unreachable at start. */
   retry?: { initialMs: number; maxMs: number };
   /** End-to-end encryption: the crypto store's passphrase and folder, how long to wait for missing keys, the backup key. */
@@ -78,6 +82,7 @@ export function createBot(options: BotOptions): Bot {
   const e2eeKey = `${options.userId}:e2ee`;
   let client: MatrixClient | undefined;
   let accessToken = '';
+  let deviceId: string | undefined;
   let cutoff = 0;
   let sender: OutboxSender | undefined;
   let maxBytes = options.maxUploadBytes;
@@ -101,6 +106,7 @@ export function createBot(options: BotOptions): Bot {
     files: { homeserverUrl: options.homeserverUrl, accessToken: () => accessToken, maxBytes: () => maxBytes },
     log,
     cutoff: () => cutoff,
+    deviceId: () => deviceId,
     ...(options.crypto
       ? { encryption: { isEncrypted: async (roomId: string) => (await live?.crypto?.isRoomEncrypted(roomId)) ?? false, wasDecrypted: (eventId: string) => decrypted.has(eventId) } }
       : {}),
@@ -136,6 +142,7 @@ export function createBot(options: BotOptions): Bot {
       secrets: options.secrets,
     });
     accessToken = session.accessToken;
+    deviceId = session.deviceId;
     if (options.crypto) {
       await writeBotState(options.db, e2eeKey, JSON.stringify({ deviceId: session.deviceId }));
       crypto = createCrypto({
@@ -185,8 +192,21 @@ export function createBot(options: BotOptions): Bot {
     }
     if (crypto) await setUpAccountCrypto(matrix);
     await matrix.setDisplayName(options.displayName).catch((error: unknown) => log.warn('could not set display name', errorFields(error)));
+    // TI-M clients learn from the profile that this device takes ISiK form answers (MSC4401).
+    await publishOwnCapabilities(matrix, options.userId, session.deviceId).catch((error: unknown) => log.warn('could not publish client capabilities', errorFields(error)));
     return matrix;
   }
+
+  /** Matrix I/O for structured data: the recipient's capabilities and media for large resources. */
+  const structuredVia = (matrix: MatrixClient): StructuredDataIo => {
+    const media = { homeserverUrl: options.homeserverUrl, accessToken: () => accessToken };
+    return {
+      deviceId: () => deviceId,
+      recipientSupports: (userId, event) => recipientSupports(matrix, userId, event, log),
+      reserveFile: () => reserveFile(media),
+      uploadReserved: (reserved, data, fileName) => uploadReserved(media, reserved, data, fileName),
+    };
+  };
 
   /**
    * Fail closed: an account that has used end-to-end encryption (recorded in the database when its
@@ -230,7 +250,15 @@ export function createBot(options: BotOptions): Bot {
         try {
           const matrix = await connectOnce();
           client = matrix;
-          sender = startOutboxSender({ db: options.db, logger: options.logger, wake: options.outgoing, send: sendVia(matrix), ...(options.outcomes ? { outcomes: options.outcomes } : {}) });
+          sender = startOutboxSender({
+            db: options.db,
+            logger: options.logger,
+            wake: options.outgoing,
+            send: sendVia(matrix),
+            structured: structuredVia(matrix),
+            ...(options.outcomes ? { outcomes: options.outcomes } : {}),
+            ...(options.forms ? { forms: options.forms } : {}),
+          });
           log.info('bot syncing', { userId: options.userId });
           return;
         } catch (error) {

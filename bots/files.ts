@@ -45,7 +45,10 @@ export async function toInput(action: PatientAction, access: FileAccess, log: Lo
       return { input: { type: 'poll', codes: action.answerIds } };
     case 'file':
       return fileInput(action, access, log);
+    case 'fhir':
+    case 'status':
     case 'unsupported':
+      // Structured data has its own way in (bots/inbound.ts); here it is not a chat input.
       return { input: { type: 'unsupported' } };
   }
 }

@@ -7,8 +7,9 @@ import type { Conversations } from '../services/conversations.ts';
 import type { Greetings } from '../services/greetings.ts';
 import { acknowledgedEvent } from './care-team-events.ts';
 import { inviteEvent } from './events.ts';
+import { readFhirFile } from './fhir-files.ts';
 import { toInput, type FileAccess } from './files.ts';
-import { readPatientAction } from './patient-events.ts';
+import { FHIR_EVENT, readPatientAction, STATUS_EVENT, type PatientAction } from './patient-events.ts';
 import { isActionable, isInviterAllowed } from './policy.ts';
 import { perKeyQueue } from './serial.ts';
 
@@ -28,7 +29,7 @@ export interface BotServices {
   };
 }
 
-const HANDLED_TYPES: ReadonlySet<string> = new Set(['m.room.message', 'm.reaction', 'org.matrix.msc3381.poll.response', 'm.poll.response']);
+const HANDLED_TYPES: ReadonlySet<string> = new Set(['m.room.message', 'm.reaction', 'org.matrix.msc3381.poll.response', 'm.poll.response', FHIR_EVENT, STATUS_EVENT]);
 
 export interface InboundOptions {
   userId: string;
@@ -44,6 +45,21 @@ export interface InboundOptions {
    * patient's access token could otherwise answer for them).
    */
   encryption?: { isEncrypted(roomId: string): Promise<boolean>; wasDecrypted(eventId: string): boolean };
+  /** The bot's device id (processing statuses are addressed to devices). */
+  deviceId?(): string | undefined;
+}
+
+/**
+ * Whether a patient's structured-data event gets a processing status back:
+ * yes, unless its request (gematik statusRequest.json) is addressed to another
+ * device or its lifetime is over (MSC4300: expired requests get no response).
+ * An event without a request gets one too: the patient's client may show it,
+ * and the room keeps the record.
+ */
+export function wantsStatus(request: Extract<PatientAction, { type: 'fhir' }>['statusRequest'], ourDevice: string | undefined, sentAt: number, now: number): boolean {
+  if (!request) return true;
+  if (request.toDevice !== undefined && request.toDevice !== ourDevice) return false;
+  return request.lifetimeMs === undefined || sentAt + request.lifetimeMs >= now;
 }
 
 /** Spec-conforming clients send reactions unencrypted even in encrypted rooms (their relation is public anyway). */
@@ -78,10 +94,41 @@ export function createInbound(options: InboundOptions) {
     }
   }
 
-  async function onPatientEvent(matrix: MatrixClient, roomId: string, event: { event_id: string; sender: string; type: string; content?: unknown }): Promise<void> {
+  /** A FHIR resource from the patient (a filled-in form): read inline or from its (encrypted) file, then handed to the conversation. */
+  async function onFhir(roomId: string, event: { event_id: string; sender: string; origin_server_ts: number }, action: Extract<PatientAction, { type: 'fhir' }>): Promise<void> {
+    let resource: unknown = action.resource;
+    let unreadable = action.invalid;
+    if (!unreadable && resource === undefined && action.file) {
+      const read = await readFhirFile(options.files, action.file);
+      if ('resource' in read) resource = read.resource;
+      else unreadable = `fhir.json de.gematik.fhir.file: ${read.unreadable}`;
+    }
+    const outcome = await services.conversations.handleFhir({
+      eventId: event.event_id,
+      roomId,
+      sender: event.sender,
+      structure: action.structure,
+      ...(resource !== undefined && !unreadable ? { resource } : {}),
+      ...(unreadable ? { unreadable } : {}),
+      respond: wantsStatus(action.statusRequest, options.deviceId?.(), event.origin_server_ts, Date.now()),
+    });
+    log.info('patient event', { roomId, eventId: event.event_id, input: 'fhir', outcome });
+  }
+
+  async function onPatientEvent(matrix: MatrixClient, roomId: string, event: { event_id: string; sender: string; type: string; origin_server_ts: number; content?: unknown }): Promise<void> {
     const action = readPatientAction(event.type, event.content);
     if (!action) {
       log.warn('ignored malformed event', { roomId, eventId: event.event_id, type: event.type });
+      return;
+    }
+    if (action.type === 'status') {
+      const outcome = await services.conversations.handleStatus({ eventId: event.event_id, roomId, sender: event.sender, relatesTo: action.relatesTo, status: action.status });
+      log.info('patient event', { roomId, eventId: event.event_id, input: `status:${action.status}`, outcome });
+      return;
+    }
+    if (action.type === 'fhir') {
+      await onFhir(roomId, event, action);
+      void matrix.sendReadReceipt(roomId, event.event_id).catch(() => {});
       return;
     }
     // Typing and read receipts are courtesy, never awaited and never fatal. Typing shows only when the
@@ -128,7 +175,7 @@ export function createInbound(options: InboundOptions) {
     if (!HANDLED_TYPES.has(event.type) || event.unsigned?.redacted_because) return;
     const meta = { sender: event.sender, origin_server_ts: typeof event.origin_server_ts === 'number' ? event.origin_server_ts : 0 };
     if (!isActionable(meta, options.userId, options.cutoff())) return;
-    const typed = { event_id: event.event_id, sender: event.sender, type: event.type, content: event.content };
+    const typed = { event_id: event.event_id, sender: event.sender, type: event.type, origin_server_ts: meta.origin_server_ts, content: event.content };
     const patientRoom = await services.conversations.isPatientRoom(roomId, event.sender);
     if (options.encryption && !CLEARTEXT_TYPES.has(event.type) && !options.encryption.wasDecrypted(event.event_id) && (await options.encryption.isEncrypted(roomId))) {
       log.warn('refused an unencrypted event in an encrypted room', { roomId, eventId: event.event_id, type: event.type });

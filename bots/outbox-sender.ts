@@ -1,10 +1,12 @@
-import { referencedRow } from '../core/outgoing.ts';
+import { referencedRow, type FhirOutgoing } from '../core/outgoing.ts';
 import type { Db, Tx } from '../db/database.ts';
-import { claimForSending, dueHeads, markAttemptFailed, markSent, sentEventIdOf, type OutboxRow } from '../db/outbox.ts';
+import { claimForSending, dueHeads, markAttemptFailed, markSent, markSkipped, savePrepared, sentEventIdOf, type OutboxRow } from '../db/outbox.ts';
 import { errorFields, type Logger } from '../core/logging.ts';
 import type { DeliveryOutcomes } from '../services/alerts/outcome.ts';
 import type { Signal } from '../services/signal.ts';
-import { renderOutgoing } from './render.ts';
+import type { CapabilityCheck } from './capabilities.ts';
+import { encryptReserved, type ReservedFile } from './fhir-files.ts';
+import { fitsInline, renderFhir, renderOutgoing, type FhirFile, type MatrixEvent } from './render.ts';
 
 /** Sends one event with a fixed transaction id; resolves to the event id. */
 export type SendEvent = (roomId: string, eventType: string, txnId: string, content: Record<string, unknown>) => Promise<string>;
@@ -15,6 +17,28 @@ export interface SendFailure {
   errcode?: string;
   retryAfterMs?: number;
 }
+
+/**
+ * What sending structured data (docs/tim.md) needs from Matrix: the bot's
+ * device, the recipient's client capabilities, and media for large resources
+ * (bots/fhir-files.ts).
+ */
+export interface StructuredDataIo {
+  deviceId(): string | undefined;
+  recipientSupports(userId: string, event: MatrixEvent): Promise<CapabilityCheck>;
+  reserveFile(): Promise<ReservedFile>;
+  uploadReserved(reserved: ReservedFile, data: Uint8Array, fileName: string): Promise<'uploaded' | 'already' | 'expired'>;
+}
+
+/** What a form's sending means for its check-in, inside the sender's transaction (services/conversations.ts). */
+export interface FormDeliveryPort {
+  formStillWanted(tx: Tx, deliveryId: string): Promise<boolean>;
+  formSent(tx: Tx, deliveryId: string, eventId: string, now: Date): Promise<void>;
+  fallBackToChat(tx: Tx, deliveryId: string, reason: 'not-capable', now: Date): Promise<boolean>;
+}
+
+/** Stands in for the file while deciding whether a recipient's device can show the event (its capabilities never name a media id). */
+const FILE_PLACEHOLDER: FhirFile = { url: 'mxc://placeholder/file', size: 0, key: { kty: 'oct', key_ops: ['encrypt', 'decrypt'], alg: 'A256CTR', k: '', ext: true }, iv: '', hashes: { sha256: '' }, v: 'v2' };
 
 export interface OutboxSender {
   /** Look for work now (after a transaction that enqueued messages). */
@@ -58,7 +82,17 @@ function describe(error: unknown): SendFailure {
  * after a crash a no-op on the homeserver. Messages are rendered into Matrix
  * content here, just before sending (bots/render.ts).
  */
-export function startOutboxSender(options: { db: Db; send: SendEvent; logger: Logger; wake?: Signal; outcomes?: DeliveryOutcomes; pollMs?: number; batch?: number }): OutboxSender {
+export function startOutboxSender(options: {
+  db: Db;
+  send: SendEvent;
+  logger: Logger;
+  wake?: Signal;
+  outcomes?: DeliveryOutcomes;
+  structured?: StructuredDataIo;
+  forms?: FormDeliveryPort;
+  pollMs?: number;
+  batch?: number;
+}): OutboxSender {
   const log = options.logger.child({ component: 'outbox' });
   const pollMs = options.pollMs ?? 500;
   const batch = options.batch ?? 20;
@@ -71,11 +105,57 @@ export function startOutboxSender(options: { db: Db; send: SendEvent; logger: Lo
   };
   const unsubscribe = options.wake?.subscribe(kick);
 
+  /**
+   * A FHIR resource (TI-M structured data): a form goes out only while its
+   * check-in still waits for it and only if a device of the patient announces
+   * it can show it — otherwise the chat takes over and the row is skipped. A
+   * resource too large for the event goes as an encrypted file, in repeatable
+   * steps (bots/fhir-files.ts): `again` means a step was stored and the row is
+   * to be taken up once more.
+   */
+  async function fhirEventOf(tx: Tx, row: OutboxRow, message: FhirOutgoing): Promise<MatrixEvent | 'skipped' | 'again'> {
+    const io = options.structured;
+    if (!io) throw new Error('structured data cannot be sent without Matrix media and profiles');
+    const ctx = { ...(io.deviceId() ? { deviceId: io.deviceId()! } : {}) };
+    const now = new Date();
+    if (message.form && !(await options.forms?.formStillWanted(tx, message.form.deliveryId))) {
+      await markSkipped(tx, row, 'form no longer wanted', now);
+      return 'skipped';
+    }
+    const inline = fitsInline(message, ctx);
+    const skeleton = renderFhir(message, inline ? ctx : { ...ctx, file: FILE_PLACEHOLDER });
+    if (message.form) {
+      const check = await io.recipientSupports(message.form.recipient, skeleton);
+      if (!check.capable) {
+        await options.forms?.fallBackToChat(tx, message.form.deliveryId, 'not-capable', now);
+        await markSkipped(tx, row, 'no device of the recipient shows forms', now);
+        log.info('form not sent: no capable device; the chat takes over', { outboxId: row.id, roomId: row.roomId });
+        return 'skipped';
+      }
+      log.debug('form goes to capable devices', { outboxId: row.id, devices: check.devices.length });
+    }
+    if (inline) return skeleton;
+    const reserved = row.prepared as ReservedFile | null;
+    if (!reserved) {
+      // Step 1, kept before anything is uploaded: the media id and key every later attempt uses.
+      await savePrepared(tx, row, await io.reserveFile());
+      return 'again';
+    }
+    const { data, file } = encryptReserved(new TextEncoder().encode(message.resource), reserved);
+    if ((await io.uploadReserved(reserved, data, message.fileName)) === 'expired') {
+      await savePrepared(tx, row, null);
+      return 'again';
+    }
+    return renderFhir(message, { ...ctx, file });
+  }
+
   /** The Matrix event of a row: its message rendered now (relations resolved), or content queued by an older version. */
-  async function eventOf(tx: Tx, row: OutboxRow): Promise<{ type: string; content: Record<string, unknown> }> {
+  async function eventOf(tx: Tx, row: OutboxRow): Promise<MatrixEvent | 'skipped' | 'again'> {
     if (!row.message) return { type: row.eventType, content: (row.content ?? {}) as Record<string, unknown> };
+    if (row.message.type === 'fhir') return fhirEventOf(tx, row, row.message);
     const related = referencedRow(row.message);
-    return renderOutgoing(row.message, related === undefined ? undefined : await sentEventIdOf(tx, related));
+    const deviceId = options.structured?.deviceId();
+    return renderOutgoing(row.message, related === undefined ? undefined : await sentEventIdOf(tx, related), deviceId ? { deviceId } : {});
   }
 
   async function sendOne(id: number): Promise<number> {
@@ -85,10 +165,12 @@ export function startOutboxSender(options: { db: Db; send: SendEvent; logger: Lo
       if (!row) return 0;
       try {
         const event = await eventOf(tx, row);
+        if (event === 'skipped' || event === 'again') return 1;
         const eventId = await options.send(row.roomId, event.type, row.txnId, event.content);
         const now = new Date();
         await markSent(tx, row, eventId, now);
         await options.outcomes?.accepted(tx, row, eventId, now);
+        if (row.message?.type === 'fhir' && row.message.form) await options.forms?.formSent(tx, row.message.form.deliveryId, eventId, now);
       } catch (error) {
         const failure = describe(error);
         const attempts = row.attempts + 1;

@@ -1,7 +1,7 @@
 import type { AlertText, Person } from '../core/alerts/describe.ts';
 import type { BotMessage } from '../core/engine/types.ts';
 import { translator } from '../core/i18n.ts';
-import type { Outgoing } from '../core/outgoing.ts';
+import type { FhirOutgoing, Outgoing } from '../core/outgoing.ts';
 
 /**
  * Outgoing messages (domain data, core/outgoing.ts) → Matrix event content.
@@ -64,8 +64,75 @@ export function renderAlert(alert: AlertText): MessageContent & { 'm.mentions': 
   return { msgtype: 'm.text', body, format: 'org.matrix.custom.html', formatted_body: html, 'm.mentions': { user_ids: alert.mentions.map((m) => m.userId) } };
 }
 
+/**
+ * An encrypted file of a large FHIR resource (CS API v1.11 `EncryptedFile`
+ * fields), as gematik fhir.json's `de.gematik.fhir.file` carries it.
+ */
+export interface FhirFile {
+  url: string;
+  size: number;
+  key: { kty: 'oct'; key_ops: string[]; alg: 'A256CTR'; k: string; ext: true };
+  iv: string;
+  hashes: { sha256: string };
+  v: 'v2';
+}
+
+/** What rendering needs besides the message: the bot's device (processing status) and a large resource's uploaded file. */
+export interface RenderContext {
+  deviceId?: string;
+  file?: FhirFile;
+}
+
+/**
+ * Inline resources must keep the encrypted event well under the 64 KiB limit:
+ * Megolm and base64 add about a third, so ~45 KB of cleartext content is the
+ * budget (BRIEF §12); anything larger goes as an encrypted file.
+ */
+export const INLINE_BUDGET_BYTES = 45_000;
+
+export function contentBytes(content: Record<string, unknown>): number {
+  return Buffer.byteLength(JSON.stringify(content), 'utf8');
+}
+
+/**
+ * A FHIR resource as TI-M structured data (gematik api-ti-messenger
+ * src/schema/fhir.json): the structure definition, the fallback texts
+ * (plain text first, as receivers take the first they understand), and the
+ * resource inline or as a file; with a processing-status request
+ * (statusRequest.json) when the message asks for one.
+ */
+export function renderFhir(message: FhirOutgoing, ctx: RenderContext = {}): MatrixEvent {
+  const html = escapeHtml(message.text).replace(/\n/g, '<br>');
+  const content: Record<string, unknown> = {
+    'de.gematik.fhir.structure_definition': {
+      url: message.structure.url,
+      version: message.structure.version,
+      type: message.structure.type,
+      fhir_version: message.structure.fhirVersion,
+    },
+    'de.gematik.text': [
+      { mimetype: 'text/plain', body: message.text },
+      { mimetype: 'text/html', body: html },
+    ],
+  };
+  if (ctx.file) {
+    content['de.gematik.fhir.file'] = { url: ctx.file.url, name: message.fileName, mimetype: 'application/fhir+json', size: ctx.file.size, key: ctx.file.key, iv: ctx.file.iv, hashes: ctx.file.hashes, v: ctx.file.v };
+  } else {
+    content['de.gematik.fhir.resource'] = JSON.parse(message.resource) as Record<string, unknown>;
+  }
+  if (message.statusLifetimeMs !== undefined && ctx.deviceId) {
+    content['de.gematik.request.status'] = { from_device: ctx.deviceId, lifetime: message.statusLifetimeMs };
+  }
+  return { type: 'de.gematik.fhir', content };
+}
+
+/** Does this FHIR message fit inline (well under the event size limit)? */
+export function fitsInline(message: FhirOutgoing, ctx: RenderContext = {}): boolean {
+  return contentBytes(renderFhir(message, { ...(ctx.deviceId ? { deviceId: ctx.deviceId } : {}) }).content) <= INLINE_BUDGET_BYTES;
+}
+
 /** Renders one outbox message; `related` is the event id of the row it refers to, if that was sent. */
-export function renderOutgoing(message: Outgoing, related: string | undefined): MatrixEvent {
+export function renderOutgoing(message: Outgoing, related: string | undefined, ctx: RenderContext = {}): MatrixEvent {
   switch (message.type) {
     case 'bot':
       return { type: 'm.room.message', content: renderMessage(message.message) };
@@ -89,6 +156,21 @@ export function renderOutgoing(message: Outgoing, related: string | undefined): 
           url: message.url,
           info: { mimetype: message.contentType, size: message.size },
           ...(related ? { 'm.relates_to': { 'm.in_reply_to': { event_id: related } } } : {}),
+        },
+      };
+    case 'fhir':
+      return renderFhir(message, ctx);
+    case 'status':
+      // gematik statusResponse.json (MSC4300): the status, why, and a reference to the event it is about.
+      return {
+        type: 'de.gematik.response.status',
+        content: {
+          'de.gematik.response.status': {
+            from_device: ctx.deviceId ?? '',
+            status: message.status,
+            messages: message.messages.map((m) => ({ type: m.type, 'de.gematik.text': [{ mimetype: 'text/plain', body: m.text }] })),
+          },
+          'm.relates_to': { rel_type: 'm.reference', event_id: message.relatesTo },
         },
       };
   }

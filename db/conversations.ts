@@ -78,14 +78,14 @@ export async function applyTurn(tx: Tx, { patient, checkin, result, sourceEventI
         updatedAt: now,
         ...(checkin.startedAt === null && result.checkin.state ? { startedAt: now } : {}),
         ...(ended ? { endedAt: now } : {}),
-        ...(result.answers.length > 0 && sourceEventId ? { lastAnswerEventId: sourceEventId } : {}),
+        ...(result.answers.some((a) => a.channel === 'chat') && sourceEventId ? { lastAnswerEventId: sourceEventId } : {}),
       })
       .where(eq(checkins.id, checkin.id));
 
     for (const answer of result.answers) {
       await tx
         .insert(answers)
-        .values({ checkinId: checkin.id, questionId: answer.questionId, value: answer.value, answeredAt: new Date(answer.at), sourceEventId: sourceEventId ?? 'system' })
+        .values({ checkinId: checkin.id, questionId: answer.questionId, value: answer.value, answeredAt: new Date(answer.at), sourceEventId: sourceEventId ?? 'system', channel: answer.channel })
         .onConflictDoUpdate({
           target: [answers.checkinId, answers.questionId],
           set: {
@@ -94,6 +94,7 @@ export async function applyTurn(tx: Tx, { patient, checkin, result, sourceEventI
             sourceEventId: sourceEventId ?? 'system',
             revision: sql`${answers.revision} + 1`,
             status: 'current',
+            channel: answer.channel,
           },
         });
     }

@@ -70,6 +70,16 @@ export async function markSent(tx: Tx, row: OutboxRow, eventId: string, now: Dat
   await tx.update(outbox).set({ status: 'sent', sentEventId: eventId, sentAt: now, attempts: row.attempts + 1 }).where(eq(outbox.id, row.id));
 }
 
+/** A message that is not to be sent after all (a form no device of the recipient can show: the chat took over). */
+export async function markSkipped(tx: Tx, row: OutboxRow, reason: string, now: Date): Promise<void> {
+  await tx.update(outbox).set({ status: 'skipped', lastError: reason, sentAt: now }).where(eq(outbox.id, row.id));
+}
+
+/** Keeps what a large message's file was reserved as (media id, key), before anything is uploaded. */
+export async function savePrepared(tx: Tx, row: OutboxRow, prepared: unknown): Promise<void> {
+  await tx.update(outbox).set({ prepared }).where(eq(outbox.id, row.id));
+}
+
 export async function markAttemptFailed(tx: Tx, row: OutboxRow, update: { failed: boolean; error: string; retryAt: Date }): Promise<void> {
   await tx
     .update(outbox)

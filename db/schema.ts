@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Outgoing } from '../core/outgoing.ts';
-import { bigint, customType, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, customType, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 /** The owning organisation: every tenant-scoped row has one, and goes when it goes. */
@@ -59,6 +59,8 @@ export const careTeams = pgTable('care_teams', {
   escalationChain: jsonb('escalation_chain').notNull().default([]),
   /** The team's own alert thresholds: { flowId: { ruleId: number } } (core/flow/thresholds.ts). */
   thresholds: jsonb('thresholds').notNull().default({}),
+  /** Post each completed check-in to the room as a `de.gematik.fhir` QuestionnaireResponse too (TI-M Pro clients can import it; docs/tim.md). */
+  postFhirResponses: boolean('post_fhir_responses').notNull().default(false),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
 
@@ -237,6 +239,8 @@ export const answers = pgTable(
     /** 1 for the first answer, +1 for each correction. */
     revision: integer('revision').notNull().default(1),
     status: text('status', { enum: ['current', 'retracted'] }).notNull().default('current'),
+    /** Where the (current) answer came from: typed in the chat, or a TI-M form (docs/tim.md). */
+    channel: text('channel', { enum: ['chat', 'form'] }).notNull().default('chat'),
   },
   (table) => [uniqueIndex('answers_one_per_question').on(table.checkinId, table.questionId)],
 );
@@ -351,13 +355,55 @@ export const outbox = pgTable(
     /** Matrix content queued by versions before 0.2 (sent as it is); new rows carry `message`. */
     eventType: text('event_type').notNull().default('m.room.message'),
     content: jsonb('content'),
-    status: text('status', { enum: ['pending', 'sent', 'failed'] }).notNull().default('pending'),
+    /** skipped: not to be sent after all (a form the recipient's devices cannot show; `last_error` says why). */
+    status: text('status', { enum: ['pending', 'sent', 'failed', 'skipped'] }).notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: ts('next_attempt_at').notNull().defaultNow(),
     lastError: text('last_error'),
     sentEventId: text('sent_event_id'),
     createdAt: ts('created_at').notNull().defaultNow(),
     sentAt: ts('sent_at'),
+    /**
+     * A large message's file, reserved before it is uploaded (bots/outbox-sender.ts): the
+     * media id and the key it is encrypted with, written before the upload, so a resend
+     * after a crash uploads the same bytes to the same id and posts the same event.
+     */
+    prepared: jsonb('prepared'),
   },
   (table) => [index('outbox_pending_idx').on(table.roomId, table.id).where(sql`status = 'pending'`)],
+);
+
+/**
+ * A check-in's questions sent as a form (TI-M `de.gematik.fhir`, docs/tim.md):
+ * which outbox message carries it, the event once sent, and until when the
+ * chat waits for it. `pending`: queued; `sent`: a capable device has it;
+ * `answered`: a form answer came; `chat`: the patient went on in the chat;
+ * `fallback`: the form did not come through (`reason`: not-capable, refused,
+ * timeout) and the chat took over.
+ */
+export const formDeliveries = pgTable(
+  'form_deliveries',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    checkinId: uuid('checkin_id')
+      .notNull()
+      .unique()
+      .references(() => checkins.id, { onDelete: 'cascade' }),
+    patientId: patientRef(),
+    roomId: text('room_id').notNull(),
+    outboxId: bigint('outbox_id', { mode: 'number' }).notNull(),
+    status: text('status', { enum: ['pending', 'sent', 'answered', 'chat', 'fallback'] }).notNull().default('pending'),
+    reason: text('reason'),
+    /** The form event, once the homeserver accepted it (processing statuses refer to it). */
+    eventId: text('event_id'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    sentAt: ts('sent_at'),
+    /** No answer by then: the chat takes over (VISITE_TIM_FORM_WAIT_MINUTES after sending). */
+    fallbackAt: ts('fallback_at').notNull(),
+    closedAt: ts('closed_at'),
+  },
+  (table) => [
+    index('form_deliveries_due').on(table.fallbackAt).where(sql`status in ('pending', 'sent')`),
+    index('form_deliveries_event').on(table.eventId),
+  ],
 );

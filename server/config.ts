@@ -100,6 +100,14 @@ export const configSchema = z
       .default('* * * * *')
       .refine((v) => v === 'off' || cron.validate(v), { error: 'expected a cron expression, e.g. "* * * * *" (every minute), or off' }),
     VISITE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected one of debug, info, warn, error' }).default('info'),
+    VISITE_TIM_FORMS: z.enum(['on', 'off'], { error: 'expected on or off' }).default('on'),
+    VISITE_TIM_FORM_WAIT_MINUTES: z.coerce
+      .number({ error: 'expected minutes, e.g. 60' })
+      .int({ error: 'expected whole minutes, e.g. 60' })
+      .min(1, { error: 'expected minutes from 1 to 10080 (7 days)' })
+      .max(7 * 24 * 60, { error: 'expected minutes from 1 to 10080 (7 days)' })
+      .default(60),
+    VISITE_TIM_MDR_RELEVANCE: z.enum(['none', 'rel'], { error: 'expected none or rel (ISiKMDRRelevanzFormularCS)' }).default('none'),
   })
   .superRefine((value, ctx) => {
     if (value.VISITE_OIDC_ISSUER && !value.VISITE_OIDC_AUDIENCE) {
@@ -134,6 +142,8 @@ export interface Config {
   schedulerCron: string | false;
   oidc?: { issuer: string; audience: string; jwksUrl?: string; orgClaim: string; rolesClaim: string; maxTokenAgeSeconds: number };
   logLevel: RawConfig['VISITE_LOG_LEVEL'];
+  /** TI-M forms (docs/tim.md): on or off, how long the chat waits for a sent form, the MDR relevance declared in ISiK resources. */
+  forms: { enabled: boolean; waitMs: number; mdr: 'none' | 'rel' };
 }
 
 export class ConfigError extends Error {
@@ -192,5 +202,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         }
       : {}),
     logLevel: c.VISITE_LOG_LEVEL,
+    forms: { enabled: c.VISITE_TIM_FORMS === 'on', waitMs: c.VISITE_TIM_FORM_WAIT_MINUTES * 60_000, mdr: c.VISITE_TIM_MDR_RELEVANCE },
   };
 }

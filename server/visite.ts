@@ -83,7 +83,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
     const wake = createWake();
     const secrets = secretBox(config.secrets);
     if (!secrets.encrypting) logger.warn('secrets are stored unencrypted: set VISITE_SECRET_KEY or VISITE_CRYPTO_PASSPHRASE');
-    const conversations = createConversations({ db, flows, vocabulary: vocabulary(), wake });
+    const conversations = createConversations({ db, flows, vocabulary: vocabulary(), wake, forms: config.forms });
     const alerts = startAlerts({ db, flows, logger, links, wake });
     closers.push(() => alerts.stop());
 
@@ -111,6 +111,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       logger,
       outgoing: wake.outgoing,
       outcomes: deliveryOutcomes({ logger, onQueued: () => (wake.outgoing.notify(), wake.escalations.notify()) }),
+      forms: conversations,
       services: {
         conversations,
         alerts,

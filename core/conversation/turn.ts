@@ -184,12 +184,20 @@ export function beginCheckin(patient: PatientView, checkin: CheckinView, now: Da
  * The form is not coming: the patient's client cannot show it
  * (`not-capable`), it reported an error (`refused`) or nobody answered it in
  * time (`timeout`). The chat starts with the first unanswered question; a chat
- * that already started goes on untouched.
+ * that already started goes on untouched. A form that came but could not be
+ * taken (`invalid`) is answered with a notice and the open question.
  */
-export function continueInChat(patient: PatientView, checkin: CheckinView | null, reason: 'not-capable' | 'refused' | 'timeout', now: Date): TurnResult {
+export function continueInChat(patient: PatientView, checkin: CheckinView | null, reason: 'not-capable' | 'refused' | 'timeout' | 'invalid', now: Date): TurnResult {
   const t = new Turn(patient, checkin, now);
-  if (t.checkin?.status !== 'active' || t.checkin.state?.awaitingForm !== true) return t.result();
-  if (t.patient.monitoring === 'stopped' || t.patient.consent !== 'given') return t.result();
+  if (t.patient.monitoring === 'stopped' || t.patient.consent !== 'given' || t.checkin?.status !== 'active') return t.result();
+  const waiting = t.checkin.state?.awaitingForm === true;
+  if (reason === 'invalid') {
+    // A form that could not be taken: say so, and ask (again) what is open.
+    t.say('form.notTaken');
+    t.engine({ type: 'start', lang: t.lang });
+    return t.result();
+  }
+  if (!waiting) return t.result();
   if (reason !== 'not-capable') t.say('form.chatInstead');
   t.engine({ type: 'start', lang: t.lang });
   return t.result();

@@ -43,7 +43,12 @@ export interface FormContext {
   /** Visite's id of the patient (the room's patient) and their Matrix id (the event's sender). */
   patientId: string;
   matrixUserId: string;
+  /** The open check-in began then: a form authored earlier answers an earlier check-in. */
+  notBefore?: Date;
 }
+
+/** Clocks of phones differ: a form authored this long before the check-in began still counts. */
+const CLOCK_SKEW_MS = 10 * 60_000;
 
 /** Statuses a finished form has; ISiK: an instance not `completed` should not be processed. */
 const FINISHED = new Set(['completed', 'amended']);
@@ -104,8 +109,11 @@ export function readFormResponse(flow: Flow, resource: unknown, ctx: FormContext
     const conflict = subjectConflict(qr.subject, ctx);
     if (conflict) fail('Visite subject', conflict);
   }
-  // authored 1..1
+  // authored 1..1 — and not before the open check-in began.
   if (!qr.authored) fail('ISiKFormularDaten.authored 1..1', 'authored is required');
+  else if (ctx.notBefore && Date.parse(qr.authored) < ctx.notBefore.getTime() - CLOCK_SKEW_MS) {
+    fail('Visite authored', `authored ${qr.authored}, before the open check-in began: it answers an earlier one`);
+  }
 
   // sdcqr-2: an item with answers appears once per level (several answers go into one item).
   if (!linkIdsDistinct(qr.item ?? [])) fail('ISiKFormularDaten sdcqr-2', 'an item with answers appears more than once with the same linkId');

@@ -10,9 +10,10 @@ import { expireBatch, remindBatch } from './follow-ups.ts';
 import { addResult, emptyResult, type PassResult } from './result.ts';
 
 /**
- * One scheduler pass (docs/scheduling.md), three steps, each in small batches,
+ * One scheduler pass (docs/scheduling.md), four steps, each in small batches,
  * each batch one transaction: due check-ins start (or are skipped, cancelled,
- * postponed), reminders go out, unanswered check-ins expire. A row is locked by
+ * postponed), reminders go out, unanswered check-ins expire, and forms nobody
+ * answered in time give way to the chat (docs/tim.md). A row is locked by
  * one transaction at a time and its new status is written in that transaction,
  * so with any number of instances each step happens exactly once per row; a
  * crash rolls the batch back and the next pass redoes it.
@@ -115,7 +116,17 @@ export function schedulerPass(options: SchedulerPassOptions): SchedulerPass {
           .catch(followUp('no-response')),
       isStopped,
     );
-    if (result.started + result.skipped + result.cancelled + result.postponed + result.reminded + result.expired + result.failed > 0) log.info('scheduler pass', { ...result });
+    // Forms nobody answered in time: the chat takes over (each in its own transaction, patient first).
+    try {
+      while (!isStopped()) {
+        const fell = await options.conversations.fallBackDue(now, batchSize);
+        result.formsFellBack += fell;
+        if (fell < batchSize) break;
+      }
+    } catch (error) {
+      followUp('form fallback')(error);
+    }
+    if (result.started + result.skipped + result.cancelled + result.postponed + result.reminded + result.expired + result.formsFellBack + result.failed > 0) log.info('scheduler pass', { ...result });
     return result;
   };
 }

@@ -6,13 +6,15 @@ export interface PassResult {
   postponed: number;
   reminded: number;
   expired: number;
+  /** Forms (TI-M) nobody answered in time: the chat took over. */
+  formsFellBack: number;
   /** Failed attempts in this pass (the rows stay as they were and are retried by the next pass). */
   failed: number;
   /** Largest delay between a started row's due time and its start, in ms. */
   maxLagMs: number;
 }
 
-export const emptyResult = (): PassResult => ({ started: 0, skipped: 0, cancelled: 0, postponed: 0, reminded: 0, expired: 0, failed: 0, maxLagMs: 0 });
+export const emptyResult = (): PassResult => ({ started: 0, skipped: 0, cancelled: 0, postponed: 0, reminded: 0, expired: 0, formsFellBack: 0, failed: 0, maxLagMs: 0 });
 
 export function addResult(into: PassResult, from: PassResult): void {
   into.started += from.started;
@@ -21,6 +23,7 @@ export function addResult(into: PassResult, from: PassResult): void {
   into.postponed += from.postponed;
   into.reminded += from.reminded;
   into.expired += from.expired;
+  into.formsFellBack += from.formsFellBack;
   into.failed += from.failed;
   into.maxLagMs = Math.max(into.maxLagMs, from.maxLagMs);
 }

@@ -51,6 +51,7 @@ const CareTeam = z
     language: LanguageSchema,
     escalationChain: z.array(EscalationStep),
     thresholds: Thresholds,
+    postFhirResponses: z.boolean().openapi({ description: 'Also post each completed check-in to the room as a TI-M `de.gematik.fhir` event carrying the ISiKFormularDaten QuestionnaireResponse (with a text fallback), so TI-M Pro clients can show or import it' }),
     memberIds: z.array(z.uuid()).openapi({ description: 'Clinicians of this team' }),
     createdAt: z.iso.datetime(),
   })
@@ -73,6 +74,7 @@ const CreateCareTeam = z
     language: LanguageSchema.default('de'),
     escalationChain: EscalationChain.default([]),
     thresholds: Thresholds.default({}),
+    postFhirResponses: z.boolean().default(false).openapi({ description: 'Also post each completed check-in to the room as a TI-M `de.gematik.fhir` event carrying the ISiKFormularDaten QuestionnaireResponse (with a text fallback), so TI-M Pro clients can show or import it' }),
   })
   .openapi('CreateCareTeam');
 
@@ -83,6 +85,7 @@ const UpdateCareTeam = z
     language: LanguageSchema.optional(),
     escalationChain: EscalationChain.optional(),
     thresholds: Thresholds.optional(),
+    postFhirResponses: z.boolean().optional().openapi({ description: 'Also post each completed check-in to the room as a TI-M `de.gematik.fhir` event carrying the ISiKFormularDaten QuestionnaireResponse (with a text fallback), so TI-M Pro clients can show or import it' }),
   })
   .openapi('UpdateCareTeam');
 
@@ -100,6 +103,7 @@ const view = (row: Row, memberIds: string[]): z.infer<typeof CareTeam> => ({
   language: row.language as z.infer<typeof LanguageSchema>,
   escalationChain: row.escalationChain as Step[],
   thresholds: row.thresholds as Record<string, Record<string, number>>,
+  postFhirResponses: row.postFhirResponses,
   memberIds,
   createdAt: row.createdAt.toISOString(),
 });
@@ -178,7 +182,7 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
       const [row] = await c
         .get('deps')
         .db.insert(careTeams)
-        .values({ orgId: c.get('principal').orgId, name: body.name, roomId: body.roomId, language: body.language, escalationChain: body.escalationChain, thresholds: body.thresholds })
+        .values({ orgId: c.get('principal').orgId, name: body.name, roomId: body.roomId, language: body.language, escalationChain: body.escalationChain, thresholds: body.thresholds, postFhirResponses: body.postFhirResponses })
         .returning()
         .catch((error: unknown) => {
           if (isRoomTaken(error)) throw new ApiError('conflict', 'this room is already the alert room of a care team');
