@@ -59,8 +59,8 @@ export function buildQuestionnaireResponse(flow: Flow, state: ConversationState,
   for (const c of flow.computed) {
     const v = state.computed[c.id];
     if (v === undefined) continue;
-    const entry: QuestionnaireResponseItem = { linkId: c.id, answer: [computedAnswer(c, v)] };
-    if (c.text) entry.text = primary(c.text);
+    // ISiKFormularDaten: the question travels with the answer — for a computed value, its text or code.
+    const entry: QuestionnaireResponseItem = { linkId: c.id, text: c.text ? primary(c.text) : (c.codes[0]?.display ?? c.id), answer: [computedAnswer(c, v)] };
     item.push(entry);
   }
   // Item texts are the German (primary) texts for the care team; answers are as the patient gave them.

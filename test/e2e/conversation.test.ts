@@ -96,8 +96,9 @@ describe('check-in conversations on a real Synapse', () => {
     });
     expect(records.answers.every((a) => a.revision === 1)).toBe(true);
     expect(records.patient.consent).toBe('given');
-    // The last messages may still be on their way; every queued message goes out.
-    await eventually(async () => ((await recordsOf(db(), p.user.userId)).outbox.every((row) => row.status === 'sent') ? true : undefined), 10_000, 'outbox drained');
+    // The last messages may still be on their way; every queued message goes out (the form offered at the
+    // start is skipped: this patient's client does not announce it can show forms, docs/tim.md).
+    await eventually(async () => ((await recordsOf(db(), p.user.userId)).outbox.every((row) => row.status === 'sent' || (row.status === 'skipped' && row.message?.type === 'fhir')) ? true : undefined), 10_000, 'outbox drained');
     // Every patient message was recorded once by event id, and the bot marked it read.
     expect(records.inbound).toHaveLength(9);
     await p.client.sync(0);

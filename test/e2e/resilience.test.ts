@@ -163,7 +163,8 @@ describe('homeserver outage', () => {
       expect(await chat.unreadAfter(1_500)).toEqual([]);
       expect(chat.botMessages().filter((e) => /Wie stark sind Ihre Schmerzen/.test(String(e.content['body'])))).toHaveLength(1);
       const records = await recordsOf(database.db, user.userId);
-      expect(records.outbox.every((row) => row.status === 'sent')).toBe(true);
+      // The form offered at the start is skipped: this patient's client cannot show forms (docs/tim.md).
+      expect(records.outbox.every((row) => row.status === 'sent' || (row.status === 'skipped' && row.message?.type === 'fhir'))).toBe(true);
     } finally {
       await running.visite.stop();
     }
