@@ -336,10 +336,14 @@ export function createConversations(options: ConversationOptions): Conversations
         const result = turn(patientView(patient), view, { type: 'form', answers: reading.answers, unreadable: reading.unreadable }, vocabulary, now);
         const taken = result.form?.outcome === 'taken';
         const rejected = result.form?.rejected ?? [];
+        const missing = result.form?.missing ?? [];
         const details: StatusMessage[] = reading.problems.map((p) => ({ type: 'warning', text: `${p.linkId ? `${p.linkId}: ` : ''}${p.rule}: ${p.message}` }));
         details.push(...rejected.map((r) => ({ type: 'warning' as const, text: `${r.questionId}: ${r.reason}` })));
+        details.push(...missing.map((id) => ({ type: 'warning' as const, text: `${id}: required, not answered` })));
+        // success: everything the form could carry was taken (a photo question the form enabled is asked in the chat).
+        const open = [...rejected.map((r) => r.questionId), ...missing];
         if (!taken) await reply('error', 'closed');
-        else if (rejected.length > 0) await reply('error', 'partly', { items: questionNames(view.flow, rejected.map((r) => r.questionId), patientLanguage(patient)) }, details);
+        else if (open.length > 0) await reply('error', 'partly', { items: questionNames(view.flow, open, patientLanguage(patient)) }, details);
         else await reply('success', 'stored', {}, details);
         if (delivery) await closeFormDelivery(tx, delivery.id, 'answered', null, now);
         await apply(tx, patient, { row: checkin, flow: view.flow }, result, event.eventId, now);

@@ -1,5 +1,5 @@
 import { step } from '../engine/step.ts';
-import type { AnsweredItem, AnswerValue, BotMessage, ConversationState, EngineEvent, FormRejection, History, Input } from '../engine/types.ts';
+import type { AnsweredItem, AnswerValue, BotMessage, ConversationState, EngineEvent, FormRejection, History, Input, StepResult } from '../engine/types.ts';
 import type { Flow } from '../flow/model.ts';
 import { translator } from '../i18n.ts';
 import { isRightToLeft, type Language } from '../language.ts';
@@ -86,7 +86,7 @@ export interface TurnResult {
    * answers asked again in the chat), or not (`no-checkin`: nothing open to
    * answer, `completed`: already finished).
    */
-  form?: { outcome: 'taken' | 'no-checkin' | 'completed'; rejected: FormRejection[] };
+  form?: { outcome: 'taken' | 'no-checkin' | 'completed'; rejected: FormRejection[]; missing: string[] };
 }
 
 const PHOTO_TYPES = /^image\/(jpeg|png|webp|heic|heif|gif)$/;
@@ -134,14 +134,14 @@ class Turn {
   }
 
   /** Runs the engine on the open check-in and takes over what it said and recorded. */
-  engine(input: Input): FormRejection[] | undefined {
-    if (!this.view || !this.checkin) return undefined;
+  engine(input: Input): Pick<StepResult, 'rejected' | 'missing'> {
+    if (!this.view || !this.checkin) return {};
     const result = step(this.view.flow, this.checkin.state ?? undefined, input, this.now, this.view.history ? { history: this.view.history } : {});
     this.checkin = { status: result.state.status === 'completed' ? 'completed' : 'active', state: result.state };
     this.replies.push(...result.messages);
     this.answers.push(...result.answers);
     this.events.push(...result.events.map((event) => ({ type: 'engine' as const, event })));
-    return result.rejected;
+    return result;
   }
 
   /** Starts the questions: as a form when the shell offers one (nothing asked in the chat yet), else the first question. */
@@ -330,11 +330,11 @@ export function turn(patient: PatientView, checkin: CheckinView | null, input: P
   }
   if (input.type === 'form') {
     if (!active) {
-      t.form = { outcome: t.view?.state?.status === 'completed' ? 'completed' : 'no-checkin', rejected: [] };
+      t.form = { outcome: t.view?.state?.status === 'completed' ? 'completed' : 'no-checkin', rejected: [], missing: [] };
       return t.result();
     }
-    const rejected = t.engine({ type: 'form', answers: input.answers, ...(input.unreadable ? { unreadable: input.unreadable } : {}) }) ?? [];
-    t.form = { outcome: 'taken', rejected };
+    const taken = t.engine({ type: 'form', answers: input.answers, ...(input.unreadable ? { unreadable: input.unreadable } : {}) });
+    t.form = { outcome: 'taken', rejected: taken.rejected ?? [], missing: taken.missing ?? [] };
     return t.result();
   }
   if (!active) {

@@ -50,6 +50,7 @@ class Step {
   private readonly events: EngineEvent[] = [];
   private readonly answers: AnsweredItem[] = [];
   private rejected: FormRejection[] | undefined;
+  private missing: string[] | undefined;
   /** The patient's earlier values, for trend rules only. */
   private readonly history: History | undefined;
 
@@ -70,6 +71,7 @@ class Step {
   result(): StepResult {
     const result: StepResult = { state: this.s, messages: this.messages, answers: this.answers, events: this.events };
     if (this.rejected) result.rejected = this.rejected;
+    if (this.missing) result.missing = this.missing;
     return result;
   }
 
@@ -278,6 +280,7 @@ class Step {
     delete this.s.awaitingForm;
     const lex = lexicon(this.lang);
     const rejected: FormRejection[] = [];
+    const missing: string[] = [];
     let recorded = 0;
     for (const q of this.flow.questions) {
       if (this.s.outcomes[q.id] !== undefined) continue;
@@ -295,7 +298,7 @@ class Step {
         if (isFormQuestion(q) && !q.required) {
           this.finish(q.id, 'skipped');
           this.events.push({ type: 'skipped', questionId: q.id, at: this.at });
-        }
+        } else if (isFormQuestion(q)) missing.push(q.id);
         continue;
       }
       const checked = checkFormValue(q, given);
@@ -307,6 +310,7 @@ class Step {
       recorded += 1;
     }
     this.rejected = rejected;
+    this.missing = missing;
     if (recorded > 0) this.say('ack', lex.text('form.received'));
     if (rejected.length > 0) {
       const labels = rejected.map((r) => this.question(r.questionId)).filter((q): q is Question => q !== undefined).map((q) => questionLabel(q, this.lang));

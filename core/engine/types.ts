@@ -175,6 +175,8 @@ export interface StepResult {
   events: EngineEvent[];
   /** For a `form` input: the questions whose form answer was not taken, and why (they are asked in the chat). */
   rejected?: FormRejection[];
+  /** For a `form` input: questions a form could carry that it left open though they are required (asked in the chat). */
+  missing?: string[];
 }
 
 export interface FormRejection {

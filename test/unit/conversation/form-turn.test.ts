@@ -72,7 +72,7 @@ describe('continueInChat', () => {
 describe('a filled-in form', () => {
   it('is taken into the open check-in', () => {
     const r = turn(patient(), offered(), { type: 'form', answers }, vocab, now);
-    expect(r.form).toEqual({ outcome: 'taken', rejected: [] });
+    expect(r.form).toEqual({ outcome: 'taken', rejected: [], missing: [] });
     expect(r.checkin?.status).toBe('completed');
     expect(r.answers.every((a) => a.channel === 'form')).toBe(true);
   });
@@ -93,7 +93,7 @@ describe('a filled-in form', () => {
 
   it('without an open check-in nothing is taken', () => {
     const r = turn(patient(), null, { type: 'form', answers }, vocab, now);
-    expect(r.form).toEqual({ outcome: 'no-checkin', rejected: [] });
+    expect(r.form).toEqual({ outcome: 'no-checkin', rejected: [], missing: [] });
     expect(r.answers).toEqual([]);
   });
 });

@@ -104,6 +104,7 @@ describe('step with a form', () => {
     delete (answers as Record<string, unknown>)['temperature'];
     const r = step(flow, formStart(), { type: 'form', answers }, NOW);
     expect(r.rejected).toEqual([{ questionId: 'pain', reason: 'out-of-range' }]);
+    expect(r.missing).toEqual(['nausea']);
     expect(r.state.outcomes['temperature']).toBe('skipped'); // optional, left empty
     expect(r.state.outcomes['pain']).toBeUndefined();
     expect(r.state.outcomes['nausea']).toBeUndefined();
