@@ -34,6 +34,7 @@ const Answer = z
     value: z.unknown().openapi({ description: 'The parsed answer: a number, a choice code, text, a boolean, or a file reference' }),
     answeredAt: z.iso.datetime(),
     revision: z.number().int().openapi({ description: '1 for the first answer, +1 for each correction by the patient' }),
+    channel: z.enum(['chat', 'form']).openapi({ description: 'Where the answer came from: typed in the chat, or a TI-M form the patient\'s client filled in (docs/tim.md)' }),
   })
   .openapi('Answer');
 
@@ -111,7 +112,7 @@ export function checkinRoutes(api: OpenAPIHono<ApiEnv>): void {
         .where(and(eq(answers.checkinId, id), eq(answers.status, 'current')))
         .orderBy(asc(answers.answeredAt), asc(answers.questionId));
       return c.json(
-        { ...view(row), answers: current.map((a) => ({ questionId: a.questionId, value: a.value, answeredAt: a.answeredAt.toISOString(), revision: a.revision })) },
+        { ...view(row), answers: current.map((a) => ({ questionId: a.questionId, value: a.value, answeredAt: a.answeredAt.toISOString(), revision: a.revision, channel: a.channel })) },
         200,
       );
     },
