@@ -6,11 +6,12 @@ import { and, asc, eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateR4 } from '../../core/fhir/validate.ts';
 import { createOrganisation } from '../../db/organisations.ts';
+import { createApiKey } from '../../server/api/auth.ts';
 import { enrollPatient } from '../../db/patients.ts';
 import { answers, careTeamMembers, careTeams, checkins, clinicians, enrollments, escalations, fhirResources, formDeliveries, outbox } from '../../db/schema.ts';
 import { DEFAULT_FLOWS_DIR } from '../../server/config.ts';
 import { PatientChat } from '../harness/chat.ts';
-import type { ClearEvent } from '../harness/e2ee-client.ts';
+import { encryptAttachment, type ClearEvent } from '../harness/e2ee-client.ts';
 import type { E2eeTestClient } from '../harness/e2ee-test-client.ts';
 import { FORM_DATA_RULES, FORM_DEFINITION_RULES, ISIK_URLS, violations } from '../harness/isik-profiles.ts';
 import { eventually } from '../harness/process.ts';
@@ -79,6 +80,14 @@ let orgId: string;
 let teamId: string;
 let teamRoom: string;
 let doctor: E2eeTestClient;
+let apiKey: string;
+
+/** Visite's REST and FHIR API, as the hospital's systems read it. */
+async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${suite.running.visite.httpUrl}${path}`, { method, headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  expect(res.status, `${method} ${path}`).toBe(200);
+  return (await res.json()) as T;
+}
 
 beforeAll(async () => {
   orgId = (await createOrganisation(db(), { name: 'Klinik TI-M Formulare' })).id;
@@ -87,9 +96,12 @@ beforeAll(async () => {
   const [clinician] = await db().insert(clinicians).values({ orgId, matrixUserId: dr.userId, displayName: 'Dr. Form', roles: ['clinician'] }).returning();
   teamRoom = await doctor.createDirectRoom(bot());
   await doctor.waitForJoin(teamRoom, bot());
-  const [team] = await db().insert(careTeams).values({ orgId, name: 'Chirurgie TI-M', roomId: teamRoom, language: 'de', postFhirResponses: true }).returning();
+  const [team] = await db().insert(careTeams).values({ orgId, name: 'Chirurgie TI-M', roomId: teamRoom, language: 'de' }).returning();
   teamId = team!.id;
   await db().insert(careTeamMembers).values({ careTeamId: teamId, clinicianId: clinician!.id });
+  apiKey = (await createApiKey(db(), orgId, 'tests', ['org_admin', 'integration'])).secret;
+  // The team wants completed check-ins as de.gematik.fhir in its room too.
+  expect(await api<{ postFhirResponses: boolean }>('PATCH', `/v1/care-teams/${teamId}`, { postFhirResponses: true })).toMatchObject({ postFhirResponses: true });
 });
 
 interface Patient {
@@ -148,14 +160,21 @@ function filledIn(p: Patient, q: Questionnaire, values: Record<string, Array<Rec
   };
 }
 
-/** Sends a filled-in form as the patient's client does, asking for a processing status. */
-async function sendForm(p: Patient, resource: unknown): Promise<string> {
-  const content = {
+/** Sends a filled-in form as the patient's client does, asking for a processing status; `asFile`: as an encrypted upload. */
+async function sendForm(p: Patient, resource: unknown, options: { asFile?: boolean } = {}): Promise<string> {
+  const content: Record<string, unknown> = {
     'de.gematik.fhir.structure_definition': { url: ISIK_URLS.DATA, version: '5.0.0', type: 'QuestionnaireResponse', fhir_version: '4.0.1' },
     'de.gematik.text': [{ mimetype: 'text/plain', body: 'Ausgefüllter Fragebogen' }],
-    'de.gematik.fhir.resource': resource,
     'de.gematik.request.status': { from_device: p.deviceId, lifetime: 120_000 },
   };
+  if (options.asFile) {
+    const json = Buffer.from(JSON.stringify(resource));
+    const encrypted = await encryptAttachment(json);
+    const upload = await p.client.e2ee.matrix.uploadContent(Buffer.from(encrypted.data), { type: 'application/octet-stream', includeFilename: false });
+    content['de.gematik.fhir.file'] = { ...encrypted.info, url: upload.content_uri, name: 'antworten.json', mimetype: 'application/fhir+json', size: json.byteLength };
+  } else {
+    content['de.gematik.fhir.resource'] = resource;
+  }
   expect(checkFhirEvent({ type: 'de.gematik.fhir', content })).toEqual([]);
   return p.client.sendEvent(p.roomId, 'de.gematik.fhir', content);
 }
@@ -269,6 +288,15 @@ describe('native TI-M questionnaires, the chat as the fallback', () => {
     const items = (qr: Record<string, unknown>) => (qr['item'] as Array<{ linkId: string; answer: unknown }>).map((i) => [i.linkId, i.answer]);
     expect(items(form.responses[0]!)).toEqual(items(chat.responses[0]!));
 
+    // The hospital's systems see the channel of every answer: the check-in API and the FHIR API.
+    const checkin = await api<{ answers: Array<{ questionId: string; channel: string }> }>('GET', `/v1/checkins/${form.checkin.id}`);
+    expect(checkin.answers.map((a) => a.channel)).toEqual(Array(7).fill('form'));
+    const bundle = await api<{ entry: Array<{ resource: Record<string, unknown> }> }>('GET', `/fhir/R4/QuestionnaireResponse?patient=${p.id}`);
+    const read = bundle.entry[0]!.resource;
+    expect(violations(FORM_DATA_RULES, read)).toEqual({});
+    expect((read['meta'] as { profile: string[] }).profile).toEqual([`${ISIK_URLS.DATA}|5.0.0`]);
+    expect((read['item'] as Array<{ extension: Array<{ valueCode: string }> }>)[0]!.extension[0]!.valueCode).toBe('form');
+
     // The care team (postFhirResponses) gets the completed check-in as de.gematik.fhir with the text fallback.
     const posted = await doctor.e2ee.waitForEvent(teamRoom, (e) => e.sender === bot() && e.type === 'de.gematik.fhir' && JSON.stringify(e.content).includes(`Patient/${p.id}`), 30_000);
     expect(checkFhirEvent(posted)).toEqual([]);
@@ -279,7 +307,7 @@ describe('native TI-M questionnaires, the chat as the fallback', () => {
     expect(String((posted.content['de.gematik.text'] as Array<{ body: string }>)[0]?.body)).toMatch(/Frieda Formular[\s\S]*Schmerzen: 8/);
   });
 
-  it('(b) a large flow goes as an encrypted file, uploaded once, and its answer is taken', async () => {
+  it('(b) a large flow goes as an encrypted file, uploaded once, and its answer — an encrypted file too — is taken', async () => {
     const p = await patient({ capable: true, flowId: 'big-form', name: 'Berta Gross' });
     const { event, questionnaire: q } = await receiveForm(p);
     expect(checkFhirEvent(event)).toEqual([]);
@@ -296,7 +324,7 @@ describe('native TI-M questionnaires, the chat as the fallback', () => {
     expect(p.client.e2ee.events(p.roomId).filter(isForm)).toHaveLength(1);
 
     const values = Object.fromEntries((q.item ?? []).map((i, n) => [i.linkId, [{ valueInteger: n % 11 }]]));
-    const status = await statusOf(p, await sendForm(p, filledIn(p, q, values)));
+    const status = await statusOf(p, await sendForm(p, filledIn(p, q, values), { asFile: true }));
     expect(status.status).toBe('success');
     await p.chat.expectBot(/Angaben aus dem Formular sind notiert/);
     const record = await recordOf(p);
