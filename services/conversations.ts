@@ -163,7 +163,8 @@ export function createConversations(options: ConversationOptions): Conversations
     if (!deployed) return null;
     const flow = row.enrollmentId ? withTeamThresholds(deployed, await enrollmentTeamThresholds(tx, row.enrollmentId)) : deployed;
     const view: CheckinView = { flow, status: row.status, state: (row.state as CheckinView['state']) ?? null };
-    if (forms.enabled && hasFormQuestions(flow)) view.offerForm = true;
+    // A form needs the patient's room to go to (otherwise the chat asks, once there is one).
+    if (forms.enabled && patient.roomId && hasFormQuestions(flow)) view.offerForm = true;
     if (view.status === 'active' && view.state && needsHistory(flow, view.state)) {
       const history = await loadHistory(tx, patient.id, flow, row.id);
       if (history) view.history = history;
