@@ -1,0 +1,280 @@
+import { FALLBACK_LANGUAGES, type Language } from '../../language.ts';
+import { type Piece, readRun } from './grammar.ts';
+import type { UnitWord } from './language.ts';
+import { firstAt, firstBefore, isExactly } from './phrases.ts';
+import type { Token } from './tokens.ts';
+import { PREFIX_UNITS } from './units.ts';
+import { type Analysis, type Vocabulary, vocabulary } from './vocabulary.ts';
+
+/**
+ * The shared driver: finds the one number a patient's message gives, in the
+ * patient's language, with the unit written next to it.
+ *
+ * The rule that matters most: a piece of a longer number is never the answer.
+ * "двадцать пять" is 25 or nothing — never 5. So numbers are read whole
+ * (grammar.ts), a number next to a word that looks like an unread number word
+ * is not trusted, typo corrections only count in a message that is nothing
+ * but the number, and words that make a number a bound ("mehr als 7", "под
+ * сотню") or a range make it unclear. Several different numbers are "many".
+ * Everything unclear is re-asked by the caller; nothing is guessed.
+ */
+export interface NumberReading {
+  /** As written, before any unit conversion. */
+  value: number;
+  /** Decimals as written ("38,50" → 2; "38 с половиной" → 1). */
+  decimals: number;
+  /** The unit written next to it, if any, and how it was written ("°F"). */
+  unit?: UnitWord;
+  unitText?: string;
+}
+
+export type NumberScan =
+  | { kind: 'none' }
+  | { kind: 'one'; reading: NumberReading; used: ReadonlySet<number> }
+  | { kind: 'many' }
+  /** fragment: a number word next to it could not be read; inexact: "mehr als", "под", "z hakiem"; malformed: "komma" without digits, a date. */
+  | { kind: 'unclear'; why: 'fragment' | 'inexact' | 'malformed' };
+
+export interface ReadOptions {
+  /** The question's maximum: "7 von 10", "7/10", "10 üzerinden 7" are 7. */
+  outOf?: number;
+  /** The question takes decimals (see grammar.ts RunOptions). */
+  decimals: boolean;
+}
+
+/** Reads in the patient's language; German and English number words count too when the message is only a number. */
+export function readNumbers(text: string, tokens: readonly Token[], lang: Language, options: ReadOptions): NumberScan {
+  const own = readIn(text, tokens, vocabulary(lang), options, false);
+  if (own.kind !== 'none') return own;
+  for (const other of FALLBACK_LANGUAGES) {
+    if (other === lang) continue;
+    const r = readIn(text, tokens, vocabulary(other), options, true);
+    if (r.kind !== 'none') return r;
+  }
+  return own;
+}
+
+interface Found {
+  value: number;
+  decimals: number;
+  /** Token indices of the number itself. */
+  first: number;
+  last: number;
+  used: Set<number>;
+  fuzzy: boolean;
+  exact: boolean;
+  weak: boolean;
+  unit?: UnitWord;
+  unitText?: string;
+  dropped?: boolean;
+}
+
+function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: ReadOptions, foreign: boolean): NumberScan {
+  const analyses: (Analysis | undefined)[] = tokens.map((t) => (t.kind === 'word' ? v.analyse(t.key) : t.key === '½' ? HALF_SIGN : undefined));
+  const isNumberToken = (i: number): boolean => {
+    const t = tokens[i];
+    return !!t && (t.kind === 'digits' || analyses[i]?.kind === 'number');
+  };
+  const found: Found[] = [];
+  const used = new Set<number>();
+  let malformed = false;
+  let fragment = false;
+
+  // Runs: number tokens separated by spaces or hyphens only.
+  for (let i = 0; i < tokens.length; ) {
+    if (!isNumberToken(i)) {
+      i++;
+      continue;
+    }
+    const runTokens: number[] = [i];
+    let j = i + 1;
+    for (;;) {
+      if (isNumberToken(j)) {
+        runTokens.push(j);
+        j++;
+      } else if (isHyphen(tokens[j]) && isNumberToken(j + 1)) {
+        j++;
+      } else break;
+    }
+    const pieces: Piece[] = [];
+    const tokenOf: number[] = [];
+    for (const k of runTokens) {
+      const t = tokens[k] as Token;
+      if (t.kind === 'digits') {
+        if (t.malformed) malformed = true;
+        pieces.push({ kind: 'digits', value: t.value, decimals: t.decimals, text: t.key });
+        tokenOf.push(k);
+      } else {
+        const a = analyses[k];
+        if (a?.kind === 'number') for (const atom of a.atoms) {
+          pieces.push(atom);
+          tokenOf.push(k);
+        }
+      }
+    }
+    const run = readRun(pieces, v.grammar, { decimals: options.decimals });
+    if (run.malformed) malformed = true;
+    const owner = new Map<number, number>();
+    for (const n of run.numbers) {
+      const ts = new Set<number>();
+      for (let p = n.from; p < n.to; p++) ts.add(tokenOf[p] ?? -1);
+      // A word split between two numbers ("achtacht") is not two numbers.
+      for (const k of ts) {
+        if (owner.has(k)) fragment = true;
+        owner.set(k, found.length);
+      }
+      const first = Math.min(...ts);
+      const last = Math.max(...ts);
+      const all = new Set<number>();
+      for (let k = first; k <= last; k++) all.add(k);
+      const words = [...ts].map((k) => analyses[k]).filter((a): a is Extract<Analysis, { kind: 'number' }> => a?.kind === 'number');
+      found.push({
+        value: n.value,
+        decimals: n.decimals,
+        first,
+        last,
+        used: all,
+        fuzzy: words.some((a) => a.fuzzy),
+        exact: [...ts].some((k) => tokens[k]?.kind === 'digits' || (analyses[k]?.kind === 'number' && !(analyses[k] as { fuzzy: boolean }).fuzzy)),
+        weak: ts.size === 1 && n.to - n.from === 1 && words.length === 1 && (words[0]?.weak ?? false),
+      });
+    }
+    // A suspicious word right next to the run could be the rest of its number.
+    for (const k of [i - 1, j]) if (analyses[k]?.kind === 'suspicious' || (isHyphen(tokens[k]) && analyses[k === i - 1 ? k - 1 : k + 1]?.kind === 'suspicious')) fragment = true;
+    i = j;
+  }
+  if (found.length === 0) return malformed ? { kind: 'unclear', why: 'malformed' } : { kind: 'none' };
+
+  // "eine 7", "bir 7": a weak word right before digits is an article.
+  for (let n = 0; n + 1 < found.length; n++) {
+    const a = found[n] as Found;
+    const b = found[n + 1] as Found;
+    if (a.weak && b.first === a.last + 1 && tokens[b.first]?.kind === 'digits') {
+      a.dropped = true;
+      for (const k of a.used) b.used.add(k);
+    }
+  }
+
+  // "7 von 10", "7/10", "10 üzerinden 7": the scale's maximum is not a second answer.
+  if (options.outOf !== undefined) {
+    const live = found.filter((f) => !f.dropped);
+    for (let n = 0; n + 1 < live.length; n++) {
+      const a = live[n] as Found;
+      const b = live[n + 1] as Found;
+      const max = b.value === options.outOf && isExactly(tokens, a.last + 1, b.first, v.outOf) ? b : a.value === options.outOf && isExactly(tokens, a.last + 1, b.first, v.outOfMaxFirst) ? a : undefined;
+      if (!max) continue;
+      const keep = max === b ? a : b;
+      max.dropped = true;
+      for (let k = a.last + 1; k < b.first; k++) keep.used.add(k);
+      for (const k of max.used) keep.used.add(k);
+    }
+  }
+
+  // What stands around each number: unit, "about", "more than".
+  let inexact = false;
+  for (const f of found) {
+    if (f.dropped) continue;
+    let k = f.last + 1;
+    // Turkish endings after an apostrophe: "38'di", "37,5'ten".
+    if (v.hasSuffixes && isApostrophe(tokens[k]) && !tokens[k]?.space && tokens[k + 1]?.kind === 'word' && !tokens[k + 1]?.space) {
+      f.used.add(k).add(k + 1);
+      k += 2;
+    }
+    const unitMatch = firstUnitAt(tokens, k, v);
+    if (unitMatch) {
+      f.unit = unitMatch.unit;
+      f.unitText = text.slice(tokens[k]?.start ?? 0, tokens[unitMatch.end - 1]?.end ?? 0);
+      for (let x = k; x < unitMatch.end; x++) f.used.add(x);
+      k = unitMatch.end;
+    }
+    if (firstAt(tokens, k, v.inexactAfter) >= 0) inexact = true;
+    const aboutEnd = firstAt(tokens, k, v.about);
+    if (aboutEnd >= 0) for (let x = k; x < aboutEnd; x++) f.used.add(x);
+
+    let s = f.first;
+    if (!f.unit) {
+      const prefix = firstUnitBefore(tokens, s, v);
+      if (prefix) {
+        f.unit = prefix.unit;
+        f.unitText = text.slice(tokens[prefix.start]?.start ?? 0, tokens[s - 1]?.end ?? 0);
+        for (let x = prefix.start; x < s; x++) f.used.add(x);
+        s = prefix.start;
+      }
+    }
+    if (firstBefore(tokens, s, v.inexactBefore) >= 0) inexact = true;
+    for (let guard = 0; guard < 4; guard++) {
+      const start = firstBefore(tokens, s, v.about);
+      if (start < 0 || start >= s) break;
+      for (let x = start; x < s; x++) f.used.add(x);
+      s = start;
+      if (firstBefore(tokens, s, v.inexactBefore) >= 0) inexact = true;
+    }
+  }
+
+  // Everything in the message is the number and its surroundings?
+  const covered = new Set<number>();
+  for (const f of found) if (!f.dropped) for (const k of f.used) covered.add(k);
+  const numberOnly = tokens.every((t, k) => covered.has(k) || t.kind === 'symbol' || analyses[k]?.kind === 'number');
+
+  for (let n = 0; n < found.length; n++) {
+    const f = found[n] as Found;
+    if (f.dropped) continue;
+    // Typo readings only in a message that is just the number ("sevn"), never inside a sentence.
+    if (f.fuzzy && !numberOnly) {
+      if (f.exact) fragment = true;
+      f.dropped = true;
+    }
+    // German and English words in another language: only as the whole answer.
+    if (foreign && !numberOnly) f.dropped = true;
+    if (f.weak && !f.dropped && !numberOnly && !f.unit) {
+      // "ein oder zwei": a weak word joined to another number by "oder" still makes two numbers.
+      const prev = found[n - 1];
+      const next = found[n + 1];
+      const joined = (prev && isExactly(tokens, prev.last + 1, f.first, v.rangeWords)) || (next && isExactly(tokens, f.last + 1, next.first, v.rangeWords));
+      if (!joined) f.dropped = true;
+    }
+  }
+
+  if (inexact) return { kind: 'unclear', why: 'inexact' };
+  if (fragment) return { kind: 'unclear', why: 'fragment' };
+  if (malformed) return { kind: 'unclear', why: 'malformed' };
+  const live = found.filter((f) => !f.dropped);
+  const head = live[0];
+  if (!head) return { kind: 'none' };
+  if (live.some((f) => f.value !== head.value || (f.unit ?? '') !== (head.unit ?? ''))) return { kind: 'many' };
+  const all = new Set<number>();
+  for (const f of live) for (const k of f.used) all.add(k);
+  const reading: NumberReading = { value: head.value, decimals: head.decimals };
+  const withUnit = live.find((f) => f.unit);
+  if (withUnit?.unit) {
+    reading.unit = withUnit.unit;
+    if (withUnit.unitText) reading.unitText = withUnit.unitText;
+  }
+  return { kind: 'one', reading, used: all };
+}
+
+const HALF_SIGN: Analysis = { kind: 'number', atoms: [{ kind: 'plusHalf' }], fuzzy: false, weak: false };
+
+function isHyphen(t: Token | undefined): boolean {
+  return t?.kind === 'symbol' && (t.key === '-' || t.key === '–') && !t.space;
+}
+function isApostrophe(t: Token | undefined): boolean {
+  return t?.kind === 'symbol' && (t.key === "'" || t.key === '’' || t.key === 'ʼ');
+}
+
+function firstUnitAt(tokens: readonly Token[], from: number, v: Vocabulary): { unit: UnitWord; end: number } | undefined {
+  for (const u of v.units) {
+    const end = firstAt(tokens, from, [u.phrase]);
+    if (end >= 0) return { unit: u.unit, end };
+  }
+  return undefined;
+}
+
+function firstUnitBefore(tokens: readonly Token[], end: number, v: Vocabulary): { unit: UnitWord; start: number } | undefined {
+  for (const u of v.units) {
+    if (!PREFIX_UNITS.has(u.unit)) continue;
+    const start = firstBefore(tokens, end, [u.phrase]);
+    if (start >= 0) return { unit: u.unit, start };
+  }
+  return undefined;
+}

@@ -1,0 +1,140 @@
+import { fold } from './fold.ts';
+
+/**
+ * A patient message as tokens that remember where they came from, so the
+ * parts an answer used can be cut out again (`restOf`): "7, und ich blute"
+ * → value 7, rest "und ich blute". One pass, no backtracking regexes.
+ */
+export interface Token {
+  kind: 'digits' | 'word' | 'symbol';
+  /** Position in the message (UTF-16 offsets), end exclusive. */
+  start: number;
+  end: number;
+  /** Folded word (see fold.ts), the symbol itself, or the digits in ASCII. */
+  key: string;
+  /** Whitespace before this token. */
+  space: boolean;
+  /** digits: the number ("38,5" → 38.5), its decimals as written, and whether it had more than one separator (a date, "1.000,5"). */
+  value: number;
+  decimals: number;
+  malformed: boolean;
+}
+
+const LETTER = /[\p{L}\p{M}]/u;
+const SPACE = /\s/u;
+const APOSTROPHE = /['’ʼ`´]/;
+
+function digitOf(ch: string): string | undefined {
+  const c = ch.charCodeAt(0);
+  if (c >= 0x30 && c <= 0x39) return ch;
+  if (c >= 0x660 && c <= 0x669) return String(c - 0x660);
+  if (c >= 0x6f0 && c <= 0x6f9) return String(c - 0x6f0);
+  return undefined;
+}
+/** Decimal separators between digits: point, comma, Arabic decimal and thousands separators. */
+const SEPARATOR = new Set(['.', ',', '٫', '٬']);
+
+export function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  const chars = [...text];
+  // UTF-16 offset of each code point, so spans index the original string.
+  const offsets: number[] = [];
+  let o = 0;
+  for (const ch of chars) {
+    offsets.push(o);
+    o += ch.length;
+  }
+  offsets.push(o);
+  let i = 0;
+  let space = true;
+  const push = (kind: Token['kind'], from: number, to: number, key: string, value = 0, decimals = 0, malformed = false) => {
+    tokens.push({ kind, start: offsets[from] ?? 0, end: offsets[to] ?? 0, key, space, value, decimals, malformed });
+    space = false;
+  };
+  while (i < chars.length) {
+    const ch = chars[i] ?? '';
+    if (SPACE.test(ch)) {
+      space = true;
+      i++;
+      continue;
+    }
+    const minus = (ch === '-' || ch === '−') && space && digitOf(chars[i + 1] ?? '') !== undefined;
+    if (digitOf(ch) !== undefined || minus) {
+      const from = i;
+      if (minus) i++;
+      let ascii = '';
+      let separators = 0;
+      let lastSeparator = -1;
+      while (i < chars.length) {
+        const d = digitOf(chars[i] ?? '');
+        if (d !== undefined) {
+          ascii += d;
+          i++;
+        } else if (SEPARATOR.has(chars[i] ?? '') && digitOf(chars[i + 1] ?? '') !== undefined) {
+          separators++;
+          lastSeparator = ascii.length;
+          ascii += '.';
+          i++;
+        } else break;
+      }
+      const decimals = separators === 1 ? ascii.length - lastSeparator - 1 : 0;
+      const value = (minus ? -1 : 1) * Number(separators <= 1 ? ascii : ascii.replace(/\./g, ''));
+      push('digits', from, i, ascii, value, decimals, separators > 1);
+      continue;
+    }
+    if (LETTER.test(ch)) {
+      const from = i;
+      while (i < chars.length) {
+        const c = chars[i] ?? '';
+        if (LETTER.test(c)) i++;
+        // An apostrophe inside a word belongs to it: п'ять, don't.
+        else if (APOSTROPHE.test(c) && LETTER.test(chars[i + 1] ?? '') && i > from) i++;
+        else break;
+      }
+      const raw = text.slice(offsets[from], offsets[i]);
+      push('word', from, i, fold(raw));
+      continue;
+    }
+    push('symbol', i, i + 1, ch);
+    i++;
+  }
+  return tokens;
+}
+
+/**
+ * The message without the tokens the answer used, lightly normalised:
+ * whitespace collapsed, no dangling separators at either end, "" when nothing
+ * but punctuation is left.
+ */
+export function restOf(text: string, tokens: readonly Token[], used: ReadonlySet<number>): string {
+  if (used.size === 0) return tidyRest(text);
+  let out = '';
+  let at = 0;
+  tokens.forEach((t, i) => {
+    if (!used.has(i)) return;
+    out += `${text.slice(at, t.start)} `;
+    at = t.end;
+  });
+  out += text.slice(at);
+  return tidyRest(out);
+}
+
+const MEANINGFUL = /[\p{L}\p{N}\p{Extended_Pictographic}]/u;
+const LEADING = new Set([...' \n,;:.-–—/']);
+const TRAILING = new Set([...' \n,;:-–—/']);
+
+/** Light normalisation of a rest: spaces collapsed, no separators dangling at either end, "" if nothing meaningful is left. */
+export function tidyRest(s: string): string {
+  const t = s
+    .replace(/[^\S\n]+/g, ' ')
+    .replace(/ ?\n ?/g, '\n')
+    .replace(/ ([,;:.!?])/g, '$1')
+    .replace(/([,;:])(?: ?[,;:])+/g, '$1');
+  // Trimmed by hand: an anchored `[…]+$` regex is quadratic on long runs.
+  let from = 0;
+  let to = t.length;
+  while (from < to && LEADING.has(t[from] ?? '')) from++;
+  while (to > from && TRAILING.has(t[to - 1] ?? '')) to--;
+  const out = t.slice(from, to);
+  return MEANINGFUL.test(out) ? out : '';
+}

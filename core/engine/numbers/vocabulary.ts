@@ -1,0 +1,251 @@
+import type { Language } from '../../language.ts';
+import { ar } from './ar.ts';
+import { de } from './de.ts';
+import { en } from './en.ts';
+import { fold } from './fold.ts';
+import type { Atom, Grammar, NumberLanguage, UnitWord } from './language.ts';
+import { pl } from './pl.ts';
+import { ru } from './ru.ts';
+import { tokenize } from './tokens.ts';
+import { tr } from './tr.ts';
+import { uk } from './uk.ts';
+import { INTERNATIONAL_UNITS } from './units.ts';
+
+export const NUMBER_LANGUAGES: Readonly<Record<Language, NumberLanguage>> = { de, en, tr, ar, ru, uk, pl };
+
+/** A phrase as folded token keys ("ca." → ["ca"]; full stops are skipped when matching). */
+export type Phrase = readonly string[];
+
+/** What one word of a message is, for reading numbers. */
+export type Analysis =
+  /** Number pieces; `fuzzy`: read through one typo ("sevn"); `weak`: an everyday word that is also a number ("one"). */
+  | { kind: 'number'; atoms: readonly Atom[]; fuzzy: boolean; weak: boolean }
+  /** Looks like a number word that could not be read ("dwadziesc", a typo two letters off): never let a number next to it stand alone. */
+  | { kind: 'suspicious' }
+  | { kind: 'other' };
+
+export interface Vocabulary {
+  lang: Language;
+  grammar: Grammar;
+  hasSuffixes: boolean;
+  about: readonly Phrase[];
+  inexactBefore: readonly Phrase[];
+  inexactAfter: readonly Phrase[];
+  outOf: readonly Phrase[];
+  outOfMaxFirst: readonly Phrase[];
+  rangeWords: readonly Phrase[];
+  /** Longest first. */
+  units: readonly { phrase: Phrase; unit: UnitWord }[];
+  none: { general: readonly Phrase[]; pain: readonly Phrase[]; almost: readonly Phrase[]; degree: readonly Phrase[] };
+  analyse(word: string): Analysis;
+}
+
+const built = new Map<Language, Vocabulary>();
+
+/** The compiled vocabulary of a language, built once. */
+export function vocabulary(lang: Language): Vocabulary {
+  let v = built.get(lang);
+  if (!v) {
+    v = build(lang);
+    built.set(lang, v);
+  }
+  return v;
+}
+
+export function phrase(text: string): Phrase {
+  return tokenize(text)
+    .map((t) => t.key)
+    .filter((k) => k !== '.');
+}
+
+function phrases(list: readonly string[] | undefined): Phrase[] {
+  const out = (list ?? []).map(phrase).filter((p) => p.length > 0);
+  return out.sort((a, b) => b.length - a.length);
+}
+
+const MAX_WORD = 60;
+const VALUE_KINDS = new Set<Atom['kind']>(['unit', 'teen', 'tens', 'hundreds', 'hundred', 'thousand', 'whole']);
+
+function build(lang: Language): Vocabulary {
+  const spec = NUMBER_LANGUAGES[lang];
+  const atoms = new Map<string, Atom>();
+  for (const [key, atom] of Object.entries(spec.words)) {
+    for (const w of key.split('|')) {
+      const f = fold(w);
+      if (f && !atoms.has(f)) atoms.set(f, atom);
+    }
+  }
+  const weak = new Set(spec.weak.map(fold));
+  const notTypos = new Set(spec.notTypos.map(fold));
+  // Pieces a longer word may be made of: "acht|und|dreißig", "و|ثلاثون", "yüz|on|beş".
+  // One-letter pieces would split ordinary words, except the Arabic "و" that is always glued.
+  const glue = new Map<string, string[]>();
+  const typoTargets = new Map<string, string[]>();
+  for (const [w, atom] of atoms) {
+    if (w.length >= 2 || w === 'و') pushTo(glue, w[0] ?? '', w);
+    // Typos are corrected only into long number words: short ones sit one letter
+    // away from everyday words ("viel"/"vier", "nein"/"neun", "fine"/"five").
+    if (w.length >= 5 && VALUE_KINDS.has(atom.kind)) pushTo(typoTargets, w[0] ?? '', w);
+  }
+  for (const list of [...glue.values(), ...typoTargets.values()]) list.sort((a, b) => b.length - a.length);
+  // Prefixes of long number words: an unread word starting like one is suspicious.
+  const stems = new Set<string>();
+  for (const [w, atom] of atoms) if (w.length >= 6 && VALUE_KINDS.has(atom.kind)) stems.add(w.slice(0, 5));
+  // Number words of German and English, understood in every language on their own.
+  const foreign = new Set<string>();
+  for (const other of [de, en]) {
+    if (other === spec) continue;
+    for (const [key, atom] of Object.entries(other.words)) if (VALUE_KINDS.has(atom.kind)) for (const w of key.split('|')) if (!atoms.has(fold(w))) foreign.add(fold(w));
+  }
+  const suffixes = [...new Set((spec.suffixes ?? []).map(fold))].sort((a, b) => b.length - a.length);
+
+  const segment = (word: string, edits: number): Segmentation[] => segmentations(word, atoms, glue, typoTargets, edits);
+  const cache = new Map<string, Analysis>();
+  const analyse = (word: string): Analysis => {
+    let a = cache.get(word);
+    if (!a) {
+      a = analyseWord(word);
+      // Bounded: a long-running process sees endless distinct words.
+      if (cache.size > 20_000) cache.clear();
+      cache.set(word, a);
+    }
+    return a;
+  };
+  const analyseWord = (word: string): Analysis => {
+    const exact = atoms.get(word);
+    if (exact) return { kind: 'number', atoms: [exact], fuzzy: false, weak: weak.has(word) };
+    // The longest number word is far shorter; this also bounds the work per word.
+    if (word.length > MAX_WORD || !/^\p{L}+$/u.test(word)) return { kind: 'other' };
+    const glued = best(segment(word, 0));
+    // Glued pieces: "achtunddreißig", "yüzonbeş", and Arabic "و" + word ("وثلاثون", "ونص").
+    if (glued && glued !== 'ambiguous' && glued.atoms.length > 1) return { kind: 'number', atoms: glued.atoms, fuzzy: false, weak: false };
+    for (const s of suffixes) {
+      if (word.length <= s.length + 1 || !word.endsWith(s)) continue;
+      const stem = word.slice(0, -s.length);
+      const one = atoms.get(stem);
+      // A weak word with an ending is a pronoun ("onu", "ona"), not a number.
+      if (one && VALUE_KINDS.has(one.kind) && !weak.has(stem)) return { kind: 'number', atoms: [one], fuzzy: false, weak: false };
+      const parts = best(segment(stem, 0));
+      if (parts && parts !== 'ambiguous' && parts.atoms.length > 1 && parts.atoms.some((x) => VALUE_KINDS.has(x.kind))) return { kind: 'number', atoms: parts.atoms, fuzzy: false, weak: false };
+    }
+    if (word.length >= 4 && !notTypos.has(word)) {
+      const typo = best(segment(word, 1));
+      if (typo === 'ambiguous') return { kind: 'suspicious' };
+      if (typo && typo.atoms.some((x) => VALUE_KINDS.has(x.kind))) return { kind: 'number', atoms: typo.atoms, fuzzy: true, weak: false };
+    }
+    if (foreign.has(word) || (word.length >= 5 && stems.has(word.slice(0, 5)))) return { kind: 'suspicious' };
+    return { kind: 'other' };
+  };
+
+  const units: { phrase: Phrase; unit: UnitWord }[] = [];
+  for (const source of [spec.units, lang === 'de' ? {} : de.units, lang === 'en' ? {} : en.units, INTERNATIONAL_UNITS]) {
+    for (const [unit, words] of Object.entries(source) as [UnitWord, readonly string[]][]) {
+      for (const w of words) {
+        const p = phrase(w);
+        if (p.length > 0 && !units.some((u) => same(u.phrase, p))) units.push({ phrase: p, unit });
+      }
+    }
+  }
+  units.sort((a, b) => b.phrase.length - a.phrase.length);
+
+  return {
+    lang,
+    grammar: spec.grammar,
+    hasSuffixes: suffixes.length > 0,
+    about: phrases(spec.about),
+    inexactBefore: phrases(spec.inexactBefore),
+    inexactAfter: phrases(spec.inexactAfter),
+    // "7/10" in every language.
+    outOf: phrases([...spec.outOf, '/']),
+    outOfMaxFirst: phrases(spec.outOfMaxFirst),
+    rangeWords: phrases(spec.rangeWords),
+    units,
+    none: { general: phrases(spec.none.general), pain: phrases(spec.none.pain), almost: phrases(spec.none.almost), degree: phrases(spec.none.degree) },
+    analyse,
+  };
+}
+
+function pushTo(map: Map<string, string[]>, key: string, value: string): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function same(a: Phrase, b: Phrase): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+interface Segmentation {
+  atoms: Atom[];
+  edits: number;
+  pieces: number;
+}
+
+/**
+ * All ways to write `word` as a sequence of number words, with at most
+ * `edits` typos (one letter missing, extra, wrong, or two swapped; never the
+ * first letter of a piece, and only in pieces of five letters or more).
+ * Memoised per position; capped, so no input makes it explode.
+ */
+function segmentations(word: string, atoms: ReadonlyMap<string, Atom>, glue: ReadonlyMap<string, string[]>, typoTargets: ReadonlyMap<string, string[]>, edits: number): Segmentation[] {
+  const memo = new Map<number, Segmentation[]>();
+  const CAP = 12;
+  const rec = (pos: number, left: number): Segmentation[] => {
+    if (pos === word.length) return [{ atoms: [], edits: 0, pieces: 0 }];
+    const key = pos * 4 + left;
+    const known = memo.get(key);
+    if (known) return known;
+    const out: Segmentation[] = [];
+    const first = word[pos] ?? '';
+    const extend = (piece: string, next: number, cost: number) => {
+      const atom = atoms.get(piece);
+      if (!atom) return;
+      for (const r of rec(next, left - cost)) {
+        if (out.length >= CAP) return;
+        out.push({ atoms: [atom, ...r.atoms], edits: r.edits + cost, pieces: r.pieces + 1 });
+      }
+    };
+    for (const m of glue.get(first) ?? []) if (word.startsWith(m, pos)) extend(m, pos + m.length, 0);
+    if (left > 0) {
+      for (const m of typoTargets.get(first) ?? []) {
+        for (const len of [m.length, m.length - 1, m.length + 1]) {
+          if (pos + len > word.length) continue;
+          const sub = word.slice(pos, pos + len);
+          if (sub !== m && oneEdit(sub, m)) extend(m, pos + len, 1);
+        }
+      }
+    }
+    memo.set(key, out);
+    return out;
+  };
+  return rec(0, edits);
+}
+
+/** The reading with fewest typos, then fewest pieces; 'ambiguous' when such readings differ. */
+function best(all: Segmentation[]): Segmentation | 'ambiguous' | undefined {
+  if (all.length === 0) return undefined;
+  const minEdits = Math.min(...all.map((s) => s.edits));
+  const fewest = all.filter((s) => s.edits === minEdits);
+  const minPieces = Math.min(...fewest.map((s) => s.pieces));
+  const top = fewest.filter((s) => s.pieces === minPieces);
+  const signature = (s: Segmentation) => JSON.stringify(s.atoms);
+  const first = top[0] as Segmentation;
+  // Exact splits may differ harmlessly ("achtzehn" is never split); typo readings must agree.
+  if (minEdits > 0 && top.some((s) => signature(s) !== signature(first))) return 'ambiguous';
+  return first;
+}
+
+/** Damerau–Levenshtein distance exactly 1 (one insertion, deletion, substitution or swap of neighbours). */
+export function oneEdit(a: string, b: string): boolean {
+  if (a === b) return false;
+  const la = a.length;
+  const lb = b.length;
+  if (Math.abs(la - lb) > 1) return false;
+  let i = 0;
+  while (i < la && i < lb && a[i] === b[i]) i++;
+  if (la === lb) {
+    if (a.slice(i + 1) === b.slice(i + 1)) return true;
+    return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
+  }
+  return la > lb ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
+}
