@@ -47,8 +47,10 @@ export const de: NumberLanguage = {
   grammar: { unitsBeforeTens: true, andAfterHundreds: true },
   weak: ['ein', 'eine', 'einen', 'einem', 'einer'],
   about: ['so', 'ca', 'circa', 'zirka', 'etwa', 'ungefähr', 'ungefaehr', 'um die', 'rund', 'ne', 'rum', 'herum', 'oder so', 'bei'],
-  inexactBefore: ['mehr als', 'über', 'ueber', 'unter', 'weniger als', 'fast', 'knapp', 'beinahe', 'höchstens', 'mindestens', 'bis zu', 'zwischen', 'halb', 'viertel', 'dreiviertel', 'ab'],
+  inexactBefore: ['ein paar', 'paar', 'einige', 'mehrere', 'etliche', 'mehr als', 'über', 'ueber', 'unter', 'weniger als', 'fast', 'knapp', 'beinahe', 'höchstens', 'mindestens', 'bis zu', 'zwischen', 'halb', 'viertel', 'dreiviertel', 'ab'],
   inexactAfter: ['und mehr', 'oder mehr', 'plus', 'und drüber', 'und darüber', 'und weniger', 'oder weniger', '+', 'komma irgendwas', 'irgendwas', 'und ein bisschen', 'und bisschen', 'und etwas', 'und ein paar', 'und paar', 'und ein viertel', 'und dreiviertel', 'einviertel', 'dreiviertel'],
+  decades: ['er', 'ern', 'ziger', 'zigern', 'igern'],
+  ordinals: ['te', 'ten', 'tes', 'ter', 'sten'],
   outOf: ['von', 'aus', 'auf der skala von'],
   rangeWords: ['bis', 'oder', '-', '–'],
   units: {

@@ -46,8 +46,10 @@ export const en: NumberLanguage = {
   grammar: { andAfterHundreds: true, colloquialHundreds: true },
   weak: ['one', 'dozen'],
   about: ['about', 'around', 'round about', 'approx', 'approximately', 'roughly', 'like', 'maybe', 'probably', 'or so', 'ish', 'a', 'an', 'at', 'solid', 'give or take', 'circa', 'ca'],
-  inexactBefore: ['more than', 'over', 'above', 'under', 'below', 'less than', 'almost', 'nearly', 'just under', 'just over', 'at least', 'at most', 'up to', 'between', 'half past'],
+  inexactBefore: ['a couple', 'couple', 'a couple of', 'a few', 'few', 'several', 'some', 'a number of', 'more than', 'over', 'above', 'under', 'below', 'less than', 'almost', 'nearly', 'just under', 'just over', 'at least', 'at most', 'up to', 'between', 'half past'],
   inexactAfter: ['or more', 'or less', 'plus', 'and up', 'and above', 'and a bit', 'and a little', 'and some', 'something', '+', 'odd', 'and a quarter', 'and three quarters'],
+  decades: ['s', 'ies'],
+  ordinals: ['th', 'st', 'nd', 'rd'],
   outOf: ['of', 'out of', 'outta', 'on a scale of'],
   rangeWords: ['to', 'or', '-', '–'],
   units: {

@@ -97,6 +97,10 @@ export interface NumberLanguage {
   inexactBefore: readonly string[];
   /** After a number: "und mehr", "z hakiem", "с хвостиком", "küsur". */
   inexactAfter: readonly string[];
+  /** Endings glued to a number that make it a decade or a plural: "90s", "80er", "80'ler", "80-х", "80-tych". */
+  decades?: readonly string[];
+  /** Endings glued to a number that make it an ordinal (a date, a position): "7th", "7-й", "7-go". */
+  ordinals?: readonly string[];
   /** The word between a score and its maximum: "7 von 10". */
   outOf: readonly string[];
   /** The same with the maximum first: Turkish "10 üzerinden 7". */
@@ -108,6 +112,8 @@ export interface NumberLanguage {
   none: NoneWords;
   /** Everyday words one typo away from a number word: never corrected into one ("nice" is not "nine"). */
   notTypos: readonly string[];
+  /** Number words the grammar does not combine ("trzy dychy" = 30, "десяток"): a number next to them is not trusted. */
+  unreadable?: readonly string[];
 }
 
 /** "None" answers to a scale whose minimum means none (see `none:` in docs/flows.md). */

@@ -175,6 +175,11 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
   for (const f of found) {
     if (f.dropped) continue;
     let k = f.last + 1;
+    // "90s", "80er", "80-х", "7th", "7-й": a decade or an ordinal, not a value.
+    if (tokens[f.last]?.kind === 'digits') {
+      const ending = gluedEnding(tokens, k);
+      if (ending !== undefined && (v.ordinals.has(ending) || v.decades.has(ending))) inexact = true;
+    }
     // Turkish endings after an apostrophe: "38'di", "37,5'ten".
     if (v.hasSuffixes && isApostrophe(tokens[k]) && !tokens[k]?.space && tokens[k + 1]?.kind === 'word' && !tokens[k + 1]?.space) {
       f.used.add(k).add(k + 1);
@@ -254,6 +259,16 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
 }
 
 const HALF_SIGN: Analysis = { kind: 'number', atoms: [{ kind: 'plusHalf' }], fuzzy: false, weak: false };
+
+/** A word glued to the token before `k` directly, or by a hyphen or apostrophe ("90s", "80-х", "80'ler"). */
+function gluedEnding(tokens: readonly Token[], k: number): string | undefined {
+  const t = tokens[k];
+  if (!t || t.space) return undefined;
+  if (t.kind === 'word') return t.key;
+  const next = tokens[k + 1];
+  if ((isHyphen(t) || isApostrophe(t)) && next?.kind === 'word' && !next.space) return next.key;
+  return undefined;
+}
 
 function isHyphen(t: Token | undefined): boolean {
   return t?.kind === 'symbol' && (t.key === '-' || t.key === '–') && !t.space;

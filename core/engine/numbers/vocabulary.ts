@@ -31,6 +31,8 @@ export interface Vocabulary {
   about: readonly Phrase[];
   inexactBefore: readonly Phrase[];
   inexactAfter: readonly Phrase[];
+  decades: ReadonlySet<string>;
+  ordinals: ReadonlySet<string>;
   outOf: readonly Phrase[];
   outOfMaxFirst: readonly Phrase[];
   rangeWords: readonly Phrase[];
@@ -77,6 +79,7 @@ function build(lang: Language): Vocabulary {
   }
   const weak = new Set(spec.weak.map(fold));
   const notTypos = new Set(spec.notTypos.map(fold));
+  const unreadable = new Set((spec.unreadable ?? []).map(fold));
   // Pieces a longer word may be made of: "acht|und|dreißig", "و|ثلاثون", "yüz|on|beş".
   // One-letter pieces would split ordinary words, except the Arabic "و" that is always glued.
   const glue = new Map<string, string[]>();
@@ -114,6 +117,7 @@ function build(lang: Language): Vocabulary {
   const analyseWord = (word: string): Analysis => {
     const exact = atoms.get(word);
     if (exact) return { kind: 'number', atoms: [exact], fuzzy: false, weak: weak.has(word) };
+    if (unreadable.has(word)) return { kind: 'suspicious' };
     // The longest number word is far shorter; this also bounds the work per word.
     if (word.length > MAX_WORD || !/^\p{L}+$/u.test(word)) return { kind: 'other' };
     const glued = best(segment(word, 0));
@@ -155,6 +159,8 @@ function build(lang: Language): Vocabulary {
     about: phrases(spec.about),
     inexactBefore: phrases(spec.inexactBefore),
     inexactAfter: phrases(spec.inexactAfter),
+    decades: new Set((spec.decades ?? []).map(fold)),
+    ordinals: new Set((spec.ordinals ?? []).map(fold)),
     // "7/10" in every language.
     outOf: phrases([...spec.outOf, '/']),
     outOfMaxFirst: phrases(spec.outOfMaxFirst),
