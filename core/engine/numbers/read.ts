@@ -139,8 +139,15 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
         weak: ts.size === 1 && n.to - n.from === 1 && words.length === 1 && (words[0]?.weak ?? false),
       });
     }
-    // A suspicious word right next to the run could be the rest of its number.
-    for (const k of [i - 1, j]) if (analyses[k]?.kind === 'suspicious' || (isHyphen(tokens[k]) && analyses[k === i - 1 ? k - 1 : k + 1]?.kind === 'suspicious')) fragment = true;
+    // A suspicious word right next to a run of number words could be the rest of
+    // its number ("dwadziesc pięć" is not 5). Digits are complete on their own,
+    // and a unit or "about" word after the number is what it seems.
+    if (pieces.some((p) => p.kind !== 'digits')) {
+      const before = isHyphen(tokens[i - 1]) ? i - 2 : i - 1;
+      const after = isHyphen(tokens[j]) ? j + 1 : j;
+      if (analyses[before]?.kind === 'suspicious') fragment = true;
+      if (analyses[after]?.kind === 'suspicious' && !firstUnitAt(tokens, j, v) && firstAt(tokens, j, v.about) < 0) fragment = true;
+    }
     i = j;
   }
   if (found.length === 0) return malformed ? { kind: 'unclear', why: 'malformed' } : { kind: 'none' };

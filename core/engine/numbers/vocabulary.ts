@@ -94,6 +94,8 @@ function build(lang: Language): Vocabulary {
   // Prefixes of long number words: an unread word starting like one is suspicious.
   const stems = new Set<string>();
   for (const [w, atom] of atoms) if (w.length >= 6 && VALUE_KINDS.has(atom.kind)) stems.add(w.slice(0, 5));
+  const longWords = [...atoms].filter(([w, atom]) => w.length >= 5 && VALUE_KINDS.has(atom.kind)).map(([w]) => w);
+  const shortWords = [...atoms].filter(([w, atom]) => w.length === 4 && VALUE_KINDS.has(atom.kind)).map(([w]) => w);
   // Number words of German and English, understood in every language on their own.
   const foreign = new Set<string>();
   for (const other of [de, en]) {
@@ -138,6 +140,12 @@ function build(lang: Language): Vocabulary {
       if (typo && typo.atoms.some((x) => VALUE_KINDS.has(x.kind))) return { kind: 'number', atoms: typo.atoms, fuzzy: true, weak: false };
     }
     if (foreign.has(word) || (word.length >= 5 && stems.has(word.slice(0, 5)))) return { kind: 'suspicious' };
+    // Two typos away from a long number word ("dwadziesc", "zwanzich"), one from a
+    // four-letter one ("otuzz"): not read, but a number next to it is not trusted either.
+    // Same first letter, like typo corrections: "light" is not a broken "eight".
+    // Words kept from correction ("nein", "fifth") still count as look-alikes here.
+    if (word.length >= 5 && longWords.some((m) => m[0] === word[0] && Math.abs(m.length - word.length) <= 2 && withinTwoEdits(word, m))) return { kind: 'suspicious' };
+    if (word.length >= 4 && shortWords.some((m) => m[0] === word[0] && (oneEdit(word, m) || word === m))) return { kind: 'suspicious' };
     return { kind: 'other' };
   };
 
@@ -239,6 +247,30 @@ function best(all: Segmentation[]): Segmentation | 'ambiguous' | undefined {
   // Exact splits may differ harmlessly ("achtzehn" is never split); typo readings must agree.
   if (minEdits > 0 && top.some((s) => signature(s) !== signature(first))) return 'ambiguous';
   return first;
+}
+
+/** Optimal-string-alignment distance of at most 2, with a banded table and early exit. */
+export function withinTwoEdits(a: string, b: string): boolean {
+  const la = a.length;
+  const lb = b.length;
+  if (Math.abs(la - lb) > 2) return false;
+  let prev2: number[] = [];
+  let prev: number[] = Array.from({ length: lb + 1 }, (_, j) => j);
+  for (let i = 1; i <= la; i++) {
+    const cur: number[] = [i];
+    let best = i;
+    for (let j = 1; j <= lb; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min((prev[j] ?? 9) + 1, (cur[j - 1] ?? 9) + 1, (prev[j - 1] ?? 9) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, (prev2[j - 2] ?? 9) + 1);
+      cur.push(d);
+      if (d < best) best = d;
+    }
+    if (best > 2) return false;
+    prev2 = prev;
+    prev = cur;
+  }
+  return (prev[lb] ?? 9) <= 2;
 }
 
 /** Damerau–Levenshtein distance exactly 1 (one insertion, deletion, substitution or swap of neighbours). */
