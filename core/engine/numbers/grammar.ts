@@ -32,6 +32,8 @@ export interface RunOptions {
    * two numbers (and are re-asked), so "80 и 5" never becomes 80.5 → 81.
    */
   decimals: boolean;
+  /** Pieces written right after a hyphen ("thirty-eight"). */
+  hyphenBefore?: ReadonlySet<number>;
 }
 
 type Step = { value: number; decimals: number; next: number };
@@ -55,12 +57,13 @@ export function readRun(pieces: readonly Piece[], g: Grammar, options: RunOption
     }
     return { numbers, malformed: true };
   }
-  // Spoken decimals: "achtunddreißig fünf" (38,5) — a number of at least 10 in
-  // words, then one digit word, and nothing else in the run.
+  // Spoken decimals: "achtunddreißig fünf" (38,5) — a two-digit number in words,
+  // then one digit word (not joined by a hyphen: "eighty-one" misspelt "eight-one"
+  // is no decimal), and nothing else in the run.
   if (options.decimals && numbers.length === 2) {
     const [a, b] = numbers as [ReadNumber, ReadNumber];
     const digit = pieces[b.from];
-    if (a.decimals === 0 && a.value >= 10 && b.to - b.from === 1 && b.from === a.to && b.to === pieces.length && digit?.kind === 'unit' && digit.value > 0 && wordsOnly(pieces, a.from, a.to)) {
+    if (a.decimals === 0 && a.value >= 10 && a.value < 100 && b.to - b.from === 1 && b.from === a.to && b.to === pieces.length && !options.hyphenBefore?.has(b.from) && digit?.kind === 'unit' && digit.value > 0 && wordsOnly(pieces, a.from, a.to)) {
       return { numbers: [{ value: a.value + digit.value / 10, decimals: 1, from: a.from, to: b.to }], malformed: false };
     }
   }
@@ -86,6 +89,10 @@ class Reader {
   private unitValue(i: number, min = 0): number | undefined {
     const x = this.p[i];
     return x?.kind === 'unit' && x.value >= min ? x.value : undefined;
+  }
+  /** "ein halb" / "a half" starts at i: after "und"/"and" it is a half, not "and one". */
+  private halfAt(i: number): boolean {
+    return this.isOne(i) && this.kind(i + 1) === 'half';
   }
   /** "a"/"ein"/"one" before hundred, thousand or half. */
   private isOne(i: number): boolean {
@@ -119,7 +126,7 @@ class Reader {
       value = 1000;
       j = i + 2;
     } else return below;
-    const rest = this.g.andAfterHundreds && this.kind(j) === 'and' ? this.below1000(j + 1) : undefined;
+    const rest = this.g.andAfterHundreds && this.kind(j) === 'and' && !this.halfAt(j + 1) ? this.below1000(j + 1) : undefined;
     const tail = rest ?? this.below1000(j);
     if (tail && tail.value > 0) return { value: value + tail.value, decimals: 0, next: tail.next };
     return { value, decimals: 0, next: j };
@@ -146,7 +153,7 @@ class Reader {
       spoken = true;
     }
     if (h === undefined) return this.below100(i);
-    const joined = this.g.andAfterHundreds && this.kind(j) === 'and' ? this.below100(j + 1, true) : undefined;
+    const joined = this.g.andAfterHundreds && this.kind(j) === 'and' && !this.halfAt(j + 1) ? this.below100(j + 1, true) : undefined;
     const rest = joined ?? this.below100(j, true);
     if (rest) return { value: h + rest.value, decimals: 0, next: rest.next };
     return spoken ? this.below100(i) : { value: h, decimals: 0, next: j };

@@ -89,6 +89,8 @@ export interface NumberLanguage {
    * answer, or stand right before a unit or "of 10".
    */
   weak: readonly string[];
+  /** A one-letter "and" written glued to the next word (Arabic "و": "وثلاثون"). */
+  gluedAnd?: string;
   /** Endings glued to a number word (Turkish "sekiz-di", "otuz-da"). */
   suffixes?: readonly string[];
   /** "About" next to a number: the number still counts ("so 7", "около 90", "90 civarı"). */
@@ -112,6 +114,8 @@ export interface NumberLanguage {
   none: NoneWords;
   /** Everyday words one typo away from a number word: never corrected into one ("nice" is not "nine"). */
   notTypos: readonly string[];
+  /** Everyday words that look like number words and often stand next to one ("ألم سبعة"): not taken for a broken number word. */
+  everyday?: readonly string[];
   /** Number words the grammar does not combine ("trzy dychy" = 30, "десяток"): a number next to them is not trusted. */
   unreadable?: readonly string[];
 }

@@ -70,7 +70,7 @@ interface Found {
 }
 
 function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: ReadOptions, foreign: boolean): NumberScan {
-  const analyses: (Analysis | undefined)[] = tokens.map((t) => (t.kind === 'word' ? v.analyse(t.key) : t.key === '½' ? HALF_SIGN : undefined));
+  const analyses: (Analysis | undefined)[] = tokens.map((t) => (t.kind === 'word' ? v.analyse(t.key, t.end - t.start) : t.key === '½' ? HALF_SIGN : undefined));
   const isNumberToken = (i: number): boolean => {
     const t = tokens[i];
     return !!t && (t.kind === 'digits' || analyses[i]?.kind === 'number');
@@ -98,8 +98,10 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
     }
     const pieces: Piece[] = [];
     const tokenOf: number[] = [];
+    const hyphenBefore = new Set<number>();
     for (const k of runTokens) {
       const t = tokens[k] as Token;
+      if (isHyphen(tokens[k - 1])) hyphenBefore.add(pieces.length);
       if (t.kind === 'digits') {
         if (t.malformed) malformed = true;
         pieces.push({ kind: 'digits', value: t.value, decimals: t.decimals, text: t.key });
@@ -112,7 +114,7 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
         }
       }
     }
-    const run = readRun(pieces, v.grammar, { decimals: options.decimals });
+    const run = readRun(pieces, v.grammar, { decimals: options.decimals, hyphenBefore });
     if (run.malformed) malformed = true;
     const owner = new Map<number, number>();
     for (const n of run.numbers) {
@@ -143,10 +145,12 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
     // its number ("dwadziesc pięć" is not 5). Digits are complete on their own,
     // and a unit or "about" word after the number is what it seems.
     if (pieces.some((p) => p.kind !== 'digits')) {
+      // A word joined to the run by a hyphen ("fifty-ne") is part of the number whatever it looks like.
       const before = isHyphen(tokens[i - 1]) ? i - 2 : i - 1;
       const after = isHyphen(tokens[j]) ? j + 1 : j;
-      if (analyses[before]?.kind === 'suspicious') fragment = true;
-      if (analyses[after]?.kind === 'suspicious' && !firstUnitAt(tokens, j, v) && firstAt(tokens, j, v.about) < 0) fragment = true;
+      const doubt = (k: number, hyphen: boolean) => analyses[k]?.kind === 'suspicious' || (hyphen && tokens[k]?.kind === 'word' && !tokens[k]?.space);
+      if (doubt(before, before === i - 2) && firstBefore(tokens, i, v.about) < 0) fragment = true;
+      if (doubt(after, after === j + 1) && !firstUnitAt(tokens, j, v) && firstAt(tokens, j, v.about) < 0 && firstAt(tokens, after, v.about) < 0) fragment = true;
     }
     i = j;
   }

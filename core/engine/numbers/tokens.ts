@@ -87,8 +87,13 @@ export function tokenize(text: string): Token[] {
       while (i < chars.length) {
         const c = chars[i] ?? '';
         if (LETTER.test(c)) i++;
-        // An apostrophe inside a word belongs to it: п'ять, don't.
-        else if (APOSTROPHE.test(c) && LETTER.test(chars[i + 1] ?? '') && i > from) i++;
+        // Apostrophes inside a word belong to it: п'ять, don't (also a doubled one typed by mistake).
+        else if (APOSTROPHE.test(c) && i > from) {
+          let k = i;
+          while (APOSTROPHE.test(chars[k] ?? '')) k++;
+          if (!LETTER.test(chars[k] ?? '')) break;
+          i = k;
+        }
         else break;
       }
       const raw = text.slice(offsets[from], offsets[i]);

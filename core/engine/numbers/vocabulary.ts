@@ -3,6 +3,7 @@ import { ar } from './ar.ts';
 import { de } from './de.ts';
 import { en } from './en.ts';
 import { fold } from './fold.ts';
+import { readRun } from './grammar.ts';
 import type { Atom, Grammar, NumberLanguage, UnitWord } from './language.ts';
 import { pl } from './pl.ts';
 import { ru } from './ru.ts';
@@ -39,7 +40,8 @@ export interface Vocabulary {
   /** Longest first. */
   units: readonly { phrase: Phrase; unit: UnitWord }[];
   none: { general: readonly Phrase[]; pain: readonly Phrase[]; almost: readonly Phrase[]; degree: readonly Phrase[] };
-  analyse(word: string): Analysis;
+  /** A folded word; `typed`: its length as typed (folding may drop letters: "смь" → "см"). */
+  analyse(word: string, typed?: number): Analysis;
 }
 
 const built = new Map<Language, Vocabulary>();
@@ -81,21 +83,35 @@ function build(lang: Language): Vocabulary {
   const notTypos = new Set(spec.notTypos.map(fold));
   const unreadable = new Set((spec.unreadable ?? []).map(fold));
   // Pieces a longer word may be made of: "acht|und|dreißig", "و|ثلاثون", "yüz|on|beş".
-  // One-letter pieces would split ordinary words, except the Arabic "و" that is always glued.
+  // One-letter pieces would split ordinary words, except an "and" that is always glued (Arabic "و").
   const glue = new Map<string, string[]>();
-  const typoTargets = new Map<string, string[]>();
+  const typoTargets: string[] = [];
   for (const [w, atom] of atoms) {
-    if (w.length >= 2 || w === 'و') pushTo(glue, w[0] ?? '', w);
-    // Typos are corrected only into long number words: short ones sit one letter
-    // away from everyday words ("viel"/"vier", "nein"/"neun", "fine"/"five").
-    if (w.length >= 5 && VALUE_KINDS.has(atom.kind)) pushTo(typoTargets, w[0] ?? '', w);
+    if (w.length >= 2 || w === spec.gluedAnd) pushTo(glue, w[0] ?? '', w);
+    // Typos are corrected only into long number words (short ones sit one letter
+    // away from everyday words: "viel"/"vier", "nein"/"neun", "fine"/"five"); the
+    // short ones are still looked at, so that a typo that could be either is not corrected.
+    if (w.length >= 3 && VALUE_KINDS.has(atom.kind)) typoTargets.push(w);
   }
-  for (const list of [...glue.values(), ...typoTargets.values()]) list.sort((a, b) => b.length - a.length);
+  for (const list of glue.values()) list.sort((a, b) => b.length - a.length);
   // Prefixes of long number words: an unread word starting like one is suspicious.
   const stems = new Set<string>();
   for (const [w, atom] of atoms) if (w.length >= 6 && VALUE_KINDS.has(atom.kind)) stems.add(w.slice(0, 5));
   const longWords = [...atoms].filter(([w, atom]) => w.length >= 5 && VALUE_KINDS.has(atom.kind)).map(([w]) => w);
-  const shortWords = [...atoms].filter(([w, atom]) => w.length === 4 && VALUE_KINDS.has(atom.kind)).map(([w]) => w);
+  const lookAlikes = [...atoms].filter(([w, atom]) => w.length >= 3 && VALUE_KINDS.has(atom.kind)).map(([w]) => w);
+  const everyday = new Set((spec.everyday ?? []).map(fold));
+  const conjunction = spec.gluedAnd ? fold(spec.gluedAnd) : undefined;
+  /** How many letters at the start of `word` are whole number words ("zweihun…" → 4). */
+  const numberPrefix = (word: string): number => {
+    let best = 0;
+    for (const m of glue.get(word[0] ?? '') ?? []) {
+      if (m.length < 3 || !word.startsWith(m) || m.length >= word.length) continue;
+      const atom = atoms.get(m);
+      if (!atom || !VALUE_KINDS.has(atom.kind)) continue;
+      best = Math.max(best, m.length + numberPrefix(word.slice(m.length)));
+    }
+    return best;
+  };
   // Number words of German and English, understood in every language on their own.
   const foreign = new Set<string>();
   for (const other of [de, en]) {
@@ -105,18 +121,30 @@ function build(lang: Language): Vocabulary {
   const suffixes = [...new Set((spec.suffixes ?? []).map(fold))].sort((a, b) => b.length - a.length);
 
   const segment = (word: string, edits: number): Segmentation[] => segmentations(word, atoms, glue, typoTargets, edits);
+  /**
+   * A word made of several number words must be one number by the grammar
+   * ("acht|und|dreißig"), after an optional leading "و", or "و" + half ("ونص"):
+   * "пять|со" or "три|та" are a number and a stray word, not a number.
+   */
+  const wellFormed = (parts: readonly Atom[]): boolean => {
+    const body = parts[0]?.kind === 'and' ? parts.slice(1) : parts;
+    if (body.length === 1 && (body[0]?.kind === 'half' || VALUE_KINDS.has(body[0]?.kind ?? 'and'))) return true;
+    const run = readRun(body, spec.grammar, { decimals: true });
+    return !run.malformed && run.numbers.length === 1 && run.numbers[0]?.from === 0 && run.numbers[0]?.to === body.length;
+  };
   const cache = new Map<string, Analysis>();
-  const analyse = (word: string): Analysis => {
-    let a = cache.get(word);
+  const analyse = (word: string, typed = word.length): Analysis => {
+    const key = word.length < 3 && typed >= 3 ? `${word}\u0000` : word;
+    let a = cache.get(key);
     if (!a) {
-      a = analyseWord(word);
+      a = analyseWord(word, typed);
       // Bounded: a long-running process sees endless distinct words.
       if (cache.size > 20_000) cache.clear();
-      cache.set(word, a);
+      cache.set(key, a);
     }
     return a;
   };
-  const analyseWord = (word: string): Analysis => {
+  const analyseWord = (word: string, typed: number): Analysis => {
     const exact = atoms.get(word);
     if (exact) return { kind: 'number', atoms: [exact], fuzzy: false, weak: weak.has(word) };
     if (unreadable.has(word)) return { kind: 'suspicious' };
@@ -124,7 +152,7 @@ function build(lang: Language): Vocabulary {
     if (word.length > MAX_WORD || !/^\p{L}+$/u.test(word)) return { kind: 'other' };
     const glued = best(segment(word, 0));
     // Glued pieces: "achtunddreißig", "yüzonbeş", and Arabic "و" + word ("وثلاثون", "ونص").
-    if (glued && glued !== 'ambiguous' && glued.atoms.length > 1) return { kind: 'number', atoms: glued.atoms, fuzzy: false, weak: false };
+    if (glued && glued !== 'ambiguous' && glued.atoms.length > 1 && wellFormed(glued.atoms)) return { kind: 'number', atoms: glued.atoms, fuzzy: false, weak: false };
     for (const s of suffixes) {
       if (word.length <= s.length + 1 || !word.endsWith(s)) continue;
       const stem = word.slice(0, -s.length);
@@ -132,20 +160,26 @@ function build(lang: Language): Vocabulary {
       // A weak word with an ending is a pronoun ("onu", "ona"), not a number.
       if (one && VALUE_KINDS.has(one.kind) && !weak.has(stem)) return { kind: 'number', atoms: [one], fuzzy: false, weak: false };
       const parts = best(segment(stem, 0));
-      if (parts && parts !== 'ambiguous' && parts.atoms.length > 1 && parts.atoms.some((x) => VALUE_KINDS.has(x.kind))) return { kind: 'number', atoms: parts.atoms, fuzzy: false, weak: false };
+      if (parts && parts !== 'ambiguous' && parts.atoms.length > 1 && parts.atoms.some((x) => VALUE_KINDS.has(x.kind)) && wellFormed(parts.atoms)) return { kind: 'number', atoms: parts.atoms, fuzzy: false, weak: false };
     }
     if (word.length >= 4 && !notTypos.has(word)) {
       const typo = best(segment(word, 1));
       if (typo === 'ambiguous') return { kind: 'suspicious' };
-      if (typo && typo.atoms.some((x) => VALUE_KINDS.has(x.kind))) return { kind: 'number', atoms: typo.atoms, fuzzy: true, weak: false };
+      if (typo && typo.atoms.some((x) => VALUE_KINDS.has(x.kind)) && wellFormed(typo.atoms)) return { kind: 'number', atoms: typo.atoms, fuzzy: true, weak: false };
+      if (typo) return { kind: 'suspicious' };
     }
+    if (everyday.has(word)) return { kind: 'other' };
     if (foreign.has(word) || (word.length >= 5 && stems.has(word.slice(0, 5)))) return { kind: 'suspicious' };
-    // Two typos away from a long number word ("dwadziesc", "zwanzich"), one from a
-    // four-letter one ("otuzz"): not read, but a number next to it is not trusted either.
-    // Same first letter, like typo corrections: "light" is not a broken "eight".
-    // Words kept from correction ("nein", "fifth") still count as look-alikes here.
+    // Look-alikes of number words are not read, but a number right next to one is
+    // not trusted either — it may be the rest of a number with a typo in it:
+    // one typo from any number word ("tree" in "twenty tree", "zei hundert"),
+    // two from a long one with the same first letter ("dwadziesc", "zwanzich"),
+    // or a word that starts with number words ("zweihunert fünfzehn").
+    if (typed >= 3 && word.length >= 2 && lookAlikes.some((m) => oneEdit(word, m))) return { kind: 'suspicious' };
     if (word.length >= 5 && longWords.some((m) => m[0] === word[0] && Math.abs(m.length - word.length) <= 2 && withinTwoEdits(word, m))) return { kind: 'suspicious' };
-    if (word.length >= 4 && shortWords.some((m) => m[0] === word[0] && (oneEdit(word, m) || word === m))) return { kind: 'suspicious' };
+    if (numberPrefix(word) >= 4) return { kind: 'suspicious' };
+    // Arabic "و" glued to a broken number word ("واعشرون").
+    if (conjunction && word.startsWith(conjunction) && word.length > conjunction.length + 1 && analyseWord(word.slice(conjunction.length), typed).kind !== 'other') return { kind: 'suspicious' };
     return { kind: 'other' };
   };
 
@@ -193,6 +227,8 @@ interface Segmentation {
   atoms: Atom[];
   edits: number;
   pieces: number;
+  /** A typo in the first letter of a piece: never a correction, only a reason to doubt one. */
+  risky: boolean;
 }
 
 /**
@@ -201,31 +237,35 @@ interface Segmentation {
  * first letter of a piece, and only in pieces of five letters or more).
  * Memoised per position; capped, so no input makes it explode.
  */
-function segmentations(word: string, atoms: ReadonlyMap<string, Atom>, glue: ReadonlyMap<string, string[]>, typoTargets: ReadonlyMap<string, string[]>, edits: number): Segmentation[] {
+function segmentations(word: string, atoms: ReadonlyMap<string, Atom>, glue: ReadonlyMap<string, string[]>, typoTargets: readonly string[], edits: number): Segmentation[] {
   const memo = new Map<number, Segmentation[]>();
   const CAP = 12;
   const rec = (pos: number, left: number): Segmentation[] => {
-    if (pos === word.length) return [{ atoms: [], edits: 0, pieces: 0 }];
+    if (pos === word.length) return [{ atoms: [], edits: 0, pieces: 0, risky: false }];
     const key = pos * 4 + left;
     const known = memo.get(key);
     if (known) return known;
     const out: Segmentation[] = [];
     const first = word[pos] ?? '';
-    const extend = (piece: string, next: number, cost: number) => {
+    const extend = (piece: string, next: number, cost: number, risky: boolean) => {
       const atom = atoms.get(piece);
       if (!atom) return;
       for (const r of rec(next, left - cost)) {
         if (out.length >= CAP) return;
-        out.push({ atoms: [atom, ...r.atoms], edits: r.edits + cost, pieces: r.pieces + 1 });
+        out.push({ atoms: [atom, ...r.atoms], edits: r.edits + cost, pieces: r.pieces + 1, risky: risky || r.risky });
       }
     };
-    for (const m of glue.get(first) ?? []) if (word.startsWith(m, pos)) extend(m, pos + m.length, 0);
+    // A one-letter piece (the glued Arabic "و") only starts a word: "وخمسو" is no "و|خمس|و".
+    for (const m of glue.get(first) ?? []) if ((m.length > 1 || pos === 0) && word.startsWith(m, pos)) extend(m, pos + m.length, 0, false);
     if (left > 0) {
-      for (const m of typoTargets.get(first) ?? []) {
+      // All number words one typo away, also short ones and ones with another first
+      // letter: those are never the correction, but they make it ambiguous
+      // ("ستعون": سبعون or تسعون; "تسون": تسعون or ستون).
+      for (const m of typoTargets) {
         for (const len of [m.length, m.length - 1, m.length + 1]) {
           if (pos + len > word.length) continue;
           const sub = word.slice(pos, pos + len);
-          if (sub !== m && oneEdit(sub, m)) extend(m, pos + len, 1);
+          if (sub !== m && oneEdit(sub, m)) extend(m, pos + len, 1, m[0] !== first || m.length < 5);
         }
       }
     }
@@ -235,18 +275,22 @@ function segmentations(word: string, atoms: ReadonlyMap<string, Atom>, glue: Rea
   return rec(0, edits);
 }
 
-/** The reading with fewest typos, then fewest pieces; 'ambiguous' when such readings differ. */
+/**
+ * The reading with fewest typos, then fewest pieces. With a typo, all such
+ * readings must agree and one must keep the first letters: otherwise 'ambiguous'.
+ */
 function best(all: Segmentation[]): Segmentation | 'ambiguous' | undefined {
   if (all.length === 0) return undefined;
   const minEdits = Math.min(...all.map((s) => s.edits));
   const fewest = all.filter((s) => s.edits === minEdits);
   const minPieces = Math.min(...fewest.map((s) => s.pieces));
   const top = fewest.filter((s) => s.pieces === minPieces);
-  const signature = (s: Segmentation) => JSON.stringify(s.atoms);
   const first = top[0] as Segmentation;
   // Exact splits may differ harmlessly ("achtzehn" is never split); typo readings must agree.
-  if (minEdits > 0 && top.some((s) => signature(s) !== signature(first))) return 'ambiguous';
-  return first;
+  if (minEdits === 0) return first;
+  const signature = (s: Segmentation) => JSON.stringify(s.atoms);
+  if (top.some((s) => signature(s) !== signature(first))) return 'ambiguous';
+  return top.find((s) => !s.risky) ?? 'ambiguous';
 }
 
 /** Optimal-string-alignment distance of at most 2, with a banded table and early exit. */
