@@ -1,7 +1,7 @@
 import type { QuantityQuestion, ScaleQuestion } from '../flow/model.ts';
 import { FALLBACK_LANGUAGES, type Language } from '../language.ts';
 import { lexicon } from './lexicon.ts';
-import { findNone, fitsAnotherUnit, type NumberScan, phrase, readNumbers, restOf, tokenize, toQuestionUnit } from './numbers/index.ts';
+import { findNone, fitsAnotherUnit, type NumberReading, type NumberScan, phrase, readNumbers, readSingleWord, restOf, tokenize, toQuestionUnit } from './numbers/index.ts';
 import type { Phrase } from './numbers/vocabulary.ts';
 import type { ParseFailure, ParseResult } from './types.ts';
 
@@ -13,18 +13,24 @@ import type { ParseFailure, ParseResult } from './types.ts';
  * is asked again with `unit-mismatch` rather than stored.
  */
 export function parseQuantity(q: QuantityQuestion, text: string, lang: Language): ParseResult {
+  const plain = plainNumber(text) ?? readSingleWord(text, lang);
+  if (plain) return quantity(q, plain, lang, '');
   const tokens = tokenize(text);
   const scan = readNumbers(text, tokens, lang, { decimals: q.decimals > 0 });
   if (scan.kind !== 'one') return failure(scan);
-  const { reading } = scan;
-  const written = `${lexicon(lang).number(reading.value, 6)}${reading.unitText ? ` ${reading.unitText}` : ''}`;
+  return quantity(q, scan.reading, lang, restOf(text, tokens, scan.used));
+}
+
+function quantity(q: QuantityQuestion, reading: NumberReading, lang: Language, rest: string): ParseResult {
+  // Formatted only for a re-ask: Intl formatting is not free on the hot path.
+  const written = () => `${lexicon(lang).number(reading.value, 6)}${reading.unitText ? ` ${reading.unitText}` : ''}`;
   const inRange = (v: number) => (q.min === undefined || v >= q.min) && (q.max === undefined || v <= q.max);
   const factor = 10 ** q.decimals;
   const round = (v: number) => Math.round(v * factor) / factor;
   let value = reading.value;
   if (reading.unit) {
     const converted = toQuestionUnit(reading.value, reading.unit, q.unit);
-    if (!converted.ok) return unitMismatch(written, q.unitDisplay ?? q.unit);
+    if (!converted.ok) return unitMismatch(written(), q.unitDisplay ?? q.unit);
     value = converted.value;
   }
   value = round(value);
@@ -33,14 +39,17 @@ export function parseQuantity(q: QuantityQuestion, text: string, lang: Language)
     // unit ("101" → °F); with an explicit unit, the unit may be the mistake ("38 °F").
     const vague = !reading.unit || reading.unit === 'degree';
     const otherUnit = vague ? fitsAnotherUnit(reading.value, q.unit, inRange) : inRange(round(reading.value));
-    if (otherUnit) return unitMismatch(written, q.unitDisplay ?? q.unit);
-    return { ok: false, reason: 'out-of-range', detail: { value: written } };
+    if (otherUnit) return unitMismatch(written(), q.unitDisplay ?? q.unit);
+    return { ok: false, reason: 'out-of-range', detail: { value: written() } };
   }
-  return { ok: true, value: q.unit ? { type: 'number', value, unit: q.unit } : { type: 'number', value }, rest: restOf(text, tokens, scan.used) };
+  return { ok: true, value: q.unit ? { type: 'number', value, unit: q.unit } : { type: 'number', value }, rest };
 }
 
 /** A whole number in the scale's range; "7 von 10" is 7; "keine Schmerzen" is the minimum where the scale says so (`none:`). */
 export function parseScale(q: ScaleQuestion, text: string, lang: Language): ParseResult {
+  // One number word is never a "none" phrase, except "null"/"zero" — which are the minimum anyway.
+  const plain = plainNumber(text) ?? readSingleWord(text, lang);
+  if (plain) return scale(q, plain, lang, '');
   const tokens = tokenize(text);
   const scan = readNumbers(text, tokens, lang, { outOf: q.max, decimals: false });
   const none = q.none ? findNone(tokens, lang, { vocabulary: q.none, labels: minLabelPhrases(q, lang) }) : undefined;
@@ -53,12 +62,23 @@ export function parseScale(q: ScaleQuestion, text: string, lang: Language): Pars
     return { ok: false, reason: 'ambiguous' };
   }
   if (scan.kind !== 'one') return failure(scan);
-  const { reading } = scan;
+  return scale(q, scan.reading, lang, restOf(text, tokens, scan.used));
+}
+
+function scale(q: ScaleQuestion, reading: NumberReading, lang: Language, rest: string): ParseResult {
   const lex = lexicon(lang);
   if (reading.unit) return unitMismatch(`${lex.number(reading.value, 6)} ${reading.unitText ?? ''}`.trim(), undefined);
   if (!Number.isInteger(reading.value)) return { ok: false, reason: 'not-whole' };
   if (reading.value < q.min || reading.value > q.max) return { ok: false, reason: 'out-of-range', detail: { value: lex.number(reading.value, 6) } };
-  return { ok: true, value: { type: 'number', value: reading.value }, rest: restOf(text, tokens, scan.used) };
+  return { ok: true, value: { type: 'number', value: reading.value }, rest };
+}
+
+const PLAIN = /^-?\d{1,15}(?:[.,]\d{1,15})?$/;
+/** The most common answer, "7" or "38,5", read without tokenising (the engine's hot path). */
+function plainNumber(text: string): NumberReading | undefined {
+  if (!PLAIN.test(text)) return undefined;
+  const sep = Math.max(text.indexOf('.'), text.indexOf(','));
+  return { value: Number(text.replace(',', '.')), decimals: sep < 0 ? 0 : text.length - sep - 1 };
 }
 
 function failure(scan: Exclude<NumberScan, { kind: 'one' }>): ParseFailure {

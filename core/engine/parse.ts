@@ -140,8 +140,9 @@ function pickOne(q: ChoiceQuestion, text: string, lex: Lexicon): Picked {
   if (unique.length > 1 && numeric) return { ok: false, reason: 'ambiguous' };
   const byEmoji = matchEmoji(q, t);
   if (byEmoji.length === 1) return { ok: true, codes: byEmoji, rest: restWithoutEmoji(q, t) };
-  const byLabel = matchLabel(q, t, lex);
-  if (byLabel.length === 1) return { ok: true, codes: byLabel, rest: restWithoutLabel(q, byLabel[0] ?? '', t, lex) };
+  const input = normalizeWords(t);
+  const byLabel = matchLabel(q, input, lex);
+  if (byLabel.length === 1) return { ok: true, codes: byLabel, rest: restWithoutLabel(q, byLabel[0] ?? '', t, input, lex) };
   if (byLabel.length > 1 || byEmoji.length > 1) return { ok: false, reason: 'ambiguous' };
   if (unique.length === 1) {
     const option = q.options[(unique[0] ?? 0) - 1];
@@ -192,9 +193,8 @@ function restWithoutEmoji(q: ChoiceQuestion, text: string): string {
 }
 
 /** A label typed in full or started ("leicht") is the whole answer; one inside a sentence is cut out. */
-function restWithoutLabel(q: ChoiceQuestion, code: string, text: string, lex: Lexicon): string {
+function restWithoutLabel(q: ChoiceQuestion, code: string, text: string, input: string, lex: Lexicon): string {
   const option = q.options.find((o) => o.code === code);
-  const input = normalizeWords(text);
   if (!option) return '';
   const candidates = labelCandidates(option, lex.lang);
   if (candidates.some((c) => c === input || c.startsWith(input))) return '';
@@ -215,9 +215,8 @@ function matchEmoji(q: ChoiceQuestion, text: string): string[] {
   return q.options.filter((o) => o.emoji && t.includes(normalizeEmoji(o.emoji))).map((o) => o.code);
 }
 
-/** Option labels in the patient's language and in German/English, accent- and case-insensitive. */
-function matchLabel(q: ChoiceQuestion, text: string, lex: Lexicon): string[] {
-  const input = normalizeWords(text);
+/** Option labels in the patient's language and in German/English, accent- and case-insensitive (`input` is normalizeWords of the answer). */
+function matchLabel(q: ChoiceQuestion, input: string, lex: Lexicon): string[] {
   if (!input) return [];
   const candidates = (o: ChoiceQuestion['options'][number]) => labelCandidates(o, lex.lang);
   const exact = q.options.filter((o) => candidates(o).includes(input));

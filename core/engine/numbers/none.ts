@@ -1,7 +1,7 @@
 import { FALLBACK_LANGUAGES, type Language } from '../../language.ts';
-import { firstAt, firstBefore, matchAt } from './phrases.ts';
+import { matchAt, type Phrase } from './phrases.ts';
 import type { Token } from './tokens.ts';
-import { type Phrase, vocabulary } from './vocabulary.ts';
+import { vocabulary } from './vocabulary.ts';
 
 /**
  * "None" answers to a scale whose minimum means none ("keine Schmerzen",
@@ -27,25 +27,25 @@ const CLAUSE_END = new Set([',', ';', '.', '!', '?', ':', '—', '–', '-', '('
 
 export function findNone(tokens: readonly Token[], lang: Language, options: NoneOptions): NoneFound | undefined {
   const vocabs = [lang, ...FALLBACK_LANGUAGES.filter((l) => l !== lang)].map(vocabulary);
+  const pain = options.vocabulary === 'pain';
   // General words: the first clause, exactly.
   let end = 0;
   while (end < tokens.length && !(tokens[end]?.kind === 'symbol' && CLAUSE_END.has(tokens[end]?.key ?? ''))) end++;
   if (end > 0) {
-    for (const v of vocabs) {
-      for (const p of [...v.none.general, ...(options.vocabulary === 'pain' ? v.none.pain : []), ...options.labels]) {
-        if (matchAt(tokens, 0, p) === end) return { kind: 'none', used: range(0, end) };
-      }
-    }
+    const whole = vocabs.some((v) => v.none.general.exactly(tokens, 0, end) || (pain && v.none.pain.exactly(tokens, 0, end))) || options.labels.some((p) => matchAt(tokens, 0, p) === end);
+    if (whole) return { kind: 'none', used: range(0, end) };
   }
   // Symptom phrases anywhere; a one-word label ("keine") only as the first clause, above.
-  const phrases = [...options.labels.filter((l) => l.length > 1), ...(options.vocabulary === 'pain' ? vocabs.flatMap((v) => v.none.pain) : [])].sort((a, b) => b.length - a.length);
+  const labels = options.labels.filter((l) => l.length > 1);
   for (let i = 0; i < tokens.length; i++) {
-    const stop = firstAt(tokens, i, phrases);
+    let stop = -1;
+    for (const p of labels) stop = Math.max(stop, matchAt(tokens, i, p));
+    if (pain) for (const v of vocabs) stop = Math.max(stop, v.none.pain.at(tokens, i)?.end ?? -1);
     if (stop < 0) continue;
     for (const v of vocabs) {
-      if (firstBefore(tokens, i, v.none.almost) >= 0) return { kind: 'not-quite' };
+      if (v.none.almost.before(tokens, i)) return { kind: 'not-quite' };
       // Within the next two words, not across punctuation ("keine Schmerzen, so ist es" is none).
-      for (let k = stop; k < stop + 2 && tokens[k]?.kind === 'word'; k++) if (firstAt(tokens, k, v.none.degree) >= 0 || firstAt(tokens, k, v.none.almost) >= 0) return { kind: 'not-quite' };
+      for (let k = stop; k < stop + 2 && tokens[k]?.kind === 'word'; k++) if (v.none.degree.at(tokens, k) || v.none.almost.at(tokens, k)) return { kind: 'not-quite' };
     }
     return { kind: 'none', used: range(i, stop) };
   }

@@ -1,8 +1,9 @@
 import { FALLBACK_LANGUAGES, type Language } from '../../language.ts';
 import { type Piece, readRun } from './grammar.ts';
+import { tokenAt } from './phrases.ts';
 import type { UnitWord } from './language.ts';
-import { firstAt, firstBefore, isExactly } from './phrases.ts';
 import type { Token } from './tokens.ts';
+import { fold } from './fold.ts';
 import { PREFIX_UNITS } from './units.ts';
 import { type Analysis, type Vocabulary, vocabulary } from './vocabulary.ts';
 
@@ -42,8 +43,33 @@ export interface ReadOptions {
   decimals: boolean;
 }
 
+const ONE_WORD = /^\p{L}+$/u;
+const SINGLE_KINDS = new Set(['unit', 'teen', 'tens', 'hundreds', 'hundred', 'thousand', 'whole']);
+
+/**
+ * A message that is one number word ("acht", "семь"): the common case, read
+ * without the machinery below (same result, fewer allocations on the hot path).
+ * Undefined when the message is anything else.
+ */
+export function readSingleWord(text: string, lang: Language): NumberReading | undefined {
+  if (text.length > 40 || !ONE_WORD.test(text)) return undefined;
+  const key = fold(text);
+  for (const l of [lang, ...FALLBACK_LANGUAGES]) {
+    const a = vocabulary(l).analyse(key, text.length);
+    if (a.kind === 'suspicious') return undefined;
+    if (a.kind !== 'number') continue;
+    const atom = a.atoms[0];
+    if (a.fuzzy || a.atoms.length !== 1 || !atom || !SINGLE_KINDS.has(atom.kind)) return undefined;
+    const value = atom.kind === 'hundred' ? 100 : atom.kind === 'thousand' ? 1000 : (atom as { value: number }).value;
+    return { value, decimals: Number.isInteger(value) ? 0 : 1 };
+  }
+  return undefined;
+}
+
 /** Reads in the patient's language; German and English number words count too when the message is only a number. */
 export function readNumbers(text: string, tokens: readonly Token[], lang: Language, options: ReadOptions): NumberScan {
+  const quick = digitsAndUnit(text, tokens, vocabulary(lang));
+  if (quick) return quick;
   const own = readIn(text, tokens, vocabulary(lang), options, false);
   if (own.kind !== 'none') return own;
   for (const other of FALLBACK_LANGUAGES) {
@@ -52,6 +78,21 @@ export function readNumbers(text: string, tokens: readonly Token[], lang: Langua
     if (r.kind !== 'none') return r;
   }
   return own;
+}
+
+/** "39,8 Grad", "130 mmHg", "85/min": digits and nothing but a unit — the common case, read directly. */
+function digitsAndUnit(text: string, tokens: readonly Token[], v: Vocabulary): NumberScan | undefined {
+  const t = tokens[0];
+  if (!t || t.kind !== 'digits' || t.malformed || tokens.length > 6) return undefined;
+  const used = new Set<number>();
+  for (let k = 0; k < tokens.length; k++) used.add(k);
+  const reading: NumberReading = { value: t.value, decimals: t.decimals };
+  if (tokens.length === 1) return { kind: 'one', reading, used };
+  const unit = v.units.at(tokens, 1);
+  if (!unit || unit.end !== tokens.length) return undefined;
+  reading.unit = unit.value;
+  reading.unitText = text.slice(tokens[1]?.start ?? 0, tokens[tokens.length - 1]?.end ?? 0);
+  return { kind: 'one', reading, used };
 }
 
 interface Found {
@@ -64,9 +105,9 @@ interface Found {
   fuzzy: boolean;
   exact: boolean;
   weak: boolean;
-  unit?: UnitWord;
-  unitText?: string;
-  dropped?: boolean;
+  unit: UnitWord | undefined;
+  unitText: string | undefined;
+  dropped: boolean;
 }
 
 function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: ReadOptions, foreign: boolean): NumberScan {
@@ -76,7 +117,6 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
     return !!t && (t.kind === 'digits' || analyses[i]?.kind === 'number');
   };
   const found: Found[] = [];
-  const used = new Set<number>();
   let malformed = false;
   let fragment = false;
 
@@ -101,7 +141,7 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
     const hyphenBefore = new Set<number>();
     for (const k of runTokens) {
       const t = tokens[k] as Token;
-      if (isHyphen(tokens[k - 1])) hyphenBefore.add(pieces.length);
+      if (isHyphen(tokenAt(tokens, k - 1))) hyphenBefore.add(pieces.length);
       if (t.kind === 'digits') {
         if (t.malformed) malformed = true;
         pieces.push({ kind: 'digits', value: t.value, decimals: t.decimals, text: t.key });
@@ -118,27 +158,44 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
     if (run.malformed) malformed = true;
     const owner = new Map<number, number>();
     for (const n of run.numbers) {
-      const ts = new Set<number>();
-      for (let p = n.from; p < n.to; p++) ts.add(tokenOf[p] ?? -1);
-      // A word split between two numbers ("achtacht") is not two numbers.
-      for (const k of ts) {
-        if (owner.has(k)) fragment = true;
+      let first = Number.POSITIVE_INFINITY;
+      let last = -1;
+      let fuzzy = false;
+      let exact = false;
+      let weak = false;
+      let words = 0;
+      let prev = -1;
+      for (let p = n.from; p < n.to; p++) {
+        const k = tokenOf[p] ?? -1;
+        if (k === prev) continue;
+        prev = k;
+        // A word split between two numbers ("achtacht") is not two numbers.
+        if (owner.has(k) && owner.get(k) !== found.length) fragment = true;
         owner.set(k, found.length);
+        if (k < first) first = k;
+        if (k > last) last = k;
+        const a = analyses[k];
+        if (a?.kind === 'number') {
+          words++;
+          fuzzy ||= a.fuzzy;
+          exact ||= !a.fuzzy;
+          weak = a.weak;
+        } else exact = true;
       }
-      const first = Math.min(...ts);
-      const last = Math.max(...ts);
       const all = new Set<number>();
       for (let k = first; k <= last; k++) all.add(k);
-      const words = [...ts].map((k) => analyses[k]).filter((a): a is Extract<Analysis, { kind: 'number' }> => a?.kind === 'number');
       found.push({
         value: n.value,
         decimals: n.decimals,
         first,
         last,
         used: all,
-        fuzzy: words.some((a) => a.fuzzy),
-        exact: [...ts].some((k) => tokens[k]?.kind === 'digits' || (analyses[k]?.kind === 'number' && !(analyses[k] as { fuzzy: boolean }).fuzzy)),
-        weak: ts.size === 1 && n.to - n.from === 1 && words.length === 1 && (words[0]?.weak ?? false),
+        fuzzy,
+        exact,
+        weak: first === last && n.to - n.from === 1 && words === 1 && weak,
+        unit: undefined,
+        unitText: undefined,
+        dropped: false,
       });
     }
     // A suspicious word right next to a run of number words could be the rest of
@@ -146,11 +203,11 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
     // and a unit or "about" word after the number is what it seems.
     if (pieces.some((p) => p.kind !== 'digits')) {
       // A word joined to the run by a hyphen ("fifty-ne") is part of the number whatever it looks like.
-      const before = isHyphen(tokens[i - 1]) ? i - 2 : i - 1;
+      const before = isHyphen(tokenAt(tokens, i - 1)) ? i - 2 : i - 1;
       const after = isHyphen(tokens[j]) ? j + 1 : j;
-      const doubt = (k: number, hyphen: boolean) => analyses[k]?.kind === 'suspicious' || (hyphen && tokens[k]?.kind === 'word' && !tokens[k]?.space);
-      if (doubt(before, before === i - 2) && firstBefore(tokens, i, v.about) < 0) fragment = true;
-      if (doubt(after, after === j + 1) && !firstUnitAt(tokens, j, v) && firstAt(tokens, j, v.about) < 0 && firstAt(tokens, after, v.about) < 0) fragment = true;
+      const doubt = (k: number, hyphen: boolean) => k >= 0 && (analyses[k]?.kind === 'suspicious' || (hyphen && tokens[k]?.kind === 'word' && !tokens[k]?.space));
+      if (doubt(before, before === i - 2) && !v.about.before(tokens, i)) fragment = true;
+      if (doubt(after, after === j + 1) && !v.units.at(tokens, j) && !v.about.at(tokens, j) && !v.about.at(tokens, after)) fragment = true;
     }
     i = j;
   }
@@ -172,7 +229,7 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
     for (let n = 0; n + 1 < live.length; n++) {
       const a = live[n] as Found;
       const b = live[n + 1] as Found;
-      const max = b.value === options.outOf && isExactly(tokens, a.last + 1, b.first, v.outOf) ? b : a.value === options.outOf && isExactly(tokens, a.last + 1, b.first, v.outOfMaxFirst) ? a : undefined;
+      const max = b.value === options.outOf && v.outOf.exactly(tokens, a.last + 1, b.first) ? b : a.value === options.outOf && v.outOfMaxFirst.exactly(tokens, a.last + 1, b.first) ? a : undefined;
       if (!max) continue;
       const keep = max === b ? a : b;
       max.dropped = true;
@@ -196,34 +253,34 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
       f.used.add(k).add(k + 1);
       k += 2;
     }
-    const unitMatch = firstUnitAt(tokens, k, v);
+    const unitMatch = v.units.at(tokens, k);
     if (unitMatch) {
-      f.unit = unitMatch.unit;
+      f.unit = unitMatch.value;
       f.unitText = text.slice(tokens[k]?.start ?? 0, tokens[unitMatch.end - 1]?.end ?? 0);
       for (let x = k; x < unitMatch.end; x++) f.used.add(x);
       k = unitMatch.end;
     }
-    if (firstAt(tokens, k, v.inexactAfter) >= 0) inexact = true;
-    const aboutEnd = firstAt(tokens, k, v.about);
+    if (v.inexactAfter.at(tokens, k)) inexact = true;
+    const aboutEnd = v.about.at(tokens, k)?.end ?? -1;
     if (aboutEnd >= 0) for (let x = k; x < aboutEnd; x++) f.used.add(x);
 
     let s = f.first;
     if (!f.unit) {
-      const prefix = firstUnitBefore(tokens, s, v);
-      if (prefix) {
-        f.unit = prefix.unit;
+      const prefix = v.units.before(tokens, s);
+      if (prefix && PREFIX_UNITS.has(prefix.value)) {
+        f.unit = prefix.value;
         f.unitText = text.slice(tokens[prefix.start]?.start ?? 0, tokens[s - 1]?.end ?? 0);
         for (let x = prefix.start; x < s; x++) f.used.add(x);
         s = prefix.start;
       }
     }
-    if (firstBefore(tokens, s, v.inexactBefore) >= 0) inexact = true;
+    if (v.inexactBefore.before(tokens, s)) inexact = true;
     for (let guard = 0; guard < 4; guard++) {
-      const start = firstBefore(tokens, s, v.about);
+      const start = v.about.before(tokens, s)?.start ?? -1;
       if (start < 0 || start >= s) break;
       for (let x = start; x < s; x++) f.used.add(x);
       s = start;
-      if (firstBefore(tokens, s, v.inexactBefore) >= 0) inexact = true;
+      if (v.inexactBefore.before(tokens, s)) inexact = true;
     }
   }
 
@@ -244,9 +301,9 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
     if (foreign && !numberOnly) f.dropped = true;
     if (f.weak && !f.dropped && !numberOnly && !f.unit) {
       // "ein oder zwei": a weak word joined to another number by "oder" still makes two numbers.
-      const prev = found[n - 1];
+      const prev = n > 0 ? found[n - 1] : undefined;
       const next = found[n + 1];
-      const joined = (prev && isExactly(tokens, prev.last + 1, f.first, v.rangeWords)) || (next && isExactly(tokens, f.last + 1, next.first, v.rangeWords));
+      const joined = (prev && v.rangeWords.exactly(tokens, prev.last + 1, f.first)) || (next && v.rangeWords.exactly(tokens, f.last + 1, next.first));
       if (!joined) f.dropped = true;
     }
   }
@@ -286,21 +343,4 @@ function isHyphen(t: Token | undefined): boolean {
 }
 function isApostrophe(t: Token | undefined): boolean {
   return t?.kind === 'symbol' && (t.key === "'" || t.key === '’' || t.key === 'ʼ');
-}
-
-function firstUnitAt(tokens: readonly Token[], from: number, v: Vocabulary): { unit: UnitWord; end: number } | undefined {
-  for (const u of v.units) {
-    const end = firstAt(tokens, from, [u.phrase]);
-    if (end >= 0) return { unit: u.unit, end };
-  }
-  return undefined;
-}
-
-function firstUnitBefore(tokens: readonly Token[], end: number, v: Vocabulary): { unit: UnitWord; start: number } | undefined {
-  for (const u of v.units) {
-    if (!PREFIX_UNITS.has(u.unit)) continue;
-    const start = firstBefore(tokens, end, [u.phrase]);
-    if (start >= 0) return { unit: u.unit, start };
-  }
-  return undefined;
 }

@@ -36,41 +36,50 @@ const SEPARATOR = new Set(['.', ',', '٫', '٬']);
 
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
-  const chars = [...text];
-  // UTF-16 offset of each code point, so spans index the original string.
-  const offsets: number[] = [];
-  let o = 0;
-  for (const ch of chars) {
-    offsets.push(o);
-    o += ch.length;
-  }
-  offsets.push(o);
+  // Positions are UTF-16 offsets into `text`; a character is one code point (1 or 2 units).
+  const charAt = (i: number): string => {
+    const c = text.codePointAt(i);
+    return c === undefined ? '' : String.fromCodePoint(c);
+  };
+  const isLetter = (ch: string): boolean => {
+    const c = ch.charCodeAt(0);
+    if (c < 0x80) return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+    // "º" (ordinal indicator) is a letter to Unicode but a degree sign to patients: "38º".
+    return ch !== '' && ch !== 'º' && LETTER.test(ch);
+  };
+  const isSpace = (ch: string): boolean => {
+    if (ch === '') return false;
+    const c = ch.charCodeAt(0);
+    if (c < 0x80) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+    return SPACE.test(ch);
+  };
   let i = 0;
   let space = true;
   const push = (kind: Token['kind'], from: number, to: number, key: string, value = 0, decimals = 0, malformed = false) => {
-    tokens.push({ kind, start: offsets[from] ?? 0, end: offsets[to] ?? 0, key, space, value, decimals, malformed });
+    tokens.push({ kind, start: from, end: to, key, space, value, decimals, malformed });
     space = false;
   };
-  while (i < chars.length) {
-    const ch = chars[i] ?? '';
-    if (SPACE.test(ch)) {
+  while (i < text.length) {
+    const ch = charAt(i);
+    if (isSpace(ch)) {
       space = true;
-      i++;
+      i += ch.length;
       continue;
     }
-    const minus = (ch === '-' || ch === '−') && space && digitOf(chars[i + 1] ?? '') !== undefined;
+    const minus = (ch === '-' || ch === '−') && space && digitOf(charAt(i + 1)) !== undefined;
     if (digitOf(ch) !== undefined || minus) {
       const from = i;
       if (minus) i++;
       let ascii = '';
       let separators = 0;
       let lastSeparator = -1;
-      while (i < chars.length) {
-        const d = digitOf(chars[i] ?? '');
+      while (i < text.length) {
+        const c = text[i] ?? '';
+        const d = digitOf(c);
         if (d !== undefined) {
           ascii += d;
           i++;
-        } else if (SEPARATOR.has(chars[i] ?? '') && digitOf(chars[i + 1] ?? '') !== undefined) {
+        } else if (SEPARATOR.has(c) && digitOf(text[i + 1] ?? '') !== undefined) {
           separators++;
           lastSeparator = ascii.length;
           ascii += '.';
@@ -82,26 +91,24 @@ export function tokenize(text: string): Token[] {
       push('digits', from, i, ascii, value, decimals, separators > 1);
       continue;
     }
-    if (LETTER.test(ch)) {
+    if (isLetter(ch)) {
       const from = i;
-      while (i < chars.length) {
-        const c = chars[i] ?? '';
-        if (LETTER.test(c)) i++;
+      while (i < text.length) {
+        const c = charAt(i);
+        if (isLetter(c)) i += c.length;
         // Apostrophes inside a word belong to it: п'ять, don't (also a doubled one typed by mistake).
         else if (APOSTROPHE.test(c) && i > from) {
           let k = i;
-          while (APOSTROPHE.test(chars[k] ?? '')) k++;
-          if (!LETTER.test(chars[k] ?? '')) break;
+          while (APOSTROPHE.test(text[k] ?? '')) k++;
+          if (!isLetter(charAt(k))) break;
           i = k;
-        }
-        else break;
+        } else break;
       }
-      const raw = text.slice(offsets[from], offsets[i]);
-      push('word', from, i, fold(raw));
+      push('word', from, i, fold(text.slice(from, i)));
       continue;
     }
-    push('symbol', i, i + 1, ch);
-    i++;
+    push('symbol', i, i + ch.length, ch);
+    i += ch.length;
   }
   return tokens;
 }

@@ -9,9 +9,9 @@ import type { UnitWord } from './language.ts';
 
 /** Unit words understood in every language (symbols, abbreviations, English). */
 export const INTERNATIONAL_UNITS: Readonly<Partial<Record<UnitWord, readonly string[]>>> = {
-  Cel: ['°c', '° c', 'c', 'celsius', '℃', 'grad c'],
-  '[degF]': ['°f', '° f', 'f', 'fahrenheit', '℉', 'grad f', 'deg f', 'degf'],
-  degree: ['°', 'degrees', 'degree'],
+  Cel: ['°c', '° c', 'ºc', 'c', 'celsius', '℃', 'grad c'],
+  '[degF]': ['°f', '° f', 'ºf', 'f', 'fahrenheit', '℉', 'grad f', 'deg f', 'degf'],
+  degree: ['°', 'º', 'degrees', 'degree'],
   kg: ['kg', 'kgs', 'kilo', 'kilos'],
   '[lb_av]': ['lb', 'lbs', 'pound', 'pounds'],
   '/min': ['/min', '/ min', 'bpm', 'min'],

@@ -5,6 +5,7 @@ import { en } from './en.ts';
 import { fold } from './fold.ts';
 import { readRun } from './grammar.ts';
 import type { Atom, Grammar, NumberLanguage, UnitWord } from './language.ts';
+import { type Phrase, PhraseList } from './phrases.ts';
 import { pl } from './pl.ts';
 import { ru } from './ru.ts';
 import { tokenize } from './tokens.ts';
@@ -14,8 +15,7 @@ import { INTERNATIONAL_UNITS } from './units.ts';
 
 export const NUMBER_LANGUAGES: Readonly<Record<Language, NumberLanguage>> = { de, en, tr, ar, ru, uk, pl };
 
-/** A phrase as folded token keys ("ca." → ["ca"]; full stops are skipped when matching). */
-export type Phrase = readonly string[];
+export type { Phrase } from './phrases.ts';
 
 /** What one word of a message is, for reading numbers. */
 export type Analysis =
@@ -29,17 +29,16 @@ export interface Vocabulary {
   lang: Language;
   grammar: Grammar;
   hasSuffixes: boolean;
-  about: readonly Phrase[];
-  inexactBefore: readonly Phrase[];
-  inexactAfter: readonly Phrase[];
+  about: PhraseList;
+  inexactBefore: PhraseList;
+  inexactAfter: PhraseList;
   decades: ReadonlySet<string>;
   ordinals: ReadonlySet<string>;
-  outOf: readonly Phrase[];
-  outOfMaxFirst: readonly Phrase[];
-  rangeWords: readonly Phrase[];
-  /** Longest first. */
-  units: readonly { phrase: Phrase; unit: UnitWord }[];
-  none: { general: readonly Phrase[]; pain: readonly Phrase[]; almost: readonly Phrase[]; degree: readonly Phrase[] };
+  outOf: PhraseList;
+  outOfMaxFirst: PhraseList;
+  rangeWords: PhraseList;
+  units: PhraseList<UnitWord>;
+  none: { general: PhraseList; pain: PhraseList; almost: PhraseList; degree: PhraseList };
   /** A folded word; `typed`: its length as typed (folding may drop letters: "смь" → "см"). */
   analyse(word: string, typed?: number): Analysis;
 }
@@ -62,9 +61,8 @@ export function phrase(text: string): Phrase {
     .filter((k) => k !== '.');
 }
 
-function phrases(list: readonly string[] | undefined): Phrase[] {
-  const out = (list ?? []).map(phrase).filter((p) => p.length > 0);
-  return out.sort((a, b) => b.length - a.length);
+function phrases(list: readonly string[] | undefined): PhraseList {
+  return PhraseList.of((list ?? []).map(phrase));
 }
 
 const MAX_WORD = 60;
@@ -183,16 +181,15 @@ function build(lang: Language): Vocabulary {
     return { kind: 'other' };
   };
 
-  const units: { phrase: Phrase; unit: UnitWord }[] = [];
+  const units: [Phrase, UnitWord][] = [];
   for (const source of [spec.units, lang === 'de' ? {} : de.units, lang === 'en' ? {} : en.units, INTERNATIONAL_UNITS]) {
     for (const [unit, words] of Object.entries(source) as [UnitWord, readonly string[]][]) {
       for (const w of words) {
         const p = phrase(w);
-        if (p.length > 0 && !units.some((u) => same(u.phrase, p))) units.push({ phrase: p, unit });
+        if (p.length > 0 && !units.some(([q]) => same(q, p))) units.push([p, unit]);
       }
     }
   }
-  units.sort((a, b) => b.phrase.length - a.phrase.length);
 
   return {
     lang,
@@ -207,7 +204,7 @@ function build(lang: Language): Vocabulary {
     outOf: phrases([...spec.outOf, '/']),
     outOfMaxFirst: phrases(spec.outOfMaxFirst),
     rangeWords: phrases(spec.rangeWords),
-    units,
+    units: new PhraseList(units),
     none: { general: phrases(spec.none.general), pain: phrases(spec.none.pain), almost: phrases(spec.none.almost), degree: phrases(spec.none.degree) },
     analyse,
   };
