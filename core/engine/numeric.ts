@@ -14,6 +14,7 @@ import type { ParseFailure, ParseResult } from './types.ts';
  */
 export function parseQuantity(q: QuantityQuestion, text: string, lang: Language): ParseResult {
   const plain = plainNumber(text) ?? readSingleWord(text, lang);
+  if (plain === 'no-number') return { ok: false, reason: 'not-understood' };
   if (plain) return quantity(q, plain, lang, '');
   const tokens = tokenize(text);
   const scan = readNumbers(text, tokens, lang, { decimals: q.decimals > 0 });
@@ -49,7 +50,9 @@ function quantity(q: QuantityQuestion, reading: NumberReading, lang: Language, r
 export function parseScale(q: ScaleQuestion, text: string, lang: Language): ParseResult {
   // One number word is never a "none" phrase, except "null"/"zero" — which are the minimum anyway.
   const plain = plainNumber(text) ?? readSingleWord(text, lang);
-  if (plain) return scale(q, plain, lang, '');
+  // A word that is no number may still be "none" ("keine", "nothing"): that is decided below.
+  if (plain === 'no-number' && !q.none) return { ok: false, reason: 'not-understood' };
+  if (plain && plain !== 'no-number') return scale(q, plain, lang, '');
   const tokens = tokenize(text);
   const scan = readNumbers(text, tokens, lang, { outOf: q.max, decimals: false });
   const none = q.none ? findNone(tokens, lang, { vocabulary: q.none, labels: minLabelPhrases(q, lang) }) : undefined;

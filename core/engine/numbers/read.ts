@@ -47,11 +47,12 @@ const ONE_WORD = /^\p{L}+$/u;
 const SINGLE_KINDS = new Set(['unit', 'teen', 'tens', 'hundreds', 'hundred', 'thousand', 'whole']);
 
 /**
- * A message that is one number word ("acht", "семь"): the common case, read
- * without the machinery below (same result, fewer allocations on the hot path).
- * Undefined when the message is anything else.
+ * A message that is one word ("acht", "семь", "skip"): the common case, read
+ * without the machinery below (same result, fewer allocations on the hot
+ * path). 'no-number' when no language sees a number in it (nor a broken one);
+ * undefined when the message is anything else or needs the full reader.
  */
-export function readSingleWord(text: string, lang: Language): NumberReading | undefined {
+export function readSingleWord(text: string, lang: Language): NumberReading | 'no-number' | undefined {
   if (text.length > 40 || !ONE_WORD.test(text)) return undefined;
   const key = fold(text);
   for (const l of [lang, ...FALLBACK_LANGUAGES]) {
@@ -63,7 +64,7 @@ export function readSingleWord(text: string, lang: Language): NumberReading | un
     const value = atom.kind === 'hundred' ? 100 : atom.kind === 'thousand' ? 1000 : (atom as { value: number }).value;
     return { value, decimals: Number.isInteger(value) ? 0 : 1 };
   }
-  return undefined;
+  return 'no-number';
 }
 
 /** Reads in the patient's language; German and English number words count too when the message is only a number. */
@@ -101,7 +102,9 @@ interface Found {
   /** Token indices of the number itself. */
   first: number;
   last: number;
-  used: Set<number>;
+  /** Tokens used with its surroundings (unit, "about", "of 10"): always one stretch [lo, hi]. */
+  lo: number;
+  hi: number;
   fuzzy: boolean;
   exact: boolean;
   weak: boolean;
@@ -138,10 +141,10 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
     }
     const pieces: Piece[] = [];
     const tokenOf: number[] = [];
-    const hyphenBefore = new Set<number>();
+    let hyphenBefore: Set<number> | undefined;
     for (const k of runTokens) {
       const t = tokens[k] as Token;
-      if (isHyphen(tokenAt(tokens, k - 1))) hyphenBefore.add(pieces.length);
+      if (isHyphen(tokenAt(tokens, k - 1))) (hyphenBefore ??= new Set()).add(pieces.length);
       if (t.kind === 'digits') {
         if (t.malformed) malformed = true;
         pieces.push({ kind: 'digits', value: t.value, decimals: t.decimals, text: t.key });
@@ -154,9 +157,9 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
         }
       }
     }
-    const run = readRun(pieces, v.grammar, { decimals: options.decimals, hyphenBefore });
+    const run = readRun(pieces, v.grammar, hyphenBefore ? { decimals: options.decimals, hyphenBefore } : { decimals: options.decimals });
     if (run.malformed) malformed = true;
-    const owner = new Map<number, number>();
+    let previousLast = -1;
     for (const n of run.numbers) {
       let first = Number.POSITIVE_INFINITY;
       let last = -1;
@@ -170,8 +173,7 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
         if (k === prev) continue;
         prev = k;
         // A word split between two numbers ("achtacht") is not two numbers.
-        if (owner.has(k) && owner.get(k) !== found.length) fragment = true;
-        owner.set(k, found.length);
+        if (k === previousLast) fragment = true;
         if (k < first) first = k;
         if (k > last) last = k;
         const a = analyses[k];
@@ -182,14 +184,14 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
           weak = a.weak;
         } else exact = true;
       }
-      const all = new Set<number>();
-      for (let k = first; k <= last; k++) all.add(k);
+      previousLast = last;
       found.push({
         value: n.value,
         decimals: n.decimals,
         first,
         last,
-        used: all,
+        lo: first,
+        hi: last,
         fuzzy,
         exact,
         weak: first === last && n.to - n.from === 1 && words === 1 && weak,
@@ -219,7 +221,7 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
     const b = found[n + 1] as Found;
     if (a.weak && b.first === a.last + 1 && tokens[b.first]?.kind === 'digits') {
       a.dropped = true;
-      for (const k of a.used) b.used.add(k);
+      b.lo = Math.min(b.lo, a.lo);
     }
   }
 
@@ -233,8 +235,8 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
       if (!max) continue;
       const keep = max === b ? a : b;
       max.dropped = true;
-      for (let k = a.last + 1; k < b.first; k++) keep.used.add(k);
-      for (const k of max.used) keep.used.add(k);
+      keep.lo = Math.min(a.lo, b.lo);
+      keep.hi = Math.max(a.hi, b.hi);
     }
   }
 
@@ -250,19 +252,19 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
     }
     // Turkish endings after an apostrophe: "38'di", "37,5'ten".
     if (v.hasSuffixes && isApostrophe(tokens[k]) && !tokens[k]?.space && tokens[k + 1]?.kind === 'word' && !tokens[k + 1]?.space) {
-      f.used.add(k).add(k + 1);
+      f.hi = Math.max(f.hi, k + 1);
       k += 2;
     }
     const unitMatch = v.units.at(tokens, k);
     if (unitMatch) {
       f.unit = unitMatch.value;
       f.unitText = text.slice(tokens[k]?.start ?? 0, tokens[unitMatch.end - 1]?.end ?? 0);
-      for (let x = k; x < unitMatch.end; x++) f.used.add(x);
+      f.hi = Math.max(f.hi, unitMatch.end - 1);
       k = unitMatch.end;
     }
     if (v.inexactAfter.at(tokens, k)) inexact = true;
     const aboutEnd = v.about.at(tokens, k)?.end ?? -1;
-    if (aboutEnd >= 0) for (let x = k; x < aboutEnd; x++) f.used.add(x);
+    if (aboutEnd >= 0) f.hi = Math.max(f.hi, aboutEnd - 1);
 
     let s = f.first;
     if (!f.unit) {
@@ -270,7 +272,7 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
       if (prefix && PREFIX_UNITS.has(prefix.value)) {
         f.unit = prefix.value;
         f.unitText = text.slice(tokens[prefix.start]?.start ?? 0, tokens[s - 1]?.end ?? 0);
-        for (let x = prefix.start; x < s; x++) f.used.add(x);
+        f.lo = Math.min(f.lo, prefix.start);
         s = prefix.start;
       }
     }
@@ -278,16 +280,17 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
     for (let guard = 0; guard < 4; guard++) {
       const start = v.about.before(tokens, s)?.start ?? -1;
       if (start < 0 || start >= s) break;
-      for (let x = start; x < s; x++) f.used.add(x);
+      f.lo = Math.min(f.lo, start);
       s = start;
       if (v.inexactBefore.before(tokens, s)) inexact = true;
     }
   }
 
   // Everything in the message is the number and its surroundings?
-  const covered = new Set<number>();
-  for (const f of found) if (!f.dropped) for (const k of f.used) covered.add(k);
-  const numberOnly = tokens.every((t, k) => covered.has(k) || t.kind === 'symbol' || analyses[k]?.kind === 'number');
+  const covered = new Uint8Array(tokens.length);
+  for (const f of found) if (!f.dropped) covered.fill(1, f.lo, f.hi + 1);
+  let numberOnly = true;
+  for (let k = 0; k < tokens.length && numberOnly; k++) numberOnly = covered[k] === 1 || tokens[k]?.kind === 'symbol' || analyses[k]?.kind === 'number';
 
   for (let n = 0; n < found.length; n++) {
     const f = found[n] as Found;
@@ -316,7 +319,7 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
   if (!head) return { kind: 'none' };
   if (live.some((f) => f.value !== head.value || (f.unit ?? '') !== (head.unit ?? ''))) return { kind: 'many' };
   const all = new Set<number>();
-  for (const f of live) for (const k of f.used) all.add(k);
+  for (const f of live) for (let k = f.lo; k <= f.hi; k++) all.add(k);
   const reading: NumberReading = { value: head.value, decimals: head.decimals };
   const withUnit = live.find((f) => f.unit);
   if (withUnit?.unit) {
