@@ -88,6 +88,7 @@ export const CONCEPTS = {
   bloated: 'bloated, distended',
   cant_pee: 'cannot pass urine (as one phrase)',
   vomit_all: 'cannot keep anything down, vomiting everything (as one phrase)',
+  no_stool: 'no stool or wind passed (as one phrase: "kein Stuhlgang", "газы не отходят")',
   cant_see: 'cannot see (with eye or sudden: vision loss)',
   inhale: 'when breathing in',
   hours: 'for an hour or more',

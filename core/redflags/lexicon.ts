@@ -1,7 +1,7 @@
 import type { Resource } from 'i18next';
 import { readLocaleResources } from '../i18n.ts';
 import { type Language, LANGUAGES } from '../language.ts';
-import { type Concept, isConcept } from './concepts.ts';
+import { type Concept, FUNCTION_CONCEPTS, isConcept } from './concepts.ts';
 import { SHARED } from './lexicon/shared.ts';
 import { cyrillicSkeleton, foldWord, scriptOf, umlautVariant } from './normalise.ts';
 
@@ -139,8 +139,12 @@ function readJson(resources: Resource, language: Language): LexiconJson {
 
 export function buildLexicon(resources: Resource = readLocaleResources()): Lexicon {
   const lexicon: Lexicon = { entries: [], main: node(), inner: node(), translit: node(), languages: new Map(), sources: new Map() };
+  const seen = new Set<string>();
   const add = (concept: string, raw: string, language: Language | null, where: string) => {
     if (!isConcept(concept)) throw new LexiconError(`${where}: unknown concept "${concept}"`);
+    // Grammar words never match with a typo: "gelmiyor" (not coming) is one
+    // letter from "geliyor" (coming), "nichts" from "nicht".
+    if (FUNCTION_CONCEPTS.has(concept)) raw = raw.split(/\s+/).map((w) => (w === '+' || w.endsWith('!') ? w : `${w}!`)).join(' ');
     const variants = [raw];
     const umlaut = umlautVariant(raw);
     if (umlaut) variants.push(umlaut);
@@ -151,6 +155,9 @@ export function buildLexicon(resources: Resource = readLocaleResources()): Lexic
       } catch (err) {
         throw new LexiconError(`${where}: ${(err as Error).message}`);
       }
+      const key = `${concept}|${language}|${words.map((w) => `${w.mode}:${w.text}:${w.gap}:${w.fuzzy}`).join(' ')}`;
+      if (seen.has(key)) continue; // "kıpkırmızı" and "kipkirmizi" fold alike
+      seen.add(key);
       const entry: Entry = { id: lexicon.entries.length, concept, language, words, raw };
       lexicon.entries.push(entry);
       const first = words[0]!;
@@ -159,8 +166,10 @@ export function buildLexicon(resources: Resource = readLocaleResources()): Lexic
       else insert(lexicon.inner, first.text, first.mode === 'suffix' ? 'exact' : 'prefix', ref, false);
       if (first.skeleton && (language === 'ru' || language === 'uk')) {
         const skel = first.skeleton;
-        if (first.mode === 'exact' && skel.length >= TRANSLIT_MIN_EXACT) insert(lexicon.translit, skel, 'exact', ref, false);
-        if (first.mode === 'prefix' && skel.length >= TRANSLIT_MIN_PREFIX) insert(lexicon.translit, skel, 'prefix', ref, false);
+        // A phrase is checked word by word, so a short first word is safe there ("не могу дышать").
+        const phrase = words.length > 1 && skel.length >= 2;
+        if (first.mode === 'exact' && (phrase || skel.length >= TRANSLIT_MIN_EXACT)) insert(lexicon.translit, skel, 'exact', ref, false);
+        if (first.mode === 'prefix' && (phrase || skel.length >= TRANSLIT_MIN_PREFIX)) insert(lexicon.translit, skel, 'prefix', ref, false);
       }
     }
   };

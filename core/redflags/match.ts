@@ -206,13 +206,8 @@ export function findOccurrences(tokens: Token[], lexicon: Lexicon): Occurrence[]
     if (token.kind === 'number' && token.norm.length > 4) continue;
     const key = `${token.kind}:${token.norm}`;
     let hits = memo.get(key);
-    if (!hits) {
-      hits = lookup(lexicon, token);
-      // Within one word the longest match wins ("thrombosespritze" is not "thrombose").
-      // Grammar words ("kein" inside "keine") are left alone: both may count.
-      hits = hits.filter((h) => FUNCTION_CONCEPTS.has(h.entry.concept) || !hits!.some((o) => o !== h && (o.entry.concept === 'idiom' || !FUNCTION_CONCEPTS.has(o.entry.concept)) && o.from <= h.from && o.to >= h.to && o.to - o.from > h.to - h.from));
-      memo.set(key, hits);
-    }
+    if (!hits) memo.set(key, (hits = lookup(lexicon, token)));
+    const here: { occurrence: Occurrence; hit: WordHit }[] = [];
     for (const h of hits) {
       const words = h.entry.words;
       const matched = words.length === 1 ? [i] : matchRest(words, 1, tokens, i + 1, skeletons, [i]);
@@ -222,17 +217,21 @@ export function findOccurrences(tokens: Token[], lexicon: Lexicon): Occurrence[]
         const suffix = lexicon.languages.get(h.entry.language)?.negationSuffix;
         if (suffix && suffix.test(token.norm.slice(h.to))) negatedInside = true;
       }
-      occurrences.push({
-        concept: h.entry.concept,
-        language: h.entry.language,
-        entry: h.entry,
-        first: i,
-        last: matched[matched.length - 1]!,
-        tokens: matched,
-        fuzzy: h.fuzzy,
-        negatedInside,
-        negated: false,
+      here.push({
+        hit: h,
+        occurrence: { concept: h.entry.concept, language: h.entry.language, entry: h.entry, first: i, last: matched[matched.length - 1]!, tokens: matched, fuzzy: h.fuzzy, negatedInside, negated: false },
       });
+    }
+    // Within one word the longest match wins ("thrombosespritze" is not "thrombose");
+    // grammar words ("kein" inside "keine") are left alone: both may count.
+    const single = here.filter((x) => x.occurrence.tokens.length === 1);
+    for (const x of here) {
+      const h = x.hit;
+      const swallowed =
+        x.occurrence.tokens.length === 1 &&
+        !FUNCTION_CONCEPTS.has(h.entry.concept) &&
+        single.some((o) => o !== x && (o.hit.entry.concept === 'idiom' || !FUNCTION_CONCEPTS.has(o.hit.entry.concept)) && o.hit.from <= h.from && o.hit.to >= h.to && o.hit.to - o.hit.from > h.to - h.from);
+      if (!swallowed) occurrences.push(x.occurrence);
     }
   }
   return dropCovered(occurrences);

@@ -22,11 +22,18 @@ const STOPS: ReadonlySet<Concept> = new Set<Concept>(['contrast', 'and', 'pronou
 
 export function markNegations(tokens: Token[], occurrences: Occurrence[]): void {
   const at = new Map<number, Set<Concept>>();
+  const mark = (i: number, c: Concept) => {
+    let set = at.get(i);
+    if (!set) at.set(i, (set = new Set()));
+    set.add(c);
+  };
   for (const o of occurrences) {
-    if (o.tokens.length !== 1) continue;
-    let set = at.get(o.first);
-    if (!set) at.set(o.first, (set = new Set()));
-    set.add(o.concept);
+    if (o.tokens.length === 1) mark(o.first, o.concept);
+    // A negation of several words ("ما عندي", "nie ma") counts from its last
+    // word when it stands before, from its first when it stands after.
+    else if (o.concept === 'neg') mark(o.last, o.concept);
+    else if (o.concept === 'neg_after' || o.concept === 'no_answer') mark(o.first, o.concept);
+    else if (STOPS.has(o.concept)) for (const t of o.tokens) mark(t, o.concept);
   }
   const has = (i: number, c: Concept) => at.get(i)?.has(c) ?? false;
   const stops = (i: number) => {

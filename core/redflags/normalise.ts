@@ -15,7 +15,17 @@ const SPECIAL: Record<string, string> = {
   ø: 'o',
   æ: 'ae',
   œ: 'oe',
-  ґ: 'г', // Ukrainian ґ is typed as г on most keyboards
+  // Russian and Ukrainian spellings meet: patients type Ukrainian on Russian
+  // layouts ("иде" for "іде", "зупиняеться") and mix both (surzhyk); soft and
+  // hard signs carry no meaning for matching ("кровь" = "кров").
+  ґ: 'г',
+  і: 'и',
+  ї: 'и',
+  є: 'е',
+  ё: 'е',
+  э: 'е',
+  ь: '',
+  ъ: '',
   // Arabic: hamza carriers and alef variants → bare alef, taa marbuta → haa,
   // alef maqsura → yaa; Persian/Urdu letters some keyboards produce.
   أ: 'ا',

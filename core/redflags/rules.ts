@@ -128,10 +128,11 @@ export const RULES: readonly Rule[] = [
 
   // Acute abdomen.
   { id: 'abdomen.severe-pain', category: 'abdomen', severity: 'urgent', all: ['abdomen', 'pain', ['worst', 'sudden', 'heavy']], window: 10 },
-  { id: 'abdomen.rigid', category: 'abdomen', severity: 'urgent', all: ['abdomen', 'rigid'], window: 3 },
+  { id: 'abdomen.rigid', category: 'abdomen', severity: 'urgent', all: ['abdomen', 'rigid'], window: 6 },
   { id: 'abdomen.vomit-all', category: 'abdomen', severity: 'urgent', all: ['vomit_all'] },
   { id: 'abdomen.vomit-constant', category: 'abdomen', severity: 'urgent', all: ['vomit', ['everything', 'wont_stop']], window: 6 },
   { id: 'abdomen.obstruction', category: 'abdomen', severity: 'urgent', all: [{ any: ['stool', 'gas', 'toilet'], negated: true }, ['bloated', 'vomit', 'swelling']], window: 20 },
+  { id: 'abdomen.no-stool', category: 'abdomen', severity: 'urgent', all: ['no_stool', ['bloated', 'vomit', 'swelling', 'pain', 'abdomen']], window: 20 },
   { id: 'abdomen.bloated', category: 'abdomen', severity: 'urgent', all: ['bloated', ['sudden', 'worst', 'vomit']], window: 10 },
 
   // Urinary retention.
@@ -154,6 +155,7 @@ export const RULES: readonly Rule[] = [
   { id: 'warning.pain-chest', category: 'chest_pain', severity: 'warning', all: ['chest'] },
   { id: 'warning.abdomen', category: 'abdomen', severity: 'warning', all: [['abdomen', 'vomit', 'nausea', 'bloated', 'vomit_all', 'blocked']] },
   { id: 'warning.constipation', category: 'abdomen', severity: 'warning', all: [{ any: ['stool', 'gas'], negated: true }] },
+  { id: 'warning.no-stool', category: 'abdomen', severity: 'warning', all: ['no_stool'] },
   { id: 'warning.wound', category: 'wound', severity: 'warning', all: ['wound', ['pain', 'red', 'swelling', 'hot', 'bleed', 'blood', 'opened', 'smell', 'spreading']], window: 10 },
   { id: 'warning.leg', category: 'thrombosis', severity: 'warning', all: [['calf', 'leg'], ['swelling', 'pain', 'hot', 'red']], window: 8 },
   { id: 'warning.bleeding', category: 'bleeding', severity: 'warning', all: [BLEEDING] },

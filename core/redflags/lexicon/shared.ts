@@ -23,7 +23,7 @@ export const SHARED = {
     emergency_number: ['112', '999', '911', '103', '997', '144', '1414'],
     emergency: ['sos', '🆘', '🚑', '🚨'],
     blood: ['🩸'],
-    joke: ['😂', '🤣', '😆', '😹', 'lol', 'lool', 'haha*', 'hehe*', 'xd', 'jaja*', 'хаха*', 'ахах*', 'ههه*', 'hahaha*'],
+    joke: ['😂', '🤣', '😆', '😹', 'lol', 'lool', 'haha*', 'hehe*', 'xd', 'jaja*', 'хаха*', 'ахах*', 'hahaha*'],
     smalltalk: ['👍', '🙏', '😊', '🙂', '👌', '❤', '♥', '😀', '😃', '😁', '☺', '🤗', '👋', '💐', '🌸', '😘', '✌', '💪', '🤝', '✔', '✅', 'ok', 'okay', 'okey', 'oki', 'okidoki', 'k', 'thx', 'thx!', 'ty', 'top', 'super', 'perfekt', 'bye'],
   },
 } as const;
