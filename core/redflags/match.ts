@@ -34,6 +34,7 @@ interface WordHit {
   fuzzy: boolean;
 }
 
+const ASCII_WORD = /^[A-Za-z']+$/;
 const MAX_INNER = 40; // longest word searched for parts (compounds)
 const MAX_FUZZY = 24; // longest word given a typo search
 
@@ -109,7 +110,8 @@ function lookup(lexicon: Lexicon, token: Token): WordHit[] {
       walk(lexicon.main, v, shift, out, true);
     }
   }
-  if (token.script === 'latin') {
+  // Only plain ASCII words can be transliterated Russian/Ukrainian: "skóra" is Polish, not "скорая".
+  if (token.script === 'latin' && ASCII_WORD.test(token.text)) {
     const skel = latinSkeleton(s);
     if (skel) {
       const before = out.length;
@@ -169,7 +171,7 @@ function wordMatches(p: WordPattern, t: Token, skeletons: Map<number, string>, i
       for (const len of [n - 1, n, n + 1]) if (len <= t.norm.length && withinOneEdit(p.text, t.norm.slice(0, len))) return true;
     }
   }
-  if (p.skeleton && t.script === 'latin' && p.skeleton.length >= 2) {
+  if (p.skeleton && t.script === 'latin' && p.skeleton.length >= 2 && ASCII_WORD.test(t.text)) {
     let skel = skeletons.get(index);
     if (skel === undefined) skeletons.set(index, (skel = latinSkeleton(t.norm)));
     if (p.mode === 'exact' && skel === p.skeleton) return true;

@@ -81,7 +81,7 @@ export function foldWord(word: string): string {
     const f = foldChar(ch);
     if (f === '' || f === "'" || f === '’' || f === 'ʼ' || f === '`') continue;
     for (const c of f) {
-      if (c === prev) {
+      if (c === prev && !(c >= '0' && c <= '9')) {
         run++;
         if (run >= 2) {
           // third equal letter: drop it and the second one already written
