@@ -4,7 +4,7 @@ import { step } from '../core/engine/step.ts';
 import type { BotMessage, ConversationState, EscalationEvent, History, Input, StepResult } from '../core/engine/types.ts';
 import { completeRun } from '../core/fhir/response.ts';
 import { findRedFlag } from '../core/conversation/recognise.ts';
-import { CRISIS_CATEGORIES, vocabulary } from '../core/conversation/vocabulary.ts';
+import { CRISIS_CATEGORIES } from '../core/conversation/vocabulary.ts';
 import { translator } from '../core/i18n.ts';
 import { isLanguage, isRightToLeft, type Language } from '../core/language.ts';
 
@@ -80,7 +80,7 @@ export class Session {
    * Atemnot") is recorded for the team and the message goes on to the engine.
    */
   private redFlag(text: string, now: Date): { stop: boolean; events: SessionEvent[] } | undefined {
-    const hit = findRedFlag(text, vocabulary());
+    const hit = findRedFlag(text, this.state?.lang ?? this.options.lang);
     if (!hit) return undefined;
     const lang = this.state?.lang ?? this.options.lang;
     const crisis = CRISIS_CATEGORIES.has(hit.category);

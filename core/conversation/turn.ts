@@ -157,7 +157,7 @@ export function turn(patient: PatientView, checkin: CheckinView | null, input: P
 
   // 1. Safety before anything else, in every state, before consent too.
   if (text !== undefined) {
-    const flag = findRedFlag(text, vocabulary);
+    const flag = findRedFlag(text, t.patient.language);
     if (flag?.negated) {
       t.events.push({ type: 'red_flag', category: flag.category, language: flag.language, negated: true });
     } else if (flag) {

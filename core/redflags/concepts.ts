@@ -135,6 +135,7 @@ export const CONCEPTS = {
   everything: 'everything, all, even water',
   at_rest: 'at rest, even sitting, lying down',
   // Context
+  language_name: 'a language ("I can\'t speak German" is no speech disorder)',
   anticoag: 'an anticoagulant (Xarelto, Marcumar, heparin…) or "blood thinner"',
   new_drug: 'a new drug, antibiotic, tablet, injection',
   after_surgery: 'after the operation',

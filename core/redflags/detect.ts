@@ -25,9 +25,9 @@ export interface Analysis {
   byConcept: Map<Concept, Occurrence[]>;
 }
 
-export function analyse(text: string, lexicon: Lexicon = sharedLexicon()): Analysis {
+export function analyse(text: string, lexicon: Lexicon = sharedLexicon(), hint?: Language): Analysis {
   const tokens = tokenise(text);
-  const occurrences = findOccurrences(tokens, lexicon);
+  const occurrences = findOccurrences(tokens, lexicon, hint);
   markNegations(tokens, occurrences);
   occurrences.push(...findValues(tokens, occurrences));
   const sentence = new Int32Array(tokens.length);
@@ -164,14 +164,22 @@ function evidenceOf(a: Analysis, parts: Occurrence[], text: string): { evidence:
 
 const RANK = new Map(CATEGORIES.map((c, i) => [c, i]));
 
+const URGENT_RULES: ReadonlySet<string> = new Set(RULES.filter((r) => r.severity === 'urgent').map((r) => r.id));
+
+/** A red flag the patient denied ("keine Atemnot"): a hit of an urgent rule, negated. */
+export function isDeniedRedFlag(hit: RedFlagHit): boolean {
+  return hit.negated && URGENT_RULES.has(hit.rule);
+}
+
+/** Urgent first; then denied red flags; then symptoms; last, denied symptoms ("kein Fieber"). */
 export function compareHits(x: RedFlagHit, y: RedFlagHit): number {
-  const sev = (h: RedFlagHit) => (h.severity === 'urgent' ? 0 : h.negated ? 1 : 2);
+  const sev = (h: RedFlagHit) => (h.severity === 'urgent' ? 0 : isDeniedRedFlag(h) ? 1 : h.negated ? 3 : 2);
   return sev(x) - sev(y) || RANK.get(x.category)! - RANK.get(y.category)! || x.span[0] - y.span[0];
 }
 
 export function detectRedFlags(text: string, options: DetectOptions = {}): RedFlagFinding {
   if (typeof text !== 'string' || text.trim() === '') return NONE;
-  const a = analyse(text, options.lexicon);
+  const a = analyse(text, options.lexicon, options.language);
   if (a.occurrences.length === 0) return NONE;
   const hits: RedFlagHit[] = [];
   const seen = new Set<string>();
@@ -180,10 +188,7 @@ export function detectRedFlags(text: string, options: DetectOptions = {}): RedFl
     if (!m) continue;
     let severity = rule.severity;
     let negated = m.negated;
-    if (negated) {
-      if (severity === 'warning') continue; // a denied symptom is no warning
-      severity = 'warning';
-    } else if (severity === 'urgent' && !CRISIS_CATEGORIES.has(rule.category)) {
+    if (negated) severity = 'warning'; else if (severity === 'urgent' && !CRISIS_CATEGORIES.has(rule.category)) {
       const sentence = a.sentence[m.parts[0]!.first]!;
       if (rule.unless?.some((c) => inSentence(a, c, sentence))) severity = 'warning';
       // Laughing about it ("bayıldım 😂") or over and done with: a warning, not an alarm.

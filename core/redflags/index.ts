@@ -3,7 +3,7 @@
  * built on concepts (symptom × body site × qualifier), normalisation, typo
  * tolerance and negation — see docs/safety.md. Pure and deterministic.
  */
-export { detectRedFlags, type DetectOptions } from './detect.ts';
+export { detectRedFlags, type DetectOptions, isDeniedRedFlag } from './detect.ts';
 export { isSmallTalk } from './smalltalk.ts';
 export { buildLexicon, lexicon, LexiconError } from './lexicon.ts';
 export { CATEGORIES, CRISIS_CATEGORIES, type RedFlagCategory, type RedFlagFinding, type RedFlagHit, type Severity } from './types.ts';

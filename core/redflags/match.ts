@@ -24,6 +24,8 @@ export interface Occurrence {
   fuzzy: boolean;
   /** Turkish negative verb suffix after the stem ("kanamıyor"). */
   negatedInside: boolean;
+  /** Read as transliterated Russian/Ukrainian. */
+  translit?: boolean;
   negated: boolean;
 }
 
@@ -32,9 +34,23 @@ interface WordHit {
   from: number;
   to: number;
   fuzzy: boolean;
+  /** Found through the Latin skeleton of a Russian/Ukrainian entry. */
+  translit?: boolean;
 }
 
 const ASCII_WORD = /^[A-Za-z']+$/;
+
+/** Concepts that describe another (how much, how long, what it looks like). */
+const QUALIFIERS: ReadonlySet<Concept> = new Set<Concept>([
+  'heavy', 'wont_stop', 'hours', 'duration', 'opened', 'spreading', 'rigid', 'bloated', 'pressure', 'stabbing', 'radiates', 'droop', 'weak', 'hot', 'red', 'black',
+  'swelling', 'smell', 'pus', 'sudden', 'worst', 'mild', 'cant', 'hard', 'everything', 'at_rest', 'inhale', 'very', 'bigger', 'cant_move', 'blocked', 'fast', 'blue',
+  'pale', 'sweat', 'tar', 'coffee_grounds', 'shiver', 'rigors',
+]);
+/** Body sites and core symptoms a qualifier phrase never hides. */
+const KEPT: ReadonlySet<Concept> = new Set<Concept>([
+  'blood', 'bleed', 'chest', 'heart', 'abdomen', 'wound', 'breathe', 'arm', 'leg', 'calf', 'face', 'mouth', 'lips', 'tongue', 'throat', 'eye', 'head', 'urine',
+  'stool', 'gas', 'toilet', 'skin', 'nose', 'gums', 'bladder', 'vomit', 'cough', 'fever',
+]);
 const MAX_INNER = 40; // longest word searched for parts (compounds)
 const MAX_FUZZY = 24; // longest word given a typo search
 
@@ -111,13 +127,15 @@ function lookup(lexicon: Lexicon, token: Token): WordHit[] {
     }
   }
   // Only plain ASCII words can be transliterated Russian/Ukrainian: "skóra" is Polish, not "скорая".
-  if (token.script === 'latin' && ASCII_WORD.test(token.text)) {
+  // A word that means something in a Latin-script list is not read as
+  // transliterated Russian/Ukrainian ("brustschmerzen" is not "брюш…").
+  if (token.script === 'latin' && ASCII_WORD.test(token.text) && !out.some((h) => !FUNCTION_CONCEPTS.has(h.entry.concept))) {
     const skel = latinSkeleton(s);
     if (skel) {
       const before = out.length;
       walk(lexicon.translit, skel, 0, out, true);
       // A skeleton match covers the whole token (offsets do not map back).
-      for (let i = before; i < out.length; i++) out[i] = { ...out[i]!, from: 0, to: s.length };
+      for (let i = before; i < out.length; i++) out[i] = { ...out[i]!, from: 0, to: s.length, translit: true };
     }
   }
   const longest = out.reduce((m, h) => Math.max(m, h.to - h.from), 0);
@@ -199,7 +217,7 @@ function matchRest(words: WordPattern[], k: number, tokens: Token[], at: number,
   return undefined;
 }
 
-export function findOccurrences(tokens: Token[], lexicon: Lexicon): Occurrence[] {
+export function findOccurrences(tokens: Token[], lexicon: Lexicon, hint?: Language): Occurrence[] {
   const memo = new Map<string, WordHit[]>();
   const skeletons = new Map<number, string>();
   const occurrences: Occurrence[] = [];
@@ -221,7 +239,7 @@ export function findOccurrences(tokens: Token[], lexicon: Lexicon): Occurrence[]
       }
       here.push({
         hit: h,
-        occurrence: { concept: h.entry.concept, language: h.entry.language, entry: h.entry, first: i, last: matched[matched.length - 1]!, tokens: matched, fuzzy: h.fuzzy, negatedInside, negated: false },
+        occurrence: { concept: h.entry.concept, language: h.entry.language, entry: h.entry, first: i, last: matched[matched.length - 1]!, tokens: matched, fuzzy: h.fuzzy, negatedInside, negated: false, ...(h.translit ? { translit: true } : {}) },
       });
     }
     // Within one word the longest match wins ("thrombosespritze" is not "thrombose");
@@ -236,7 +254,19 @@ export function findOccurrences(tokens: Token[], lexicon: Lexicon): Occurrence[]
       if (!swallowed) occurrences.push(x.occurrence);
     }
   }
-  return dropCovered(occurrences);
+  return dropCovered(keepTranslit(occurrences, hint));
+}
+
+/**
+ * One Latin word that happens to sound like a Russian one ("grip" ~ "хрип")
+ * is chance; transliterated Russian/Ukrainian counts when the patient writes
+ * Russian or Ukrainian, or when two or more words of the message read so.
+ */
+function keepTranslit(occurrences: Occurrence[], hint: Language | undefined): Occurrence[] {
+  if (hint === 'ru' || hint === 'uk') return occurrences;
+  const words = new Set(occurrences.filter((o) => o.translit).map((o) => o.first));
+  if (words.size === 0 || words.size >= 2) return occurrences;
+  return occurrences.filter((o) => !o.translit);
 }
 
 /**
@@ -259,7 +289,10 @@ function dropCovered(occurrences: Occurrence[]): Occurrence[] {
   const covers = (big: Occurrence, small: Occurrence): boolean => {
     if (big === small) return false;
     if (big.concept === 'idiom') return small.concept !== 'idiom' && small.first >= big.first && small.last <= big.last;
-    return small.tokens.length < big.tokens.length && small.tokens.every((t) => big.tokens.includes(t));
+    if (!(small.tokens.length < big.tokens.length && small.tokens.every((t) => big.tokens.includes(t)))) return false;
+    // A qualifier phrase keeps the body site or symptom it names: "voller Blut"
+    // is heavy *and* blood, "heart racing" fast *and* heart.
+    return !(QUALIFIERS.has(big.concept) && KEPT.has(small.concept));
   };
   return occurrences.filter((o) => !(byToken.get(o.first) ?? []).some((m) => covers(m, o)));
 }

@@ -77,7 +77,7 @@ export const RULES: readonly Rule[] = [
   { id: 'stroke.face', category: 'stroke', severity: 'urgent', all: [['face', 'mouth'], 'droop'], window: 6 },
   { id: 'stroke.limb', category: 'stroke', severity: 'urgent', all: [['arm', 'leg', 'one_side'], ['weak', 'cant_move'], ['sudden', 'one_side']], window: 10 },
   { id: 'stroke.limb-cannot', category: 'stroke', severity: 'urgent', all: [['arm', 'leg'], 'cant_move'], window: 8 },
-  { id: 'stroke.speech', category: 'stroke', severity: 'urgent', all: ['speech'] },
+  { id: 'stroke.speech', category: 'stroke', severity: 'urgent', all: ['speech'], unless: ['language_name'] },
   { id: 'stroke.vision', category: 'stroke', severity: 'urgent', all: ['vision_loss'] },
   { id: 'stroke.eye', category: 'stroke', severity: 'urgent', all: ['cant_see', ['eye', 'sudden']], window: 8 },
   { id: 'stroke.headache', category: 'stroke', severity: 'urgent', all: [['headache', 'head'], ['worst', 'sudden']], window: 10 },

@@ -18,6 +18,14 @@ export const SHARED = {
       'ксарелто', 'эликвис', 'еліквіс', 'прадакса', 'варфарин*', 'гепарин*', 'клексан*', 'маркумар*', 'фраксипарин*',
       'زاريلتو', 'اليكويس', 'ماركومار', 'وارفارين', 'هيبارين', 'كليكسان',
     ],
+    // "I can't speak German" is about a language, not a stroke.
+    language_name: [
+      'deutsch*', 'german*', 'englisch*', 'english', 'türkisch*', 'turkish', 'arabisch*', 'arabic', 'russisch*', 'russian', 'ukrainisch*', 'ukrainian', 'polnisch*', 'polish',
+      'almanca', 'ingilizce', 'türkçe', 'arapça', 'rusça', 'lehçe',
+      'немецк*', 'немецки', 'английск*', 'русск*', 'украинск*', 'польск*', 'німецьк*', 'англійськ*', 'українськ*', 'російськ*', 'польськ*',
+      'niemiecku', 'niemiecki*', 'angielsku', 'angielski*', 'polsku', 'rosyjsku', 'ukraińsku',
+      'الالمانيه', 'بالالمانيه', 'الماني', 'بالالماني', 'الانجليزي', 'بالانجليزي', 'العربي', 'العربيه',
+    ],
     inr_kw: ['inr'],
     spo2_kw: ['spo2', 'sp02', 'o2'],
     emergency_number: ['112', '999', '911', '103', '997', '144', '1414'],
