@@ -172,6 +172,7 @@ export const CONCEPTS = {
   and: 'and: ends the reach of a negation',
   pronoun: 'a subject pronoun starting a new clause: ends the reach of a negation',
   almost: '"nearly", "almost" (idioms)',
+  thoughts: 'thoughts ("keine Gedanken, mir etwas anzutun": a negation reaches over the comma)',
   joke: 'laughing: 😂, lol, haha',
   past: 'last week, yesterday, earlier',
   resolved: 'gone now, fine since, healed',
@@ -188,4 +189,4 @@ export function isConcept(value: string): value is Concept {
 }
 
 /** Grammar and context concepts: never a finding by themselves. */
-export const FUNCTION_CONCEPTS: ReadonlySet<Concept> = new Set<Concept>(['neg', 'neg_after', 'no_answer', 'contrast', 'and', 'pronoun', 'almost', 'joke', 'past', 'resolved', 'idiom', 'smalltalk', 'filler']);
+export const FUNCTION_CONCEPTS: ReadonlySet<Concept> = new Set<Concept>(['neg', 'neg_after', 'no_answer', 'contrast', 'and', 'pronoun', 'almost', 'thoughts', 'joke', 'past', 'resolved', 'idiom', 'smalltalk', 'filler']);

@@ -52,6 +52,8 @@ export function markNegations(tokens: Token[], occurrences: Occurrence[]): void 
     for (let i = o.first + 1; i < o.last && !o.negated; i++) if (!o.tokens.includes(i) && has(i, 'neg')) o.negated = true;
     if (o.negated) continue;
     for (let i = o.first - 1, n = 0; i >= 0 && n <= BEFORE; i--, n++) {
+      // "keine Gedanken, mir etwas anzutun": the clause after the comma belongs to the thoughts.
+      if (tokens[i + 1]!.brk === 1 && has(i, 'thoughts')) continue;
       if (tokens[i + 1]!.brk > 0 || stops(i)) break;
       if (has(i, 'neg')) {
         o.negated = true;

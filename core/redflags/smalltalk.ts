@@ -1,5 +1,4 @@
-import { FUNCTION_CONCEPTS } from './concepts.ts';
-import { analyse } from './detect.ts';
+import { analyse, detectRedFlags } from './detect.ts';
 import type { Lexicon } from './lexicon.ts';
 
 /**
@@ -14,15 +13,12 @@ export function isSmallTalk(text: string, lexicon?: Lexicon): boolean {
   if (typeof text !== 'string') return false;
   if (text.trim() === '') return true;
   if (text.length > MAX_SMALL_TALK) return false;
+  // Symptoms, body concerns, values, calls for help: never small talk.
+  if (detectRedFlags(text, lexicon ? { lexicon } : {}).severity !== 'none') return false;
   const a = analyse(text, lexicon);
   const covered = new Set<number>();
   for (const o of a.occurrences) {
-    if (o.concept === 'smalltalk' || o.concept === 'filler') {
-      for (let i = o.first; i <= o.last; i++) covered.add(i);
-      continue;
-    }
-    // Symptoms, body sites, values, calls for help: never small talk.
-    if (!FUNCTION_CONCEPTS.has(o.concept) || o.concept === 'idiom') return false;
+    if (o.concept === 'smalltalk' || o.concept === 'filler') for (let i = o.first; i <= o.last; i++) covered.add(i);
   }
   let words = 0;
   for (let i = 0; i < a.tokens.length; i++) {
