@@ -5,7 +5,7 @@ import { findOccurrences, type Occurrence } from './match.ts';
 import { markNegations } from './negation.ts';
 import { type Rule, RULES, type Slot, WINDOW } from './rules.ts';
 import { type Token, tokenise } from './tokens.ts';
-import { CATEGORIES, CRISIS_CATEGORIES, type RedFlagFinding, type RedFlagHit } from './types.ts';
+import { CATEGORIES, CRISIS_CATEGORIES, type RedFlagFinding, type RedFlagHit, type Severity } from './types.ts';
 import { findValues } from './values.ts';
 
 export interface DetectOptions {
@@ -25,9 +25,9 @@ export interface Analysis {
   byConcept: Map<Concept, Occurrence[]>;
 }
 
-export function analyse(text: string, lexicon: Lexicon = sharedLexicon(), hint?: Language): Analysis {
+export function analyse(text: string, lexicon: Lexicon = sharedLexicon(), hint?: Language, smallTalk = false): Analysis {
   const tokens = tokenise(text);
-  const occurrences = findOccurrences(tokens, lexicon, hint);
+  const occurrences = findOccurrences(tokens, lexicon, hint, smallTalk);
   markNegations(tokens, occurrences);
   occurrences.push(...findValues(tokens, occurrences));
   const sentence = new Int32Array(tokens.length);
@@ -61,6 +61,7 @@ function specOf(slot: Slot): SlotSpec {
 const SPECS = new Map<Rule, SlotSpec[]>(RULES.map((r) => [r, r.all.map(specOf)]));
 
 function candidates(a: Analysis, spec: SlotSpec): Occurrence[] {
+  if (spec.concepts.length === 1 && !spec.wantNegated) return a.byConcept.get(spec.concepts[0]!) ?? [];
   const out: Occurrence[] = [];
   for (const c of spec.concepts) {
     for (const o of a.byConcept.get(c) ?? []) if (!spec.wantNegated || o.negated) out.push(o);
@@ -80,6 +81,8 @@ interface Match {
 
 function matchRule(a: Analysis, rule: Rule): Match | undefined {
   const specs = SPECS.get(rule)!;
+  // Most rules are decided here: one of their concepts is not in the message at all.
+  if (!specs.every((s) => s.concepts.some((c) => a.byConcept.has(c)))) return undefined;
   const lists = specs.map((s) => candidates(a, s));
   if (lists.some((l) => l.length === 0)) return undefined;
   const window = rule.window ?? WINDOW;
@@ -93,7 +96,21 @@ function matchRule(a: Analysis, rule: Rule): Match | undefined {
     let complete = true;
     for (let k = 1; k < lists.length; k++) {
       let best: Occurrence | undefined;
-      for (const o of lists[k]!) {
+      const list = lists[k]!;
+      // The list is ordered by position: start at the window (binary search).
+      let lo = 0;
+      if (!rule.message) {
+        let hi = list.length;
+        const from = anchor.first - window;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (list[mid]!.first < from) lo = mid + 1;
+          else hi = mid;
+        }
+        lo = Math.max(0, lo - 8); // phrases may start before and reach into the window
+      }
+      for (let x = lo; x < list.length; x++) {
+        const o = list[x]!;
         if (!rule.message) {
           if (o.first > anchor.last + window) break;
           if (o.last < anchor.first - window) continue;
@@ -181,14 +198,16 @@ export function detectRedFlags(text: string, options: DetectOptions = {}): RedFl
   if (typeof text !== 'string' || text.trim() === '') return NONE;
   const a = analyse(text, options.lexicon, options.language);
   if (a.occurrences.length === 0) return NONE;
-  const hits: RedFlagHit[] = [];
+  // Rule matches first; evidence is only written for the hits that are kept.
+  const found: { rule: Rule; match: Match; severity: Severity; negated: boolean }[] = [];
   const seen = new Set<string>();
   for (const rule of RULES) {
     const m = matchRule(a, rule);
     if (!m) continue;
     let severity = rule.severity;
-    let negated = m.negated;
-    if (negated) severity = 'warning'; else if (severity === 'urgent' && !CRISIS_CATEGORIES.has(rule.category)) {
+    const negated = m.negated;
+    if (negated) severity = 'warning';
+    else if (severity === 'urgent' && !CRISIS_CATEGORIES.has(rule.category)) {
       const sentence = a.sentence[m.parts[0]!.first]!;
       if (rule.unless?.some((c) => inSentence(a, c, sentence))) severity = 'warning';
       // Laughing about it ("bayıldım 😂") or over and done with: a warning, not an alarm.
@@ -197,14 +216,18 @@ export function detectRedFlags(text: string, options: DetectOptions = {}): RedFl
     const key = `${rule.category}:${severity}:${negated}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const { evidence, span } = evidenceOf(a, m.parts, text);
-    hits.push({ category: rule.category, severity, negated, language: languageOf(a, m.parts, options.language), evidence, span, rule: rule.id });
+    found.push({ rule, match: m, severity, negated });
   }
-  if (hits.length === 0) return NONE;
   // A category raised urgently needs no warning of its own beside it.
-  const urgent = new Set(hits.filter((h) => h.severity === 'urgent').map((h) => h.category));
-  const kept = hits.filter((h) => h.severity === 'urgent' || !urgent.has(h.category));
-  kept.sort(compareHits);
+  const urgentCategories = new Set(found.filter((f) => f.severity === 'urgent').map((f) => f.rule.category));
+  const hits: RedFlagHit[] = found
+    .filter((f) => f.severity === 'urgent' || !urgentCategories.has(f.rule.category))
+    .map(({ rule, match, severity, negated }) => {
+      const { evidence, span } = evidenceOf(a, match.parts, text);
+      return { category: rule.category, severity, negated, language: languageOf(a, match.parts, options.language), evidence, span, rule: rule.id };
+    });
+  if (hits.length === 0) return NONE;
+  const kept = hits.sort(compareHits);
   const top = kept[0]!;
   return {
     severity: top.severity,

@@ -3,6 +3,7 @@ import { readLocaleResources } from '../i18n.ts';
 import { type Language, LANGUAGES } from '../language.ts';
 import { type Concept, FUNCTION_CONCEPTS, isConcept } from './concepts.ts';
 import { SHARED } from './lexicon/shared.ts';
+import type { Lookup } from './match.ts';
 import { cyrillicSkeleton, foldWord, scriptOf, umlautVariant } from './normalise.ts';
 
 /**
@@ -68,6 +69,8 @@ export interface Lexicon {
   translit: TrieNode;
   languages: Map<Language, LanguageRules>;
   sources: Map<Language | 'shared', string[]>;
+  /** What each spelling matched (core/redflags/match.ts): words repeat across messages. */
+  lookups: Map<string, Lookup>;
 }
 
 export interface LexiconJson {
@@ -138,7 +141,7 @@ function readJson(resources: Resource, language: Language): LexiconJson {
 }
 
 export function buildLexicon(resources: Resource = readLocaleResources()): Lexicon {
-  const lexicon: Lexicon = { entries: [], main: node(), inner: node(), translit: node(), languages: new Map(), sources: new Map() };
+  const lexicon: Lexicon = { entries: [], main: node(), inner: node(), translit: node(), languages: new Map(), sources: new Map(), lookups: new Map() };
   const seen = new Set<string>();
   const add = (concept: string, raw: string, language: Language | null, where: string) => {
     if (!isConcept(concept)) throw new LexiconError(`${where}: unknown concept "${concept}"`);

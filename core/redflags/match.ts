@@ -1,12 +1,12 @@
 import type { Language } from '../language.ts';
 import { type Concept, FUNCTION_CONCEPTS } from './concepts.ts';
 import { type Entry, FUZZY_MIN, type Lexicon, type TrieNode, type WordPattern } from './lexicon.ts';
-import { arabicVariants, latinSkeleton } from './normalise.ts';
+import { arabicVariants, latinSkeleton, scriptOf } from './normalise.ts';
 import type { Token } from './tokens.ts';
 
 /**
  * Finding the word-list entries in a tokenised text. Each token is looked up
- * once per distinct spelling (a per-call memo keeps repeated words cheap),
+ * once per distinct spelling (a bounded cache on the word list keeps repeated words cheap),
  * in three tries: whole words and prefixes, parts of words (compounds), and
  * Latin skeletons of Russian/Ukrainian entries. A token with no match of its
  * own of some length gets one bounded typo search.
@@ -29,7 +29,7 @@ export interface Occurrence {
   negated: boolean;
 }
 
-interface WordHit {
+export interface WordHit {
   entry: Entry;
   from: number;
   to: number;
@@ -38,7 +38,6 @@ interface WordHit {
   translit?: boolean;
 }
 
-const ASCII_WORD = /^[A-Za-z']+$/;
 
 /** Concepts that describe another (how much, how long, what it looks like). */
 const QUALIFIERS: ReadonlySet<Concept> = new Set<Concept>([
@@ -51,6 +50,8 @@ const KEPT: ReadonlySet<Concept> = new Set<Concept>([
   'blood', 'bleed', 'chest', 'heart', 'abdomen', 'wound', 'breathe', 'arm', 'leg', 'calf', 'face', 'mouth', 'lips', 'tongue', 'throat', 'eye', 'head', 'urine',
   'stool', 'gas', 'toilet', 'skin', 'nose', 'gums', 'bladder', 'vomit', 'cough', 'fever',
 ]);
+/** Distinct spellings remembered per word list (a bounded cache: cleared when full). */
+const LOOKUP_CACHE = 50_000;
 const MAX_INNER = 40; // longest word searched for parts (compounds)
 const MAX_FUZZY = 24; // longest word given a typo search
 
@@ -129,7 +130,7 @@ function lookup(lexicon: Lexicon, token: Token): WordHit[] {
   // Only plain ASCII words can be transliterated Russian/Ukrainian: "skóra" is Polish, not "скорая".
   // A word that means something in a Latin-script list is not read as
   // transliterated Russian/Ukrainian ("brustschmerzen" is not "брюш…").
-  if (token.script === 'latin' && ASCII_WORD.test(token.text) && !out.some((h) => !FUNCTION_CONCEPTS.has(h.entry.concept))) {
+  if (token.script === 'latin' && token.ascii && !out.some((h) => !FUNCTION_CONCEPTS.has(h.entry.concept))) {
     const skel = latinSkeleton(s);
     if (skel) {
       const before = out.length;
@@ -162,11 +163,24 @@ export function withinOneEdit(a: string, b: string): boolean {
   return la > lb ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
 }
 
+/**
+ * Most phrases fail at their second word: a word that starts with another
+ * letter cannot match (typos are looked for after the first letter only, as
+ * in the trie), unless Arabic clitics or a transliteration may be in the way.
+ */
+function cannotMatch(p: WordPattern, t: Token): boolean {
+  if (p.mode === 'suffix' || p.mode === 'infix' || t.script === 'arabic') return false;
+  if (p.skeleton && t.script === 'latin') return false;
+  if (t.norm.charCodeAt(0) === p.text.charCodeAt(0)) return false;
+  // A typo in the first letter of a long word ("астанавливается"): the second letter decides.
+  return !(p.fuzzy && t.norm.charCodeAt(1) === p.text.charCodeAt(1));
+}
+
 /** Whether one later word of a phrase matches a token (all ways a first word can). */
 function wordMatches(p: WordPattern, t: Token, skeletons: Map<number, string>, index: number): boolean {
   if (t.kind === 'number') return p.text === t.norm;
-  const candidates = t.script === 'arabic' ? [t.norm, ...arabicVariants(t.norm)] : [t.norm];
-  for (const v of candidates) {
+  if (cannotMatch(p, t)) return false;
+  for (const v of t.folded?.variants ?? [t.norm]) {
     switch (p.mode) {
       case 'exact':
         if (v === p.text) return true;
@@ -189,7 +203,7 @@ function wordMatches(p: WordPattern, t: Token, skeletons: Map<number, string>, i
       for (const len of [n - 1, n, n + 1]) if (len <= t.norm.length && withinOneEdit(p.text, t.norm.slice(0, len))) return true;
     }
   }
-  if (p.skeleton && t.script === 'latin' && p.skeleton.length >= 2 && ASCII_WORD.test(t.text)) {
+  if (p.skeleton && t.script === 'latin' && p.skeleton.length >= 2 && t.ascii) {
     let skel = skeletons.get(index);
     if (skel === undefined) skeletons.set(index, (skel = latinSkeleton(t.norm)));
     if (p.mode === 'exact' && skel === p.skeleton) return true;
@@ -198,60 +212,158 @@ function wordMatches(p: WordPattern, t: Token, skeletons: Map<number, string>, i
   return false;
 }
 
-/** The rest of a phrase from token `at` on; returns the matched token indices or undefined. */
-function matchRest(words: WordPattern[], k: number, tokens: Token[], at: number, skeletons: Map<number, string>, matched: number[]): number[] | undefined {
-  if (k === words.length) return matched;
+/**
+ * The rest of a phrase from token `at` on; fills `stack` with the matched
+ * token indices and returns its new length, or -1.
+ */
+function matchRest(words: WordPattern[], k: number, tokens: Token[], at: number, skeletons: Map<number, string>, stack: number[], depth: number): number {
+  if (k === words.length) return depth;
   const p = words[k]!;
   const maxSkip = p.gap ? 2 : 0;
   for (let skip = 0; skip <= maxSkip; skip++) {
     const j = at + skip;
     const t = tokens[j];
-    if (!t) return undefined;
+    if (!t) return -1;
     // Phrases stay inside a clause: "hört, nicht auf" is no phrase.
-    if (t.brk > 0) return undefined;
+    if (t.brk > 0) return -1;
     if (wordMatches(p, t, skeletons, j)) {
-      const done = matchRest(words, k + 1, tokens, j + 1, skeletons, [...matched, j]);
-      if (done) return done;
+      stack[depth] = j;
+      const done = matchRest(words, k + 1, tokens, j + 1, skeletons, stack, depth + 1);
+      if (done >= 0) return done;
     }
   }
-  return undefined;
+  return -1;
 }
 
-export function findOccurrences(tokens: Token[], lexicon: Lexicon, hint?: Language): Occurrence[] {
-  const memo = new Map<string, WordHit[]>();
+/**
+ * What one spelling matches, prepared once: the single-word entries already
+ * reduced to the longest ones (within one word the longest match wins,
+ * "thrombosespritze" is not "thrombose"; grammar words such as "kein" inside
+ * "keine" are left alone), and the phrases that start with it, still to be
+ * checked against the words that follow.
+ */
+export interface Lookup {
+  singles: { entry: Entry; fuzzy: boolean; negatedInside: boolean; translit: boolean }[];
+  /** Small-talk words, only wanted by isSmallTalk. */
+  chat: { entry: Entry; fuzzy: boolean; negatedInside: boolean; translit: boolean }[];
+  /**
+   * Phrases by the first letter of their second word (most phrases fail
+   * there); those whose second word may carry a typo also by its second
+   * letter (FUZZY_KEY + code), as the typo search spares the first letter only
+   * if the second one matches.
+   */
+  byNext: Map<number, WordHit[]>;
+  /** Russian/Ukrainian phrases by the first letter of their next word's Latin skeleton (transliteration). */
+  latinNext: Map<number, WordHit[]>;
+  /** Phrases checked in full (a gap, a part of a word, Arabic). */
+  phrases: WordHit[];
+}
+
+const FUZZY_KEY = 0x10000;
+
+function prepare(lexicon: Lexicon, token: Token): Lookup {
+  const hits = lookup(lexicon, token);
+  const singles = hits.filter((h) => h.entry.words.length === 1);
+  const kept = singles.filter(
+    (h) =>
+      FUNCTION_CONCEPTS.has(h.entry.concept) ||
+      !singles.some((o) => o !== h && (o.entry.concept === 'idiom' || !FUNCTION_CONCEPTS.has(o.entry.concept)) && o.from <= h.from && o.to >= h.to && o.to - o.from > h.to - h.from),
+  );
+  const byNext = new Map<number, WordHit[]>();
+  const latinNext = new Map<number, WordHit[]>();
+  const phrases: WordHit[] = [];
+  const bucket = (key: number, h: WordHit) => {
+    const list = byNext.get(key);
+    if (list) list.push(h);
+    else byNext.set(key, [h]);
+  };
+  for (const h of hits) {
+    if (h.entry.words.length === 1) continue;
+    const next = h.entry.words[1]!;
+    if (next.gap || next.mode === 'suffix' || next.mode === 'infix' || scriptOf(next.text) === 'arabic') {
+      phrases.push(h);
+      continue;
+    }
+    if (next.skeleton) {
+      const key = next.skeleton.charCodeAt(0);
+      const list = latinNext.get(key);
+      if (list) list.push(h);
+      else latinNext.set(key, [h]);
+    }
+    if (h.translit) continue; // a transliterated phrase goes on in Latin letters only
+    bucket(next.text.charCodeAt(0), h);
+    if (next.fuzzy && next.text.length > 1) bucket(FUZZY_KEY + next.text.charCodeAt(1), h);
+  }
+  const all = kept.map((h) => {
+      let negatedInside = false;
+      if (h.entry.words[0]!.mode === 'prefix' && h.entry.language) {
+        const suffix = lexicon.languages.get(h.entry.language)?.negationSuffix;
+        if (suffix && suffix.test(token.norm.slice(h.to))) negatedInside = true;
+      }
+      return { entry: h.entry, fuzzy: h.fuzzy, negatedInside, translit: h.translit === true };
+    });
+  const chatty = (c: Concept) => c === 'smalltalk' || c === 'filler';
+  // Grammar counts once per word, whichever language said it ("не": ru and uk).
+  const grammar = new Set<Concept>();
+  const once = all.filter((h) => !FUNCTION_CONCEPTS.has(h.entry.concept) || (!grammar.has(h.entry.concept) && grammar.add(h.entry.concept)));
+  return { singles: once.filter((h) => !chatty(h.entry.concept)), chat: once.filter((h) => chatty(h.entry.concept)), byNext, latinNext, phrases };
+}
+
+function tryPhrases(list: WordHit[], tokens: Token[], i: number, skeletons: Map<number, string>, occurrences: Occurrence[], skipFirst = -1): void {
+  const stack: number[] = [i];
+  for (const h of list) {
+    // Already tried through the bucket of its first letter.
+    if (skipFirst >= 0 && h.entry.words[1]!.text.charCodeAt(0) === skipFirst) continue;
+    const depth = matchRest(h.entry.words, 1, tokens, i + 1, skeletons, stack, 1);
+    if (depth < 0) continue;
+    const matched = stack.slice(0, depth);
+    occurrences.push({ concept: h.entry.concept, language: h.entry.language, entry: h.entry, first: i, last: matched[matched.length - 1]!, tokens: matched, fuzzy: h.fuzzy, negatedInside: false, negated: false, translit: h.translit === true });
+  }
+}
+
+export function findOccurrences(tokens: Token[], lexicon: Lexicon, hint?: Language, smallTalk = false): Occurrence[] {
   const skeletons = new Map<number, string>();
   const occurrences: Occurrence[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!;
     if (token.kind === 'number' && token.norm.length > 4) continue;
-    const key = `${token.kind}:${token.norm}`;
-    let hits = memo.get(key);
-    if (!hits) memo.set(key, (hits = lookup(lexicon, token)));
-    const here: { occurrence: Occurrence; hit: WordHit }[] = [];
-    for (const h of hits) {
-      const words = h.entry.words;
-      const matched = words.length === 1 ? [i] : matchRest(words, 1, tokens, i + 1, skeletons, [i]);
-      if (!matched) continue;
-      let negatedInside = false;
-      if (words.length === 1 && words[0]!.mode === 'prefix' && h.entry.language) {
-        const suffix = lexicon.languages.get(h.entry.language)?.negationSuffix;
-        if (suffix && suffix.test(token.norm.slice(h.to))) negatedInside = true;
+    // Looked up once per spelling and word list: what a word matches depends on nothing else.
+    let found: Lookup | undefined;
+    const cached = token.folded?.lookup;
+    if (cached && cached.lexicon === lexicon) found = cached.found as Lookup;
+    else {
+      const key = `${token.kind}:${token.ascii ? 'a' : 'u'}:${token.norm}`;
+      found = lexicon.lookups.get(key);
+      if (!found) {
+        found = prepare(lexicon, token);
+        if (lexicon.lookups.size >= LOOKUP_CACHE) lexicon.lookups.clear();
+        lexicon.lookups.set(key, found);
       }
-      here.push({
-        hit: h,
-        occurrence: { concept: h.entry.concept, language: h.entry.language, entry: h.entry, first: i, last: matched[matched.length - 1]!, tokens: matched, fuzzy: h.fuzzy, negatedInside, negated: false, ...(h.translit ? { translit: true } : {}) },
-      });
+      if (token.folded) token.folded.lookup = { lexicon, found };
     }
-    // Within one word the longest match wins ("thrombosespritze" is not "thrombose");
-    // grammar words ("kein" inside "keine") are left alone: both may count.
-    const single = here.filter((x) => x.occurrence.tokens.length === 1);
-    for (const x of here) {
-      const h = x.hit;
-      const swallowed =
-        x.occurrence.tokens.length === 1 &&
-        !FUNCTION_CONCEPTS.has(h.entry.concept) &&
-        single.some((o) => o !== x && (o.hit.entry.concept === 'idiom' || !FUNCTION_CONCEPTS.has(o.hit.entry.concept)) && o.hit.from <= h.from && o.hit.to >= h.to && o.hit.to - o.hit.from > h.to - h.from);
-      if (!swallowed) occurrences.push(x.occurrence);
+    if (smallTalk) for (const h of found.chat) occurrences.push({ concept: h.entry.concept, language: h.entry.language, entry: h.entry, first: i, last: i, tokens: [i], fuzzy: h.fuzzy, negatedInside: h.negatedInside, negated: false, translit: h.translit });
+    for (const h of found.singles) {
+      occurrences.push({ concept: h.entry.concept, language: h.entry.language, entry: h.entry, first: i, last: i, tokens: [i], fuzzy: h.fuzzy, negatedInside: h.negatedInside, negated: false, translit: h.translit });
+    }
+    if (found.phrases.length > 0) tryPhrases(found.phrases, tokens, i, skeletons, occurrences);
+    const next = tokens[i + 1];
+    if (next && next.brk === 0 && (found.byNext.size > 0 || found.latinNext.size > 0)) {
+      if (next.script === 'arabic') {
+        const tried = new Set<WordHit>();
+        for (const list of found.byNext.values()) tryPhrases(list.filter((h) => !tried.has(h) && tried.add(h)), tokens, i, skeletons, occurrences);
+      } else {
+        const c0 = next.norm.charCodeAt(0);
+        const first = found.byNext.get(c0);
+        if (first) tryPhrases(first, tokens, i, skeletons, occurrences);
+        const typo = found.byNext.get(FUZZY_KEY + next.norm.charCodeAt(1));
+        if (typo) tryPhrases(typo, tokens, i, skeletons, occurrences, c0);
+        if (next.ascii && found.latinNext.size > 0) {
+          let skel = skeletons.get(i + 1);
+          if (skel === undefined) skeletons.set(i + 1, (skel = latinSkeleton(next.norm)));
+          const list = found.latinNext.get(skel.charCodeAt(0));
+          if (list) tryPhrases(list, tokens, i, skeletons, occurrences);
+        }
+      }
     }
   }
   return dropCovered(keepTranslit(occurrences, hint));

@@ -18,30 +18,27 @@ import type { Token } from './tokens.ts';
 const BEFORE = 4; // words between negation and finding, at most
 const AFTER = 3;
 
-const STOPS: ReadonlySet<Concept> = new Set<Concept>(['contrast', 'and', 'pronoun']);
+
+const NEG = 1;
+const NEG_AFTER = 2;
+const NO_ANSWER = 4;
+const STOP = 8;
+const THOUGHTS = 16;
+const BIT: Partial<Record<Concept, number>> = { neg: NEG, neg_after: NEG_AFTER, no_answer: NO_ANSWER, contrast: STOP, and: STOP, pronoun: STOP, thoughts: THOUGHTS };
 
 export function markNegations(tokens: Token[], occurrences: Occurrence[]): void {
-  const at = new Map<number, Set<Concept>>();
-  const mark = (i: number, c: Concept) => {
-    let set = at.get(i);
-    if (!set) at.set(i, (set = new Set()));
-    set.add(c);
-  };
+  // One byte of flags per word: what grammar stands there.
+  const at = new Uint8Array(tokens.length);
   for (const o of occurrences) {
-    if (o.tokens.length === 1) mark(o.first, o.concept);
+    const bit = BIT[o.concept];
+    if (bit === undefined) continue;
+    if (o.tokens.length === 1) at[o.first]! |= bit;
     // A negation of several words ("ما عندي", "nie ma") counts from its last
     // word when it stands before, from its first when it stands after.
-    else if (o.concept === 'neg') mark(o.last, o.concept);
-    else if (o.concept === 'neg_after' || o.concept === 'no_answer') mark(o.first, o.concept);
-    else if (STOPS.has(o.concept)) for (const t of o.tokens) mark(t, o.concept);
+    else if (bit === NEG) at[o.last]! |= bit;
+    else if (bit === NEG_AFTER || bit === NO_ANSWER) at[o.first]! |= bit;
+    else for (const t of o.tokens) at[t]! |= bit;
   }
-  const has = (i: number, c: Concept) => at.get(i)?.has(c) ?? false;
-  const stops = (i: number) => {
-    const set = at.get(i);
-    if (!set) return false;
-    for (const c of STOPS) if (set.has(c)) return true;
-    return false;
-  };
   for (const o of occurrences) {
     if (FUNCTION_CONCEPTS.has(o.concept)) continue;
     if (o.negatedInside) {
@@ -49,13 +46,13 @@ export function markNegations(tokens: Token[], occurrences: Occurrence[]): void 
       continue;
     }
     // A negation between the words of a gapped phrase ("свідомість не втрачала").
-    for (let i = o.first + 1; i < o.last && !o.negated; i++) if (!o.tokens.includes(i) && has(i, 'neg')) o.negated = true;
+    for (let i = o.first + 1; i < o.last && !o.negated; i++) if (!o.tokens.includes(i) && at[i]! & NEG) o.negated = true;
     if (o.negated) continue;
     for (let i = o.first - 1, n = 0; i >= 0 && n <= BEFORE; i--, n++) {
       // "keine Gedanken, mir etwas anzutun": the clause after the comma belongs to the thoughts.
-      if (tokens[i + 1]!.brk === 1 && has(i, 'thoughts')) continue;
-      if (tokens[i + 1]!.brk > 0 || stops(i)) break;
-      if (has(i, 'neg')) {
+      if (tokens[i + 1]!.brk === 1 && at[i]! & THOUGHTS) continue;
+      if (tokens[i + 1]!.brk > 0 || at[i]! & STOP) break;
+      if (at[i]! & NEG) {
         o.negated = true;
         break;
       }
@@ -65,11 +62,11 @@ export function markNegations(tokens: Token[], occurrences: Occurrence[]): void 
       const t = tokens[i]!;
       if (t.brk > 0) {
         // "Luftnot? Nein" — the answer right after the question.
-        if (n === 0 && t.question && (has(i, 'no_answer') || has(i, 'neg_after'))) o.negated = true;
+        if (n === 0 && t.question && at[i]! & (NO_ANSWER | NEG_AFTER)) o.negated = true;
         break;
       }
-      if (stops(i)) break;
-      if (has(i, 'neg_after')) {
+      if (at[i]! & STOP) break;
+      if (at[i]! & NEG_AFTER) {
         o.negated = true;
         break;
       }

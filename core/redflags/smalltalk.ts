@@ -15,7 +15,7 @@ export function isSmallTalk(text: string, lexicon?: Lexicon): boolean {
   if (text.length > MAX_SMALL_TALK) return false;
   // Symptoms, body concerns, values, calls for help: never small talk.
   if (detectRedFlags(text, lexicon ? { lexicon } : {}).severity !== 'none') return false;
-  const a = analyse(text, lexicon);
+  const a = analyse(text, lexicon, undefined, true);
   const covered = new Set<number>();
   for (const o of a.occurrences) {
     if (o.concept === 'smalltalk' || o.concept === 'filler') for (let i = o.first; i <= o.last; i++) covered.add(i);

@@ -46,6 +46,7 @@ const KINDS: Kind[] = [
   { keyword: 'inr_kw', min: 0.5, max: 20, classify: (v) => (v >= 4.5 ? ['inr_high'] : []) },
 ];
 
+const VALUE_KEYWORDS: ReadonlySet<Concept> = new Set<Concept>([...KINDS.map((k) => k.keyword), 'heart']);
 const AHEAD = 4;
 const BEHIND = 2;
 
@@ -57,6 +58,7 @@ export function findValues(tokens: Token[], occurrences: Occurrence[]): Occurren
   const out: Occurrence[] = [];
   const used = new Set<number>();
   for (const o of occurrences) {
+    if (!VALUE_KEYWORDS.has(o.concept)) continue;
     const kind = KINDS.find((k) => k.keyword === o.concept);
     // "heart going 130": the heart, followed by a number, is a pulse.
     const heartAsPulse = !kind && o.concept === 'heart';
@@ -92,7 +94,7 @@ export function findValues(tokens: Token[], occurrences: Occurrence[]): Occurren
     const last = Math.max(o.last, second !== undefined ? at + 1 : at);
     const first = Math.min(o.first, at);
     for (const concept of k.classify(value, second)) {
-      out.push({ concept, language: o.language, entry: valueEntry(concept, o.entry), first, last, tokens: [o.first, at], fuzzy: false, negatedInside: false, negated: false });
+      out.push({ concept, language: o.language, entry: valueEntry(concept, o.entry), first, last, tokens: [o.first, at], fuzzy: false, negatedInside: false, negated: false, translit: false });
     }
   }
   // A temperature without keyword: "39,8°", "39,8 grad".
@@ -116,6 +118,7 @@ export function findValues(tokens: Token[], occurrences: Occurrence[]): Occurren
         fuzzy: false,
         negatedInside: false,
         negated: false,
+        translit: false,
       });
     }
   }
