@@ -43,12 +43,12 @@ export interface WordHit {
 const QUALIFIERS: ReadonlySet<Concept> = new Set<Concept>([
   'heavy', 'wont_stop', 'hours', 'duration', 'opened', 'spreading', 'rigid', 'bloated', 'pressure', 'stabbing', 'radiates', 'droop', 'weak', 'hot', 'red', 'black',
   'swelling', 'smell', 'pus', 'sudden', 'worst', 'mild', 'cant', 'hard', 'everything', 'at_rest', 'inhale', 'very', 'bigger', 'cant_move', 'blocked', 'fast', 'blue',
-  'pale', 'sweat', 'tar', 'coffee_grounds', 'shiver', 'rigors',
+  'pale', 'sweat', 'tar', 'coffee_grounds', 'shiver', 'rigors', 'one_side', 'whole_body',
 ]);
 /** Body sites and core symptoms a qualifier phrase never hides. */
 const KEPT: ReadonlySet<Concept> = new Set<Concept>([
   'blood', 'bleed', 'chest', 'heart', 'abdomen', 'wound', 'breathe', 'arm', 'leg', 'calf', 'face', 'mouth', 'lips', 'tongue', 'throat', 'eye', 'head', 'urine',
-  'stool', 'gas', 'toilet', 'skin', 'nose', 'gums', 'bladder', 'vomit', 'cough', 'fever',
+  'stool', 'gas', 'toilet', 'skin', 'nose', 'gums', 'bladder', 'vomit', 'cough', 'fever', 'swelling', 'pain',
 ]);
 /** Distinct spellings remembered per word list (a bounded cache: cleared when full). */
 const LOOKUP_CACHE = 50_000;

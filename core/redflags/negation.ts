@@ -19,6 +19,15 @@ const BEFORE = 4; // words between negation and finding, at most
 const AFTER = 3;
 
 
+/**
+ * Circumstances are not denied with the symptom: in "haven't passed urine for
+ * 12 hours" the hours are not negated, the urine is.
+ */
+const CIRCUMSTANCES: ReadonlySet<Concept> = new Set<Concept>([
+  'duration', 'hours', 'sudden', 'at_rest', 'everything', 'new_drug', 'after_surgery', 'anticoag', 'inhale', 'one_side', 'whole_body', 'language_name', 'very',
+  'mild', 'call', 'please', 'quick', 'come', 'emergency_number',
+]);
+
 const NEG = 1;
 const NEG_AFTER = 2;
 const NO_ANSWER = 4;
@@ -40,7 +49,7 @@ export function markNegations(tokens: Token[], occurrences: Occurrence[]): void 
     else for (const t of o.tokens) at[t]! |= bit;
   }
   for (const o of occurrences) {
-    if (FUNCTION_CONCEPTS.has(o.concept)) continue;
+    if (FUNCTION_CONCEPTS.has(o.concept) || CIRCUMSTANCES.has(o.concept)) continue;
     if (o.negatedInside) {
       o.negated = true;
       continue;

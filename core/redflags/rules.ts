@@ -134,6 +134,7 @@ export const RULES: readonly Rule[] = [
   { id: 'abdomen.obstruction', category: 'abdomen', severity: 'urgent', all: [{ any: ['stool', 'gas', 'toilet'], negated: true }, ['bloated', 'vomit', 'swelling']], window: 20 },
   { id: 'abdomen.no-stool', category: 'abdomen', severity: 'urgent', all: ['no_stool', ['bloated', 'vomit', 'swelling', 'pain', 'abdomen']], window: 20 },
   { id: 'abdomen.bloated', category: 'abdomen', severity: 'urgent', all: ['bloated', ['sudden', 'worst', 'vomit']], window: 10 },
+  { id: 'abdomen.swollen-vomiting', category: 'abdomen', severity: 'urgent', all: ['abdomen', ['bloated', 'swelling', 'rigid'], 'vomit'], window: 15 },
 
   // Urinary retention.
   { id: 'urinary_retention.cannot', category: 'urinary_retention', severity: 'urgent', all: [['cant_pee', 'nothing_out']] },
