@@ -101,7 +101,7 @@ function insert(root: TrieNode, key: string, mode: 'exact' | 'prefix', ref: Ref,
 /** Minimum folded length for typo tolerance. */
 export const FUZZY_MIN = 6;
 /** Transliteration skeletons shorter than this are too ambiguous to use. */
-const TRANSLIT_MIN_EXACT = 4;
+const TRANSLIT_MIN_EXACT = 3;
 const TRANSLIT_MIN_PREFIX = 4;
 
 export function parsePattern(raw: string): WordPattern[] {

@@ -130,7 +130,7 @@ function lookup(lexicon: Lexicon, token: Token): WordHit[] {
   // Only plain ASCII words can be transliterated Russian/Ukrainian: "skóra" is Polish, not "скорая".
   // A word that means something in a Latin-script list is not read as
   // transliterated Russian/Ukrainian ("brustschmerzen" is not "брюш…").
-  if (token.script === 'latin' && token.ascii && !out.some((h) => !FUNCTION_CONCEPTS.has(h.entry.concept))) {
+  if (token.script === 'latin' && token.ascii && !out.some((h) => h.entry.words.length === 1 && !FUNCTION_CONCEPTS.has(h.entry.concept))) {
     const skel = latinSkeleton(s);
     if (skel) {
       const before = out.length;

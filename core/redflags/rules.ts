@@ -98,8 +98,8 @@ export const RULES: readonly Rule[] = [
   { id: 'bleeding.vomit', category: 'bleeding', severity: 'urgent', all: ['blood', 'vomit'], window: 8 },
   { id: 'bleeding.coffee-grounds', category: 'bleeding', severity: 'urgent', all: ['coffee_grounds', ['vomit', 'blood']], window: 10 },
   { id: 'bleeding.cough', category: 'bleeding', severity: 'urgent', all: ['blood', ['cough', 'spit']], window: 6 },
-  { id: 'bleeding.stool', category: 'bleeding', severity: 'urgent', all: ['stool', ['blood', 'black', 'tar']], window: 8 },
-  { id: 'bleeding.urine', category: 'bleeding', severity: 'urgent', all: ['urine', ['blood', 'red', 'clots']], window: 8 },
+  { id: 'bleeding.stool', category: 'bleeding', severity: 'urgent', all: ['stool', ['blood', 'bleed', 'black', 'tar']], window: 8 },
+  { id: 'bleeding.urine', category: 'bleeding', severity: 'urgent', all: ['urine', ['blood', 'bleed', 'red', 'clots']], window: 8 },
   { id: 'bleeding.anticoagulant', category: 'bleeding', severity: 'urgent', all: [BLEEDING, ['anticoag', 'inr_high']], message: true },
 
   // Sepsis: temperature with rigors, confusion, fast pulse or breathing, mottled skin.
@@ -115,6 +115,7 @@ export const RULES: readonly Rule[] = [
   { id: 'thrombosis.calf-hot', category: 'thrombosis', severity: 'urgent', all: ['calf', ['hot', 'red'], ['pain', 'hot', 'red', 'swelling']], window: 10 },
   { id: 'thrombosis.bigger', category: 'thrombosis', severity: 'urgent', all: [['calf', 'leg'], 'bigger'], window: 8 },
   { id: 'thrombosis.named', category: 'thrombosis', severity: 'urgent', all: ['thrombosis_word'] },
+  { id: 'thrombosis.clot', category: 'thrombosis', severity: 'urgent', all: [['calf', 'leg'], 'clots'], window: 6 },
   { id: 'thrombosis.pleuritic', category: 'thrombosis', severity: 'urgent', all: [['chest', 'pain', 'stabbing'], 'inhale'], window: 8 },
   { id: 'thrombosis.sudden-breathless', category: 'thrombosis', severity: 'urgent', all: ['sudden', ['dyspnea', 'no_air', 'air']], window: 6 },
 
