@@ -71,6 +71,7 @@ export const RULES: readonly Rule[] = [
   { id: 'chest_pain.radiating', category: 'chest_pain', severity: 'urgent', all: [PAIN, 'radiates', ['arm', 'jaw']], window: 10 },
   { id: 'chest_pain.radiating-arm', category: 'chest_pain', severity: 'urgent', all: ['chest', ['arm', 'jaw'], ['weak', 'radiates', 'sweat']], window: 12 },
   { id: 'chest_pain.infarct', category: 'chest_pain', severity: 'urgent', all: ['infarct'] },
+  { id: 'chest_pain.sweating', category: 'chest_pain', severity: 'urgent', all: [['chest', 'heart'], 'sweat'], window: 10 },
 
   // Stroke: BE-FAST and sudden confusion.
   { id: 'stroke.named', category: 'stroke', severity: 'urgent', all: ['stroke_word'] },
@@ -95,9 +96,9 @@ export const RULES: readonly Rule[] = [
   // Bleeding: heavy, from the gut or the urinary tract, on anticoagulants.
   { id: 'bleeding.heavy', category: 'bleeding', severity: 'urgent', all: [BLEEDING, 'heavy'], window: 3 },
   { id: 'bleeding.wont-stop', category: 'bleeding', severity: 'urgent', all: [BLEEDING, ['wont_stop', 'hours']], window: 10 },
-  { id: 'bleeding.vomit', category: 'bleeding', severity: 'urgent', all: ['blood', 'vomit'], window: 8 },
+  { id: 'bleeding.vomit', category: 'bleeding', severity: 'urgent', all: [BLEEDING, 'vomit'], window: 8 },
   { id: 'bleeding.coffee-grounds', category: 'bleeding', severity: 'urgent', all: ['coffee_grounds', ['vomit', 'blood']], window: 10 },
-  { id: 'bleeding.cough', category: 'bleeding', severity: 'urgent', all: ['blood', ['cough', 'spit']], window: 6 },
+  { id: 'bleeding.cough', category: 'bleeding', severity: 'urgent', all: [BLEEDING, ['cough', 'spit']], window: 6 },
   { id: 'bleeding.stool', category: 'bleeding', severity: 'urgent', all: ['stool', ['blood', 'bleed', 'black', 'tar']], window: 8 },
   { id: 'bleeding.urine', category: 'bleeding', severity: 'urgent', all: ['urine', ['blood', 'bleed', 'red', 'clots']], window: 8 },
   { id: 'bleeding.anticoagulant', category: 'bleeding', severity: 'urgent', all: [BLEEDING, ['anticoag', 'inr_high']], message: true },
