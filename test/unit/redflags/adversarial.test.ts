@@ -38,12 +38,17 @@ describe('adversarial input', () => {
   it.each(HOSTILE)('%s (4,000 characters): answered in time', (_name, text) => {
     expect(text.length).toBeGreaterThanOrEqual(3_900);
     detectRedFlags(text); // warm-up
-    const t0 = performance.now();
-    const f = detectRedFlags(text);
-    isSmallTalk(text);
-    const ms = performance.now() - t0;
-    expect(['urgent', 'warning', 'none']).toContain(f.severity);
-    expect(ms).toBeLessThan(50);
+    // The fastest of five runs: a busy machine may pause any single one.
+    let best = Number.POSITIVE_INFINITY;
+    let severity = '';
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      severity = detectRedFlags(text).severity;
+      isSmallTalk(text);
+      best = Math.min(best, performance.now() - t0);
+    }
+    expect(['urgent', 'warning', 'none']).toContain(severity);
+    expect(best).toBeLessThan(25);
   });
 
   it('still finds what matters inside the noise', () => {
