@@ -39,6 +39,8 @@ export interface WordHit {
 }
 
 
+const NEGATIONS: ReadonlySet<Concept> = new Set<Concept>(['neg', 'neg_after', 'no_answer']);
+
 /** Concepts that describe another (how much, how long, what it looks like). */
 const QUALIFIERS: ReadonlySet<Concept> = new Set<Concept>([
   'heavy', 'wont_stop', 'hours', 'duration', 'opened', 'spreading', 'rigid', 'bloated', 'pressure', 'stabbing', 'radiates', 'droop', 'weak', 'hot', 'red', 'black',
@@ -48,7 +50,7 @@ const QUALIFIERS: ReadonlySet<Concept> = new Set<Concept>([
 /** Body sites and core symptoms a qualifier phrase never hides. */
 const KEPT: ReadonlySet<Concept> = new Set<Concept>([
   'blood', 'bleed', 'chest', 'heart', 'abdomen', 'wound', 'breathe', 'arm', 'leg', 'calf', 'face', 'mouth', 'lips', 'tongue', 'throat', 'eye', 'head', 'urine',
-  'stool', 'gas', 'toilet', 'skin', 'nose', 'gums', 'bladder', 'vomit', 'cough', 'fever', 'swelling', 'pain',
+  'stool', 'gas', 'toilet', 'skin', 'nose', 'gums', 'bladder', 'vomit', 'cough', 'fever', 'swelling', 'pain', 'red', 'black',
 ]);
 /** Distinct spellings remembered per word list (a bounded cache: cleared when full). */
 const LOOKUP_CACHE = 50_000;
@@ -401,6 +403,8 @@ function dropCovered(occurrences: Occurrence[]): Occurrence[] {
   const covers = (big: Occurrence, small: Occurrence): boolean => {
     if (big === small) return false;
     if (big.concept === 'idiom') return small.concept !== 'idiom' && small.first >= big.first && small.last <= big.last;
+    // A negation that shares a word with a phrase belongs to the phrase ("läuft nicht" + "nicht mehr").
+    if (NEGATIONS.has(small.concept) && !FUNCTION_CONCEPTS.has(big.concept)) return small.tokens.some((t) => big.tokens.includes(t));
     if (!(small.tokens.length < big.tokens.length && small.tokens.every((t) => big.tokens.includes(t)))) return false;
     // A qualifier phrase keeps the body site or symptom it names: "voller Blut"
     // is heavy *and* blood, "heart racing" fast *and* heart.
