@@ -2,9 +2,9 @@ import { arabicVariants, foldWord, type Script, scriptOf } from './normalise.ts'
 
 /**
  * The patient's text cut into words, numbers and emoji, each with its exact
- * place in the original text and the strength of the break before it. One
- * linear regular expression (no nested quantifiers over the same characters),
- * so any input is cut in time proportional to its length.
+ * place in the original text and the strength of the break before it. A
+ * hand-written scanner over UTF-16 code units (classes cached per code unit):
+ * any input is cut in time proportional to its length.
  */
 export interface Token {
   /** As written. */
