@@ -161,7 +161,7 @@ export function turn(patient: PatientView, checkin: CheckinView | null, input: P
 
   // 1. Safety before anything else, in every state, before consent too.
   if (text !== undefined) {
-    const flag = findRedFlag(text, vocabulary);
+    const flag = findRedFlag(text, t.patient.language);
     const open = t.checkin?.state?.current ?? undefined;
     const event = flag ? { type: 'red_flag' as const, category: flag.category, language: flag.language, text, ...(open ? { itemId: open } : {}) } : undefined;
     if (flag?.negated && event) {
