@@ -23,6 +23,9 @@ export function isCalendarDate(value: string): boolean {
   return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
 }
 
+/** A typed answer has nothing beside it (`rest` is for words next to a chat answer). */
+const ok = (value: AnswerValue): ParseResult => ({ ok: true, value, rest: '' });
+
 export function checkFormValue(q: Question, value: AnswerValue): ParseResult {
   const wrong: ParseResult = { ok: false, reason: 'not-understood' };
   switch (q.type) {
@@ -33,20 +36,20 @@ export function checkFormValue(q: Question, value: AnswerValue): ParseResult {
       const factor = 10 ** q.decimals;
       const rounded = Math.round(value.value * factor) / factor;
       if ((q.min !== undefined && rounded < q.min) || (q.max !== undefined && rounded > q.max)) return { ok: false, reason: 'out-of-range', detail: { value: String(value.value) } };
-      return { ok: true, value: q.unit ? { type: 'number', value: rounded, unit: q.unit } : { type: 'number', value: rounded } };
+      return ok(q.unit ? { type: 'number', value: rounded, unit: q.unit } : { type: 'number', value: rounded });
     }
     case 'scale': {
       if (value.type !== 'number' || !Number.isFinite(value.value)) return wrong;
       if (!Number.isInteger(value.value)) return { ok: false, reason: 'not-whole' };
       if (value.value < q.min || value.value > q.max) return { ok: false, reason: 'out-of-range', detail: { value: String(value.value) } };
-      return { ok: true, value: { type: 'number', value: value.value } };
+      return ok({ type: 'number', value: value.value });
     }
     case 'boolean':
-      return value.type === 'boolean' ? { ok: true, value: { type: 'boolean', value: value.value } } : wrong;
+      return value.type === 'boolean' ? ok({ type: 'boolean', value: value.value }) : wrong;
     case 'choice': {
       if (value.type === 'choices' && value.codes.length === 1) return checkFormValue(q, { type: 'choice', code: value.codes[0]! });
       if (value.type !== 'choice' || !q.options.some((o) => o.code === value.code)) return wrong;
-      return { ok: true, value: { type: 'choice', code: value.code } };
+      return ok({ type: 'choice', code: value.code });
     }
     case 'multi-choice': {
       const codes = value.type === 'choice' ? [value.code] : value.type === 'choices' ? value.codes : undefined;
@@ -55,18 +58,18 @@ export function checkFormValue(q: Question, value: AnswerValue): ParseResult {
       if (codes.length > 1 && codes.some((c) => q.options.find((o) => o.code === c)?.exclusive)) return { ok: false, reason: 'exclusive' };
       // In the flow's order, like a chat answer "3, 1".
       const ordered = q.options.map((o) => o.code).filter((c) => codes.includes(c));
-      return { ok: true, value: { type: 'choices', codes: ordered } };
+      return ok({ type: 'choices', codes: ordered });
     }
     case 'text': {
       if (value.type !== 'text') return wrong;
       const text = value.value.trim();
       if (text.length === 0) return { ok: false, reason: 'need-text' };
       if (text.length > q.maxLength) return { ok: false, reason: 'too-long' };
-      return { ok: true, value: { type: 'text', value: text } };
+      return ok({ type: 'text', value: text });
     }
     case 'date':
       if (value.type !== 'date') return wrong;
-      return isCalendarDate(value.value) ? { ok: true, value: { type: 'date', value: value.value } } : { ok: false, reason: 'invalid-date' };
+      return isCalendarDate(value.value) ? ok({ type: 'date', value: value.value }) : { ok: false, reason: 'invalid-date' };
     case 'photo':
       return { ok: false, reason: 'need-photo' };
     case 'info':

@@ -51,6 +51,8 @@ class Step {
   private readonly answers: AnsweredItem[] = [];
   private rejected: FormRejection[] | undefined;
   private missing: string[] | undefined;
+  /** The text beside an answer recorded in this step (see StepResult.rest). */
+  private rest: string | undefined;
   /** The patient's earlier values, for trend rules only. */
   private readonly history: History | undefined;
 
@@ -72,6 +74,7 @@ class Step {
     const result: StepResult = { state: this.s, messages: this.messages, answers: this.answers, events: this.events };
     if (this.rejected) result.rejected = this.rejected;
     if (this.missing) result.missing = this.missing;
+    if (this.rest !== undefined) result.rest = this.rest;
     return result;
   }
 
@@ -186,6 +189,7 @@ class Step {
 
   private onParsed(q: Question, parsed: ParseResult): void {
     if (parsed.ok) {
+      this.rest = parsed.rest;
       this.record(q, parsed.value, false);
       this.advance();
       return;
@@ -219,6 +223,7 @@ class Step {
       this.say('notice', lexicon(this.lang).text('correctionFailed', { value: formatAnswer(q, previous.value, this.lang) }), { questionId: q.id });
       return;
     }
+    this.rest = parsed.rest;
     this.record(q, parsed.value, true);
     // A corrected answer may open or close branches: continue from the first open question.
     const current = this.s.current;

@@ -32,6 +32,8 @@ export const EXT = {
   trend: `${VISITE_EXTENSION}/trend`,
   /** Where an answer came from: `chat` or `form` (TI-M structured data), on QuestionnaireResponse items and Observations. */
   answerChannel: `${VISITE_EXTENSION}/answer-channel`,
+  /** On a scale item: its minimum means none, and which "none" answers count as it (valueCode pain | general). */
+  noneAnswer: `${VISITE_EXTENSION}/none-answer`,
 } as const;
 
 export const ITEM_CONTROL_SYSTEM = 'http://hl7.org/fhir/questionnaire-item-control';

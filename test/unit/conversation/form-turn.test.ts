@@ -97,3 +97,14 @@ describe('a filled-in form', () => {
     expect(r.answers).toEqual([]);
   });
 });
+
+describe('words written while the form is out', () => {
+  it('start the chat with the first question; what is not small talk reaches the team', () => {
+    const greeting = turn(patient(), offered(), { type: 'text', text: 'Hallo' }, vocab, now);
+    expect(greeting.events.filter((e) => e.type === 'patient_message')).toEqual([]);
+    expect(greeting.checkin?.state?.current).toBe('pain');
+    const words = turn(patient(), offered(), { type: 'text', text: 'Ich habe das Formular nicht gefunden, die Naht zieht etwas' }, vocab, now);
+    expect(words.events).toContainEqual(expect.objectContaining({ type: 'patient_message', reason: 'not-understood' }));
+    expect(words.replies.at(-1)?.kind).toBe('question');
+  });
+});
