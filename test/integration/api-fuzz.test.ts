@@ -32,7 +32,7 @@ let ops: Operation[];
 
 beforeAll(async () => {
   database = await openDatabase({ url: inject('databaseUrl') });
-  api = testApi(database.db, undefined, { startCheckin: dbStartCheckin(database.db) });
+  api = await testApi(database.db, undefined, { startCheckin: dbStartCheckin(database.db) });
   const org = await api.organisation('Fuzz');
   key = org.keys.org_admin;
   const patient = await call(api.app, 'POST', '/v1/patients', org.keys.integration, { matrixUserId: `@fuzz.${randomUUID().slice(0, 8)}:klinik.de` });

@@ -62,7 +62,7 @@ let routes: Array<{ method: string; path: string }>;
 
 beforeAll(async () => {
   database = await openDatabase({ url: inject('databaseUrl') });
-  api = testApi(database.db, undefined, { startCheckin: dbStartCheckin(database.db) });
+  api = await testApi(database.db, undefined, { startCheckin: dbStartCheckin(database.db) });
   const orgA = await api.organisation('A');
   const matrixUserId = `@iso.${randomUUID().slice(0, 8)}:klinik.de`;
   const displayName = 'Hildegard Isolde';
