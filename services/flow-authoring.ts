@@ -100,7 +100,7 @@ export function createFlowAuthoring(options: AuthoringOptions): FlowAuthoring {
     // The flow's row first: every change to one flow's versions queues behind it.
     const flow = await flowRow(tx, orgId, flowId, { lock: true });
     const draft = flow ? await draftOf(tx, orgId, flowId, { lock: true }) : undefined;
-    if (!draft) throw new CatalogError('not_found', `no draft of flow "${flowId}"`);
+    if (!draft) throw new CatalogError('not_found', 'no draft of this flow');
     return draft;
   }
 
@@ -162,7 +162,7 @@ export function createFlowAuthoring(options: AuthoringOptions): FlowAuthoring {
 
   async function draft(orgId: string, flowId: string) {
     const row = await draftOf(db, orgId, flowId);
-    if (!row) throw new CatalogError('not_found', `no draft of flow "${flowId}"`);
+    if (!row) throw new CatalogError('not_found', 'no draft of this flow');
     return { row, compiled: catalog.compileText(row.source, row.flowRef, { incompleteTexts: true, label: `${flowId}@${row.version}` }) };
   }
 
@@ -180,7 +180,7 @@ export function createFlowAuthoring(options: AuthoringOptions): FlowAuthoring {
 
     async fromTemplate(orgId, templateId, actor) {
       const template = templates.get(templateId);
-      if (!template) throw new CatalogError('not_found', `no template "${templateId}"`);
+      if (!template) throw new CatalogError('not_found', 'no such template');
       return saveDraft(orgId, template.flow.id, template.source, actor, { create: true, label: template.file, ...(template.transcripts !== undefined ? { transcripts: template.transcripts } : {}) });
     },
 
@@ -245,7 +245,7 @@ export function createFlowAuthoring(options: AuthoringOptions): FlowAuthoring {
       return db.transaction(async (tx) => {
         await flowRow(tx, orgId, flowId, { lock: true });
         const release = await ownRelease(tx, orgId, flowId, version, { lock: true });
-        if (!release) throw new CatalogError('not_found', `no published version ${version} of flow "${flowId}"`);
+        if (!release) throw new CatalogError('not_found', 'no such flow version');
         if (release.status === 'retired') throw new CatalogError('conflict', `version ${version} of "${flowId}" is already retired`);
         const row = await updateVersion(tx, release.id, { status: 'retired', retiredBy: actor, retiredAt: new Date() });
         // Running check-ins end on it (the catalog still finds retired versions); only new ones start elsewhere.
