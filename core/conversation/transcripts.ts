@@ -65,6 +65,8 @@ export interface TranscriptResult {
 export interface TranscriptProblem {
   line: number;
   col: number;
+  /** Where in the document, e.g. `transcripts.0.lang` (an unknown key included); empty for the whole text. */
+  path: string;
   message: string;
 }
 
@@ -75,7 +77,7 @@ export function parseTranscripts(text: string): { ok: true; file: TranscriptFile
   if (doc.errors.length > 0) {
     const error = doc.errors[0]!;
     const { line, col } = lineCounter.linePos(error.pos[0]);
-    return { ok: false, problems: [{ line, col, message: `YAML syntax: ${error.message.split('\n')[0]}` }] };
+    return { ok: false, problems: [{ line, col, path: '', message: `YAML syntax: ${error.message.split('\n')[0]}` }] };
   }
   const parsed = TranscriptFileSchema.safeParse(doc.toJS());
   if (parsed.success) return { ok: true, file: parsed.data };
@@ -85,7 +87,8 @@ export function parseTranscripts(text: string): { ok: true; file: TranscriptFile
       const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
       const { line, col } = positionIn(text, path);
       const what = i.code === 'unrecognized_keys' ? `unknown key ${i.keys.map((k) => `"${k}"`).join(', ')}` : `${path.join('.') || 'file'}: ${i.message}`;
-      return { line, col, message: what };
+      const named = i.code === 'unrecognized_keys' && i.keys.length === 1 ? [...path, i.keys[0]!] : path;
+      return { line, col, path: named.join('.'), message: what };
     }),
   };
 }
