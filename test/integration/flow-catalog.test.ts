@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tryAnswers } from '../../core/conversation/try.ts';
+import { validateR4 } from '../../core/fhir/validate.ts';
 import { vocabulary } from '../../core/conversation/vocabulary.ts';
 import { enrollPatient, setPatientRoom } from '../../db/patients.ts';
 import { auditLog, checkins, outbox, patients } from '../../db/schema.ts';
@@ -300,6 +301,27 @@ describe.each(BACKENDS)('flow catalog, on %s', (kind) => {
     expect((await call(api.app, 'GET', `/v1/care-teams/${team.body.id}`, org.keys.org_admin)).body.thresholdProblems).toEqual([
       { flowId: 'post-op', ruleId: 'fever', message: expect.stringMatching(/no rule "fever".*version 2\.0\.0/) },
     ]);
+  });
+
+  it('exports a version as FHIR Questionnaire, and another organisation imports it as its draft', async () => {
+    const a = await api.organisation();
+    const b = await api.organisation();
+    await release(a.keys, 'post-op', postOp('1.2.0', 'Export: Schmerzen?'));
+    const exported = await call(api.app, 'GET', '/v1/flows/post-op/versions/1.2.0?format=fhir', a.keys.flow_author);
+    expect(exported.headers.get('content-type')).toBe('application/fhir+json');
+    expect(validateR4(exported.body)).toEqual([]);
+    expect(exported.body).toMatchObject({ resourceType: 'Questionnaire', version: '1.2.0', status: 'active', url: expect.stringMatching(/^http:\/\/visite\.test\/fhir\/R4\/Questionnaire\//) });
+    const imported = await call(api.app, 'PUT', '/v1/flows/post-op/draft', b.keys.flow_author, JSON.stringify(exported.body), { 'content-type': 'application/fhir+json' });
+    expect(imported.status).toBe(201);
+    expect(imported.body.version).toBe('1.2.0');
+    expect(imported.body.importWarnings).toEqual(expect.arrayContaining([expect.stringMatching(/url .* was replaced by this server's canonical URL/)]));
+    expect(imported.body.url).not.toBe(exported.body.url);
+    const text = await call(api.app, 'GET', '/v1/flows/post-op/draft?format=yaml', b.keys.flow_author);
+    expect(text.body).toMatch(/^# Imported from a FHIR Questionnaire/);
+    expect(text.body).toContain('Export: Schmerzen?');
+    const broken = await call(api.app, 'PUT', '/v1/flows/post-op/draft', b.keys.flow_author, JSON.stringify({ resourceType: 'Questionnaire', status: 'active', item: [{ linkId: 'u', type: 'url', text: 'Link?' }] }), { 'content-type': 'application/fhir+json' });
+    expect(broken.status).toBe(422);
+    expect(broken.body.error.details.issues[0]).toMatchObject({ code: 'unsupported-fhir' });
   });
 
   it('an enrollment may pin a version; new check-ins of the others follow the latest published one', async () => {
