@@ -34,7 +34,7 @@ export const VersionParam = z
   .string()
   .min(1)
   .max(100)
-  .regex(/^[^\s/]+$/, { error: 'expected a version, e.g. 1.1.0' })
+  .regex(/^[^/]+$/, { error: 'expected a version, e.g. 1.1.0' })
   .openapi({ param: { name: 'version', in: 'path' }, example: '1.1.0' });
 
 /** The acting person or system, as the four-eyes rule and the version's record name them. */
