@@ -5,7 +5,7 @@ import { tryAnswers } from '../../core/conversation/try.ts';
 import { validateR4 } from '../../core/fhir/validate.ts';
 import { vocabulary } from '../../core/conversation/vocabulary.ts';
 import { enrollPatient, setPatientRoom } from '../../db/patients.ts';
-import { auditLog, checkins, outbox, patients } from '../../db/schema.ts';
+import { auditLog, checkins, escalations, outbox, patients } from '../../db/schema.ts';
 import { createConversations, type Conversations, UnknownFlowError } from '../../services/conversations.ts';
 import { DeployedFlowChangedError, openFlowCatalog } from '../../services/flows.ts';
 import { createWake } from '../../services/signal.ts';
@@ -276,12 +276,26 @@ describe.each(BACKENDS)('flow catalog, on %s', (kind) => {
     expect((await call(api.app, 'POST', '/v1/flows/post-op/versions/2.0.0/retire', org.keys.flow_reviewer)).status).toBe(409);
   });
 
-  it("reports a care team's threshold for a rule the new version removed, in the diff, the publish result and the team", async () => {
+  it("applies a care team's thresholds to the organisation's versions, and reports one for a rule a new version removed — in the diff, the publish result and the team", async () => {
     const org = await api.organisation();
     await call(api.app, 'POST', '/v1/clinicians', org.keys.org_admin, { matrixUserId: `@dr-${randomBytes(3).toString('hex')}:klinik.de`, displayName: 'Dr. Schwelle' });
     const team = await call(api.app, 'POST', '/v1/care-teams', org.keys.org_admin, { name: 'Station 5', roomId: `!s5-${org.orgId}:klinik.de`, thresholds: { 'post-op': { fever: 38.0 } } });
     expect(team.body.thresholdProblems).toEqual([]);
+    // The organisation's own copy of the template, published with its transcripts.
     expect((await call(api.app, 'POST', '/v1/flows', org.keys.flow_author, { fromTemplate: 'post-op' })).status).toBe(201);
+    expect((await call(api.app, 'POST', '/v1/flows/post-op/draft/submit', org.keys.flow_author)).status).toBe(200);
+    expect((await call(api.app, 'POST', '/v1/flows/post-op/draft/publish', org.keys.flow_reviewer)).status).toBe(200);
+    const p = await patient(org.orgId);
+    const enrollment = await call(api.app, 'POST', '/v1/enrollments', org.keys.integration, { patientId: p.id, flowId: 'post-op', anchorDate: '2026-06-01', careTeamId: team.body.id });
+    const rulesRaised = async (temperature: string) => {
+      await backend.db.transaction((tx) => conversations.startCheckinInTx(tx, p.id, 'post-op', new Date(), { enrollmentId: enrollment.body.id }));
+      const before = (await backend.db.select().from(escalations).where(eq(escalations.patientId, p.id))).length;
+      for (const text of ['2', temperature]) await say(p, text);
+      return (await backend.db.select().from(escalations).where(eq(escalations.patientId, p.id))).slice(before).map((e) => e.ruleId);
+    };
+    // 38.2 °C: under the flow's 38.5, over the team's 38.0.
+    expect(await rulesRaised('38,2')).toEqual(['fever']);
+
     // A version without the "fever" rule (the flow keeps "fever-high").
     const withoutFever = postOp('2.0.0', 'Schmerzen?').replace(/^ {6}- id: fever\n(?: {8}.*\n)+/m, '');
     expect(withoutFever).not.toContain('- id: fever\n');
@@ -289,18 +303,18 @@ describe.each(BACKENDS)('flow catalog, on %s', (kind) => {
     const diff = await call(api.app, 'GET', '/v1/flows/post-op/draft/diff', org.keys.flow_reviewer);
     expect(diff.body.rules).toContainEqual(expect.objectContaining({ id: 'fever', change: 'removed' }));
     expect(diff.body.thresholdProblems).toEqual([expect.objectContaining({ careTeamId: team.body.id, ruleId: 'fever' })]);
-    expect((await call(api.app, 'POST', '/v1/flows/post-op/draft/submit', org.keys.flow_author)).status).toBe(422); // the transcripts expect "fever"
-    await call(api.app, 'DELETE', '/v1/flows/post-op/draft', org.keys.flow_author);
-    // Without transcripts the version can go out; the problem is reported, not dropped.
-    const org2 = org.keys;
-    await call(api.app, 'PUT', '/v1/flows/post-op/draft', org2.flow_author, withoutFever, yaml);
-    await call(api.app, 'PUT', '/v1/flows/post-op/draft/transcripts', org2.flow_author, 'transcripts:\n  - name: quiet\n    lang: de\n    messages: ["2", "37", "1", "nein", "wie gewohnt", "ja", "nein"]\n    expect: { alerts: [] }\n', yaml);
-    expect((await call(api.app, 'POST', '/v1/flows/post-op/draft/submit', org2.flow_author)).status).toBe(200);
-    const published = await call(api.app, 'POST', '/v1/flows/post-op/draft/publish', org2.flow_reviewer);
+    // The transcripts it kept from 1.0.0 still expect "fever": new ones for the new version.
+    expect((await call(api.app, 'POST', '/v1/flows/post-op/draft/submit', org.keys.flow_author)).status).toBe(422);
+    const quiet = 'transcripts:\n  - name: quiet\n    lang: de\n    messages: ["2", "38,2", "1", "nein", "wie gewohnt", "ja", "nein"]\n    expect: { alerts: [] }\n';
+    expect((await call(api.app, 'PUT', '/v1/flows/post-op/draft/transcripts', org.keys.flow_author, quiet, yaml)).status).toBe(200);
+    expect((await call(api.app, 'POST', '/v1/flows/post-op/draft/submit', org.keys.flow_author)).status).toBe(200);
+    const published = await call(api.app, 'POST', '/v1/flows/post-op/draft/publish', org.keys.flow_reviewer);
     expect(published.body.thresholdProblems).toEqual([expect.objectContaining({ careTeamId: team.body.id, ruleId: 'fever', message: expect.stringMatching(/no rule "fever"/) })]);
     expect((await call(api.app, 'GET', `/v1/care-teams/${team.body.id}`, org.keys.org_admin)).body.thresholdProblems).toEqual([
       { flowId: 'post-op', ruleId: 'fever', message: expect.stringMatching(/no rule "fever".*version 2\.0\.0/) },
     ]);
+    // No "fever" on 2.0.0; its trend rule sees the value of the check-in on 1.0.0 (history spans versions).
+    expect(await rulesRaised('38,2')).toEqual(['fever-persisting']);
   });
 
   it('exports a version as FHIR Questionnaire, and another organisation imports it as its draft', async () => {
