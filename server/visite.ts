@@ -50,17 +50,24 @@ export interface Visite {
   stop(): Promise<void>;
 }
 
+type FetchHandler = (request: Request, env: unknown) => Response | Promise<Response>;
+
 /**
  * The composition root: builds each adapter and service once, passes them in,
  * and closes them in reverse. Config → flow files → HTTP listener → database →
  * flow catalog → services → bot → scheduler, retention → HTTP API. The
- * listener binds first (answering 503 until the API is built), so the public
+ * listener binds first (requests wait until the API is built), so the public
  * URL — part of every flow's canonical URL — is known before anything is
  * stored. The bot connects in the background so the HTTP server (and
  * `/readyz`) is up even while the homeserver is not.
  */
 export async function startVisite(config: Config, logger: Logger): Promise<Visite> {
   const closers: Array<() => Promise<void>> = [];
+  // Requests that arrive while Visite is starting wait for the app; they never see a half-built one.
+  let answerWith!: (handler: FetchHandler) => void;
+  const built = new Promise<FetchHandler>((resolve) => {
+    answerWith = resolve;
+  });
   const stop = async () => {
     for (const close of closers.splice(0).reverse()) {
       await close().catch((error: unknown) => logger.error('shutdown step failed', { error: (error as Error).name }));
@@ -73,9 +80,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
     // FHIR definitions are indexed once here, not on a patient's first answer.
     ensureDefinitions();
 
-    let handle: (request: Request, env: unknown) => Response | Promise<Response> = () =>
-      Response.json(errorBody('not_ready', 'Visite is starting'), { status: 503, headers: { 'cache-control': 'no-store' } });
-    const server = await listen((request, env) => handle(request, env), config.http.host, config.http.port);
+    const server = await listen(async (request, env) => (await built)(request, env), config.http.host, config.http.port);
     closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const { port } = server.address() as AddressInfo;
     const httpUrl = `http://${config.http.host}:${port}`;
@@ -205,7 +210,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
         },
       ],
     });
-    handle = app.fetch;
+    answerWith(app.fetch);
 
     return {
       httpUrl,
@@ -226,6 +231,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       },
     };
   } catch (error) {
+    answerWith(() => Response.json(errorBody('not_ready', 'Visite could not start'), { status: 503, headers: { 'cache-control': 'no-store' } }));
     await stop();
     throw error;
   }
