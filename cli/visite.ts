@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { adminCommand } from './commands/admin.ts';
 import { exportCommand } from './commands/export.ts';
 import { importCommand } from './commands/import.ts';
+import { redflagsCommand } from './commands/redflags.ts';
 import { publishCommand, pushCommand, submitCommand } from './commands/remote.ts';
 import { testCommand } from './commands/test.ts';
 import { tryCommand } from './commands/try.ts';
@@ -28,12 +29,17 @@ Usage:
   visite admin create-org --name NAME [--retention-days N]
                                               create an organisation and print its first
                                               org-admin API key (uses DATABASE_URL)
+  visite redflags scan [--lang LL]            red-flag check of each stdin line (NDJSON)
+  visite redflags eval FILE… [--min-recall R] [--no-list]
+                                              recall/precision on corpus files (JSONL)
 
 Options:
   -h, --help   show this help
-Docs: docs/flows.md`;
+Docs: docs/flows.md, docs/safety.md`;
 
 async function main(argv: string[]): Promise<number> {
+  // Own options and exit codes (2 on a usage error), so parsed on its own.
+  if (argv[0] === 'redflags') return redflagsCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -88,6 +94,6 @@ main(process.argv.slice(2)).then(
     const lines = err instanceof CliError ? err.lines : [`${err instanceof Error ? err.message : String(err)}`];
     for (const line of lines) process.stderr.write(`visite: ${line}\n`);
     if (process.env['VISITE_DEBUG'] && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-    process.exitCode = 1;
+    process.exitCode = err instanceof CliError && 'exitCode' in err && typeof err.exitCode === 'number' ? err.exitCode : 1;
   },
 );

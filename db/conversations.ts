@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, inArray, lte, ne, sql } from 'drizzle-orm';
-import { turnEscalations } from '../core/conversation/escalations.ts';
+import { and, desc, eq, gt, inArray, isNull, lte, ne, sql } from 'drizzle-orm';
+import { turnEscalations, type EscalationDraft } from '../core/conversation/escalations.ts';
 import type { TurnResult } from '../core/conversation/turn.ts';
 import { enqueue } from './outbox.ts';
 import type { Db, Tx } from './database.ts';
@@ -107,8 +107,12 @@ export async function applyTurn(tx: Tx, { patient, checkin, result, sourceEventI
   }
 
   const drafts = turnEscalations(result);
-  if (drafts.length > 0) {
-    await tx.insert(escalations).values(drafts.map((d) => ({ ...d, patientId: patient.id, checkinId: checkin?.id ?? null, sourceEventId })));
+  const plain = drafts.filter((d) => d.kind !== 'patient_message');
+  if (plain.length > 0) {
+    await tx.insert(escalations).values(plain.map((d) => ({ ...d, patientId: patient.id, checkinId: checkin?.id ?? null, sourceEventId })));
+  }
+  for (const draft of drafts.filter((d) => d.kind === 'patient_message')) {
+    await addPatientMessage(tx, { ...draft, patientId: patient.id, checkinId: checkin?.id ?? null, sourceEventId, now });
   }
 
   if (file && result.attachment !== 'discard') {
@@ -210,4 +214,45 @@ export async function checkinById(tx: Tx | Db, checkinId: string): Promise<Check
 export async function patientById(tx: Tx | Db, patientId: string): Promise<PatientRow | undefined> {
   const [row] = await tx.select().from(patients).where(eq(patients.id, patientId));
   return row;
+}
+
+/** Patient messages within this window are one alert: five lines typed in a row make one alert, not five. */
+export const PATIENT_MESSAGE_BATCH_MS = 30 * 60_000;
+const MAX_BATCHED_MESSAGES = 20;
+
+type PatientMessageDraft = EscalationDraft & { patientId: string; checkinId: string | null; sourceEventId: string | null; now: Date };
+type BatchedMessage = { text: string; at: string };
+
+/**
+ * Adds words a patient wrote for the team to the open `patient_message` alert
+ * of the last half hour: still waiting to be posted, it just grows; already
+ * posted, a new escalation carries every message of the batch and is delivered
+ * as an edit of the posted alert (the dedupe in services/alerts). The more
+ * serious severity wins.
+ */
+export async function addPatientMessage(tx: Tx, draft: PatientMessageDraft): Promise<void> {
+  const text = ((draft.details['values'] as { patientMessage?: { value?: string } } | undefined)?.patientMessage?.value ?? '').slice(0, 2_000);
+  const message: BatchedMessage = { text, at: draft.now.toISOString() };
+  const [open] = await tx
+    .select()
+    .from(escalations)
+    .where(
+      and(
+        eq(escalations.patientId, draft.patientId),
+        eq(escalations.kind, 'patient_message'),
+        isNull(escalations.acknowledgedAt),
+        gt(escalations.createdAt, new Date(draft.now.getTime() - PATIENT_MESSAGE_BATCH_MS)),
+      ),
+    )
+    .orderBy(desc(escalations.createdAt))
+    .limit(1)
+    .for('update');
+  const earlier = ((open?.details as { messages?: BatchedMessage[] } | undefined)?.messages ?? []).slice(-(MAX_BATCHED_MESSAGES - 1));
+  const severity = open?.severity === 'warning' || draft.severity === 'warning' ? ('warning' as const) : ('info' as const);
+  const details = { ...draft.details, messages: [...earlier, message] };
+  if (open && open.queuedAt === null) {
+    await tx.update(escalations).set({ details, severity }).where(eq(escalations.id, open.id));
+    return;
+  }
+  await tx.insert(escalations).values({ kind: 'patient_message', severity, ruleId: draft.ruleId, details, patientId: draft.patientId, checkinId: draft.checkinId, sourceEventId: draft.sourceEventId });
 }

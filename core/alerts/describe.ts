@@ -121,6 +121,8 @@ function what(input: AlertInput, t: (key: string, vars?: Record<string, string>)
     }
     case 'rule':
       return localize((d['message'] ?? {}) as LocalizedText, input.language) || String(d['ruleId'] ?? '');
+    case 'patient_message':
+      return t(input.severity === 'warning' ? 'kind.patient_message_symptom' : 'kind.patient_message');
     case 'unanswered': {
       const q = input.flow?.questions.find((x) => x.id === d['questionId']);
       return t('kind.unanswered', { question: q ? questionLabel(q, input.language) : String(d['questionId'] ?? '') });
@@ -130,13 +132,38 @@ function what(input: AlertInput, t: (key: string, vars?: Record<string, string>)
   }
 }
 
+/** The longest quote of a patient's words in an alert (the whole text is in the record). */
+const MAX_QUOTE = 500;
+const quote = (text: string) => `«${text.length > MAX_QUOTE ? `${text.slice(0, MAX_QUOTE)}…` : text}»`;
+
+/**
+ * The patient's own words, so a clinician sees at a glance what triggered the
+ * alert: for a red flag the words that matched and the message; for forwarded
+ * messages each message of the batch with its time.
+ */
+function patientWords(input: AlertInput, t: (key: string, vars?: Record<string, string>) => string): string[] {
+  const d = input.details;
+  const message = (d['values'] as { patientMessage?: { value?: unknown } } | undefined)?.patientMessage?.value;
+  if (input.kind === 'red_flag') {
+    return [
+      ...(typeof d['evidence'] === 'string' && d['evidence'] ? [t('evidence', { evidence: quote(d['evidence']) })] : []),
+      ...(typeof message === 'string' ? [t('patientWrote', { text: quote(message) })] : []),
+    ];
+  }
+  if (input.kind === 'patient_message') {
+    const messages = (d['messages'] as Array<{ text: string; at: string }> | undefined) ?? (typeof message === 'string' ? [{ text: message, at: input.at.toISOString() }] : []);
+    const time = (iso: string) => new Date(iso).toLocaleTimeString(input.language === 'de' ? 'de-DE' : 'en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Berlin' });
+    return messages.map((m) => `${time(m.at)} ${quote(m.text)}`);
+  }
+  return [];
+}
+
 export function describeAlert(input: AlertInput): AlertText {
   const t = (key: string, vars: Record<string, string> = {}) => translator(input.language)(key, { ns: 'alerts', ...vars });
   const who = `${input.patient.displayName ?? '—'} (#${input.patient.id.slice(0, 8)})`;
   const time = input.at.toLocaleTimeString(input.language === 'de' ? 'de-DE' : 'en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Berlin' });
-  const lines = [what(input, t), values(input, t), threshold(input, t), recent(input, t), input.count > 1 ? t('repeated', { count: String(input.count), time }) : null].filter(
-    (l): l is string => !!l,
-  );
+  const repeated = input.count > 1 && input.kind !== 'patient_message' ? t('repeated', { count: String(input.count), time }) : null;
+  const lines = [what(input, t), ...patientWords(input, t), values(input, t), threshold(input, t), recent(input, t), repeated].filter((l): l is string => !!l);
   return { language: input.language, severity: input.severity, head: `${t(`severity.${input.severity}`)} · ${who}`, lines, mentions: [...input.mentions], recordUrl: input.recordUrl };
 }
 

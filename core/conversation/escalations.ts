@@ -41,6 +41,19 @@ export function turnEscalations(result: TurnResult): EscalationDraft[] {
             },
           },
         ];
+      case 'patient_message':
+        return [
+          {
+            kind: 'patient_message',
+            severity: e.severity,
+            ruleId: 'patient-message',
+            details: {
+              reason: e.reason,
+              ...(e.itemId ? { itemId: e.itemId } : {}),
+              values: { patientMessage: { type: 'text', value: e.text.slice(0, MAX_PATIENT_MESSAGE) } },
+            },
+          },
+        ];
       case 'monitoring_stopped':
         return [{ kind: 'monitoring_stopped', severity: 'info', ruleId: null, details: {} }];
       case 'consent_refused':

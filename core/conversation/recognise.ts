@@ -1,49 +1,29 @@
 import { normalizeWords } from '../engine/normalize.ts';
 import { isLanguage, type Language } from '../language.ts';
-import { CRISIS_CATEGORIES, type Vocabulary } from './vocabulary.ts';
+import { detectRedFlags, isDeniedRedFlag } from '../redflags/index.ts';
+import type { Vocabulary } from './vocabulary.ts';
 
-/** Longest message we scan whole; longer texts are scanned in their first part only. */
-const MAX_SCAN = 4_000;
-
-export interface RedFlagHit {
+/** What the conversation needs to know about a red flag in a message. */
+export interface FoundRedFlag {
   category: string;
-  /** The language whose list matched (not necessarily the patient's). */
+  /** The language whose word list matched (not necessarily the patient's). */
   language: Language;
-  /** Every occurrence was directly negated ("keine Atemnot", "kanama yok"). */
+  /** Only denied ("keine Atemnot", "kanama yok"): recorded for the team, the conversation goes on. */
   negated: boolean;
 }
 
 /**
- * The most serious red-flag phrase contained in the text, as whole words, in
- * any shipped language. A phrase counts as negated only when a negator of its
- * language stands directly before or after it; one plain occurrence of any
- * phrase wins over negated ones. Crisis phrases are never treated as negated:
- * "nicht mehr leben" carries its negation inside.
+ * The most serious red flag in a message, from core/redflags (every language
+ * is checked; the patient's language only breaks ties). An urgent finding
+ * comes back as not negated; a denied red flag as negated; symptoms below a
+ * red flag (warnings) are not reported here.
  */
-export function findRedFlag(text: string, vocabulary: Vocabulary): RedFlagHit | null {
-  const padded = ` ${normalizeWords(text.slice(0, MAX_SCAN))} `;
-  if (padded.length <= 2) return null;
-  let negatedHit: RedFlagHit | null = null;
-  for (const phrase of vocabulary.redFlags) {
-    let at = padded.indexOf(phrase.padded);
-    while (at >= 0) {
-      const crisis = CRISIS_CATEGORIES.has(phrase.category);
-      if (crisis || !isNegated(padded, at, phrase.padded.length, vocabulary.negations.get(phrase.language))) {
-        return { category: phrase.category, language: phrase.language, negated: false };
-      }
-      negatedHit ??= { category: phrase.category, language: phrase.language, negated: true };
-      at = padded.indexOf(phrase.padded, at + 1);
-    }
-  }
-  return negatedHit;
-}
-
-function isNegated(padded: string, at: number, length: number, negation: { before: readonly string[]; after: readonly string[] } | undefined): boolean {
-  if (!negation) return false;
-  // `at` points at the space before the phrase; `before` ends right there.
-  const before = padded.slice(0, at + 1);
-  const after = padded.slice(at + length - 1);
-  return negation.before.some((word) => before.endsWith(` ${word} `)) || negation.after.some((word) => after.startsWith(` ${word} `));
+export function findRedFlag(text: string, language?: Language): FoundRedFlag | null {
+  const finding = detectRedFlags(text, language ? { language } : {});
+  const top = finding.hits[0];
+  if (finding.severity === 'urgent' && top) return { category: top.category, language: top.language, negated: false };
+  const denied = finding.hits.find(isDeniedRedFlag);
+  return denied ? { category: denied.category, language: denied.language, negated: true } : null;
 }
 
 export type Command = { type: 'stop' } | { type: 'start' } | { type: 'language'; language: Language };

@@ -1,18 +1,23 @@
 import { step } from '../engine/step.ts';
-import type { AnsweredItem, BotMessage, ConversationState, EngineEvent, History, Input } from '../engine/types.ts';
+import type { AnsweredItem, BotMessage, ConversationState, EngineEvent, History, Input, StepResult } from '../engine/types.ts';
 import type { Flow } from '../flow/model.ts';
 import { translator } from '../i18n.ts';
 import { isRightToLeft, type Language } from '../language.ts';
 import { parseBoolean } from '../engine/parse.ts';
 import { lexicon } from '../engine/lexicon.ts';
-import { findCommand, findRedFlag } from './recognise.ts';
-import { CRISIS_CATEGORIES, type Vocabulary } from './vocabulary.ts';
+import { detectRedFlags, isDeniedRedFlag, isSmallTalk, type RedFlagFinding } from '../redflags/index.ts';
+import { findCommand } from './recognise.ts';
+import type { Vocabulary } from './vocabulary.ts';
 
 /**
  * The conversation policy around the questionnaire engine: safety first, then
  * commands (stop, start, language), then consent, then the flow itself. Pure:
- * the Matrix adapter loads the views, calls `turn`, and writes the result in
- * one transaction.
+ * the service loads the views, calls `turn`, and writes the result in one
+ * transaction.
+ *
+ * No patient words are dropped: what is not taken as an answer, a command or
+ * small talk is forwarded to the care team (a `patient_message` event), and the
+ * patient is told so. See docs/safety.md and docs/conversations.md.
  */
 
 export type Consent = 'none' | 'asked' | 'given' | 'refused' | 'withdrawn';
@@ -56,10 +61,18 @@ export type ConversationEvent =
    * `itemId` the question that was open.
    */
   | { type: 'red_flag'; category: string; language: Language; negated: boolean; text: string; evidence?: string; itemId?: string }
+  /**
+   * Words for the care team that the conversation did not take: beside an answer ("7, und die Naht
+   * nässt"), a message not understood, or one written while no check-in runs. `warning` when it
+   * mentions a symptom without reaching a red flag.
+   */
+  | { type: 'patient_message'; text: string; severity: 'info' | 'warning'; reason: ForwardReason; itemId?: string }
   | { type: 'monitoring_stopped' }
   | { type: 'consent_given' }
   | { type: 'consent_refused' }
   | { type: 'engine'; event: EngineEvent };
+
+export type ForwardReason = 'beside-answer' | 'not-understood' | 'no-checkin' | 'consent' | 'stopped';
 
 export interface TurnResult {
   patient: PatientView;
@@ -111,14 +124,41 @@ class Turn {
     this.replies.push(say(this.lang, key, kind, vars));
   }
 
-  /** Runs the engine on the open check-in and takes over what it said and recorded. */
-  engine(input: Input): void {
-    if (!this.view || !this.checkin) return;
+  /** The engine's result for an input on the open check-in, without taking it over yet (pure). */
+  private tried: { key: string; result: StepResult } | undefined;
+
+  tryEngine(input: Input): StepResult | undefined {
+    if (!this.view || !this.checkin) return undefined;
+    // The same input tried twice in one turn (safety first, then the flow) is stepped once.
+    const key = JSON.stringify(input);
+    if (this.tried?.key === key) return this.tried.result;
     const result = step(this.view.flow, this.checkin.state ?? undefined, input, this.now, this.view.history ? { history: this.view.history } : {});
+    this.tried = { key, result };
+    return result;
+  }
+
+  /** Runs the engine on the open check-in and takes over what it said and recorded. */
+  engine(input: Input): StepResult | undefined {
+    const result = this.tryEngine(input);
+    if (!result) return undefined;
     this.checkin = { status: result.state.status === 'completed' ? 'completed' : 'active', state: result.state };
     this.replies.push(...result.messages);
     this.answers.push(...result.answers);
     this.events.push(...result.events.map((event) => ({ type: 'engine' as const, event })));
+    return result;
+  }
+
+  /** The question waiting for an answer, if the patient is in a running check-in. */
+  get openQuestion() {
+    const state = this.checkin?.status === 'active' ? this.checkin.state : null;
+    return state?.current ? this.view?.flow.questions.find((q) => q.id === state.current) : undefined;
+  }
+
+  /** Hands the patient's words to the care team (an event the service stores as a batched alert). */
+  forward(text: string, reason: ForwardReason, finding: RedFlagFinding | undefined): void {
+    const itemId = this.openQuestion?.id ?? this.checkin?.state?.current ?? undefined;
+    const severity = finding?.severity === 'warning' && !finding.negated ? 'warning' : 'info';
+    this.events.push({ type: 'patient_message', text, severity, reason, ...(itemId ? { itemId } : {}) });
   }
 
   introduce(): void {
@@ -160,17 +200,26 @@ export function turn(patient: PatientView, checkin: CheckinView | null, input: P
   const text = input.type === 'text' || input.type === 'correction' ? input.text : undefined;
 
   // 1. Safety before anything else, in every state, before consent too.
+  let finding: RedFlagFinding | undefined;
   if (text !== undefined) {
-    const flag = findRedFlag(text, vocabulary);
-    const open = t.checkin?.state?.current ?? undefined;
-    const event = flag ? { type: 'red_flag' as const, category: flag.category, language: flag.language, text, ...(open ? { itemId: open } : {}) } : undefined;
-    if (flag?.negated && event) {
-      t.events.push({ ...event, negated: true });
-    } else if (flag && event) {
-      t.say(CRISIS_CATEGORIES.has(flag.category) ? 'redflag.suicidal' : 'redflag.emergency', 'notice');
-      t.events.push({ ...event, negated: false });
+    // A number the open question asked for is the flow's to judge (its own thresholds): then only
+    // the words beside it are scanned. Anything else, free-text answers included, is scanned whole.
+    const asked = t.patient.consent === 'given' && t.patient.monitoring === 'active' && (input.type === 'text' || input.type === 'correction') ? t.openQuestion : undefined;
+    const asText = input.type === 'correction' ? ({ type: 'correction', text } as const) : ({ type: 'text', text } as const);
+    const tentative = asked ? t.tryEngine(asText) : undefined;
+    const numeric = tentative && tentative.answers.length > 0 && (asked?.type === 'quantity' || asked?.type === 'scale');
+    finding = detectRedFlags(numeric ? (tentative.rest ?? '') : text, { language: t.lang });
+    const top = finding.hits[0];
+    const event = { type: 'red_flag' as const, text, ...(t.checkin?.state?.current ? { itemId: t.checkin.state.current } : {}) };
+    if (finding.severity === 'urgent' && top) {
+      t.say(finding.crisis ? 'redflag.suicidal' : 'redflag.emergency', 'notice');
+      t.events.push({ ...event, category: top.category, language: top.language, negated: false, evidence: finding.evidence });
+      // The answer in the same message is still taken ("7, und ich blute stark aus der Wunde").
+      if (tentative && tentative.answers.length > 0) t.engine(asText);
       return t.result();
     }
+    const denied = finding.hits.find(isDeniedRedFlag);
+    if (denied) t.events.push({ ...event, category: denied.category, language: denied.language, negated: true, evidence: denied.evidence });
   }
 
   // 2. Commands work in every state.
@@ -204,8 +253,12 @@ export function turn(patient: PatientView, checkin: CheckinView | null, input: P
     return t.result();
   }
 
-  // 3. Stopped or refused: nothing is stored; remind how to come back.
+  // 3. Stopped or refused: no answers are stored; words for the team still reach it; remind how to come back.
   if (t.patient.monitoring === 'stopped' || t.patient.consent === 'refused' || t.patient.consent === 'withdrawn') {
+    if (text !== undefined && !isSmallTalk(text)) {
+      t.forward(text, 'stopped', finding);
+      t.say('forward.toTeam');
+    }
     t.say(t.patient.monitoring === 'stopped' ? 'stop.already' : 'consent.refused');
     return t.result();
   }
@@ -232,6 +285,10 @@ export function turn(patient: PatientView, checkin: CheckinView | null, input: P
       t.say('consent.refused');
       t.events.push({ type: 'consent_refused' });
     } else {
+      if (text !== undefined && !isSmallTalk(text)) {
+        t.forward(text, 'consent', finding);
+        t.say('forward.toTeam');
+      }
       t.say('consent.reask', 'reask');
     }
     return t.result();
@@ -259,13 +316,30 @@ export function turn(patient: PatientView, checkin: CheckinView | null, input: P
       return t.result();
   }
   if (!active) {
-    t.say('idle.noCheckin');
+    if (text !== undefined && !isSmallTalk(text)) {
+      t.forward(text, 'no-checkin', finding);
+      t.say('idle.forwarded');
+    } else {
+      t.say('idle.noCheckin');
+    }
     return t.result();
   }
   switch (input.type) {
-    case 'text':
+    case 'text': {
+      const question = t.openQuestion;
+      const tentative = t.tryEngine({ type: 'text', text: input.text });
+      const notUnderstood = tentative?.events.some((e) => e.type === 'reasked' && e.reason === 'not-understood');
+      // What the team should read goes first, so the patient knows before the question comes again.
+      if (notUnderstood && !isSmallTalk(input.text)) {
+        t.forward(input.text, 'not-understood', finding);
+        t.say('forward.toTeam');
+      } else if (tentative && tentative.answers.length > 0 && question?.type !== 'text' && tentative.rest && !isSmallTalk(tentative.rest)) {
+        t.forward(input.text, 'beside-answer', finding);
+        t.say('forward.besideAnswer');
+      }
       t.engine({ type: 'text', text: input.text });
       break;
+    }
     case 'correction':
       t.engine({ type: 'correction', text: input.text });
       break;

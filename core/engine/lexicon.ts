@@ -17,8 +17,6 @@ export interface Lexicon {
   words: Record<WordList, ReadonlySet<string>>;
   /** Only the patient's language (yes/no decides on these first). */
   ownWords: Record<WordList, ReadonlySet<string>>;
-  /** normalised number word → value (0–10). */
-  numbers: ReadonlyMap<string, number>;
   text(key: string, vars?: Record<string, string | number>): string;
   number(value: number, decimals?: number): string;
 }
@@ -82,17 +80,6 @@ function buildLexicon(lang: Language): Lexicon {
       }
     }
   }
-  const numbers = new Map<string, number>();
-  for (const l of chain) {
-    const list = lookup(all[l], 'words.numbers');
-    // Index = value; "a|b" lists alternative forms (e.g. gender: "два|дві").
-    if (Array.isArray(list)) {
-      list.forEach((entry, value) => {
-        if (typeof entry !== 'string') return;
-        for (const w of entry.split('|').map(normalizeWords)) if (w && !numbers.has(w)) numbers.set(w, value);
-      });
-    }
-  }
   const templates = new Map<string, string>();
   const text = (key: string, vars?: Record<string, string | number>): string => {
     let template = templates.get(key);
@@ -121,7 +108,7 @@ function buildLexicon(lang: Language): Lexicon {
     }
     return f.format(value);
   };
-  return { lang, words, ownWords, numbers, text, number };
+  return { lang, words, ownWords, text, number };
 }
 
 /** Keys present in `de` (the reference) but missing or of another type in a language. */

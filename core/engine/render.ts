@@ -70,14 +70,22 @@ const REASON_KEY: Record<ParseFailure['reason'], string> = {
   'need-photo': 'reask.needPhoto',
   'need-text': 'reask.needText',
   'invalid-date': 'reask.invalidDate',
+  'unit-mismatch': 'reask.unitMismatch',
+  'not-exact': 'reask.notExact',
 };
+
+/** The re-ask line for a failure; a unit to a question without a unit (a scale) gets its own text. */
+function reasonKey(failure: ParseFailure): string {
+  if (failure.reason === 'unit-mismatch' && !failure.detail?.['unit']) return 'reask.unitUnexpected';
+  return REASON_KEY[failure.reason];
+}
 
 /** "What went wrong" + "what to send" (+ the author's hint), in the patient's language. */
 export function reaskMessage(flow: Flow, q: Question, lang: Language, failure: ParseFailure | { reason: 'cannot-skip' | 'help' }, now: Date): BotMessage {
   const lex = lexicon(lang);
   const lines: string[] = [];
   if (failure.reason === 'cannot-skip') lines.push(lex.text('reask.cannotSkip'));
-  else if (failure.reason !== 'help') lines.push(lex.text(REASON_KEY[failure.reason], 'detail' in failure ? failure.detail : undefined));
+  else if ('ok' in failure) lines.push(lex.text(reasonKey(failure), failure.detail));
   if (failure.reason === 'help') lines.push(localize(q.text, lang));
   lines.push(typeHint(flow, q, lex, now));
   if (q.hint) lines.push(localize(q.hint, lang));

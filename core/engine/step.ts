@@ -48,6 +48,8 @@ class Step {
   private readonly messages: BotMessage[] = [];
   private readonly events: EngineEvent[] = [];
   private readonly answers: AnsweredItem[] = [];
+  /** The text beside an answer recorded in this step (see StepResult.rest). */
+  private rest: string | undefined;
   /** The patient's earlier values, for trend rules only. */
   private readonly history: History | undefined;
 
@@ -66,7 +68,9 @@ class Step {
   }
 
   result(): StepResult {
-    return { state: this.s, messages: this.messages, answers: this.answers, events: this.events };
+    const result: StepResult = { state: this.s, messages: this.messages, answers: this.answers, events: this.events };
+    if (this.rest !== undefined) result.rest = this.rest;
+    return result;
   }
 
   private get lang(): Language {
@@ -166,6 +170,7 @@ class Step {
 
   private onParsed(q: Question, parsed: ParseResult): void {
     if (parsed.ok) {
+      this.rest = parsed.rest;
       this.record(q, parsed.value, false);
       this.advance();
       return;
@@ -199,6 +204,7 @@ class Step {
       this.say('notice', lexicon(this.lang).text('correctionFailed', { value: formatAnswer(q, previous.value, this.lang) }), { questionId: q.id });
       return;
     }
+    this.rest = parsed.rest;
     this.record(q, parsed.value, true);
     // A corrected answer may open or close branches: continue from the first open question.
     const current = this.s.current;

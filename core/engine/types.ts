@@ -149,12 +149,39 @@ export interface StepResult {
   /** Answers recorded (or corrected) in this step. */
   answers: AnsweredItem[];
   events: EngineEvent[];
+  /**
+   * When this step recorded an answer from the patient's message: the part of
+   * the message the answer did not use ("7, und ich blute stark" → "und ich
+   * blute stark"), "" when the whole message was the answer. Absent otherwise.
+   */
+  rest?: string;
 }
 
-export type ParseResult = { ok: true; value: AnswerValue } | ParseFailure;
+/**
+ * A parsed answer, with `rest`: the text beside it that the answer did not use
+ * (lightly normalised and trimmed; "" when the whole message was the answer).
+ */
+export type ParseResult = { ok: true; value: AnswerValue; rest: string } | ParseFailure;
 export interface ParseFailure {
   ok: false;
-  reason: 'not-understood' | 'out-of-range' | 'not-whole' | 'ambiguous' | 'too-long' | 'exclusive' | 'need-photo' | 'need-text' | 'invalid-date';
+  /**
+   * `unit-mismatch`: a unit that does not fit the question ("38 kg" to a
+   * temperature), or a number that fits only another unit ("101" to °C, a
+   * Fahrenheit reading; "38 °F"). `not-exact`: a bound, range or approximation
+   * instead of a value ("mehr als 7", "под сотню", "fast keine Schmerzen").
+   */
+  reason:
+    | 'not-understood'
+    | 'out-of-range'
+    | 'not-whole'
+    | 'ambiguous'
+    | 'too-long'
+    | 'exclusive'
+    | 'need-photo'
+    | 'need-text'
+    | 'invalid-date'
+    | 'unit-mismatch'
+    | 'not-exact';
   /** Extra values for the re-ask text, e.g. the out-of-range number. */
   detail?: Record<string, string>;
 }

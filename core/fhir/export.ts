@@ -70,6 +70,7 @@ function questionItem(flow: Flow, q: Question): QuestionnaireItem {
       ext.push({ url: EXT.minValue, valueInteger: q.min }, { url: EXT.maxValue, valueInteger: q.max }, itemControl('slider'));
       if (q.minLabel) children.push(displayChild(`${q.id}.lower`, q.minLabel, 'lower'));
       if (q.maxLabel) children.push(displayChild(`${q.id}.upper`, q.maxLabel, 'upper'));
+      if (q.none) ext.push({ url: EXT.noneAnswer, valueCode: q.none });
       break;
     case 'boolean':
       item.type = 'boolean';

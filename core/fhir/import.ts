@@ -221,6 +221,8 @@ class Importer {
           const upper = (item.item ?? []).find((c) => c.type === 'display' && controlOf(c) === 'upper');
           if (lower?.text) base['minLabel'] = this.text(lower.text, elementOf(lower, '_text'), linkId);
           if (upper?.text) base['maxLabel'] = this.text(upper.text, elementOf(upper, '_text'), linkId);
+          const none = ext(item.extension, EXT.noneAnswer)?.valueCode;
+          if (none) base['none'] = none;
           break;
         }
         quantityFields(base, item, 0);

@@ -30,6 +30,8 @@ export const EXT = {
   codeSystem: `${VISITE_EXTENSION}/code-system`,
   /** A trend condition of an escalation rule (inside `escalation`): values over the patient's check-ins. */
   trend: `${VISITE_EXTENSION}/trend`,
+  /** On a scale item: its minimum means none, and which "none" answers count as it (valueCode pain | general). */
+  noneAnswer: `${VISITE_EXTENSION}/none-answer`,
 } as const;
 
 export const ITEM_CONTROL_SYSTEM = 'http://hl7.org/fhir/questionnaire-item-control';

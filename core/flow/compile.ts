@@ -263,6 +263,7 @@ class Compiler {
         question = { ...answerable, type: 'scale', min: q.min, max: q.max };
         if (q.minLabel) question.minLabel = text(q.minLabel);
         if (q.maxLabel) question.maxLabel = text(q.maxLabel);
+        if (q.none) question.none = q.none;
         break;
       }
       case 'choice':

@@ -60,6 +60,7 @@ function question(flow: Flow, q: Question): QuestionSource {
       base['max'] = q.max;
       if (q.minLabel) base['minLabel'] = q.minLabel;
       if (q.maxLabel) base['maxLabel'] = q.maxLabel;
+      if (q.none) base['none'] = q.none;
       break;
     case 'choice':
     case 'multi-choice':

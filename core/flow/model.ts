@@ -1,5 +1,5 @@
 import type { Language } from '../language.ts';
-import type { Operator, QuestionType, Severity } from './schema.ts';
+import type { NoneVocabulary, Operator, QuestionType, Severity } from './schema.ts';
 
 /**
  * The compiled, runtime form of a flow: codes resolved to full URIs, defaults
@@ -95,6 +95,8 @@ export interface ScaleQuestion extends QuestionBase {
   max: number;
   minLabel?: LocalizedText;
   maxLabel?: LocalizedText;
+  /** The minimum means none: "keine Schmerzen" (pain) or "keine"/its minLabel (general) is an answer of `min`. */
+  none?: NoneVocabulary;
 }
 export interface ChoiceQuestion extends QuestionBase {
   type: 'choice' | 'multi-choice';

@@ -220,6 +220,10 @@ export const OptionSchema = z.strictObject({
 });
 export type OptionSource = z.infer<typeof OptionSchema>;
 
+/** Which "none" answers a scale understands (see ScaleQuestionSchema.none). */
+export const NONE_VOCABULARIES = ['pain', 'general'] as const;
+export type NoneVocabulary = (typeof NONE_VOCABULARIES)[number];
+
 export const QuantityQuestionSchema = z.strictObject({
   id: IdSchema,
   type: z.literal('quantity'),
@@ -241,6 +245,12 @@ export const ScaleQuestionSchema = z.strictObject({
   max: z.number().int(),
   minLabel: LocalizedTextSchema.optional(),
   maxLabel: LocalizedTextSchema.optional(),
+  /**
+   * The minimum means "none" of the symptom, so answers like "keine Schmerzen"
+   * count as `min`: `pain` (pain phrases, general words like "keine", and the
+   * minLabel) or `general` (general words and the minLabel only).
+   */
+  none: z.enum(NONE_VOCABULARIES).optional(),
 });
 export const BooleanQuestionSchema = z.strictObject({
   id: IdSchema,

@@ -6,6 +6,7 @@ import { alertSteps, auditLog, careTeamMembers, careTeams, clinicians, enrollmen
 import { PatientChat } from '../harness/chat.ts';
 import type { MatrixEvent } from '../harness/client.ts';
 import { eventually } from '../harness/process.ts';
+import { careTeamPatient } from '../harness/care-team.ts';
 import { newUser, visiteSuite } from '../harness/visite.ts';
 
 /**
@@ -15,30 +16,7 @@ import { newUser, visiteSuite } from '../harness/visite.ts';
 const suite = visiteSuite();
 
 
-/**
- * An organisation with one clinician who opens a care-team room and invites
- * the bot, and a consenting patient enrolled with that team whose post-op
- * check-in is running (the pain question is open).
- */
-async function careTeamWithPatient(names: { org: string; doctor: string; doctorName: string; patientName: string; room: string }) {
-  const bot = suite.running.botUser.userId;
-  const org = await createOrganisation(suite.database.db, { name: names.org });
-  const { user: doctor, client: doctorClient } = await newUser(names.doctor);
-  const [clinician] = await suite.database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: doctor.userId, displayName: names.doctorName, roles: ['clinician'] }).returning();
-  const { room_id: teamRoom } = await doctorClient.request<{ room_id: string }>('POST', '/createRoom', { preset: 'private_chat', name: names.room, invite: [bot] });
-  await doctorClient.waitForJoin(teamRoom, bot);
-  const [team] = await suite.database.db.insert(careTeams).values({ orgId: org.id, name: names.room, roomId: teamRoom, language: 'de' }).returning();
-  await suite.database.db.insert(careTeamMembers).values({ careTeamId: team!.id, clinicianId: clinician!.id });
-
-  const { user, client } = await newUser('patient');
-  const patient = await enrollPatient(suite.database.db, { orgId: org.id, matrixUserId: user.userId, language: 'de', displayName: names.patientName });
-  await suite.database.db.insert(enrollments).values({ orgId: org.id, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId: team!.id });
-  await suite.running.visite.startCheckin(patient, 'post-op');
-  const chat = new PatientChat(client, await client.acceptInviteFrom(bot), bot);
-  await chat.expectBot(/einverstanden/);
-  await chat.say('ja', /Wie stark sind Ihre Schmerzen/);
-  return { bot, org, doctor, doctorClient, teamRoom, team: team!, patient, patientClient: client, chat, teamView: new PatientChat(doctorClient, teamRoom, bot) };
-}
+const careTeamWithPatient = (names: Parameters<typeof careTeamPatient>[1]) => careTeamPatient(suite, names);
 
 describe('alerts in the care-team room', () => {
   it('mentions the team for a red value and a red flag, updates a repeat in place, and takes acknowledgements by reaction and reply', async () => {

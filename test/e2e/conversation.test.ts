@@ -141,7 +141,8 @@ describe('check-in conversations on a real Synapse', () => {
     expect(records.patient.consent).toBe('refused');
     expect(records.checkins.map((c) => c.status)).toEqual(['cancelled']);
     expect(records.answers).toEqual([]);
-    expect(records.escalations.map((e) => e.kind)).toEqual(['consent_refused']);
+    // Nothing is stored as an answer; what the patient still writes reaches the team as their words.
+    expect(records.escalations.map((e) => e.kind)).toEqual(['consent_refused', 'patient_message']);
   });
 
   it('re-asks a consent reply it does not understand', async () => {
@@ -161,7 +162,7 @@ describe('check-in conversations on a real Synapse', () => {
     expect(records.patient.consent).toBe('withdrawn');
     expect(records.checkins.map((c) => c.status)).toEqual(['cancelled']);
     expect(records.answers.map((a) => a.questionId)).toEqual(['pain']);
-    expect(records.escalations.map((e) => e.kind)).toEqual(['monitoring_stopped']);
+    expect(records.escalations.map((e) => e.kind)).toEqual(['monitoring_stopped', 'patient_message']);
 
     // A scheduled check-in after stop does not run; "start" asks for consent again.
     await running.visite.startCheckin(p.patient, 'post-op');

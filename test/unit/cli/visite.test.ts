@@ -41,6 +41,39 @@ describe('visite CLI', { timeout: 60_000 }, () => {
     noStack(r.stderr);
   });
 
+  it('redflags scan prints one NDJSON line per stdin line; a bad option or language exits 2 with one line', () => {
+    const r = visite(['redflags', 'scan', '--lang', 'de'], '7, und ich blute stark aus der wunde\n\nkeine Brustschmerzen\n');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([
+      { line: 1, severity: 'urgent', category: 'bleeding', negated: false, evidence: 'blute stark' },
+      { line: 2, severity: 'none', category: null, negated: false, evidence: '' },
+      { line: 3, severity: 'warning', category: 'chest_pain', negated: true, evidence: 'Brustschmerzen' },
+    ]);
+    for (const args of [['redflags', 'scan', '--lang', 'xx'], ['redflags', 'scan', '--bogus'], ['redflags', 'nope']]) {
+      const bad = visite(args, '');
+      expect(bad.code, args.join(' ')).toBe(2);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      noStack(bad.stderr);
+    }
+  });
+
+  it('redflags eval reports recall per language and category; --min-recall fails below it', () => {
+    const corpus = write('c.jsonl', [
+      JSON.stringify({ id: 'de-1', lang: 'de', text: 'ich krieg keine luft', expect: 'urgent', category: 'breathing', kind: 'plain' }),
+      JSON.stringify({ id: 'de-2', lang: 'de', text: 'mir ist ein bisschen komisch', expect: 'urgent', category: 'emergency', kind: 'plain' }),
+      JSON.stringify({ id: 'de-3', lang: 'de', text: 'keine Atemnot', expect: 'none', category: null, kind: 'negation' }),
+    ].join('\n'));
+    const r = visite(['redflags', 'eval', corpus]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^de\s+1\/2\s+50\.0 %/m);
+    expect(r.stdout).toMatch(/^breathing\s+1\/1\s+100\.0 %/m);
+    expect(r.stdout).toContain('de-2 [emergency, plain]');
+    const strict = visite(['redflags', 'eval', corpus, '--min-recall', '1.0', '--no-list']);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toContain('Misses by category: emergency 1');
+    expect(strict.stdout).not.toContain('komisch');
+  });
+
   it('flows export prints a Questionnaire; import turns it back into a valid flow', () => {
     const exp = visite(['flows', 'export', 'flows/medication-change.yaml']);
     expect(exp.code).toBe(0);

@@ -12,35 +12,35 @@ describe('findRedFlag', () => {
     ['Сильное кровотечение из раны', 'bleeding', 'ru'],
     ['ich will nicht mehr leben', 'suicidal', 'de'],
     ['NOTFALL', 'emergency', 'de'],
-  ])('%j → %s (%s)', (text, category, language) => {
-    expect(findRedFlag(text, vocab)).toEqual({ category, language, negated: false });
+  ] as const)('%j → %s (%s)', (text, category, language) => {
+    expect(findRedFlag(text, language)).toEqual({ category, language, negated: false });
   });
 
   it.each(['2', '37,5 Grad', 'leichte Schmerzen an der Naht', 'Puls 112', 'ja', '', '🙂🙂🙂'])('%j is no red flag', (text) => {
-    expect(findRedFlag(text, vocab)).toBeNull();
+    expect(findRedFlag(text)).toBeNull();
   });
 
   it('marks a directly negated mention as negated, before or after the phrase', () => {
-    expect(findRedFlag('keine Atemnot, alles gut', vocab)).toMatchObject({ category: 'breathing', negated: true });
-    expect(findRedFlag('no chest pain today', vocab)).toMatchObject({ category: 'chest_pain', negated: true });
-    expect(findRedFlag('göğüs ağrısı yok', vocab)).toMatchObject({ category: 'chest_pain', negated: true });
+    expect(findRedFlag('keine Atemnot, alles gut')).toMatchObject({ category: 'breathing', negated: true });
+    expect(findRedFlag('no chest pain today')).toMatchObject({ category: 'chest_pain', negated: true });
+    expect(findRedFlag('göğüs ağrısı yok')).toMatchObject({ category: 'chest_pain', negated: true });
   });
 
   it('does not let a negation further away hide a red flag', () => {
-    expect(findRedFlag('mir geht es nicht gut, Brustschmerzen', vocab)).toMatchObject({ category: 'chest_pain', negated: false });
+    expect(findRedFlag('mir geht es nicht gut, Brustschmerzen')).toMatchObject({ category: 'chest_pain', negated: false });
   });
 
   it('prefers a plain mention over a negated one', () => {
-    expect(findRedFlag('keine Atemnot, aber starke Brustschmerzen', vocab)).toMatchObject({ category: 'chest_pain', negated: false });
+    expect(findRedFlag('keine Atemnot, aber starke Brustschmerzen')).toMatchObject({ category: 'chest_pain', negated: false });
   });
 
   it('never treats suicidal thoughts as negated', () => {
-    expect(findRedFlag('kein Suizid, aber ich will nicht mehr leben', vocab)).toMatchObject({ category: 'suicidal', negated: false });
+    expect(findRedFlag('kein Suizid, aber ich will nicht mehr leben')).toMatchObject({ category: 'suicidal', negated: false });
   });
 
-  it('scans long messages without throwing', () => {
-    expect(findRedFlag(`${'bla '.repeat(5_000)}Atemnot`, vocab)).toBeNull();
-    expect(findRedFlag(`Atemnot ${'bla '.repeat(5_000)}`, vocab)).toMatchObject({ category: 'breathing' });
+  it('scans long messages whole: a red flag after 20,000 characters is still found', () => {
+    expect(findRedFlag(`${'bla '.repeat(5_000)}Atemnot`)).toMatchObject({ category: 'breathing' });
+    expect(findRedFlag(`Atemnot ${'bla '.repeat(5_000)}`)).toMatchObject({ category: 'breathing' });
   });
 });
 

@@ -51,6 +51,17 @@ describe('trying a flow (CLI session)', () => {
     expect(s.send(lineToInput('3')!).some((e) => e.type === 'done')).toBe(false);
   });
 
+  it('shows what the team would get: an urgent red flag beside an answer, and words it forwards', () => {
+    const s = new Session(shippedFlow('post-op'), { lang: 'de', now: NOW });
+    s.start();
+    const bleeding = s.send({ type: 'text', text: '7, und ich blute stark aus der wunde' });
+    expect(alerts(bleeding)).toEqual([['red-flag:bleeding', 'urgent'], ['pain-severe', 'warning']]);
+    expect(s.current?.answers.pain?.value).toEqual({ type: 'number', value: 7 });
+    const unclear = s.send({ type: 'text', text: 'das weiß ich nicht genau, habe kein thermometer' });
+    expect(alerts(unclear)).toEqual([['patient-message', 'info']]);
+    expect(unclear.find((e) => e.type === 'alert')).toMatchObject({ event: { values: { patientMessage: { type: 'text', value: 'das weiß ich nicht genau, habe kein thermometer' } } } });
+  });
+
   it('maps answer-file lines to inputs', () => {
     expect(lineToInput('38,5')).toEqual({ type: 'text', text: '38,5' });
     expect(lineToInput('/photo')).toEqual({ type: 'attachment', url: 'mxc://example.org/photo', contentType: 'image/jpeg', size: 0 });

@@ -58,10 +58,11 @@ describe('turn', () => {
     expect(no.events).toEqual([{ type: 'consent_refused' }]);
   });
 
-  it('re-asks consent for anything else, and a photo before consent is not kept', () => {
+  it('re-asks consent for anything else (a question for the team reaches it), and a photo before consent is not kept', () => {
     const r = turn(patient({ consent: 'asked' }), pending, { type: 'text', text: 'was heißt das?' }, vocab, now);
     expect(r.patient.consent).toBe('asked');
-    expect(r.replies.map((m) => m.kind)).toEqual(['reask']);
+    expect(r.replies.map((m) => m.kind)).toEqual(['notice', 'reask']);
+    expect(r.events).toEqual([{ type: 'patient_message', text: 'was heißt das?', severity: 'info', reason: 'consent' }]);
     const photo = turn(patient({ consent: 'asked' }), pending, { type: 'attachment', url: 'mxc://x/y', contentType: 'image/png', size: 3 }, vocab, now);
     expect(photo.attachment).toBe('discard');
   });
@@ -70,7 +71,7 @@ describe('turn', () => {
     for (const p of [patient({ consent: 'none' }), patient({ consent: 'asked' }), patient(), patient({ monitoring: 'stopped', consent: 'withdrawn' })]) {
       const r = turn(p, active(), { type: 'text', text: 'ich bekomme keine Luft' }, vocab, now);
       // The team sees the patient's own words and the question that was open.
-      expect(r.events).toEqual([{ type: 'red_flag', category: 'breathing', language: 'de', negated: false, text: 'ich bekomme keine Luft', itemId: 'pain' }]);
+      expect(r.events).toEqual([{ type: 'red_flag', category: 'breathing', language: 'de', negated: false, text: 'ich bekomme keine Luft', evidence: 'bekomme keine Luft', itemId: 'pain' }]);
       expect(texts(r)).toMatch(/112/);
       expect(r.answers).toEqual([]);
     }
@@ -79,7 +80,7 @@ describe('turn', () => {
   it('a negated red flag is recorded for the team and the answer is still taken', () => {
     const c = active();
     const r = turn(patient(), c, { type: 'text', text: '3, keine Atemnot' }, vocab, now);
-    expect(r.events[0]).toEqual({ type: 'red_flag', category: 'breathing', language: 'de', negated: true, text: '3, keine Atemnot', itemId: 'pain' });
+    expect(r.events[0]).toEqual({ type: 'red_flag', category: 'breathing', language: 'de', negated: true, text: '3, keine Atemnot', evidence: 'Atemnot', itemId: 'pain' });
     expect(texts(r)).not.toMatch(/112/);
   });
 
@@ -132,5 +133,76 @@ describe('beginCheckin while the consent question is open', () => {
     const r = beginCheckin(patient({ consent: 'asked' }), pending, now);
     expect(r.checkin?.status).toBe('pending');
     expect(r.replies).toEqual([]);
+  });
+});
+
+describe('no patient words dropped (issue #10)', () => {
+  /** The post-op check-in with pain and temperature answered: the wound question is open. */
+  function atWound(): CheckinView {
+    let view = active();
+    for (const text of ['3', '37,2']) {
+      const r = turn(patient(), view, { type: 'text', text }, vocab, now);
+      view = { flow, status: 'active', state: r.checkin!.state };
+    }
+    return view;
+  }
+  const kinds = (r: ReturnType<typeof turn>) => r.events.map((e) => (e.type === 'engine' ? e.event.type : e.type));
+
+  it('an urgent statement beside an answer: 112 first, the answer still stored, the flow goes on', () => {
+    const r = turn(patient(), active(), { type: 'text', text: '7, und ich blute stark aus der wunde' }, vocab, now);
+    expect(r.answers).toEqual([expect.objectContaining({ questionId: 'pain', value: { type: 'number', value: 7 } })]);
+    expect(r.events[0]).toMatchObject({ type: 'red_flag', category: 'bleeding', negated: false, evidence: expect.stringContaining('blute stark') });
+    expect(r.replies[0]?.text).toMatch(/112/);
+    expect(texts(r)).toMatch(/Körpertemperatur/);
+  });
+
+  it('an urgent message that is no answer: 112, nothing stored, the question stays open', () => {
+    const r = turn(patient(), active(), { type: 'text', text: 'mir gehts nicht gut, die naht ist aufgeplatzt' }, vocab, now);
+    expect(r.answers).toEqual([]);
+    expect(r.events).toEqual([expect.objectContaining({ type: 'red_flag', category: 'wound' })]);
+    expect(r.checkin?.state?.current).toBe('pain');
+  });
+
+  it('a number the question asked for is the flow\'s to judge; the words beside it are scanned', () => {
+    const view = (() => {
+      const r = turn(patient(), active(), { type: 'text', text: '3' }, vocab, now);
+      return { flow, status: 'active' as const, state: r.checkin!.state };
+    })();
+    const plain = turn(patient(), view, { type: 'text', text: '39,8' }, vocab, now);
+    expect(plain.events.filter((e) => e.type === 'red_flag')).toEqual([]);
+    expect(plain.events).toContainEqual(expect.objectContaining({ type: 'engine', event: expect.objectContaining({ type: 'escalation', ruleId: 'fever-high' }) }));
+    const rigors = turn(patient(), view, { type: 'text', text: '39,8 und schüttelfrost, total durcheinander' }, vocab, now);
+    expect(rigors.events[0]).toMatchObject({ type: 'red_flag', category: 'sepsis' });
+    expect(rigors.answers).toEqual([expect.objectContaining({ questionId: 'temperature', value: { type: 'number', value: 39.8, unit: 'Cel' } })]);
+  });
+
+  it('words beside an answer that are more than small talk reach the team; small talk does not', () => {
+    const noted = turn(patient(), active(), { type: 'text', text: '3, die Naht juckt und nässt ein wenig' }, vocab, now);
+    expect(noted.answers).toHaveLength(1);
+    expect(noted.events).toContainEqual({ type: 'patient_message', text: '3, die Naht juckt und nässt ein wenig', severity: 'warning', reason: 'beside-answer', itemId: 'pain' });
+    expect(noted.replies[0]?.text).toMatch(/Anmerkung gebe ich an Ihr Behandlungsteam weiter/);
+    const thanks = turn(patient(), active(), { type: 'text', text: '3, danke' }, vocab, now);
+    expect(kinds(thanks)).not.toContain('patient_message');
+  });
+
+  it('a message not understood reaches the team and the patient hears so before the question again', () => {
+    const r = turn(patient(), atWound(), { type: 'text', text: 'das kann ich nicht sagen, der verband ist drauf' }, vocab, now);
+    expect(r.events).toContainEqual(expect.objectContaining({ type: 'patient_message', reason: 'not-understood', itemId: 'wound' }));
+    expect(r.replies.map((m) => m.kind)).toEqual(['notice', 'reask']);
+    expect(r.replies[0]?.text).toMatch(/Behandlungsteam weiter/);
+  });
+
+  it('outside a check-in: a message reaches the team, thanks do not', () => {
+    const r = turn(patient(), null, { type: 'text', text: 'Wann soll ich die Tabletten absetzen?' }, vocab, now);
+    expect(r.events).toEqual([{ type: 'patient_message', text: 'Wann soll ich die Tabletten absetzen?', severity: 'info', reason: 'no-checkin' }]);
+    expect(texts(r)).toMatch(/gebe Ihre Nachricht an Ihr Behandlungsteam weiter/);
+    const thanks = turn(patient(), null, { type: 'text', text: 'Danke schön 🙂' }, vocab, now);
+    expect(thanks.events).toEqual([]);
+  });
+
+  it('after stop, words for the team still reach it; nothing is stored', () => {
+    const r = turn(patient({ monitoring: 'stopped', consent: 'withdrawn' }), null, { type: 'text', text: 'meine Mutter hat Fieber bekommen' }, vocab, now);
+    expect(r.events).toEqual([expect.objectContaining({ type: 'patient_message', reason: 'stopped' })]);
+    expect(r.answers).toEqual([]);
   });
 });

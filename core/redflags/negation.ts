@@ -1,0 +1,84 @@
+import { type Concept, FUNCTION_CONCEPTS } from './concepts.ts';
+import type { Occurrence } from './match.ts';
+import type { Token } from './tokens.ts';
+
+/**
+ * Which findings the patient denies. A negation word reaches forward a few
+ * words within its clause ("keine Brustschmerzen", "no chest pain", "не
+ * кровоточит"), a post-negation back a few words ("nefes darlığı yok", "боли
+ * нет", "ropy nie ma"), and a "no" right after a question mark answers it
+ * ("Luftnot? Nein"). The reach ends at punctuation, at "but"/"and", and at a
+ * new subject ("ich", "I", "я"), so a negation in one clause never hides a
+ * statement in another ("keine Schmerzen, aber ich krieg keine Luft").
+ *
+ * Negations that are part of a phrase belong to it and negate nothing:
+ * "keine Luft", "can't breathe", "hört nicht auf", "nicht ansprechbar",
+ * "ich will nicht mehr leben" (match.ts drops words covered by a phrase).
+ */
+const BEFORE = 4; // words between negation and finding, at most
+const AFTER = 3;
+
+
+/**
+ * Circumstances are not denied with the symptom: in "haven't passed urine for
+ * 12 hours" the hours are not negated, the urine is.
+ */
+const CIRCUMSTANCES: ReadonlySet<Concept> = new Set<Concept>([
+  'duration', 'hours', 'sudden', 'at_rest', 'everything', 'new_drug', 'after_surgery', 'anticoag', 'inhale', 'one_side', 'whole_body', 'language_name', 'very',
+  'mild', 'call', 'please', 'quick', 'come', 'emergency_number',
+]);
+
+const NEG = 1;
+const NEG_AFTER = 2;
+const NO_ANSWER = 4;
+const STOP = 8;
+const THOUGHTS = 16;
+const BIT: Partial<Record<Concept, number>> = { neg: NEG, neg_after: NEG_AFTER, no_answer: NO_ANSWER, contrast: STOP, and: STOP, pronoun: STOP, thoughts: THOUGHTS };
+
+export function markNegations(tokens: Token[], occurrences: Occurrence[]): void {
+  // One byte of flags per word: what grammar stands there.
+  const at = new Uint8Array(tokens.length);
+  for (const o of occurrences) {
+    const bit = BIT[o.concept];
+    if (bit === undefined) continue;
+    if (o.tokens.length === 1) at[o.first]! |= bit;
+    // A negation of several words ("ما عندي", "nie ma") counts from its last
+    // word when it stands before, from its first when it stands after.
+    else if (bit === NEG) at[o.last]! |= bit;
+    else if (bit === NEG_AFTER || bit === NO_ANSWER) at[o.first]! |= bit;
+    else for (const t of o.tokens) at[t]! |= bit;
+  }
+  for (const o of occurrences) {
+    if (FUNCTION_CONCEPTS.has(o.concept) || CIRCUMSTANCES.has(o.concept)) continue;
+    if (o.negatedInside) {
+      o.negated = true;
+      continue;
+    }
+    // A negation between the words of a gapped phrase ("свідомість не втрачала").
+    for (let i = o.first + 1; i < o.last && !o.negated; i++) if (!o.tokens.includes(i) && at[i]! & NEG) o.negated = true;
+    if (o.negated) continue;
+    for (let i = o.first - 1, n = 0; i >= 0 && n <= BEFORE; i--, n++) {
+      // "keine Gedanken, mir etwas anzutun": the clause after the comma belongs to the thoughts.
+      if (tokens[i + 1]!.brk === 1 && at[i]! & THOUGHTS) continue;
+      if (tokens[i + 1]!.brk > 0 || at[i]! & STOP) break;
+      if (at[i]! & NEG) {
+        o.negated = true;
+        break;
+      }
+    }
+    if (o.negated) continue;
+    for (let i = o.last + 1, n = 0; i < tokens.length && n < AFTER; i++, n++) {
+      const t = tokens[i]!;
+      if (t.brk > 0) {
+        // "Luftnot? Nein" — the answer right after the question.
+        if (n === 0 && t.question && at[i]! & (NO_ANSWER | NEG_AFTER)) o.negated = true;
+        break;
+      }
+      if (at[i]! & STOP) break;
+      if (at[i]! & NEG_AFTER) {
+        o.negated = true;
+        break;
+      }
+    }
+  }
+}

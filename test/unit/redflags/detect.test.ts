@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { detectRedFlags, isSmallTalk } from '../../../core/redflags/index.ts';
+
+const urgent = (text: string) => detectRedFlags(text);
+
+describe('detectRedFlags: the messages the phrase lists missed (issue #10)', () => {
+  it.each([
+    ['7, und ich blute stark aus der wunde', 'bleeding', 'blute stark'],
+    ['mir gehts nicht gut, die naht ist aufgeplatzt', 'wound', 'naht … aufgeplatzt'],
+    ['threw up blood this morning', 'bleeding', 'threw up blood'],
+    ['my poo is black and sticky like tar', 'bleeding', undefined],
+    ['on xarelto and peeing blood', 'bleeding', undefined],
+    ['grandad suddenly confused, doesnt know where he is', 'stroke', undefined],
+    ['mein mann ist nicht wach zu kriegen', 'unconscious', 'nicht wach zu kriegen'],
+    ['honestly theres no point living anymore', 'suicidal', undefined],
+    ['throat feels like its closing up after the new antibiotic', 'allergic_reaction', undefined],
+    ['wade links dick geschwollen, heiß und tut beim auftreten weh', 'thrombosis', undefined],
+    ['fieber 39,8, schüttelfrost und ich bin total durcheinander', 'sepsis', undefined],
+  ] as const)('%j → urgent %s', (text, category, evidence) => {
+    const f = urgent(text);
+    expect(f.severity).toBe('urgent');
+    expect(f.hits.filter((h) => h.severity === 'urgent').map((h) => h.category)).toContain(category);
+    if (evidence) expect(f.hits.find((h) => h.category === category)?.evidence).toBe(evidence);
+  });
+
+  it('explains each hit: category, evidence, span in the original text, language', () => {
+    const text = '7, und ich blute stark aus der wunde';
+    const hit = urgent(text).hits[0]!;
+    expect(hit).toMatchObject({ category: 'bleeding', severity: 'urgent', negated: false, language: 'de', evidence: 'blute stark' });
+    expect(text.slice(hit.span[0], hit.span[1])).toBe('blute stark');
+  });
+
+  it('reads measured values with thresholds', () => {
+    expect(urgent('puls 140').category).toBe('sepsis');
+    expect(urgent('sättigung 88').category).toBe('breathing');
+    expect(urgent('temp 35,0 und zittere').severity).toBe('urgent');
+    expect(urgent('fieber 39,8').category).toBe('sepsis');
+    expect(urgent('RR 205/118').severity).toBe('urgent');
+    expect(urgent('temp 35,1').severity).toBe('warning');
+    expect(urgent('Puls 112').severity).toBe('warning');
+    expect(urgent('fieber 38,2').severity).toBe('warning');
+    expect(urgent('Blutdruck 134/82, Puls 72').severity).toBe('none');
+    expect(urgent('INR 5,8 und das Zahnfleisch blutet').category).toBe('bleeding');
+  });
+
+  it('folds spellings: umlauts typed as ae/oe/ue, Turkish without ş/ğ/ı, Arabic letter variants and diacritics, ё', () => {
+    expect(urgent('nasenbluten seit ueber ner stunde, hoert nicht auf').category).toBe('bleeding');
+    expect(urgent('nefes alamiyorum').category).toBe('breathing');
+    expect(urgent('أَشْعُرُ بِأَلَمٍ شَدِيدٍ فِي صَدْرِي').category).toBe('chest_pain');
+    expect(urgent('اشعر بالم شديد في صدري').category).toBe('chest_pain');
+    expect(urgent('чёрный стул как дёготь').category).toBe('bleeding');
+  });
+
+  it('tolerates one typo in longer words', () => {
+    expect(urgent('ich bin bewustlos umgekipt').category).toBe('unconscious');
+    expect(urgent('nosebleed wont stop, im on warfrin').category).toBe('bleeding');
+    expect(urgent('Schüttelforst seit heute morgen').category).toBe('sepsis');
+  });
+
+  it('reads transliterated Russian and Ukrainian', () => {
+    expect(urgent('ne mogu dyshat, zadykhayus').category).toBe('breathing');
+    expect(detectRedFlags('muzh poteryal soznanie', { language: 'ru' }).category).toBe('unconscious');
+  });
+
+  it('checks every language whatever the patient writes in, and says which list matched', () => {
+    const f = detectRedFlags('annem Notfall, nefes alamıyor', { language: 'de' });
+    expect(f.severity).toBe('urgent');
+    expect(new Set(f.hits.map((h) => h.language))).toEqual(new Set(['tr', 'de']));
+  });
+});
+
+describe('negation', () => {
+  it.each(['keine Brustschmerzen', 'no chest pain', 'nefes darlığı yok', 'не кровоточит', 'Luftnot? Nein, überhaupt nicht', 'ropy nie ma', 'ما عندي ضيق نفس'])('%j raises no urgent alert and says negated', (text) => {
+    const f = detectRedFlags(text);
+    expect(f.severity).not.toBe('urgent');
+    expect(f.negated).toBe(true);
+  });
+
+  it('a negation in one clause never hides an urgent statement in another', () => {
+    expect(urgent('keine schmerzen, aber ich krieg keine luft')).toMatchObject({ severity: 'urgent', category: 'breathing', negated: false });
+    expect(urgent('kein Fieber, aber die Wunde klafft auseinander')).toMatchObject({ severity: 'urgent', category: 'wound' });
+    expect(urgent('no pain but i cant breathe')).toMatchObject({ severity: 'urgent', category: 'breathing' });
+    expect(urgent('mir geht es nicht gut ich habe Brustschmerzen')).toMatchObject({ severity: 'urgent', category: 'chest_pain' });
+  });
+
+  it('a negation that is the symptom stays urgent ("keine Luft", "wacht nicht auf", "hört nicht auf")', () => {
+    expect(urgent('ich krieg keine Luft').severity).toBe('urgent');
+    expect(urgent('Opa wacht nicht auf').severity).toBe('urgent');
+    expect(urgent('die Wunde blutet und hört nicht auf').severity).toBe('urgent');
+    expect(urgent('seit 3 Tagen kein Stuhlgang und der Bauch ist aufgebläht').category).toBe('abdomen');
+  });
+
+  it('crisis statements are never negated away, and a denial still reaches the team as a warning', () => {
+    for (const text of ['ich will nicht mehr leben', 'kein Suizid, aber ich will nicht mehr leben', 'я не хочу жить', 'nie chcę żyć', 'artık yaşamak istemiyorum', "I don't want to live anymore"]) {
+      expect(urgent(text), text).toMatchObject({ severity: 'urgent', category: 'suicidal', crisis: true });
+    }
+    const denied = urgent('nein, ich hab keine Gedanken, mir was anzutun');
+    expect(denied).toMatchObject({ severity: 'warning', category: 'suicidal', negated: true, crisis: false });
+  });
+
+  it('crisis wins over everything else in the same message', () => {
+    expect(urgent('Notfall, ich blute stark und will nicht mehr leben')).toMatchObject({ category: 'suicidal', crisis: true });
+  });
+});
+
+describe('severity', () => {
+  it.each(['leichte Schmerzen an der Naht', 'etwas Fieber', 'das Knie ist noch etwas dick', 'mir ist übel'])('%j is a warning', (text) => {
+    expect(detectRedFlags(text).severity).toBe('warning');
+  });
+
+  it.each(['7', '37,2', 'ja', 'danke', 'wann kommt der nächste Check-in?', '', '   '])('%j is none', (text) => {
+    expect(detectRedFlags(text)).toMatchObject({ severity: 'none', category: null, hits: [] });
+  });
+
+  it('figurative use of alarming words is not urgent', () => {
+    for (const text of ['bored to death stuck indoors', 'hab fast nen Herzinfarkt gekriegt als ich die Rechnung sah 😂', 'меня чуть удар не хватил когда увидела счет', 'the physio had me in stitches']) {
+      expect(detectRedFlags(text).severity, text).not.toBe('urgent');
+    }
+  });
+});
+
+describe('isSmallTalk', () => {
+  it.each(['danke', 'Danke schön!', 'ok', 'ok thx 👍', 'alles gut', 'Guten Morgen', 'tschüss', '👍', '🙏', 'thanks, see you tomorrow', 'teşekkürler', 'شكرا', 'спасибо большое', 'дякую', 'dzięki', 'gut, danke', ''])('%j is small talk', (text) => {
+    expect(isSmallTalk(text)).toBe(true);
+  });
+
+  it.each(['7', 'danke, aber die Wunde blutet', 'wann darf ich duschen?', 'ok, leichte Schmerzen', 'hilfe', '🆘', 'ich habe Fieber', 'x'.repeat(300)])('%j is not small talk', (text) => {
+    expect(isSmallTalk(text)).toBe(false);
+  });
+});
