@@ -60,6 +60,7 @@ const ASSETS_DIR = new URL('./assets/', import.meta.url);
 const ASSETS: Record<string, { body: string; type: string }> = {
   'app.js': { body: readFileSync(new URL('app.js', ASSETS_DIR), 'utf8'), type: 'text/javascript; charset=utf-8' },
   'app.css': { body: readFileSync(new URL('app.css', ASSETS_DIR), 'utf8'), type: 'text/css; charset=utf-8' },
+  'icon.svg': { body: readFileSync(new URL('icon.svg', ASSETS_DIR), 'utf8'), type: 'image/svg+xml' },
 };
 
 const UUID = z.uuid();
@@ -108,7 +109,9 @@ export function createWebApp(deps: ApiDeps, options: WebOptions): Hono<WebEnv> {
     c.set('t', translatorFor(language));
     await next();
     c.res.headers.set('content-security-policy', WEB_CSP);
-    c.res.headers.set('referrer-policy', 'no-referrer');
+    // same-origin: no path with a patient id leaves Visite, and our own form posts keep their Origin
+    // (with no-referrer Chrome sends `Origin: null`, which the same-origin check refuses).
+    c.res.headers.set('referrer-policy', 'same-origin');
     c.res.headers.set('x-frame-options', 'DENY');
     c.res.headers.set('cross-origin-opener-policy', 'same-origin');
     c.res.headers.set('permissions-policy', 'camera=(), microphone=(), geolocation=()');

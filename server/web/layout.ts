@@ -64,6 +64,7 @@ export function page(options: PageOptions, body: Html): Html {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${options.title} · Visite</title>
+<link rel="icon" href="/app/assets/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/app/assets/app.css">
 <script type="module" src="/app/assets/app.js"></script>
 ${user ? html`<meta name="csrf-token" content="${user.csrfToken}">` : ''}

@@ -36,6 +36,8 @@ export async function startTestProvider(options: { redirectUri: string }): Promi
   const clientId = 'visite-web';
   const clientSecret = 'visite-web-secret-for-tests-only';
   const audience = 'visite-api';
+  /** The resource indicator (an absolute URI) of Visite's API; its tokens carry `audience`. */
+  const resource = 'urn:visite:api';
 
   const provider = new Provider(issuer, {
     clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: [options.redirectUri], grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' }],
@@ -47,7 +49,7 @@ export async function startTestProvider(options: { redirectUri: string }): Promi
       devInteractions: { enabled: true },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async () => audience,
+        defaultResource: async () => resource,
         useGrantedResource: async () => true,
         getResourceServerInfo: async () => ({ scope: 'visite', audience, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
       },
@@ -68,7 +70,7 @@ export async function startTestProvider(options: { redirectUri: string }): Promi
       if (grantId) return ctx.oidc.provider.Grant.find(grantId);
       const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId! });
       grant.addOIDCScope('openid profile');
-      grant.addResourceScope(audience, 'visite');
+      grant.addResourceScope(resource, 'visite');
       await grant.save();
       return grant;
     },

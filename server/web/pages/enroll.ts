@@ -1,4 +1,4 @@
-import { html } from 'hono/html';
+import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import { LANGUAGES } from '../../../core/language.ts';
 import type { T } from '../i18n.ts';
@@ -25,7 +25,7 @@ export function enrollBody(view: EnrollView): HtmlEscapedString {
     return html`<div class="field${error ? ' invalid' : ''}"><label for="f-${name}">${label}</label>${control}${error ? html`<p class="error" id="e-${name}">${error}</p>` : ''}</div>`;
   };
   const aria = (name: EnrollField) => (errors[name] ? html` aria-invalid="true" aria-describedby="e-${name}"` : '');
-  const input = (name: EnrollField, type = 'text', extra = '') => html`<input id="f-${name}" name="${name}" type="${type}" value="${values[name] ?? ''}"${aria(name)}${extra ? html` ${extra}` : ''}>`;
+  const input = (name: EnrollField, type = 'text', extra = '') => html`<input id="f-${name}" name="${name}" type="${type}" value="${values[name] ?? ''}"${aria(name)}${extra ? raw(` ${extra}`) : ''}>`;
   const select = (name: EnrollField, options: ReadonlyArray<{ value: string; label: string }>) =>
     html`<select id="f-${name}" name="${name}"${aria(name)}>${options.map((o) => html`<option value="${o.value}"${values[name] === o.value ? html` selected` : ''}>${o.label}</option>`)}</select>`;
   const hasErrors = Object.keys(errors).length > 0;
