@@ -10,7 +10,7 @@ import type { ChartData } from '../../../db/web.ts';
 import { trendSvg, type ThresholdLine, type TrendPoint } from '../chart-svg.ts';
 import type { T, TextKey, UiLanguage } from '../i18n.ts';
 import { formatTime } from '../layout.ts';
-import { alertValues, patientWords } from './worklist.ts';
+import { alertValues, patientWords, trigger } from './worklist.ts';
 
 const OPS: Record<string, string> = { '>=': '≥', '<=': '≤', '>': '>', '<': '<', '=': '=', '==': '=', '!=': '≠' };
 const numberFormat = new Map<string, Intl.NumberFormat>();
@@ -140,7 +140,11 @@ ${alerts.flatMap((e) => patientWords(e.details as Record<string, unknown>).map((
   )}</ul></section>
 ${sections}
 <section aria-labelledby="alerts"><h2 id="alerts">${t('chart.alerts')}</h2>${alertList.length === 0 ? html`<p>–</p>` : html`<ul class="alert-list">${alertList.map(
-    (e) => html`<li class="${e.severity}"><span class="badge ${e.severity}">${t(`severity.${e.severity}` as TextKey)}</span> ${formatTime(e.createdAt, language)} · ${e.summary ?? t(`kind.${e.kind}` as TextKey)} ${alertValues(e.details as Record<string, unknown>, e.checkinId ? flows.get(checkinFlow.get(e.checkinId) ?? '') : undefined, language).join(', ')} · ${e.acknowledgedAt ? t('chart.acknowledgedBy', { who: e.acknowledgedBy ?? '' }) : t('chart.open')}</li>`,
+    (e) => {
+      const flow = e.checkinId ? flows.get(checkinFlow.get(e.checkinId) ?? '') : undefined;
+      const values = alertValues(e.details as Record<string, unknown>, flow, language);
+      return html`<li class="${e.severity}"><span class="badge ${e.severity}">${t(`severity.${e.severity}` as TextKey)}</span> ${formatTime(e.createdAt, language)} · ${trigger({ ...e, details: e.details as Record<string, unknown> }, flow, language, t)}${values.length > 0 ? ` (${values.join(', ')})` : ''} · ${e.acknowledgedAt ? t('chart.acknowledgedBy', { who: e.acknowledgedBy ?? '' }) : t('chart.open')}</li>`;
+    },
   )}</ul>`}</section>
 <section aria-labelledby="photos"><h2 id="photos">${t('chart.photos')}</h2>${data.photos.length === 0 ? html`<p>${t('chart.noPhotos')}</p>` : html`<ul class="photos">${data.photos.map(
     (ph) => html`<li><a href="/app/patients/${p.id}/photos/${ph.id}"><img src="/app/patients/${p.id}/photos/${ph.id}" alt="${t('chart.photoAlt', { date: formatTime(ph.createdAt, language) })}" loading="lazy" width="240"></a></li>`,

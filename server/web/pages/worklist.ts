@@ -25,7 +25,7 @@ export interface WorklistView {
 }
 
 /** What triggered the alert, in the reader's language. */
-function trigger(row: WorklistRow, flow: Flow | undefined, language: UiLanguage, t: T): string {
+export function trigger(row: Pick<WorklistRow, 'details' | 'kind' | 'ruleId' | 'severity'>, flow: Flow | undefined, language: UiLanguage, t: T): string {
   const d = row.details;
   const alerts = (key: string, vars: Record<string, string> = {}) => translator(language)(key, { ns: 'alerts', ...vars });
   switch (row.kind) {
