@@ -6,6 +6,7 @@ import { openDatabase, type Database } from '../../db/database.ts';
 import { createOrganisation } from '../../db/organisations.ts';
 import { auditLog, careTeams, clinicians, enrollments, escalations, patients } from '../../db/schema.ts';
 import { createLoginLink } from '../../db/web-sessions.ts';
+import { createApiKey } from '../../server/api/auth.ts';
 import { axeViolations, launchBrowser, newContext, screenshot } from '../harness/browser.ts';
 import { careTeamPatient } from '../harness/care-team.ts';
 import { startTestProvider, type TestProvider } from '../harness/oidc-provider.ts';
@@ -123,6 +124,16 @@ describe('the web app in a browser', () => {
     expect((edit.content['m.new_content'] as { body: string }).body).toMatch(/Brustschmerzen[\s\S]*✅ Übernommen von Dr\. Web/);
     const [acked] = await suite.database.db.select().from(escalations).where(eq(escalations.id, urgent!.id));
     expect(acked!.acknowledgedBy).toBe('user:dr.web');
+
+    // The API's acknowledgement is the same: the warning's room message is edited, naming the key.
+    const [warning] = await suite.database.db.select().from(escalations).where(and(eq(escalations.patientId, patient.id), eq(escalations.severity, 'warning')));
+    const key = await createApiKey(suite.database.db, org.id, 'Stationsrechner', ['clinician']);
+    const viaApi = await fetch(`${suite.url}/v1/alerts/${warning!.id}/acknowledge`, { method: 'POST', headers: { authorization: `Bearer ${key.secret}` } });
+    expect(viaApi.status).toBe(200);
+    const apiEdit = await teamView.expectBot(/✅ Übernommen von Stationsrechner/);
+    expect((apiEdit.content['m.relates_to'] as { rel_type: string }).rel_type).toBe('m.replace');
+    // … and the open worklist empties itself.
+    await page.waitForSelector('tbody#worklist-rows tr.empty', { timeout: 20_000 });
 
     // The chart: the pain value plotted with the flow's threshold, the alert as a marker.
     await page.getByRole('link', { name: 'Patienten' }).click();
