@@ -1,10 +1,11 @@
-import { and, desc, eq, gt, inArray, isNull, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { Person } from '../core/alerts/describe.ts';
 import type { HistoryPoint } from '../core/engine/types.ts';
 import { alertFlag } from '../core/fhir/flag.ts';
+import { earlierAnswers } from './conversations.ts';
 import type { Db, Tx } from './database.ts';
 import { storeResource } from './fhir.ts';
-import { alertSteps, answers, attachments, checkins, clinicians, escalations, organisations, outbox, patients } from './schema.ts';
+import { alertSteps, attachments, clinicians, escalations, organisations, outbox, patients } from './schema.ts';
 
 export type Escalation = typeof escalations.$inferSelect;
 
@@ -93,23 +94,9 @@ export async function markUndeliverable(tx: Tx, id: string, note: string): Promi
   await tx.update(escalations).set({ deliveryNote: note }).where(eq(escalations.id, id));
 }
 
-/** The question's two values before this check-in, oldest first (numbers only). */
+/** The question's two values before this check-in (earlier finished check-ins), oldest first (numbers only). */
 export async function recentValues(tx: Tx, query: { patientId: string; flowId: string; questionId: string; checkinId: string }): Promise<HistoryPoint[]> {
-  const rows = await tx
-    .select({ value: answers.value, at: answers.answeredAt })
-    .from(answers)
-    .innerJoin(checkins, eq(checkins.id, answers.checkinId))
-    .where(
-      and(
-        eq(checkins.patientId, query.patientId),
-        eq(checkins.flowId, query.flowId),
-        eq(answers.questionId, query.questionId),
-        eq(answers.status, 'current'),
-        ne(checkins.id, query.checkinId),
-      ),
-    )
-    .orderBy(desc(answers.answeredAt))
-    .limit(2);
+  const rows = await earlierAnswers(tx, { patientId: query.patientId, flowId: query.flowId, questionIds: [query.questionId], excludeCheckinId: query.checkinId, perQuestion: 2 });
   return rows
     .flatMap((r) => ((r.value as { type?: string; value?: unknown }).type === 'number' ? [{ value: (r.value as { value: number }).value, at: r.at.toISOString() }] : []))
     .reverse();

@@ -3,6 +3,7 @@ import { type Concept, FUNCTION_CONCEPTS } from './concepts.ts';
 import { type Entry, FUZZY_MIN, type Lexicon, type TrieNode, type WordPattern } from './lexicon.ts';
 import { arabicVariants, latinSkeleton, scriptOf } from './normalise.ts';
 import type { Token } from './tokens.ts';
+import { withinOneEdit } from '../text/edit-distance.ts';
 
 /**
  * Finding the word-list entries in a tokenised text. Each token is looked up
@@ -150,20 +151,6 @@ function lookup(lexicon: Lexicon, token: Token): WordHit[] {
   return out;
 }
 
-/** Damerau-Levenshtein distance ≤ 1 (optimal string alignment), without allocating a matrix. */
-export function withinOneEdit(a: string, b: string): boolean {
-  if (a === b) return true;
-  const la = a.length;
-  const lb = b.length;
-  if (Math.abs(la - lb) > 1) return false;
-  let i = 0;
-  while (i < la && i < lb && a[i] === b[i]) i++;
-  if (la === lb) {
-    if (a.slice(i + 1) === b.slice(i + 1)) return true; // substitution
-    return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2); // transposition
-  }
-  return la > lb ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
-}
 
 /**
  * Most phrases fail at their second word: a word that starts with another

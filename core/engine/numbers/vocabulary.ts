@@ -12,6 +12,7 @@ import { tokenize } from './tokens.ts';
 import { tr } from './tr.ts';
 import { uk } from './uk.ts';
 import { INTERNATIONAL_UNITS } from './units.ts';
+import { oneEdit } from '../../text/edit-distance.ts';
 
 export const NUMBER_LANGUAGES: Readonly<Record<Language, NumberLanguage>> = { de, en, tr, ar, ru, uk, pl };
 
@@ -314,17 +315,3 @@ export function withinTwoEdits(a: string, b: string): boolean {
   return (prev[lb] ?? 9) <= 2;
 }
 
-/** Damerau–Levenshtein distance exactly 1 (one insertion, deletion, substitution or swap of neighbours). */
-export function oneEdit(a: string, b: string): boolean {
-  if (a === b) return false;
-  const la = a.length;
-  const lb = b.length;
-  if (Math.abs(la - lb) > 1) return false;
-  let i = 0;
-  while (i < la && i < lb && a[i] === b[i]) i++;
-  if (la === lb) {
-    if (a.slice(i + 1) === b.slice(i + 1)) return true;
-    return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
-  }
-  return la > lb ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
-}
