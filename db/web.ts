@@ -38,39 +38,47 @@ export interface WorklistRow {
 
 /** The organisation's open alerts (repeats folded into their first), urgent first, then the oldest first. */
 export async function openAlerts(db: Db, orgId: string, filter: WorklistFilter = {}, limit = 1000): Promise<WorklistRow[]> {
-  const team = teamOfPatientSql;
-  const rows = await db
-    .select({
-      id: escalations.id,
-      patientId: escalations.patientId,
-      patientName: patients.displayName,
-      checkinId: escalations.checkinId,
-      kind: escalations.kind,
-      severity: escalations.severity,
-      ruleId: escalations.ruleId,
-      details: escalations.details,
-      summary: escalations.summary,
-      createdAt: escalations.createdAt,
-      deliveredAt: escalations.deliveredAt,
-      teamId: team,
-      flowId: sql<string | null>`(select c.flow_id from ${checkins} c where c.id = ${escalations.checkinId})`,
-      repeats: sql<number>`(select count(*)::int from ${escalations} r where r.dedupe_of = ${escalations.id})`,
-    })
-    .from(escalations)
-    .innerJoin(patients, eq(patients.id, escalations.patientId))
-    .where(
-      and(
-        eq(patients.orgId, orgId),
-        isNull(escalations.acknowledgedAt),
-        isNull(escalations.dedupeOf),
-        filter.severity ? eq(escalations.severity, filter.severity) : undefined,
-        filter.kind ? eq(escalations.kind, filter.kind as 'rule') : undefined,
-        filter.teamId ? sql`${team} = ${filter.teamId}` : undefined,
-      ),
-    )
-    .orderBy(sql`case ${escalations.severity} when 'urgent' then 0 when 'warning' then 1 else 2 end`, asc(escalations.createdAt), asc(escalations.id))
-    .limit(limit);
-  return rows.map((r) => ({ ...r, details: (r.details ?? {}) as Record<string, unknown> }));
+  // One pass: the patient's team and the check-in's flow by join, repeats counted once per group.
+  const result = await db.execute<{
+    id: string; patient_id: string; patient_name: string | null; checkin_id: string | null; kind: string; severity: WorklistRow['severity'];
+    rule_id: string | null; details: Record<string, unknown> | null; summary: string | null; created_at: string | Date; delivered_at: string | Date | null;
+    team_id: string | null; flow_id: string | null; repeats: number;
+  }>(sql`
+    select e.id, e.patient_id, p.display_name as patient_name, e.checkin_id, e.kind, e.severity, e.rule_id, e.details, e.summary,
+           e.created_at, e.delivered_at, t.care_team_id as team_id, c.flow_id, coalesce(r.n, 0)::int as repeats
+    from ${escalations} e
+    join ${patients} p on p.id = e.patient_id
+    left join ${checkins} c on c.id = e.checkin_id
+    left join lateral (select en.care_team_id from ${enrollments} en where en.patient_id = p.id and en.status = 'active' order by en.created_at desc limit 1) t on true
+    left join (select dedupe_of, count(*) as n from ${escalations} where dedupe_of is not null and acknowledged_at is null group by dedupe_of) r on r.dedupe_of = e.id
+    where p.org_id = ${orgId} and e.acknowledged_at is null and e.dedupe_of is null
+      ${filter.severity ? sql`and e.severity = ${filter.severity}` : sql``}
+      ${filter.kind ? sql`and e.kind = ${filter.kind}` : sql``}
+      ${filter.teamId ? sql`and t.care_team_id = ${filter.teamId}` : sql``}
+    order by case e.severity when 'urgent' then 0 when 'warning' then 1 else 2 end, e.created_at, e.id
+    limit ${limit}`);
+  // postgres.js answers an array, PGlite an object with rows.
+  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<Record<string, never>> as unknown as Array<{
+    id: string; patient_id: string; patient_name: string | null; checkin_id: string | null; kind: string; severity: WorklistRow['severity'];
+    rule_id: string | null; details: Record<string, unknown> | null; summary: string | null; created_at: string | Date; delivered_at: string | Date | null;
+    team_id: string | null; flow_id: string | null; repeats: number;
+  }>;
+  return rows.map((r) => ({
+    id: r.id,
+    patientId: r.patient_id,
+    patientName: r.patient_name,
+    checkinId: r.checkin_id,
+    kind: r.kind,
+    severity: r.severity,
+    ruleId: r.rule_id,
+    details: r.details ?? {},
+    summary: r.summary,
+    createdAt: new Date(r.created_at),
+    deliveredAt: r.delivered_at ? new Date(r.delivered_at) : null,
+    teamId: r.team_id,
+    flowId: r.flow_id,
+    repeats: Number(r.repeats),
+  }));
 }
 
 /**

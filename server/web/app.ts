@@ -405,7 +405,7 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
     const id = await patientId(c, 'patient.chart.view');
     const data = await ensureFound(api(c), await chartData(db, c.get('session').orgId, id), { id, action: 'patient.chart.view', type: 'Patient', notFound: 'no such patient' });
     const t = c.get('t');
-    return render(c, page(pageOptions(c, t('chart.title', { name: data.patient.displayName ?? data.patient.matrixUserId }), { current: 'patients', page: 'chart' }), chartBody({ data, flows: deps.flows, t, language: c.get('language') })));
+    return render(c, page(pageOptions(c, t('chart.title', { name: data.patient.displayName ?? data.patient.matrixUserId }), { current: 'patients', page: 'chart' }), chartBody({ data, flows: deps.flows, t, language: c.get('language'), allTranscripts: c.req.query('transcripts') === 'all' })));
   });
 
   web.get('/app/patients/:id/everything', allow(can.patients), async (c) => {

@@ -101,13 +101,21 @@ export function messagePage(options: PageOptions, heading: string, text: string)
 }
 
 /** A time as people on the ward read it, in Berlin time. */
+const timeFormats = new Map<string, Intl.DateTimeFormat>();
 export function formatTime(at: Date, language: UiLanguage, withDate = true): string {
-  return at.toLocaleString(language === 'de' ? 'de-DE' : 'en-GB', {
-    ...(withDate ? { day: '2-digit', month: '2-digit', year: 'numeric' } : {}),
-    hour: '2-digit',
-    minute: '2-digit',
-    timeZone: 'Europe/Berlin',
-  });
+  // Formatters are built once: toLocaleString with options builds one per call (slow on long pages).
+  const key = `${language}:${withDate}`;
+  let format = timeFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(language === 'de' ? 'de-DE' : 'en-GB', {
+      ...(withDate ? { day: '2-digit', month: '2-digit', year: 'numeric' } : {}),
+      hour: '2-digit',
+      minute: '2-digit',
+      timeZone: 'Europe/Berlin',
+    });
+    timeFormats.set(key, format);
+  }
+  return format.format(at);
 }
 
 /** "3 h", "2 d": how long an alert has been waiting. */

@@ -37,8 +37,13 @@ export function thresholdsOf(flow: Flow, q: Question, teamOverrides: Record<stri
     });
 }
 
+/** How many check-ins' transcripts a chart shows unless all are asked for. */
+export const TRANSCRIPTS_SHOWN = 30;
+
 export interface ChartView {
   data: ChartData;
+  /** Show every check-in's transcript, not only the newest ones. */
+  allTranscripts?: boolean;
   flows: ReadonlyMap<string, Flow>;
   t: T;
   language: UiLanguage;
@@ -51,6 +56,21 @@ export function chartBody(view: ChartView): HtmlEscapedString {
   const name = p.displayName ?? p.matrixUserId;
   const day = (at: Date) => at.toLocaleDateString(language === 'de' ? 'de-DE' : 'en-GB', { day: '2-digit', month: '2-digit', timeZone: 'Europe/Berlin' });
   const checkinFlow = new Map(data.checkins.map((c) => [c.id, c.flowId]));
+  // Indexes, so a year of daily check-ins is not a quadratic scan.
+  const byCheckin = new Map<string, typeof data.answers>();
+  for (const a of data.answers) {
+    const list = byCheckin.get(a.checkinId);
+    if (list) list.push(a);
+    else byCheckin.set(a.checkinId, [a]);
+  }
+  const alertsByCheckin = new Map<string, typeof data.alerts>();
+  for (const e of data.alerts) {
+    if (!e.checkinId) continue;
+    const list = alertsByCheckin.get(e.checkinId);
+    if (list) list.push(e);
+    else alertsByCheckin.set(e.checkinId, [e]);
+  }
+  const answerOf = (checkinId: string, questionId: string) => byCheckin.get(checkinId)?.find((a) => a.questionId === questionId);
   const flowIds = [...new Set([...data.enrollments.map((e) => e.enrollment.flowId), ...data.checkins.map((c) => c.flowId)])];
   const answersOf = (flowId: string, questionId: string) => data.answers.filter((a) => a.questionId === questionId && checkinFlow.get(a.checkinId) === flowId);
 
@@ -93,13 +113,13 @@ export function chartBody(view: ChartView): HtmlEscapedString {
       ];
     });
     const choices = flow.questions.filter((q) => q.type === 'choice' || q.type === 'multi-choice' || q.type === 'boolean');
-    const runs = data.checkins.filter((c) => c.flowId === flowId && data.answers.some((a) => a.checkinId === c.id && choices.some((q) => q.id === a.questionId)));
+    const runs = data.checkins.filter((c) => c.flowId === flowId && (byCheckin.get(c.id) ?? []).some((a) => choices.some((q) => q.id === a.questionId)));
     const timeline =
       runs.length === 0
         ? ''
         : html`<h3>${t('chart.choices')}</h3><div class="scroll"><table class="timeline"><thead><tr><th scope="col">${t('chart.date')}</th>${choices.map((q) => html`<th scope="col">${questionLabel(q, language)}</th>`)}</tr></thead><tbody>${runs.map(
             (c) => html`<tr><th scope="row">${formatTime(c.startedAt ?? c.createdAt, language)}</th>${choices.map((q) => {
-              const a = data.answers.find((x) => x.checkinId === c.id && x.questionId === q.id);
+              const a = answerOf(c.id, q.id);
               return html`<td>${a ? formatAnswer(q, a.value as AnswerValue, language) : '–'}</td>`;
             })}</tr>`,
           )}</tbody></table></div>`;
@@ -114,10 +134,12 @@ export function chartBody(view: ChartView): HtmlEscapedString {
     return text;
   };
   const rtl = isRightToLeft(patientLanguage);
-  const transcripts = [...data.checkins].reverse().map((c) => {
+  const newestFirst = [...data.checkins].reverse();
+  const shown = view.allTranscripts ? newestFirst : newestFirst.slice(0, TRANSCRIPTS_SHOWN);
+  const transcripts = shown.map((c) => {
     const flow = flows.get(c.flowId);
-    const given = data.answers.filter((a) => a.checkinId === c.id);
-    const alerts = data.alerts.filter((e) => e.checkinId === c.id);
+    const given = byCheckin.get(c.id) ?? [];
+    const alerts = alertsByCheckin.get(c.id) ?? [];
     return html`<details class="transcript"><summary>${formatTime(c.startedAt ?? c.createdAt, language)} · ${flow ? localize(flow.title, language) : c.flowId} · ${t(`checkin.status.${c.status}` as TextKey)}</summary>
 ${given.length === 0 ? html`<p>${t('chart.noAnswers')}</p>` : ''}
 <ol>${given.map((a) => {
@@ -149,5 +171,5 @@ ${sections}
 <section aria-labelledby="photos"><h2 id="photos">${t('chart.photos')}</h2>${data.photos.length === 0 ? html`<p>${t('chart.noPhotos')}</p>` : html`<ul class="photos">${data.photos.map(
     (ph) => html`<li><a href="/app/patients/${p.id}/photos/${ph.id}"><img src="/app/patients/${p.id}/photos/${ph.id}" alt="${t('chart.photoAlt', { date: formatTime(ph.createdAt, language) })}" loading="lazy" width="240"></a></li>`,
   )}</ul>`}</section>
-<section aria-labelledby="transcripts"><h2 id="transcripts">${t('chart.transcripts')}</h2><p class="hint">${t('chart.transcriptNote')}</p>${transcripts}</section>` as HtmlEscapedString;
+<section aria-labelledby="transcripts"><h2 id="transcripts">${t('chart.transcripts')}</h2><p class="hint">${t('chart.transcriptNote')}</p>${transcripts}${shown.length < newestFirst.length ? html`<p><a href="/app/patients/${p.id}?transcripts=all#transcripts">${t('chart.allTranscripts', { count: newestFirst.length })}</a></p>` : ''}</section>` as HtmlEscapedString;
 }

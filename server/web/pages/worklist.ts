@@ -27,7 +27,8 @@ export interface WorklistView {
 /** What triggered the alert, in the reader's language. */
 export function trigger(row: Pick<WorklistRow, 'details' | 'kind' | 'ruleId' | 'severity'>, flow: Flow | undefined, language: UiLanguage, t: T): string {
   const d = row.details;
-  const alerts = (key: string, vars: Record<string, string> = {}) => translator(language)(key, { ns: 'alerts', ...vars });
+  const tr = translator(language);
+  const alerts = (key: string, vars: Record<string, string> = {}) => tr(key, { ns: 'alerts', ...vars });
   switch (row.kind) {
     case 'red_flag':
       return alerts(d['negated'] ? 'kind.red_flag_negated' : 'kind.red_flag', { category: alerts(`category.${String(d['category'])}`) });
@@ -82,7 +83,7 @@ export function worklistRows(view: WorklistView): HtmlEscapedString {
 ${values.length > 0 ? html`<div class="values"><span class="label">${t('worklist.values')}:</span> ${values.join(', ')}</div>` : ''}
 ${words.map((w) => html`<blockquote class="words"><span class="label">${t('worklist.patientWords')}:</span> «${w}»</blockquote>`)}</td>
 <td><time datetime="${row.createdAt.toISOString()}" title="${formatTime(row.createdAt, language)}">${age(row.createdAt, view.now)}</time></td>
-<td><form method="post" action="/app/alerts/${row.id}/acknowledge" class="ack">${csrfField(view.user)}<button type="submit" aria-label="${t('worklist.ack')}: ${label}">${t('worklist.ack')}</button></form></td>
+<td><button type="submit" form="ack" formaction="/app/alerts/${row.id}/acknowledge" aria-label="${t('worklist.ack')}: ${label}">${t('worklist.ack')}</button></td>
 </tr>`;
   })}` as HtmlEscapedString;
 }
@@ -100,6 +101,7 @@ ${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ''}
   <label>${t('worklist.kind')} <select name="kind"><option value="">${t('worklist.allKinds')}</option>${ALERT_KINDS.map((k) => html`<option value="${k}"${selected(filter.kind, k)}>${t(`kind.${k}` as TextKey)}</option>`)}</select></label>
   <button type="submit" class="secondary">${t('worklist.apply')}</button>
 </form>
+<form method="post" action="/app/alerts/acknowledge" id="ack" hidden>${csrfField(view.user)}</form>
 <form method="post" action="/app/alerts/acknowledge" id="batch" class="batch">${csrfField(view.user)}
   <label class="select-all"><input type="checkbox" id="select-all"> ${t('worklist.selectAll')}</label>
   <button type="submit">${t('worklist.ackSelected')}</button>
