@@ -29,6 +29,7 @@ import { chartBody } from './pages/chart.ts';
 import { ENROLL_FIELDS, enrollBody, type EnrollField } from './pages/enroll.ts';
 import { ALERT_KINDS, SEVERITIES, worklistBody, worklistRows, type WorklistView } from './pages/worklist.ts';
 import { patientsBody } from './pages/patients.ts';
+import { flowsBody, flowTextsBody } from './pages/flows.ts';
 
 /**
  * The care team's web app under /app: server-rendered HTML with a small
@@ -478,6 +479,21 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
       if (fields.length === 0) errors[error.code === 'conflict' ? 'flowId' : 'form'] = error.message;
       return enrollPage(c, values, errors, undefined, error.code === 'conflict' ? 409 : 400);
     }
+  });
+
+  // ---- flows (read-only until the catalog's authoring API is there) -------------------------
+  web.get('/app/flows', allow(can.flows), async (c) => {
+    const t = c.get('t');
+    await audit(api(c), 'flow.list', { type: 'Flow' });
+    return render(c, page(pageOptions(c, t('flows.title'), { current: 'flows' }), flowsBody({ flows: [...deps.flows.values()], t, language: c.get('language') })));
+  });
+
+  web.get('/app/flows/:id', allow(can.flows), async (c) => {
+    const t = c.get('t');
+    const flow = deps.flows.get(c.req.param('id'));
+    if (!flow) throw new ApiError('not_found', 'no such flow');
+    await audit(api(c), 'flow.read', { type: 'Flow', id: flow.id });
+    return render(c, page(pageOptions(c, localize(flow.title, c.get('language')), { current: 'flows' }), flowTextsBody({ flow, t, language: c.get('language') })));
   });
 
   // ---- errors ----------------------------------------------------------------------------

@@ -133,6 +133,16 @@ const de = {
   'enroll.errors': 'Bitte prüfen Sie die markierten Felder.',
   'enroll.existing': 'Diese Matrix-ID ist bereits Patient: die Aufnahme gilt für den bestehenden Patienten.',
   'flows.title': 'Flows',
+  'flows.flow': 'Flow',
+  'flows.version': 'Version',
+  'flows.languages': 'Sprachen',
+  'flows.questions': 'Fragen',
+  'flows.missing': 'Fehlende Übersetzungen',
+  'flows.texts': 'Alle Texte in allen Sprachen',
+  'flows.where': 'Stelle',
+  'flows.missingText': 'fehlt',
+  'flows.complete': 'Alle Texte liegen in allen Sprachen des Flows vor.',
+  'flows.missingCount': '{count} Übersetzung(en) fehlen (rot markiert).',
 } as const;
 
 export type TextKey = keyof typeof de;
@@ -264,6 +274,16 @@ const en: Record<TextKey, string> = {
   'enroll.errors': 'Please check the marked fields.',
   'enroll.existing': 'This Matrix id is a patient already: the enrollment is for the existing patient.',
   'flows.title': 'Flows',
+  'flows.flow': 'Flow',
+  'flows.version': 'Version',
+  'flows.languages': 'Languages',
+  'flows.questions': 'Questions',
+  'flows.missing': 'Missing translations',
+  'flows.texts': 'Every text in every language',
+  'flows.where': 'Where',
+  'flows.missingText': 'missing',
+  'flows.complete': 'Every text is there in every language of the flow.',
+  'flows.missingCount': '{count} translation(s) missing (marked red).',
 };
 
 const TEXTS: Record<UiLanguage, Record<string, string>> = { de, en };

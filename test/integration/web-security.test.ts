@@ -70,6 +70,8 @@ const ROUTES: Record<string, Case> = {
   'GET /app/patients/:id/photos/:photo': { method: 'GET', path: () => `/app/patients/${a.patientId}/photos/${a.photoId}`, roles: CARE, owned: (id) => `/app/patients/${id}/photos/${a.photoId}` },
   'GET /app/enroll': { method: 'GET', path: () => '/app/enroll', roles: ['org_admin'] },
   'POST /app/enroll': { method: 'POST', path: () => '/app/enroll', roles: ['org_admin'], fields: () => ({ matrixUserId: 'not-an-id' }) },
+  'GET /app/flows': { method: 'GET', path: () => '/app/flows', roles: ['flow_author', 'flow_reviewer', 'org_admin'] },
+  'GET /app/flows/:id': { method: 'GET', path: () => '/app/flows/post-op', roles: ['flow_author', 'flow_reviewer', 'org_admin'] },
   'ALL /app/*': { method: 'GET', path: () => '/app/no-such-page', roles: 'public' },
 };
 
