@@ -15,6 +15,7 @@
  *   scripts/node24.sh node bench/web.ts [runs=30]
  */
 import { performance } from 'node:perf_hooks';
+import { gzipSync } from 'node:zlib';
 import { openDatabase } from '../db/database.ts';
 import { createOrganisation } from '../db/organisations.ts';
 import { enrollPatient } from '../db/patients.ts';
@@ -126,10 +127,10 @@ try {
   const chartQuery = await measure(async () => JSON.stringify(await chartData(db, org.id, chart.id)));
 
   console.log(`web bench (${RUNS} runs each, median / p95; Postgres, in-process requests)`);
-  console.log(`worklist, 1,000 open alerts: ${ms(worklist.p50)} / ${ms(worklist.p95)}  (${Math.round(worklistHtml.length / 1024)} KiB HTML)`);
+  console.log(`worklist, 1,000 open alerts: ${ms(worklist.p50)} / ${ms(worklist.p95)}  (${Math.round(worklistHtml.length / 1024)} KiB HTML, ${Math.round(gzipSync(worklistHtml).length / 1024)} KiB gzip)`);
   console.log(`  baseline API GET /v1/alerts?open=true (2 × 500, JSON): ${ms(viaApi.p50)} / ${ms(viaApi.p95)}  → ratio ${(worklist.p50 / viaApi.p50).toFixed(2)}`);
   console.log(`  baseline worklist query alone: ${ms(worklistQuery.p50)} / ${ms(worklistQuery.p95)}  → ratio ${(worklist.p50 / worklistQuery.p50).toFixed(2)}`);
-  console.log(`chart, 365 daily check-ins (${points} plotted points): ${ms(chartPage.p50)} / ${ms(chartPage.p95)}  (${Math.round(chartHtml.length / 1024)} KiB HTML)`);
+  console.log(`chart, 365 daily check-ins (${points} plotted points): ${ms(chartPage.p50)} / ${ms(chartPage.p95)}  (${Math.round(chartHtml.length / 1024)} KiB HTML, ${Math.round(gzipSync(chartHtml).length / 1024)} KiB gzip)`);
   console.log(`  baseline chart queries alone (+ JSON): ${ms(chartQuery.p50)} / ${ms(chartQuery.p95)}  → ratio ${(chartPage.p50 / chartQuery.p50).toFixed(2)}`);
 } finally {
   await database.close();
