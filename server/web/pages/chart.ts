@@ -117,7 +117,7 @@ export function chartBody(view: ChartView): HtmlEscapedString {
     const timeline =
       runs.length === 0
         ? ''
-        : html`<h3>${t('chart.choices')}</h3><div class="scroll"><table class="timeline"><thead><tr><th scope="col">${t('chart.date')}</th>${choices.map((q) => html`<th scope="col">${questionLabel(q, language)}</th>`)}</tr></thead><tbody>${runs.map(
+        : html`<h3>${t('chart.choices')}</h3><div class="scroll" tabindex="0" role="region" aria-label="${t('chart.choices')}"><table class="timeline"><thead><tr><th scope="col">${t('chart.date')}</th>${choices.map((q) => html`<th scope="col">${questionLabel(q, language)}</th>`)}</tr></thead><tbody>${runs.map(
             (c) => html`<tr><th scope="row">${formatTime(c.startedAt ?? c.createdAt, language)}</th>${choices.map((q) => {
               const a = answerOf(c.id, q.id);
               return html`<td>${a ? formatAnswer(q, a.value as AnswerValue, language) : '–'}</td>`;

@@ -64,7 +64,7 @@ export function flowTextsBody(view: { flow: Flow; t: T; language: UiLanguage }):
   return html`<h1>${localize(flow.title, language)} <span class="short">${flow.id} · ${flow.version}</span></h1>
 <p>${missing === 0 ? t('flows.complete') : t('flows.missingCount', { count: missing })}</p>
 <h2>${t('flows.texts')}</h2>
-<div class="scroll"><table class="texts"><caption class="visually-hidden">${t('flows.texts')}</caption>
+<div class="scroll" tabindex="0" role="region" aria-label="${t('flows.texts')}"><table class="texts"><caption class="visually-hidden">${t('flows.texts')}</caption>
 <thead><tr><th scope="col">${t('flows.where')}</th>${flow.languages.map((l) => html`<th scope="col" lang="${l}">${l}</th>`)}</tr></thead>
 <tbody>${texts.map(
     (x) => html`<tr><th scope="row"><code>${x.path}</code></th>${flow.languages.map((l) =>
