@@ -69,21 +69,33 @@ export function patientWords(details: Record<string, unknown>): string[] {
 export function worklistRows(view: WorklistView): HtmlEscapedString {
   const { t, language } = view;
   if (view.rows.length === 0) return html`<tr class="empty"><td colspan="6">${t('worklist.empty')}</td></tr>` as HtmlEscapedString;
+  // Labels once per render, triggers once per distinct trigger: a worklist of 1,000 rows repeats them.
+  const severity = Object.fromEntries(SEVERITIES.map((s) => [s, t(`severity.${s}` as TextKey)])) as Record<string, string>;
+  const kind = Object.fromEntries(ALERT_KINDS.map((k) => [k, t(`kind.${k}` as TextKey)])) as Record<string, string>;
+  const [select, ack, valuesLabel, wordsLabel] = [t('worklist.select'), t('worklist.ack'), t('worklist.values'), t('worklist.patientWords')];
+  const triggers = new Map<string, string>();
+  const triggerOf = (row: WorklistRow, flow: Flow | undefined) => {
+    const d = row.details;
+    const key = `${row.kind}|${row.severity}|${row.ruleId ?? ''}|${row.flowId ?? ''}|${String(d['category'] ?? '')}|${String(d['negated'] ?? '')}|${String(d['questionId'] ?? '')}|${JSON.stringify(d['message'] ?? null)}`;
+    let text = triggers.get(key);
+    if (text === undefined) triggers.set(key, (text = trigger(row, flow, language, t)));
+    return text;
+  };
   return html`${view.rows.map((row) => {
     const flow = row.flowId ? view.flows.get(row.flowId) : undefined;
     const name = row.patientName ?? '—';
     const values = alertValues(row.details, flow, language);
     const words = patientWords(row.details);
-    const label = `${t(`severity.${row.severity}` as TextKey)}: ${name}`;
+    const label = `${severity[row.severity]}: ${name}`;
     return html`<tr class="alert ${row.severity}" data-alert-id="${row.id}">
-<td><input type="checkbox" name="ids" value="${row.id}" form="batch" aria-label="${t('worklist.select')}: ${label}"></td>
-<td><span class="badge ${row.severity}">${t(`severity.${row.severity}` as TextKey)}</span> <span class="kind">${t(`kind.${row.kind}` as TextKey)}</span>${row.repeats > 0 ? html` <span class="repeats">${t('worklist.repeats', { count: row.repeats + 1 })}</span>` : ''}</td>
+<td><input type="checkbox" name="ids" value="${row.id}" form="batch" aria-label="${select}: ${label}"></td>
+<td><span class="badge ${row.severity}">${severity[row.severity]}</span> <span class="kind">${kind[row.kind] ?? row.kind}</span>${row.repeats > 0 ? html` <span class="repeats">${t('worklist.repeats', { count: row.repeats + 1 })}</span>` : ''}</td>
 <td><a href="/app/patients/${row.patientId}">${name}</a> <span class="short">#${row.patientId.slice(0, 8)}</span></td>
-<td><div class="trigger">${trigger(row, flow, language, t)}</div>
-${values.length > 0 ? html`<div class="values"><span class="label">${t('worklist.values')}:</span> ${values.join(', ')}</div>` : ''}
-${words.map((w) => html`<blockquote class="words"><span class="label">${t('worklist.patientWords')}:</span> «${w}»</blockquote>`)}</td>
+<td><div class="trigger">${triggerOf(row, flow)}</div>
+${values.length > 0 ? html`<div class="values"><span class="label">${valuesLabel}:</span> ${values.join(', ')}</div>` : ''}
+${words.map((w) => html`<blockquote class="words"><span class="label">${wordsLabel}:</span> «${w}»</blockquote>`)}</td>
 <td><time datetime="${row.createdAt.toISOString()}" title="${formatTime(row.createdAt, language)}">${age(row.createdAt, view.now)}</time></td>
-<td><button type="submit" form="ack" formaction="/app/alerts/${row.id}/acknowledge" aria-label="${t('worklist.ack')}: ${label}">${t('worklist.ack')}</button></td>
+<td><button type="submit" form="ack" formaction="/app/alerts/${row.id}/acknowledge" aria-label="${ack}: ${label}">${ack}</button></td>
 </tr>`;
   })}` as HtmlEscapedString;
 }
