@@ -266,3 +266,31 @@ describe('live updates', () => {
     await reader.cancel();
   });
 });
+
+describe('acknowledging', () => {
+  it('in a batch takes every selected alert of the organisation at once, audited one by one', async () => {
+    const patient = await enrollPatient(database.db, { orgId: a.orgId, matrixUserId: '@web-batch:klinik.de', language: 'de', displayName: 'Bea Batch' });
+    const made = await database.db
+      .insert(escalations)
+      .values([
+        { patientId: patient.id, kind: 'red_flag', severity: 'urgent', details: { category: 'bleeding' } },
+        { patientId: patient.id, kind: 'no_response', severity: 'info', details: {} },
+      ])
+      .returning();
+    const user = await web.signIn(a.orgId, ['clinician'], 'Dr. Batch');
+    const before = await get(web.app, '/app/worklist', user);
+    expect(before.text).toContain('Bea Batch');
+    const res = await post(web.app, '/app/alerts/acknowledge', user, { ids: made.map((e) => e.id) });
+    expect(res.headers.get('location')).toBe('/app/worklist?acked=2');
+    const rows = await database.db.select().from(escalations).where(eq(escalations.patientId, patient.id));
+    expect(rows.map((e) => e.acknowledgedBy)).toEqual([`user:${user.subject}`, `user:${user.subject}`]);
+    const audited = await database.db.select().from(auditLog).where(and(eq(auditLog.actorId, user.subject), eq(auditLog.action, 'alert.acknowledge')));
+    expect(audited.map((e) => e.resourceId).sort()).toEqual(made.map((e) => e.id).sort());
+    const after = await get(web.app, '/app/worklist?acked=2', user);
+    expect(after.text).not.toContain('Bea Batch');
+    expect(after.text).toContain('2 Meldung(en) übernommen.');
+    // A second acknowledgement of the same alert changes nothing and says who took it.
+    const again = await post(web.app, `/app/alerts/${made[0]!.id}/acknowledge`, user);
+    expect(again.headers.get('location')).toBe(`/app/worklist?already=${encodeURIComponent(`user:${user.subject}`)}`);
+  });
+});
