@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { createWake } from '../services/signal.ts';
-import { deployedFlows } from '../services/flows.ts';
+import { openFlowCatalog } from '../services/flows.ts';
 import { createConversations } from '../services/conversations.ts';
 import { vocabulary } from '../core/conversation/vocabulary.ts';
 import { openDatabase } from '../db/database.ts';
@@ -44,8 +44,8 @@ const fresh = await createFreshDatabase('visite_bench');
 const database = await openDatabase({ url: fresh.url });
 const raw = postgres(fresh.url, { max: CONCURRENCY + 2, onnotice: () => {} });
 try {
-  const flows = loadFlows(DEFAULT_FLOWS_DIR);
-  const conversations = createConversations({ db: database.db, flows: deployedFlows(flows), vocabulary: vocabulary(), wake: createWake() });
+  const flows = await openFlowCatalog({ db: database.db, deployed: loadFlows(DEFAULT_FLOWS_DIR), links: { publicUrl: 'http://127.0.0.1:8080' } });
+  const conversations = createConversations({ db: database.db, flows, vocabulary: vocabulary(), wake: createWake() });
 
   // Setup (not measured): consenting patients, each with a direct room and a running check-in.
   const org = await createOrganisation(database.db, { name: 'Bench' });

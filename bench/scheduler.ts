@@ -13,7 +13,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import postgres from 'postgres';
 import { createWake } from '../services/signal.ts';
-import { deployedFlows } from '../services/flows.ts';
+import { openFlowCatalog } from '../services/flows.ts';
 import { createConversations } from '../services/conversations.ts';
 import { vocabulary } from '../core/conversation/vocabulary.ts';
 import { translator } from '../core/i18n.ts';
@@ -42,12 +42,12 @@ if (process.argv[2] === '--worker') {
 /** One scheduler instance: waits for "go", runs one pass at the current time, reports. */
 async function worker(url: string, instance: number, batchSize: number, lanes: number): Promise<void> {
   const database = await openDatabase({ url });
-  const flows = loadFlows(DEFAULT_FLOWS_DIR);
-  const conversations = createConversations({ db: database.db, flows: deployedFlows(flows), vocabulary: vocabulary(), wake: createWake() });
+  const flows = await openFlowCatalog({ db: database.db, deployed: loadFlows(DEFAULT_FLOWS_DIR), links: { publicUrl: 'http://127.0.0.1:8080' } });
+  const conversations = createConversations({ db: database.db, flows, vocabulary: vocabulary(), wake: createWake() });
   const scheduler = startScheduler({
     db: database.db,
     conversations,
-    flows: deployedFlows(flows),
+    flows,
     logger: createLogger('warn'),
     wake: createWake(),
     cron: false,

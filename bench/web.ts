@@ -30,6 +30,8 @@ import { loadFlows } from '../server/flows.ts';
 import { createLogger } from '../server/logger.ts';
 import { createWebApp, SESSION_COOKIE } from '../server/web/app.ts';
 import { recordingContact } from '../test/harness/api.ts';
+import { createFlowAuthoring } from '../services/flow-authoring.ts';
+import { openFlowCatalog } from '../services/flows.ts';
 import { createFreshDatabase } from '../test/harness/postgres.ts';
 
 const RUNS = Number(process.argv[2] ?? 30);
@@ -55,9 +57,10 @@ async function measure(what: () => Promise<unknown>): Promise<{ p50: number; p95
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
 try {
-  const flows = loadFlows(DEFAULT_FLOWS_DIR);
+  const deployed = loadFlows(DEFAULT_FLOWS_DIR);
   const logger = createLogger('error');
-  const deps = { db, flows, logger, verifyToken: null, contact: recordingContact(), publicUrl: 'http://visite.bench' };
+  const flows = await openFlowCatalog({ db, deployed, links: { publicUrl: 'http://visite.bench' } });
+  const deps = { db, flows, authoring: createFlowAuthoring({ db, catalog: flows, templates: deployed }), templates: deployed, logger, verifyToken: null, contact: recordingContact(), publicUrl: 'http://visite.bench' };
   const app = createApp({ logger, api: createApi(deps, { maxBodyBytes: 65536 }), web: createWebApp(deps, { idleMs: 3_600_000, lifetimeMs: 3_600_000, secureCookies: false }), readiness: [] });
 
   // Setup (not measured).

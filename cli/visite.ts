@@ -4,6 +4,7 @@ import { adminCommand } from './commands/admin.ts';
 import { exportCommand } from './commands/export.ts';
 import { importCommand } from './commands/import.ts';
 import { redflagsCommand } from './commands/redflags.ts';
+import { publishCommand, pushCommand, submitCommand } from './commands/remote.ts';
 import { testCommand } from './commands/test.ts';
 import { tryCommand } from './commands/try.ts';
 import { validateCommand } from './commands/validate.ts';
@@ -19,6 +20,12 @@ Usage:
         [--answers FILE|-] [--now ISO] [--patient Patient/ID]
                                               with --answers: NDJSON events on stdout
   visite flows test [FILE…]                   run golden transcripts (default: flows/)
+
+  Against a running Visite (--url or VISITE_URL, --key or VISITE_API_KEY):
+  visite flows push FILE --url URL --key KEY  make the file (and its transcripts) the flow's draft
+  visite flows submit ID --url URL --key KEY  submit the draft for review
+  visite flows publish ID --url URL --key KEY publish the version in review (another person
+                                              than its author: org_admin or flow_reviewer)
   visite admin create-org --name NAME [--retention-days N]
                                               create an organisation and print its first
                                               org-admin API key (uses DATABASE_URL)
@@ -52,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
       role: { type: 'string' },
       minutes: { type: 'string' },
       url: { type: 'string' },
+      key: { type: 'string' },
     },
   });
   const [group, command, ...files] = positionals;
@@ -72,8 +80,14 @@ async function main(argv: string[]): Promise<number> {
       return tryCommand(files, { lang: values.lang, answers: values.answers, now: values.now, patient: values.patient });
     case 'test':
       return testCommand(files);
+    case 'push':
+      return pushCommand(files, { url: values.url, key: values.key });
+    case 'submit':
+      return submitCommand(files, { url: values.url, key: values.key });
+    case 'publish':
+      return publishCommand(files, { url: values.url, key: values.key });
     default:
-      throw new CliError(`unknown flows command "${command ?? ''}"; one of validate, export, import, try, test (visite --help)`);
+      throw new CliError(`unknown flows command "${command ?? ''}"; one of validate, export, import, try, test, push, submit, publish (visite --help)`);
   }
 }
 

@@ -191,14 +191,17 @@ export async function earlierAnswers(
  * A new check-in for the patient. One open check-in per patient: an open one
  * is superseded first (its answers stay stored).
  */
-export async function openCheckin(tx: Tx, input: { patientId: string; enrollmentId: string | null; flowId: string; flowVersion: string; now: Date }): Promise<CheckinRow> {
+export async function openCheckin(
+  tx: Tx,
+  input: { patientId: string; enrollmentId: string | null; flowId: string; flowVersion: string; flowVersionId: string | null; now: Date },
+): Promise<CheckinRow> {
   await tx
     .update(checkins)
     .set({ status: 'superseded', endedAt: input.now, updatedAt: input.now })
     .where(and(eq(checkins.patientId, input.patientId), inArray(checkins.status, ['pending', 'active'])));
   const [row] = await tx
     .insert(checkins)
-    .values({ patientId: input.patientId, enrollmentId: input.enrollmentId, flowId: input.flowId, flowVersion: input.flowVersion, status: 'pending' })
+    .values({ patientId: input.patientId, enrollmentId: input.enrollmentId, flowId: input.flowId, flowVersion: input.flowVersion, flowVersionId: input.flowVersionId, status: 'pending' })
     .returning();
   return row!;
 }

@@ -72,6 +72,8 @@ export interface ClaimedDue {
   orgId: string;
   patientId: string;
   flowId: string;
+  /** The enrollment's pinned flow version, if any. */
+  flowVersion: string | null;
   enrollmentStatus: 'active' | 'ended';
   monitoring: 'active' | 'paused' | 'stopped';
   consent: 'none' | 'asked' | 'given' | 'refused' | 'withdrawn';
@@ -97,6 +99,7 @@ export async function claimDue(tx: Tx, now: Date, limit: number, filter: { exclu
       orgId: scheduledCheckins.orgId,
       patientId: enrollments.patientId,
       flowId: enrollments.flowId,
+      flowVersion: enrollments.flowVersion,
       enrollmentStatus: enrollments.status,
       monitoring: patients.monitoring,
       consent: patients.consent,

@@ -47,6 +47,72 @@ export const organisations = pgTable('organisations', {
 export const ROLES = ['org_admin', 'flow_author', 'flow_reviewer', 'clinician', 'integration'] as const;
 export type Role = (typeof ROLES)[number];
 
+/**
+ * A flow of an organisation's catalog, or (no organisation) a flow deployed as
+ * a file, which every organisation without its own flow of that id uses. The
+ * versions share this identity: its id makes the Questionnaire's canonical URL.
+ */
+export const flows = pgTable(
+  'flows',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** Null: deployed from VISITE_FLOWS_DIR. */
+    orgId: uuid('org_id').references(() => organisations.id, { onDelete: 'cascade' }),
+    flowId: text('flow_id').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (table) => [
+    uniqueIndex('flows_org_flow').on(table.orgId, table.flowId).where(sql`org_id is not null`),
+    uniqueIndex('flows_deployed_flow').on(table.flowId).where(sql`org_id is null`),
+  ],
+);
+
+export const FLOW_VERSION_STATUSES = ['draft', 'in_review', 'published', 'retired'] as const;
+export type FlowVersionStatus = (typeof FLOW_VERSION_STATUSES)[number];
+
+/**
+ * One version of a flow: draft → in_review → published → retired. A published
+ * version never changes (check-ins and stored QuestionnaireResponses point at
+ * it); a flow has at most one draft (in review or not) at a time. Who wrote and
+ * who published are kept for four-eyes publishing.
+ */
+export const flowVersions = pgTable(
+  'flow_versions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    flowRef: uuid('flow_ref')
+      .notNull()
+      .references(() => flows.id, { onDelete: 'cascade' }),
+    /** The flow's organisation (null: deployed), kept here so every query can scope by it. */
+    orgId: uuid('org_id').references(() => organisations.id, { onDelete: 'cascade' }),
+    flowId: text('flow_id').notNull(),
+    version: text('version').notNull(),
+    status: text('status', { enum: FLOW_VERSION_STATUSES }).notNull(),
+    /** The flow as submitted: YAML (JSON is YAML too), in the format of the flow files. */
+    source: text('source').notNull(),
+    /** Golden transcripts (the `<flow>.transcripts.yaml` format), run before publishing. */
+    transcripts: text('transcripts'),
+    /** Everyone who wrote this version (`api_key:<id>` / `user:<subject>`): none of them may publish it. */
+    authors: text('authors').array().notNull().default([]),
+    /** The flow file a deployed version came from. */
+    file: text('file'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    submittedBy: text('submitted_by'),
+    submittedAt: ts('submitted_at'),
+    publishedBy: text('published_by'),
+    publishedAt: ts('published_at'),
+    retiredBy: text('retired_by'),
+    retiredAt: ts('retired_at'),
+  },
+  (table) => [
+    // A version string names one immutable version of a flow.
+    uniqueIndex('flow_versions_released').on(table.flowRef, table.version).where(sql`status in ('published', 'retired')`),
+    uniqueIndex('flow_versions_one_draft').on(table.flowRef).where(sql`status in ('draft', 'in_review')`),
+    index('flow_versions_org_flow').on(table.orgId, table.flowId, table.status),
+  ],
+);
+
 /** A care team: its Matrix group room receives the alerts; the chain says who is called next. */
 export const careTeams = pgTable('care_teams', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -148,6 +214,8 @@ export const enrollments = pgTable(
     orgId: orgRef(),
     patientId: patientRef(),
     flowId: text('flow_id').notNull(),
+    /** A pinned flow version; null: each check-in starts on the latest published version. */
+    flowVersion: text('flow_version'),
     anchorDate: date('anchor_date', { mode: 'string' }).notNull(),
     careTeamId: uuid('care_team_id')
       .notNull()
@@ -203,6 +271,8 @@ export const checkins = pgTable(
     enrollmentId: uuid('enrollment_id').references(() => enrollments.id, { onDelete: 'set null' }),
     flowId: text('flow_id').notNull(),
     flowVersion: text('flow_version').notNull(),
+    /** The catalog's version the check-in runs on to its end (null: started before the catalog existed). */
+    flowVersionId: uuid('flow_version_id').references(() => flowVersions.id, { onDelete: 'set null' }),
     /** pending: waiting for consent; active: questions running. */
     /** expired: still open at the schedule's `expires_at` (no response); closed by the scheduler. */
     status: text('status', { enum: ['pending', 'active', 'completed', 'cancelled', 'superseded', 'expired'] }).notNull(),

@@ -33,6 +33,8 @@ export interface WorklistRow {
   deliveredAt: Date | null;
   teamId: string | null;
   flowId: string | null;
+  flowVersion: string | null;
+  flowVersionId: string | null;
   repeats: number;
 }
 
@@ -45,7 +47,7 @@ export async function openAlerts(db: Db, orgId: string, filter: WorklistFilter =
     team_id: string | null; flow_id: string | null; repeats: number;
   }>(sql`
     select e.id, e.patient_id, p.display_name as patient_name, e.checkin_id, e.kind, e.severity, e.rule_id, e.details, e.summary,
-           e.created_at, e.delivered_at, t.care_team_id as team_id, c.flow_id, coalesce(r.n, 0)::int as repeats
+           e.created_at, e.delivered_at, t.care_team_id as team_id, c.flow_id, c.flow_version, c.flow_version_id, coalesce(r.n, 0)::int as repeats
     from ${escalations} e
     join ${patients} p on p.id = e.patient_id
     left join ${checkins} c on c.id = e.checkin_id
@@ -61,7 +63,7 @@ export async function openAlerts(db: Db, orgId: string, filter: WorklistFilter =
   const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<Record<string, never>> as unknown as Array<{
     id: string; patient_id: string; patient_name: string | null; checkin_id: string | null; kind: string; severity: WorklistRow['severity'];
     rule_id: string | null; details: Record<string, unknown> | null; summary: string | null; created_at: string | Date; delivered_at: string | Date | null;
-    team_id: string | null; flow_id: string | null; repeats: number;
+    team_id: string | null; flow_id: string | null; flow_version: string | null; flow_version_id: string | null; repeats: number;
   }>;
   return rows.map((r) => ({
     id: r.id,
@@ -77,6 +79,8 @@ export async function openAlerts(db: Db, orgId: string, filter: WorklistFilter =
     deliveredAt: r.delivered_at ? new Date(r.delivered_at) : null,
     teamId: r.team_id,
     flowId: r.flow_id,
+    flowVersion: r.flow_version,
+    flowVersionId: r.flow_version_id,
     repeats: Number(r.repeats),
   }));
 }

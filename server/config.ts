@@ -3,7 +3,7 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { isMatrixInviter, isMatrixUserId } from '../core/matrix-id.ts';
 
-/** The flows shipped with Visite. */
+/** The flows shipped with Visite: deployed by default, and the templates organisations copy into their catalog. */
 export const DEFAULT_FLOWS_DIR = fileURLToPath(new URL('../flows/', import.meta.url));
 
 
@@ -69,6 +69,11 @@ export const configSchema = z
       .int({ error: 'expected a size in bytes, e.g. 65536' })
       .positive({ error: 'expected a size in bytes, e.g. 65536' })
       .default(64 * 1024),
+    VISITE_MAX_FLOW_BYTES: z.coerce
+      .number({ error: 'expected a size in bytes, e.g. 524288' })
+      .int({ error: 'expected a size in bytes, e.g. 524288' })
+      .positive({ error: 'expected a size in bytes, e.g. 524288' })
+      .default(512 * 1024),
     VISITE_OIDC_ISSUER: httpUrl('https://login.klinik.example/realms/visite').optional(),
     VISITE_OIDC_AUDIENCE: z.string().min(1).optional(),
     VISITE_OIDC_JWKS_URL: httpUrl('https://login.klinik.example/realms/visite/protocol/openid-connect/certs').optional(),
@@ -138,12 +143,17 @@ export interface Config {
   allowedInviters: string[];
   database: { url: string } | { dataDir: string };
   dataDir: string;
-  flowsDir: string;
+  /** Deployed flow files (published for every organisation without its own flow of an id); null: `none`. */
+  flowsDir: string | null;
+  /** The templates organisations copy into their own catalog: the shipped flows. */
+  templatesDir: string;
   maxUploadBytes: number;
   http: { host: string; port: number };
   /** Base URL integrators use; defaults to the HTTP listener's address. */
   publicUrl?: string;
   maxBodyBytes: number;
+  /** Largest flow or transcripts text sent to the flow authoring routes. */
+  maxFlowBytes: number;
   /** End-to-end encryption: the crypto store (in `<storeDir>/crypto/<user>/<device>`), its passphrase; absent: no E2EE. */
   crypto?: { passphrase: string; storeDir: string; undecryptableWaitMs: number; backupKey?: string };
   /** Seals secrets in the database (access tokens): a key, else the crypto passphrase, else nothing (development). */
@@ -189,11 +199,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     allowedInviters: c.VISITE_ALLOWED_INVITERS,
     database: c.DATABASE_URL ? { url: c.DATABASE_URL } : { dataDir: `${c.VISITE_DATA_DIR}/pglite` },
     dataDir: c.VISITE_DATA_DIR,
-    flowsDir: c.VISITE_FLOWS_DIR ?? DEFAULT_FLOWS_DIR,
+    flowsDir: c.VISITE_FLOWS_DIR === 'none' ? null : (c.VISITE_FLOWS_DIR ?? DEFAULT_FLOWS_DIR),
+    templatesDir: DEFAULT_FLOWS_DIR,
     maxUploadBytes: c.VISITE_MAX_UPLOAD_BYTES,
     http: { host: c.VISITE_HTTP_HOST, port: c.VISITE_HTTP_PORT },
     ...(c.VISITE_PUBLIC_URL ? { publicUrl: c.VISITE_PUBLIC_URL } : {}),
     maxBodyBytes: c.VISITE_MAX_BODY_BYTES,
+    maxFlowBytes: c.VISITE_MAX_FLOW_BYTES,
     schedulerCron: c.VISITE_SCHEDULER_CRON === 'off' ? false : c.VISITE_SCHEDULER_CRON,
     cryptoStoreDir: c.VISITE_CRYPTO_STORE_DIR ?? c.VISITE_DATA_DIR,
     secrets: c.VISITE_SECRET_KEY ? { key: Buffer.from(c.VISITE_SECRET_KEY, 'base64') } : c.VISITE_CRYPTO_PASSPHRASE ? { passphrase: c.VISITE_CRYPTO_PASSPHRASE } : null,

@@ -3,7 +3,6 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createBot, type Bot } from '../bots/bot.ts';
 import { vocabulary } from '../core/conversation/vocabulary.ts';
 import { ensureDefinitions } from '../core/fhir/validate.ts';
-import type { Flow } from '../core/flow/model.ts';
 import { isClinicianAnywhere } from '../db/care-teams.ts';
 import { openDatabase, type Database } from '../db/database.ts';
 import { roomsRefusingAlerts } from '../db/outbox.ts';
@@ -12,8 +11,9 @@ import { adoptRoom, enrollPatient, findPatient, isEnrolledAnywhere, type Enrollm
 import { startAlerts, type Alerts } from '../services/alerts/dispatcher.ts';
 import { deliveryOutcomes } from '../services/alerts/outcome.ts';
 import { createCareTeamCommands } from '../services/care-team-commands.ts';
+import { createFlowAuthoring } from '../services/flow-authoring.ts';
 import { createConversations, type Conversations } from '../services/conversations.ts';
-import { deployedFlows } from '../services/flows.ts';
+import { DeployedFlowChangedError, openFlowCatalog, type Catalog } from '../services/flows.ts';
 import { createGreetings } from '../services/greetings.ts';
 import { createPatientRooms } from '../services/patient-rooms.ts';
 import { createWake } from '../services/signal.ts';
@@ -25,7 +25,8 @@ import { purgeWebState } from '../db/web-sessions.ts';
 import { createWebApp } from './web/app.ts';
 import { createOidcClient } from './web/oidc.ts';
 import type { Config } from './config.ts';
-import { loadFlows } from './flows.ts';
+import { errorBody } from './errors.ts';
+import { FlowLoadError, loadFlows } from './flows.ts';
 import type { Logger } from './logger.ts';
 import { metricsRoutes } from './metrics.ts';
 import { startRetention } from './retention.ts';
@@ -37,7 +38,8 @@ export interface Visite {
   readonly httpUrl: string;
   readonly bot: Bot;
   readonly database: Database;
-  readonly flows: ReadonlyMap<string, Flow>;
+  /** Every organisation's flows: own versions in the database, deployed files, templates. */
+  readonly flows: Catalog;
   readonly conversations: Conversations;
   readonly scheduler: Scheduler;
   readonly alerts: Alerts;
@@ -51,38 +53,53 @@ export interface Visite {
   stop(): Promise<void>;
 }
 
+type FetchHandler = (request: Request, env: unknown) => Response | Promise<Response>;
+
 /**
  * The composition root: builds each adapter and service once, passes them in,
- * and closes them in reverse. Config → flows → database → services → bot →
- * scheduler, retention → HTTP. The bot connects in the background so the HTTP
- * server (and `/readyz`) is up even while the homeserver is not.
+ * and closes them in reverse. Config → flow files → HTTP listener → database →
+ * flow catalog → services → bot → scheduler, retention → HTTP API. The
+ * listener binds first (requests wait until the API is built), so the public
+ * URL — part of every flow's canonical URL — is known before anything is
+ * stored. The bot connects in the background so the HTTP server (and
+ * `/readyz`) is up even while the homeserver is not.
  */
 export async function startVisite(config: Config, logger: Logger): Promise<Visite> {
   const closers: Array<() => Promise<void>> = [];
+  // Requests that arrive while Visite is starting wait for the app; they never see a half-built one.
+  let answerWith!: (handler: FetchHandler) => void;
+  const built = new Promise<FetchHandler>((resolve) => {
+    answerWith = resolve;
+  });
   const stop = async () => {
     for (const close of closers.splice(0).reverse()) {
       await close().catch((error: unknown) => logger.error('shutdown step failed', { error: (error as Error).name }));
     }
   };
   try {
-    const flowFiles = loadFlows(config.flowsDir);
-    const flows = deployedFlows(flowFiles);
-    logger.info('flows loaded', { count: flowFiles.size });
+    const flowFiles = config.flowsDir === null ? new Map() : loadFlows(config.flowsDir);
+    const templates = config.flowsDir === config.templatesDir ? flowFiles : loadFlows(config.templatesDir);
+    logger.info('flows loaded', { deployed: flowFiles.size, templates: templates.size });
     // FHIR definitions are indexed once here, not on a patient's first answer.
     ensureDefinitions();
+
+    const server = await listen(async (request, env) => (await built)(request, env), config.http.host, config.http.port);
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { port } = server.address() as AddressInfo;
+    const httpUrl = `http://${config.http.host}:${port}`;
+    logger.info('http server listening', { url: httpUrl });
+    // Links in alerts, API responses and flows' canonical URLs.
+    const links = { publicUrl: config.publicUrl ?? httpUrl };
 
     const database = await openDatabase(config.database);
     closers.push(() => database.close());
     logger.info('database ready', { kind: database.kind });
     const { db } = database;
+    const flows = await openFlowCatalog({ db, deployed: flowFiles, links }).catch((error: unknown) => {
+      // A changed deployed flow stops the start like a broken one: with the file and line.
+      throw error instanceof DeployedFlowChangedError ? new FlowLoadError(error.message) : error;
+    });
 
-    // Links in alerts and API responses; without configuration, the listener's address once it is known.
-    let listening = `http://${config.http.host}:${config.http.port}`;
-    const links = {
-      get publicUrl() {
-        return config.publicUrl ?? listening;
-      },
-    };
     const wake = createWake();
     const secrets = secretBox(config.secrets);
     if (!secrets.encrypting) logger.warn('secrets are stored unencrypted: set VISITE_SECRET_KEY or VISITE_CRYPTO_PASSPHRASE');
@@ -166,7 +183,9 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
     closers.push(() => retention.stop());
     const apiDeps = {
       db,
-      flows: flowFiles,
+      flows,
+      authoring: createFlowAuthoring({ db, catalog: flows, templates }),
+      templates,
       logger,
       verifyToken: config.oidc ? createOidcVerifier(config.oidc) : null,
       contact,
@@ -174,7 +193,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
         return links.publicUrl;
       },
     };
-    const api = createApi(apiDeps, { maxBodyBytes: config.maxBodyBytes });
+    const api = createApi(apiDeps, { maxBodyBytes: config.maxBodyBytes, maxFlowBytes: config.maxFlowBytes });
     const client = config.web.client;
     const web = createWebApp(apiDeps, {
       ...(client && config.oidc
@@ -215,18 +234,13 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
         },
       ],
     });
-    const server = await listen(app.fetch, config.http.host, config.http.port);
-    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    const { port } = server.address() as AddressInfo;
-    const httpUrl = `http://${config.http.host}:${port}`;
-    listening = httpUrl;
-    logger.info('http server listening', { url: httpUrl });
+    answerWith(app.fetch);
 
     return {
       httpUrl,
       bot: theBot,
       database,
-      flows: flowFiles,
+      flows,
       conversations,
       scheduler,
       alerts,
@@ -241,6 +255,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       },
     };
   } catch (error) {
+    answerWith(() => Response.json(errorBody('not_ready', 'Visite could not start'), { status: 503, headers: { 'cache-control': 'no-store' } }));
     await stop();
     throw error;
   }

@@ -55,7 +55,7 @@ export function createCareTeamCommands(options: CareTeamCommandOptions): CareTea
     switch (command.type) {
       case 'patient': {
         const last = await lastCompletedCheckin(tx, patient.id);
-        const flow = last ? await flows.find(team.orgId, last.flowId, last.flowVersion) : undefined;
+        const flow = last ? await flows.find(team.orgId, last.flowId, { version: last.flowVersion, versionId: last.flowVersionId }, tx) : undefined;
         const state = last?.state as ConversationState | undefined;
         const answers =
           flow && state
@@ -73,7 +73,7 @@ export function createCareTeamCommands(options: CareTeamCommandOptions): CareTea
       }
       case 'checkin': {
         const flowId = command.flowId ?? found.flowId;
-        if (!(await flows.find(team.orgId, flowId))) return { text: t('unknownFlow', { flow: flowId }) };
+        if (!(await flows.find(team.orgId, flowId, undefined, tx))) return { text: t('unknownFlow', { flow: flowId }) };
         await conversations.startCheckinInTx(tx, patient.id, flowId, now);
         return { text: t('started', { flow: flowId, patient: name }), audit: { action: 'careteam.checkin.start', patientId: patient.id } };
       }

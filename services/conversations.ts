@@ -23,7 +23,7 @@ import type { Db, Tx } from '../db/database.ts';
 import { storeRecords, storeResource } from '../db/fhir.ts';
 import { claimInboundEvent } from '../db/inbound-events.ts';
 import { enqueue } from '../db/outbox.ts';
-import { withTeamThresholds, type FlowCatalog } from './flows.ts';
+import { startableFlow, withTeamThresholds, type FlowCatalog } from './flows.ts';
 import type { Wake } from './signal.ts';
 
 /**
@@ -53,8 +53,9 @@ export interface Conversations {
   /**
    * The same inside the caller's transaction (the scheduler claims its row and
    * starts the check-in atomically). The caller wakes the outbox after its commit.
+   * `version`: an enrollment's pinned flow version (used while it is published).
    */
-  startCheckinInTx(tx: Tx, patientId: string, flowId: string, now: Date, options?: { enrollmentId?: string }): Promise<{ checkinId: string; status: string }>;
+  startCheckinInTx(tx: Tx, patientId: string, flowId: string, now: Date, options?: { enrollmentId?: string; version?: string | null }): Promise<{ checkinId: string; status: string }>;
   isPatientRoom(roomId: string, sender: string): Promise<boolean>;
   /** A patient message that could not be decrypted: ask them, once, to send it again. */
   askToResend(event: { eventId: string; roomId: string; sender: string }): Promise<HandleOutcome>;
@@ -101,9 +102,10 @@ export function createConversations(options: ConversationOptions): Conversations
   /** The open check-in as the policy sees it: its flow version with the care team's thresholds, and history where a trend rule needs it. */
   async function checkinView(tx: Tx, patient: PatientRow, row: CheckinRow | undefined): Promise<CheckinView | null> {
     if (!row || (row.status !== 'pending' && row.status !== 'active')) return null;
-    const deployed = await flows.find(patient.orgId, row.flowId, row.flowVersion);
-    if (!deployed) return null;
-    const flow = row.enrollmentId ? withTeamThresholds(deployed, await enrollmentTeamThresholds(tx, row.enrollmentId)) : deployed;
+    // The version the check-in started on, to its end: a newer published version does not change it.
+    const started = await flows.find(patient.orgId, row.flowId, { version: row.flowVersion, versionId: row.flowVersionId }, tx);
+    if (!started) return null;
+    const flow = row.enrollmentId ? withTeamThresholds(started, await enrollmentTeamThresholds(tx, row.enrollmentId)) : started;
     const view: CheckinView = { flow, status: row.status, state: (row.state as CheckinView['state']) ?? null };
     if (view.status === 'active' && view.state && needsHistory(flow, view.state)) {
       const history = await loadHistory(tx, patient.id, flow, row.id);
@@ -133,12 +135,12 @@ export function createConversations(options: ConversationOptions): Conversations
     }
   }
 
-  async function startCheckinInTx(tx: Tx, patientId: string, flowId: string, now: Date, startOptions: { enrollmentId?: string } = {}) {
+  async function startCheckinInTx(tx: Tx, patientId: string, flowId: string, now: Date, startOptions: { enrollmentId?: string; version?: string | null } = {}) {
     const patient = await lockPatientById(tx, patientId);
     if (!patient) throw new Error(`no patient ${patientId}`);
-    const flow = await flows.find(patient.orgId, flowId);
-    if (!flow) throw new UnknownFlowError(`no deployed flow with id "${flowId}"`);
-    const row = await openCheckin(tx, { patientId, enrollmentId: startOptions.enrollmentId ?? null, flowId: flow.id, flowVersion: flow.version, now });
+    const flow = await startableFlow(flows, patient.orgId, flowId, startOptions.version, tx);
+    if (!flow) throw new UnknownFlowError(`no published flow with id "${flowId}"`);
+    const row = await openCheckin(tx, { patientId, enrollmentId: startOptions.enrollmentId ?? null, flowId: flow.id, flowVersion: flow.version, flowVersionId: flow.catalog.versionId, now });
     const result = beginCheckin(patientView(patient), { flow, status: 'pending', state: null }, now);
     await apply(tx, patient, { row, flow }, result, null, now);
     return { checkinId: row.id, status: result.checkin?.status ?? 'pending' };

@@ -4,7 +4,8 @@ import { loadFlowFile } from '../../core/flow/load.ts';
 import type { Flow } from '../../core/flow/model.ts';
 import { isLanguage, type Language, LANGUAGES } from '../../core/language.ts';
 import { CliError, out, printIssues } from '../output.ts';
-import { lineToInput, Session, type SessionEvent } from '../session.ts';
+import { lineToInput, Session, type SessionEvent } from '../../core/conversation/session.ts';
+import { tryAnswers } from '../../core/conversation/try.ts';
 
 export interface TryOptions {
   lang?: string | undefined;
@@ -31,48 +32,19 @@ export async function tryCommand(files: string[], options: TryOptions): Promise<
     printIssues(loaded.issues, file);
     return 1;
   }
-  const session = new Session(loaded.flow, { lang, now, subject: options.patient ?? 'Patient/example' });
-  if (options.answers !== undefined) return runAnswers(session, options.answers);
-  return interactive(session, loaded.flow, lang);
+  const sessionOptions = { lang, now, subject: options.patient ?? 'Patient/example' };
+  if (options.answers !== undefined) {
+    for (const event of tryAnswers(loaded.flow, readAnswers(options.answers), sessionOptions)) out(JSON.stringify(event));
+    return 0;
+  }
+  return interactive(new Session(loaded.flow, sessionOptions), loaded.flow, lang);
 }
 
-function runAnswers(session: Session, file: string): number {
-  let lines: string[];
+function readAnswers(file: string): string[] {
   try {
-    lines = (file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8')).split(/\r?\n/);
+    return (file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8')).split(/\r?\n/);
   } catch (err) {
     throw new CliError(`${file}: cannot read answers: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : err instanceof Error ? err.message : String(err)}`);
-  }
-  emit(session.start());
-  for (const line of lines) {
-    if (line.trim() === '') continue; // blank lines are not messages
-    if (session.current?.status === 'completed') break;
-    const input = lineToInput(line);
-    if (input) emit(session.send(input));
-  }
-  return 0;
-}
-
-function emit(events: SessionEvent[]): void {
-  for (const e of events) {
-    switch (e.type) {
-      case 'bot': {
-        const m = e.message;
-        out(JSON.stringify({ type: 'bot', text: m.text, kind: m.kind, lang: m.lang, ...(m.questionId ? { questionId: m.questionId } : {}) }));
-        break;
-      }
-      case 'alert': {
-        const a = e.event;
-        out(JSON.stringify({ type: 'alert', ruleId: a.ruleId, severity: a.severity, message: a.message.de ?? a.message.en, messages: a.message, ...(a.itemId ? { questionId: a.itemId } : {}), values: a.values, ...(a.trend ? { trend: a.trend } : {}), at: a.at }));
-        break;
-      }
-      case 'done':
-        for (const o of e.observations) out(JSON.stringify({ type: 'observation', resource: o }));
-        if (e.questionnaireResponse) out(JSON.stringify({ type: 'questionnaireResponse', resource: e.questionnaireResponse }));
-        break;
-      case 'state':
-        break;
-    }
   }
 }
 

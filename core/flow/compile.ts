@@ -32,17 +32,35 @@ import type {
 } from './schema.ts';
 import { WITHIN_PATTERN } from './schema.ts';
 
-export type CompileResult = { ok: true; flow: Flow } | { ok: false; issues: FlowIssue[] };
+/** `warnings`: problems a draft may still have (see `CompileOptions.incompleteTexts`); empty otherwise. */
+export type CompileResult = { ok: true; flow: Flow; warnings: FlowIssue[] } | { ok: false; issues: FlowIssue[] };
+
+export interface CompileOptions {
+  /**
+   * The canonical URL and local code system when the source names none. The
+   * flow catalog passes its own, built from the server's public URL; files
+   * compiled on their own get the placeholder base.
+   */
+  defaults?: { url?: string; codeSystem?: string };
+  /**
+   * A draft in the catalog may lack translations while it is being written:
+   * missing texts become warnings. Publishing compiles without this and
+   * refuses them.
+   */
+  incompleteTexts?: boolean;
+}
 
 /**
  * Semantic checks on a schema-valid flow source and construction of the
  * runtime `Flow`. All problems are collected (not just the first) with the
  * path of the offending node so the loader can point at line:col.
  */
-export function compileFlow(source: FlowSource): CompileResult {
-  const c = new Compiler(source);
+export function compileFlow(source: FlowSource, options: CompileOptions = {}): CompileResult {
+  const c = new Compiler(source, options.defaults ?? {});
   const flow = c.run();
-  return c.issues.length > 0 ? { ok: false, issues: c.issues } : { ok: true, flow };
+  const deferred = (i: FlowIssue) => options.incompleteTexts === true && i.code === 'missing-translation';
+  const errors = c.issues.filter((i) => !deferred(i));
+  return errors.length > 0 ? { ok: false, issues: errors } : { ok: true, flow, warnings: c.issues.filter(deferred) };
 }
 
 type Item = { id: string; kind: 'question' | 'computed'; position: number; path: IssuePath; source: QuestionSource | ComputedSource };
@@ -57,10 +75,13 @@ class Compiler {
   /** Trend conditions are allowed in escalation rules only (branching has no history). */
   private inRule = false;
 
-  constructor(source: FlowSource) {
+  private readonly url: string;
+
+  constructor(source: FlowSource, defaults: { url?: string; codeSystem?: string }) {
     this.source = source;
     this.languages = [...new Set(source.languages)];
-    this.codeSystem = source.codeSystem ?? `${VISITE_BASE}/CodeSystem/${source.id}`;
+    this.codeSystem = source.codeSystem ?? defaults.codeSystem ?? `${VISITE_BASE}/CodeSystem/${source.id}`;
+    this.url = source.url ?? defaults.url ?? `${VISITE_BASE}/Questionnaire/${source.id}`;
   }
 
   private add(i: FlowIssue): void {
@@ -87,7 +108,7 @@ class Compiler {
       version: s.version,
       title: text(s.title),
       languages: this.languages,
-      url: s.url ?? `${VISITE_BASE}/Questionnaire/${s.id}`,
+      url: this.url,
       codeSystem: this.codeSystem,
       maxAttempts: s.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       questions,
@@ -112,7 +133,7 @@ class Compiler {
     });
     for (const required of ['de', 'en'] as const) {
       if (!seen.has(required)) {
-        this.add(issue('missing-translation', ['languages'], `languages must include "${required}"`, 'German and English are required for every flow; add them to `languages:`'));
+        this.add({ ...issue('missing-translation', ['languages'], `languages must include "${required}"`, 'German and English are required for every flow; add them to `languages:`'), languages: [required] });
       }
     }
   }
@@ -134,14 +155,15 @@ class Compiler {
   private patientText(t: LocalizedTextSource, path: IssuePath): void {
     const missing = this.languages.filter((l) => !t[l]);
     if (missing.length > 0) {
-      this.add(
-        issue(
+      this.add({
+        ...issue(
           'missing-translation',
           path,
           `text is missing ${missing.length === 1 ? 'language' : 'languages'} ${missing.join(', ')}`,
           `add ${missing.map((l) => `\`${l}: ...\``).join(', ')}; every patient text needs each language listed in \`languages:\``,
         ),
-      );
+        languages: missing,
+      });
     }
     for (const l of LANGUAGES) {
       if (t[l] && !this.languages.includes(l)) {
@@ -166,7 +188,7 @@ class Compiler {
   private clinicianText(t: LocalizedTextSource, path: IssuePath): void {
     const missing = (['de', 'en'] as const).filter((l) => !t[l]);
     if (missing.length > 0) {
-      this.add(issue('missing-translation', path, `message is missing ${missing.join(' and ')}`, 'messages to clinicians need German (de) and English (en)'));
+      this.add({ ...issue('missing-translation', path, `message is missing ${missing.join(' and ')}`, 'messages to clinicians need German (de) and English (en)'), languages: missing });
     }
   }
 

@@ -37,6 +37,8 @@ export interface FlowIssue {
   /** 1-based. Absent when the source has no positions (e.g. a JSON import). */
   line?: number;
   col?: number;
+  /** `missing-translation`: the languages the text lacks. */
+  languages?: readonly string[];
 }
 
 export function issue(code: FlowIssueCode, path: IssuePath, message: string, hint?: string): FlowIssue {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { compileFlow } from './compile.ts';
+import { type CompileOptions, compileFlow } from './compile.ts';
 import { closest, type FlowIssue, type FlowIssueCode, issue, type IssuePath } from './errors.ts';
 import type { Flow } from './model.ts';
 import {
@@ -25,7 +25,8 @@ import {
   TextQuestionSchema,
 } from './schema.ts';
 
-export type LoadResult = { ok: true; flow: Flow; source: FlowSource } | { ok: false; issues: FlowIssue[] };
+/** `warnings`: located problems a draft may still have (CompileOptions.incompleteTexts); empty otherwise. */
+export type LoadResult = { ok: true; flow: Flow; source: FlowSource; warnings: FlowIssue[] } | { ok: false; issues: FlowIssue[] };
 
 /** Reads and compiles a flow file; never throws (I/O errors become issues too). */
 export function loadFlowFile(file: string): LoadResult {
@@ -39,8 +40,8 @@ export function loadFlowFile(file: string): LoadResult {
   return parseFlow(text, file);
 }
 
-/** YAML text → compiled flow, or issues located as file:line:col. */
-export function parseFlow(text: string, file = '<flow>'): LoadResult {
+/** YAML (or JSON) text → compiled flow, or issues located as file:line:col. */
+export function parseFlow(text: string, file = '<flow>', options: CompileOptions = {}): LoadResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
   const at = (path: IssuePath, onKey = false) => position(doc, lineCounter, path, onKey);
@@ -64,9 +65,9 @@ export function parseFlow(text: string, file = '<flow>'): LoadResult {
     const issues = parsed.error.issues.flatMap((zi) => fromZod(zi, data));
     return { ok: false, issues: dedupe(issues).map((i) => ({ ...i, file, ...at(i.path, i.code === 'unknown-key') })) };
   }
-  const compiled = compileFlow(parsed.data);
+  const compiled = compileFlow(parsed.data, options);
   if (!compiled.ok) return { ok: false, issues: compiled.issues.map((i) => ({ ...i, file, ...at(i.path) })) };
-  return { ok: true, flow: compiled.flow, source: parsed.data };
+  return { ok: true, flow: compiled.flow, source: parsed.data, warnings: compiled.warnings.map((i) => ({ ...i, file, ...at(i.path) })) };
 }
 
 /** Converts a zod issue into our vocabulary with an actionable hint. */

@@ -13,13 +13,25 @@ import { careTeamRoutes } from './routes/care-teams.ts';
 import { checkinRoutes } from './routes/checkins.ts';
 import { clinicianRoutes } from './routes/clinicians.ts';
 import { enrollmentRoutes } from './routes/enrollments.ts';
+import { fhirQuestionnaireRoutes } from './routes/fhir-questionnaires.ts';
 import { fhirRoutes } from './routes/fhir.ts';
+import { flowDraftRoutes } from './routes/flow-drafts.ts';
 import { flowRoutes } from './routes/flows.ts';
+import { FHIR_JSON, isYaml, takesFlowText } from './flow-http.ts';
 import { organisationRoutes } from './routes/organisation.ts';
 import { patientRoutes } from './routes/patients.ts';
 import { SECURITY_SCHEMES } from './schemas.ts';
 
 export const API_VERSION = '1.0.0';
+
+function bodyLimitOf(maxSize: number) {
+  return bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new ApiError('payload_too_large', `request body larger than ${maxSize} bytes`);
+    },
+  });
+}
 
 /**
  * zod failures become one error shape: 400 with the failing fields by path.
@@ -44,6 +56,8 @@ export function validationProblems(result: { success: true; data: unknown } | { 
 
 export interface ApiOptions {
   maxBodyBytes: number;
+  /** Largest flow or transcripts text (flow authoring routes); default the larger of 512 KiB and `maxBodyBytes`. */
+  maxFlowBytes?: number;
   /** Failed authentications per client address (and per API key prefix) and minute before 429. */
   authFailureLimit?: number;
 }
@@ -73,18 +87,15 @@ export function createApi(deps: ApiDeps, options: ApiOptions): OpenAPIHono<ApiEn
     c.set('clientIp', ip);
     await next();
   });
-  api.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError: () => {
-        throw new ApiError('payload_too_large', `request body larger than ${options.maxBodyBytes} bytes`);
-      },
-    }),
-  );
+  // Flows in seven languages outgrow the limit meant for records; the flow text routes have their own.
+  const maxFlowBytes = options.maxFlowBytes ?? Math.max(512 * 1024, options.maxBodyBytes);
+  const limits = [bodyLimitOf(options.maxBodyBytes), bodyLimitOf(maxFlowBytes)] as const;
+  api.use('/v1/*', (c, next) => limits[takesFlowText(c.req.path) ? 1 : 0](c, next));
   api.use('/v1/*', async (c, next) => {
     const type = c.req.header('content-type');
-    if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && c.req.header('content-length') !== '0' && type !== undefined && !/^application\/json\b/i.test(type)) {
+    // Flow texts may also come as YAML (the format of the flow files) or as a FHIR Questionnaire.
+    const text = takesFlowText(c.req.path) && (isYaml(type) || type?.toLowerCase().startsWith(FHIR_JSON));
+    if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && c.req.header('content-length') !== '0' && type !== undefined && !text && !/^application\/json\b/i.test(type)) {
       throw new ApiError('unsupported_media_type', 'send JSON with content-type: application/json');
     }
     await next();
@@ -96,9 +107,11 @@ export function createApi(deps: ApiDeps, options: ApiOptions): OpenAPIHono<ApiEn
   organisationRoutes(api);
   apiKeyRoutes(api);
   flowRoutes(api);
+  flowDraftRoutes(api);
   patientRoutes(api);
   enrollmentRoutes(api);
   fhirRoutes(api);
+  fhirQuestionnaireRoutes(api);
   careTeamRoutes(api);
   clinicianRoutes(api);
   checkinRoutes(api);

@@ -1,6 +1,7 @@
-import type { Flow } from '../../core/flow/model.ts';
 import type { Db } from '../../db/database.ts';
 import type { Role } from '../../db/schema.ts';
+import type { FlowAuthoring } from '../../services/flow-authoring.ts';
+import type { Catalog, FlowFile } from '../../services/flows.ts';
 import type { Logger } from '../logger.ts';
 import type { TokenVerifier } from './auth.ts';
 
@@ -43,7 +44,12 @@ export interface RoomInspection {
 
 export interface ApiDeps {
   db: Db;
-  flows: ReadonlyMap<string, Flow>;
+  /** Every organisation's flows (own versions, deployed files): what patients get. */
+  flows: Catalog;
+  /** Drafts, review, publishing and retiring of an organisation's flows. */
+  authoring: FlowAuthoring;
+  /** The shipped flows organisations copy into their catalog. */
+  templates: ReadonlyMap<string, FlowFile>;
   logger: Logger;
   /** Null when no OIDC issuer is configured: then only API keys authenticate. */
   verifyToken: TokenVerifier | null;

@@ -8,7 +8,9 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { html } from 'hono/html';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
+import type { Flow } from '../../core/flow/model.ts';
 import { localize } from '../../core/flow/text.ts';
+import { ownVersions } from '../../db/flows.ts';
 import type { Db } from '../../db/database.ts';
 import { careTeams, escalations, organisations, patients, type Role } from '../../db/schema.ts';
 import { consumeLoginLink, createSession, deleteSession, findSession, savePendingLogin, takePendingLogin, type WebSession } from '../../db/web-sessions.ts';
@@ -95,6 +97,25 @@ const sameToken = (a: string, b: string) => {
 export function createWebApp(deps: ApiDeps, options: WebOptions): Hono<WebEnv> {
   const web = new Hono<WebEnv>();
   const { db } = deps;
+
+  /**
+   * The organisation's flows by id, as its catalog gives them: the version new check-ins start on,
+   * else the newest version its check-ins ran on (a flow retired since still reads).
+   */
+  const flowsOf = async (orgId: string, refs: ReadonlyArray<{ flowId: string; version?: string | null; versionId?: string | null }>): Promise<Map<string, Flow>> => {
+    const out = new Map<string, Flow>();
+    for (const ref of refs) {
+      if (out.has(ref.flowId)) continue;
+      const flow = (await deps.flows.find(orgId, ref.flowId)) ?? (ref.version ? await deps.flows.find(orgId, ref.flowId, { version: ref.version, versionId: ref.versionId ?? null }) : undefined);
+      if (flow) out.set(ref.flowId, flow);
+    }
+    return out;
+  };
+  /** Every flow the organisation can enroll into or author: its own and the deployed ones. */
+  const catalogFlows = async (orgId: string): Promise<Flow[]> => {
+    const ids = [...new Set([...(await ownVersions(db, orgId)).map((r) => r.flowId), ...deps.flows.deployed.keys()])].sort();
+    return [...(await flowsOf(orgId, ids.map((flowId) => ({ flowId })))).values()];
+  };
   const cookieBase = { path: '/app', httpOnly: true, sameSite: 'Lax' as const, secure: options.secureCookies };
 
   const context: MiddlewareHandler<WebEnv> = async (c, next) => {
@@ -302,8 +323,9 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
     const session = c.get('session');
     const filter = worklistFilter(c);
     const [rows, teams] = await Promise.all([openAlerts(db, session.orgId, filter), teamsOf(db, session.orgId)]);
+    const flows = await flowsOf(session.orgId, rows.flatMap((r) => (r.flowId ? [{ flowId: r.flowId, version: r.flowVersion, versionId: r.flowVersionId }] : [])));
     await audit(api(c), 'alert.list', { type: 'Alert', id: filter.teamId ?? null });
-    return { rows, teams, filter, flows: deps.flows, language: c.get('language'), t: c.get('t'), user: { displayName: session.displayName, roles: session.roles as Role[], csrfToken: session.csrfToken }, now: new Date(), notice };
+    return { rows, teams, filter, flows, language: c.get('language'), t: c.get('t'), user: { displayName: session.displayName, roles: session.roles as Role[], csrfToken: session.csrfToken }, now: new Date(), notice };
   };
 
   web.get('/app/worklist', allow(can.alerts), async (c) => {
@@ -410,7 +432,8 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
     const id = await patientId(c, 'patient.chart.view');
     const data = await ensureFound(api(c), await chartData(db, c.get('session').orgId, id), { id, action: 'patient.chart.view', type: 'Patient', notFound: 'no such patient' });
     const t = c.get('t');
-    return render(c, page(pageOptions(c, t('chart.title', { name: data.patient.displayName ?? data.patient.matrixUserId }), { current: 'patients', page: 'chart' }), chartBody({ data, flows: deps.flows, t, language: c.get('language'), allTranscripts: c.req.query('transcripts') === 'all' })));
+    const flows = await flowsOf(c.get('session').orgId, [...data.enrollments.map((e) => ({ flowId: e.enrollment.flowId })), ...[...data.checkins].reverse().map((x) => ({ flowId: x.flowId, version: x.flowVersion, versionId: x.flowVersionId }))]);
+    return render(c, page(pageOptions(c, t('chart.title', { name: data.patient.displayName ?? data.patient.matrixUserId }), { current: 'patients', page: 'chart' }), chartBody({ data, flows, t, language: c.get('language'), allTranscripts: c.req.query('transcripts') === 'all' })));
   });
 
   web.get('/app/patients/:id/everything', allow(can.patients), async (c) => {
@@ -433,7 +456,7 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
 
   // ---- enroll ----------------------------------------------------------------------------
   const enrollChoices = async (c: WebContext) => ({
-    flows: [...deps.flows.values()].filter((f) => f.schedule).map((f) => ({ id: f.id, title: `${localize(f.title, c.get('language'))} (${f.id})` })),
+    flows: (await catalogFlows(c.get('session').orgId)).filter((f) => f.schedule).map((f) => ({ id: f.id, title: `${localize(f.title, c.get('language'))} (${f.id})` })),
     teams: (await teamsOf(db, c.get('session').orgId)).map((team) => ({ id: team.id, name: team.name })),
   });
   const enrollPage = async (c: WebContext, values: Partial<Record<EnrollField, string>>, errors: Partial<Record<EnrollField | 'form', string>>, done?: string, status: 200 | 400 | 409 = 200) => {
@@ -474,7 +497,7 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
       }
       const { row } = await enroll(api(c), { ...enrollmentInput.data, patientId: patient.id });
       const team = await selectOwned(db, careTeams, orgId, row.careTeamId);
-      const flow = deps.flows.get(row.flowId);
+      const flow = await deps.flows.find(orgId, row.flowId);
       return enrollPage(c, { language: 'de', timeZone: 'Europe/Berlin' }, {}, `${t('enroll.done', { name: patient.displayName ?? patient.matrixUserId, flow: flow ? localize(flow.title, c.get('language')) : row.flowId })} ${team ? `(${team.name})` : ''}`);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
@@ -489,12 +512,12 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
   web.get('/app/flows', allow(can.flows), async (c) => {
     const t = c.get('t');
     await audit(api(c), 'flow.list', { type: 'Flow' });
-    return render(c, page(pageOptions(c, t('flows.title'), { current: 'flows' }), flowsBody({ flows: [...deps.flows.values()], t, language: c.get('language') })));
+    return render(c, page(pageOptions(c, t('flows.title'), { current: 'flows' }), flowsBody({ flows: await catalogFlows(c.get('session').orgId), t, language: c.get('language') })));
   });
 
   web.get('/app/flows/:id', allow(can.flows), async (c) => {
     const t = c.get('t');
-    const flow = deps.flows.get(c.req.param('id'));
+    const flow = (await flowsOf(c.get('session').orgId, [{ flowId: c.req.param('id') }])).get(c.req.param('id'));
     if (!flow) throw new ApiError('not_found', 'no such flow');
     await audit(api(c), 'flow.read', { type: 'Flow', id: flow.id });
     return render(c, page(pageOptions(c, localize(flow.title, c.get('language')), { current: 'flows' }), flowTextsBody({ flow, t, language: c.get('language') })));

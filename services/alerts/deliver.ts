@@ -41,9 +41,9 @@ export async function deliverEscalations(tx: Tx, ctx: DeliveryContext, now: Date
 
 async function deliverOne(tx: Tx, ctx: DeliveryContext, e: Escalation, patient: PatientRow, team: CareTeam & { roomId: string }, now: Date): Promise<void> {
   const checkin = e.checkinId ? await checkinById(tx, e.checkinId) : undefined;
-  const deployed = checkin ? await ctx.flows.find(patient.orgId, checkin.flowId, checkin.flowVersion) : undefined;
+  const asked = checkin ? await ctx.flows.find(patient.orgId, checkin.flowId, { version: checkin.flowVersion, versionId: checkin.flowVersionId }, tx) : undefined;
   // The team's own thresholds are the ones to show.
-  const flow: Flow | undefined = deployed ? withTeamThresholds(deployed, team.thresholds) : undefined;
+  const flow: Flow | undefined = asked ? withTeamThresholds(asked, team.thresholds) : undefined;
   const itemId = (e.details as { itemId?: unknown }).itemId;
   const repeat = await openRepeatOf(tx, e, new Date(now.getTime() - ctx.dedupeWindowMs));
   const alert = describeAlert({

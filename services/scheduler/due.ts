@@ -3,7 +3,7 @@ import type { Tx } from '../../db/database.ts';
 import { claimDue, dueSiblings, markNotStarted, markStarted, postpone, type ClaimedDue } from '../../db/schedule.ts';
 import type { Logger } from '../../core/logging.ts';
 import type { Conversations } from '../conversations.ts';
-import type { FlowCatalog } from '../flows.ts';
+import { startableFlow, type FlowCatalog } from '../flows.ts';
 import { emptyResult, sortByPatient, type PassResult } from './result.ts';
 
 export interface DueContext {
@@ -43,13 +43,13 @@ async function handleDue(tx: Tx, ctx: DueContext, row: ClaimedDue, siblings: Par
     monitoring: row.monitoring,
     consent: row.consent,
     hasRoom: row.roomId !== null,
-    flowDeployed: (await ctx.flows.find(row.orgId, row.flowId)) !== undefined,
+    flowDeployed: (await startableFlow(ctx.flows, row.orgId, row.flowId, row.flowVersion, tx)) !== undefined,
     timeZone: row.timeZone,
     quiet: ctx.quiet,
   });
   switch (decision.action) {
     case 'start': {
-      const started = await ctx.conversations.startCheckinInTx(tx, row.patientId, row.flowId, now, { enrollmentId: row.enrollmentId });
+      const started = await ctx.conversations.startCheckinInTx(tx, row.patientId, row.flowId, now, { enrollmentId: row.enrollmentId, version: row.flowVersion });
       await markStarted(tx, row.id, started.checkinId, now);
       result.started += 1;
       result.maxLagMs = Math.max(result.maxLagMs, Date.now() - row.dueAt.getTime());

@@ -4,15 +4,13 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createWake } from '../../services/signal.ts';
-import { deployedFlows } from '../../services/flows.ts';
+import { openTestCatalog } from '../harness/catalog.ts';
 import { createConversations, type Conversations } from '../../services/conversations.ts';
 import { vocabulary } from '../../core/conversation/vocabulary.ts';
 import { openDatabase, type Database } from '../../db/database.ts';
 import { enrollPatient } from '../../db/patients.ts';
 import { createOrganisation } from '../../db/organisations.ts';
 import { freePort, registerUser, startSynapse, type SynapseInstance } from '../../scripts/synapse.ts';
-import { DEFAULT_FLOWS_DIR } from '../../server/config.ts';
-import { loadFlows } from '../../server/flows.ts';
 import { PatientChat } from '../harness/chat.ts';
 import { createApiKey } from '../../server/api/auth.ts';
 import { TestClient } from '../harness/client.ts';
@@ -32,7 +30,7 @@ beforeAll(async () => {
   database = await openDatabase({ url: inject('databaseUrl') });
   orgId = (await createOrganisation(database.db, { name: 'Klinik Resilience' })).id;
   // Check-ins are started from the test's own connection (as the scheduler would); the bot process delivers them.
-  service = createConversations({ db: database.db, flows: deployedFlows(loadFlows(DEFAULT_FLOWS_DIR)), vocabulary: vocabulary(), wake: createWake() });
+  service = createConversations({ db: database.db, flows: await openTestCatalog(database.db), vocabulary: vocabulary(), wake: createWake() });
 });
 afterAll(async () => {
   await database?.close();

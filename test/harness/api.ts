@@ -2,16 +2,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import type { Hono } from 'hono';
-import { DEFAULT_FLOWS_DIR } from '../../server/config.ts';
 import type { Db } from '../../db/database.ts';
 import { createOrganisation } from '../../db/organisations.ts';
-import type { Role } from '../../db/schema.ts';
+import { ROLES, type Role } from '../../db/schema.ts';
 import { createApi } from '../../server/api/app.ts';
 import { createApiKey, createOidcVerifier } from '../../server/api/auth.ts';
 import type { PatientContact } from '../../server/api/env.ts';
 import { createApp } from '../../server/app.ts';
-import { loadFlows } from '../../server/flows.ts';
 import { createLogger } from '../../server/logger.ts';
+import type { Catalog } from '../../services/flows.ts';
+import { openTestCatalog, SHIPPED, testAuthoring, TEST_PUBLIC_URL } from './catalog.ts';
 
 /**
  * A local OIDC issuer for tests: a real RS256 key pair and a JWKS endpoint on
@@ -88,6 +88,8 @@ export function recordingContact(startCheckin?: PatientContact['startCheckin']):
 
 export interface TestApi {
   app: Hono;
+  /** The flow catalog behind the API (the shipped flows deployed). */
+  flows: Catalog;
   contact: ReturnType<typeof recordingContact>;
   logs: string[];
   /** A new organisation with an API key per role. */
@@ -102,14 +104,17 @@ export interface TestApiOptions {
   maxTokenAgeSeconds?: number;
 }
 
-export function testApi(db: Db, issuer?: TestIssuer, options: TestApiOptions = {}): TestApi {
+export async function testApi(db: Db, issuer?: TestIssuer, options: TestApiOptions = {}): Promise<TestApi> {
   const logs: string[] = [];
   const logger = createLogger('debug', (line) => logs.push(line));
   const contact = recordingContact(options.startCheckin);
+  const flows = await openTestCatalog(db);
   const api = createApi(
     {
       db,
-      flows: loadFlows(DEFAULT_FLOWS_DIR),
+      flows,
+      authoring: testAuthoring(db, flows),
+      templates: SHIPPED,
       logger,
       verifyToken: issuer
         ? createOidcVerifier({
@@ -122,19 +127,20 @@ export function testApi(db: Db, issuer?: TestIssuer, options: TestApiOptions = {
           })
         : null,
       contact,
-      publicUrl: 'http://visite.test',
+      publicUrl: TEST_PUBLIC_URL,
     },
     { maxBodyBytes: options.maxBodyBytes ?? 64 * 1024, ...(options.authFailureLimit ? { authFailureLimit: options.authFailureLimit } : {}) },
   );
   const app = createApp({ logger, api, readiness: [] });
   return {
     app,
+    flows,
     contact,
     logs,
     async organisation(name = 'Klinik') {
       const org = await createOrganisation(db, { name });
       const keys = {} as Record<Role, string>;
-      for (const role of ['org_admin', 'flow_author', 'clinician', 'integration'] as const) {
+      for (const role of ROLES) {
         keys[role] = (await createApiKey(db, org.id, `${role} key`, [role])).secret;
       }
       return { orgId: org.id, keys };

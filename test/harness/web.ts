@@ -4,11 +4,10 @@ import type { Role } from '../../db/schema.ts';
 import { createSession } from '../../db/web-sessions.ts';
 import { createApi } from '../../server/api/app.ts';
 import { createApp } from '../../server/app.ts';
-import { DEFAULT_FLOWS_DIR } from '../../server/config.ts';
-import { loadFlows } from '../../server/flows.ts';
 import { createLogger } from '../../server/logger.ts';
 import { createWebApp, SESSION_COOKIE, type WebOptions } from '../../server/web/app.ts';
 import { recordingContact } from './api.ts';
+import { openTestCatalog, SHIPPED, testAuthoring, TEST_PUBLIC_URL } from './catalog.ts';
 
 export interface TestWeb {
   app: Hono;
@@ -24,10 +23,11 @@ export interface WebUser {
 }
 
 /** The web app and the API as Visite mounts them, without a socket or a homeserver. */
-export function testWeb(db: Db, options: Partial<WebOptions> = {}): TestWeb {
+export async function testWeb(db: Db, options: Partial<WebOptions> = {}): Promise<TestWeb> {
   const logs: string[] = [];
   const logger = createLogger('debug', (line) => logs.push(line));
-  const deps = { db, flows: loadFlows(DEFAULT_FLOWS_DIR), logger, verifyToken: null, contact: recordingContact(), publicUrl: 'http://visite.test' };
+  const flows = await openTestCatalog(db);
+  const deps = { db, flows, authoring: testAuthoring(db, flows), templates: SHIPPED, logger, verifyToken: null, contact: recordingContact(), publicUrl: TEST_PUBLIC_URL };
   const api = createApi(deps, { maxBodyBytes: 64 * 1024 });
   const web = createWebApp(deps, { idleMs: 30 * 60_000, lifetimeMs: 12 * 3_600_000, secureCookies: false, livePollMs: 100, ...options });
   const app = createApp({ logger, api, web, readiness: [] });

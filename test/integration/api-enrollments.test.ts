@@ -9,7 +9,7 @@ let api: TestApi;
 
 beforeAll(async () => {
   database = await openDatabase({ url: inject('databaseUrl') });
-  api = testApi(database.db);
+  api = await testApi(database.db);
 });
 afterAll(async () => {
   await database?.close();

@@ -22,7 +22,7 @@ let seededCheckin: string;
 beforeAll(async () => {
   database = await openDatabase({ url: inject('databaseUrl') });
   issuer = await startTestIssuer();
-  api = testApi(database.db, issuer, { startCheckin: dbStartCheckin(database.db) });
+  api = await testApi(database.db, issuer, { startCheckin: dbStartCheckin(database.db) });
   org = await api.organisation('Fail closed');
   const created = await call(api.app, 'POST', '/v1/patients', org.keys.integration, { matrixUserId: `@fc.${randomUUID().slice(0, 8)}:klinik.de`, displayName: 'Erika Closed' });
   patientId = created.body.id;
@@ -279,7 +279,7 @@ describe('OIDC token age', () => {
     const old = Math.floor(Date.now() / 1000) - 25 * 3600;
     const token = await issuer.sign({ sub: 'dr.old', visite_org: org.orgId, visite_roles: ['clinician'] }, { issuedAt: old, expiresIn: '48h' });
     expect((await call(api.app, 'GET', '/v1/organisation', token)).status).toBe(401);
-    const shortLived = testApi(database.db, issuer, { maxTokenAgeSeconds: 600 });
+    const shortLived = await testApi(database.db, issuer, { maxTokenAgeSeconds: 600 });
     const twentyMinutes = await issuer.sign({ sub: 'dr.old', visite_org: org.orgId, visite_roles: ['clinician'] }, { issuedAt: Math.floor(Date.now() / 1000) - 1200, expiresIn: '1h' });
     expect((await call(shortLived.app, 'GET', '/v1/organisation', twentyMinutes)).status).toBe(401);
     expect((await call(api.app, 'GET', '/v1/organisation', twentyMinutes)).status).toBe(200);
@@ -291,7 +291,7 @@ describe('failed-authentication limit', () => {
     app.request('/v1/flows', { method, headers: token ? { authorization: `Bearer ${token}` } : {} }, { incoming: { socket: { remoteAddress: address, remotePort: 1 } } });
 
   it('lets a valid credential through from an address that is over the limit', async () => {
-    const limited = testApi(database.db, issuer, { authFailureLimit: 3 });
+    const limited = await testApi(database.db, issuer, { authFailureLimit: 3 });
     for (let i = 0; i < 3; i++) expect((await from(limited.app, '10.0.0.1', 'wrong')).status).toBe(401);
     expect((await from(limited.app, '10.0.0.1', 'wrong')).status).toBe(429);
     expect((await from(limited.app, '10.0.0.1', org.keys.clinician)).status).toBe(200);
@@ -300,7 +300,7 @@ describe('failed-authentication limit', () => {
   });
 
   it('counts failures per API key prefix across addresses', async () => {
-    const limited = testApi(database.db, issuer, { authFailureLimit: 3 });
+    const limited = await testApi(database.db, issuer, { authFailureLimit: 3 });
     const prefix = /^vk_([0-9a-f]{12})_/.exec(org.keys.integration)![1]!;
     const guess = (n: number) => `vk_${prefix}_${String(n).padStart(43, 'A')}`;
     for (let i = 0; i < 3; i++) expect((await from(limited.app, `10.1.0.${i}`, guess(i))).status).toBe(401);
@@ -310,7 +310,7 @@ describe('failed-authentication limit', () => {
   });
 
   it('does not count CORS preflights (OPTIONS)', async () => {
-    const limited = testApi(database.db, issuer, { authFailureLimit: 3 });
+    const limited = await testApi(database.db, issuer, { authFailureLimit: 3 });
     for (let i = 0; i < 10; i++) expect((await from(limited.app, '10.2.0.1', null, 'OPTIONS')).status).not.toBe(429);
     expect((await from(limited.app, '10.2.0.1', 'wrong')).status).toBe(401);
   });

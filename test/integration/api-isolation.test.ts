@@ -22,6 +22,9 @@ interface OrgA extends SeededPatient {
   apiKeyId: string;
   matrixUserId: string;
   displayName: string;
+  /** A flow of A's own catalog (not deployed), with a published version and a draft in review. */
+  flowId: string;
+  questionnaireId: string;
 }
 
 type Ids = Record<string, string>;
@@ -29,7 +32,14 @@ interface Case {
   /** Path parameters filled with A's objects. */
   params: (a: OrgA) => Ids;
   body?: unknown;
+  /** Path parameters of an object that exists nowhere (default: random UUIDs). */
+  random?: () => Ids;
+  /** What both answer (default 404): a route that creates in the caller's own organisation refuses an invalid body alike. */
+  status?: number;
 }
+
+/** A flow id and version no organisation has. */
+const randomFlow = () => ({ id: `f${randomUUID().slice(0, 8)}`, version: '1.0' });
 
 /** Every route with a path parameter. Adding a route means adding it here. */
 const ROUTES: Record<string, Case> = {
@@ -51,6 +61,20 @@ const ROUTES: Record<string, Case> = {
   'POST /v1/checkins/:id/cancel': { params: (a) => ({ id: a.checkinId }) },
   'POST /v1/alerts/:id/acknowledge': { params: (a) => ({ id: a.alertId }) },
   'GET /fhir/R4/Patient/:id/$everything': { params: (a) => ({ id: a.patientId }) },
+  'GET /fhir/R4/Questionnaire/:id': { params: (a) => ({ id: a.questionnaireId }) },
+  'GET /v1/flows/:id': { params: (a) => ({ id: a.flowId }), random: randomFlow },
+  'GET /v1/flows/:id/versions/:version': { params: (a) => ({ id: a.flowId, version: '1.0' }), random: randomFlow },
+  'POST /v1/flows/:id/versions/:version/retire': { params: (a) => ({ id: a.flowId, version: '1.0' }), random: randomFlow },
+  // Writing a draft is always into the caller's own catalog: an empty flow document is refused alike.
+  'PUT /v1/flows/:id/draft': { params: (a) => ({ id: a.flowId }), random: randomFlow, body: {}, status: 422 },
+  'GET /v1/flows/:id/draft': { params: (a) => ({ id: a.flowId }), random: randomFlow },
+  'DELETE /v1/flows/:id/draft': { params: (a) => ({ id: a.flowId }), random: randomFlow },
+  'PUT /v1/flows/:id/draft/transcripts': { params: (a) => ({ id: a.flowId }), random: randomFlow, body: { transcripts: [{ name: 'x', lang: 'de', messages: [], expect: {} }] } },
+  'GET /v1/flows/:id/draft/transcripts': { params: (a) => ({ id: a.flowId }), random: randomFlow },
+  'POST /v1/flows/:id/draft/try': { params: (a) => ({ id: a.flowId }), random: randomFlow, body: { answers: ['1'] } },
+  'GET /v1/flows/:id/draft/diff': { params: (a) => ({ id: a.flowId }), random: randomFlow },
+  'POST /v1/flows/:id/draft/submit': { params: (a) => ({ id: a.flowId }), random: randomFlow },
+  'POST /v1/flows/:id/draft/publish': { params: (a) => ({ id: a.flowId }), random: randomFlow },
 };
 
 const fill = (path: string, ids: Ids) => path.replace(/:(\w+)/g, (_, name: string) => ids[name] ?? `missing-${name}`);
@@ -62,7 +86,7 @@ let routes: Array<{ method: string; path: string }>;
 
 beforeAll(async () => {
   database = await openDatabase({ url: inject('databaseUrl') });
-  api = testApi(database.db, undefined, { startCheckin: dbStartCheckin(database.db) });
+  api = await testApi(database.db, undefined, { startCheckin: dbStartCheckin(database.db) });
   const orgA = await api.organisation('A');
   const matrixUserId = `@iso.${randomUUID().slice(0, 8)}:klinik.de`;
   const displayName = 'Hildegard Isolde';
@@ -71,7 +95,17 @@ beforeAll(async () => {
   const clinician = await call(api.app, 'POST', '/v1/clinicians', orgA.keys.org_admin, { matrixUserId: '@dr.iso:klinik.de', displayName: 'Dr. Iso' });
   const key = await call(api.app, 'POST', '/v1/api-keys', orgA.keys.org_admin, { name: 'PVS A', roles: ['integration'] });
   expect(await call(api.app, 'PUT', `/v1/care-teams/${seeded.careTeamId}/members/${clinician.body.id}`, orgA.keys.org_admin)).toMatchObject({ status: 204 });
-  a = { ...seeded, orgId: orgA.orgId, clinicianId: clinician.body.id, apiKeyId: key.body.id, matrixUserId, displayName };
+  // A flow of A's own: version 1.0 published, 2.0 in review.
+  const flowId = `iso-${randomUUID().slice(0, 8)}`;
+  const flowText = (version: string) => `id: ${flowId}\nversion: "${version}"\ntitle: { de: Isoliert, en: Isolated }\nlanguages: [de, en]\nquestions:\n  - id: q\n    type: boolean\n    text: { de: Frage?, en: Question? }\n`;
+  const yaml = { 'content-type': 'application/yaml' };
+  expect((await call(api.app, 'PUT', `/v1/flows/${flowId}/draft`, orgA.keys.flow_author, flowText('1.0'), yaml)).status).toBe(201);
+  expect((await call(api.app, 'POST', `/v1/flows/${flowId}/draft/submit`, orgA.keys.flow_author)).status).toBe(200);
+  expect((await call(api.app, 'POST', `/v1/flows/${flowId}/draft/publish`, orgA.keys.flow_reviewer)).status).toBe(200);
+  expect((await call(api.app, 'PUT', `/v1/flows/${flowId}/draft`, orgA.keys.flow_author, flowText('2.0'), yaml)).status).toBe(201);
+  expect((await call(api.app, 'POST', `/v1/flows/${flowId}/draft/submit`, orgA.keys.flow_author)).status).toBe(200);
+  const questionnaireId = (await call(api.app, 'GET', `/v1/flows/${flowId}`, orgA.keys.org_admin)).body.versions[0].questionnaireId as string;
+  a = { ...seeded, orgId: orgA.orgId, clinicianId: clinician.body.id, apiKeyId: key.body.id, matrixUserId, displayName, flowId, questionnaireId };
 
   const orgB = await api.organisation('B');
   keyB = (await createApiKey(database.db, orgB.orgId, 'all roles', [...ROLES])).secret;
@@ -96,7 +130,7 @@ describe('tenant isolation', () => {
   });
 
   it('lists of organisation B never contain organisation A\'s objects, also when filtered by A\'s ids', async () => {
-    const secrets = () => [a.patientId, a.checkinId, a.alertId, a.careTeamId, a.enrollmentId, a.clinicianId, a.apiKeyId, a.orgId, a.matrixUserId, a.displayName, a.roomId, a.answerText];
+    const secrets = () => [a.patientId, a.checkinId, a.alertId, a.careTeamId, a.enrollmentId, a.clinicianId, a.apiKeyId, a.orgId, a.matrixUserId, a.displayName, a.roomId, a.answerText, a.flowId, a.questionnaireId];
     // The audit list first: B's own later requests (which name A's ids as filters) are B's to see.
     const lists = routes.filter((r) => r.method === 'GET' && !r.path.includes(':')).sort((x, y) => Number(y.path === '/v1/audit') - Number(x.path === '/v1/audit'));
     expect(lists.map((r) => r.path)).toEqual(expect.arrayContaining(['/v1/patients', '/v1/checkins', '/v1/alerts', '/v1/care-teams', '/v1/clinicians', '/v1/enrollments', '/v1/audit']));
@@ -116,14 +150,14 @@ describe('tenant isolation', () => {
     }
   });
 
-  it.each(Object.entries(ROUTES))('%s with A\'s ids answers exactly like a random id (404)', async (route, { params, body }) => {
+  it.each(Object.entries(ROUTES))('%s with A\'s ids answers exactly like a random id (404)', async (route, { params, body, random, status }) => {
     const [method, path] = route.split(' ') as [string, string];
     const ids = params(a);
     const viaA = await call(api.app, method, fill(path, ids), keyB, body);
-    const viaRandom = await call(api.app, method, fill(path, randomIds(ids)), keyB, body);
-    expect(viaA.status).toBe(404);
+    const viaRandom = await call(api.app, method, fill(path, random ? random() : randomIds(ids)), keyB, body);
+    expect(viaA.status).toBe(status ?? 404);
     expect(viaA.body).toEqual(viaRandom.body);
-    if (path.startsWith('/v1/')) expect(viaA.body.error.code).toBe('not_found');
+    if (path.startsWith('/v1/') && status === undefined) expect(viaA.body.error.code).toBe('not_found');
   });
 
   it('refers to A\'s objects in request bodies only as to unknown ones', async () => {
@@ -158,5 +192,8 @@ describe('tenant isolation', () => {
     expect((await get(`/v1/enrollments/${a.enrollmentId}`)).status).toBe(200);
     expect((await get('/v1/api-keys')).body.apiKeys.find((k: { id: string }) => k.id === a.apiKeyId)).toMatchObject({ revokedAt: null });
     expect(api.contact.calls.filter((c) => c.includes(a.patientId) || c.includes(a.roomId))).toEqual([]);
+    const flow = (await get(`/v1/flows/${a.flowId}`)).body;
+    expect(flow).toMatchObject({ origin: 'organisation', version: '1.0', versions: [{ version: '1.0', status: 'published' }], draft: { version: '2.0', status: 'in_review' } });
+    expect((await get(`/fhir/R4/Questionnaire/${a.questionnaireId}`)).status).toBe(200);
   });
 });

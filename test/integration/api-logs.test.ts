@@ -20,7 +20,7 @@ let failNext = false;
 beforeAll(async () => {
   database = await openDatabase({ url: inject('databaseUrl') });
   const start = dbStartCheckin(database.db);
-  api = testApi(database.db, undefined, {
+  api = await testApi(database.db, undefined, {
     startCheckin: async (patientId, flowId) => {
       if (failNext) {
         failNext = false;

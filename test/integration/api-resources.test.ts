@@ -15,7 +15,7 @@ let api: TestApi;
 
 beforeAll(async () => {
   database = await openDatabase({ url: inject('databaseUrl') });
-  api = testApi(database.db, undefined, { startCheckin: dbStartCheckin(database.db) });
+  api = await testApi(database.db, undefined, { startCheckin: dbStartCheckin(database.db) });
 });
 afterAll(async () => {
   await database?.close();

@@ -15,7 +15,7 @@ let api: TestApi;
 beforeAll(async () => {
   database = await openDatabase({ url: inject('databaseUrl') });
   issuer = await startTestIssuer();
-  api = testApi(database.db, issuer);
+  api = await testApi(database.db, issuer);
 });
 afterAll(async () => {
   await issuer?.close();
@@ -84,7 +84,7 @@ describe('authentication', () => {
   });
 
   it('limits failed authentication attempts per client address', async () => {
-    const limited = testApi(database.db, issuer, { authFailureLimit: 5 });
+    const limited = await testApi(database.db, issuer, { authFailureLimit: 5 });
     for (let i = 0; i < 5; i++) expect((await call(limited.app, 'GET', '/v1/flows', 'wrong')).status).toBe(401);
     const blocked = await call(limited.app, 'GET', '/v1/flows', 'wrong');
     expect(blocked.status).toBe(429);
@@ -154,7 +154,7 @@ describe('patients', () => {
 
   it('rejects bodies that are too large (413) or not JSON (415)', async () => {
     const { keys } = await api.organisation();
-    const small = testApi(database.db, issuer, { maxBodyBytes: 256 });
+    const small = await testApi(database.db, issuer, { maxBodyBytes: 256 });
     const big = await call(small.app, 'POST', '/v1/patients', keys.integration, { ...patientBody('b'), displayName: 'x'.repeat(1_000) });
     expect(big.status).toBe(413);
     expect(big.body.error.code).toBe('payload_too_large');

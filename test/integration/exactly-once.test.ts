@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { vocabulary } from '../../core/conversation/vocabulary.ts';
 import { createOrganisation } from '../../db/organisations.ts';
 import { auditLog, careTeamMembers, careTeams, clinicians, enrollments, inboundEvents, outbox, patients } from '../../db/schema.ts';
-import { DEFAULT_FLOWS_DIR } from '../../server/config.ts';
-import { loadFlows } from '../../server/flows.ts';
 import { createLogger } from '../../server/logger.ts';
 import { createCareTeamCommands } from '../../services/care-team-commands.ts';
 import { createConversations } from '../../services/conversations.ts';
-import { deployedFlows } from '../../services/flows.ts';
+import type { FlowCatalog } from '../../services/flows.ts';
+import { openTestCatalog } from '../harness/catalog.ts';
 import { createGreetings } from '../../services/greetings.ts';
 import { createPatientRooms } from '../../services/patient-rooms.ts';
 import { createWake } from '../../services/signal.ts';
@@ -22,7 +21,6 @@ import { BACKENDS, useBackend } from '../harness/backends.ts';
  * which aborts the transaction as a kill would) leaves no claim behind; the
  * redelivered event is handled, once, and a third delivery changes nothing.
  */
-const flows = deployedFlows(loadFlows(DEFAULT_FLOWS_DIR));
 const logger = createLogger('error');
 const tag = () => randomBytes(4).toString('hex');
 
@@ -38,6 +36,10 @@ function crashOnce() {
 
 describe.each(BACKENDS)('event id and effect in one transaction, on %s', (kind) => {
   const backend = useBackend(kind);
+  let flows: FlowCatalog;
+  beforeAll(async () => {
+    flows = await openTestCatalog(backend.db);
+  });
   const rooms = () =>
     createPatientRooms({
       db: backend.db,

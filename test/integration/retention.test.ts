@@ -20,7 +20,7 @@ const DAY = 86_400_000;
 
 beforeAll(async () => {
   database = await openDatabase({ url: inject('databaseUrl') });
-  api = testApi(database.db);
+  api = await testApi(database.db);
 });
 afterAll(async () => {
   await database?.close();

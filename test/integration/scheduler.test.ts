@@ -5,16 +5,14 @@ import { join } from 'node:path';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createWake } from '../../services/signal.ts';
-import { deployedFlows } from '../../services/flows.ts';
+import type { Catalog, FlowFile } from '../../services/flows.ts';
+import { openTestCatalog, SHIPPED } from '../harness/catalog.ts';
 import { createConversations, type Conversations } from '../../services/conversations.ts';
 import { vocabulary } from '../../core/conversation/vocabulary.ts';
-import type { Flow } from '../../core/flow/model.ts';
 import { translator } from '../../core/i18n.ts';
 import { openDatabase, type Database } from '../../db/database.ts';
 import { cancelPendingCheckins, scheduleEnrollment } from '../../db/schedule.ts';
 import { careTeams, checkins, enrollments, escalations, organisations, outbox, patients, scheduledCheckins } from '../../db/schema.ts';
-import { DEFAULT_FLOWS_DIR } from '../../server/config.ts';
-import { loadFlows } from '../../server/flows.ts';
 import { createLogger } from '../../server/logger.ts';
 import { startScheduler, type PassResult, type Scheduler } from '../../server/scheduler.ts';
 import { createFreshDatabase } from '../harness/postgres.ts';
@@ -36,7 +34,8 @@ let instanceA: Database;
 let instanceB: Database;
 let orgId: string;
 let careTeamId: string;
-const flows: Map<string, Flow> = loadFlows(DEFAULT_FLOWS_DIR);
+const flows = new Map<string, FlowFile>(SHIPPED);
+const catalogs = new Map<Database, Catalog>();
 const logs: string[] = [];
 const logger = createLogger('debug', (line) => logs.push(line));
 
@@ -56,9 +55,12 @@ describe.each(BACKENDS)('the scheduler on %s', (kind) => {
       pgliteDir = mkdtempSync(join(tmpdir(), 'visite-sched-'));
       test = instanceA = instanceB = await openDatabase({ dataDir: pgliteDir });
     }
+    // post-op without an expiry: a deployed flow file of its own.
     const postOp = flows.get('post-op')!;
-    const { expireAfterHours: _unused, ...withoutExpiry } = postOp.schedule!;
-    flows.set('post-op-open', { ...postOp, id: 'post-op-open', schedule: withoutExpiry });
+    const source = postOp.source.replace(/^id: post-op$/m, 'id: post-op-open').replace(/^ {2}expireAfterHours: 12\n/m, '');
+    const { expireAfterHours: _unused, ...withoutExpiry } = postOp.flow.schedule!;
+    flows.set('post-op-open', { ...postOp, source, file: 'post-op-open.yaml', flow: { ...postOp.flow, id: 'post-op-open', schedule: withoutExpiry } });
+    for (const database of new Set([test, instanceA, instanceB])) catalogs.set(database, await openTestCatalog(database.db, { deployed: flows }));
     const [org] = await test.db.insert(organisations).values({ name: 'Klinik Scheduler' }).returning();
     orgId = org!.id;
     const [team] = await test.db.insert(careTeams).values({ orgId, name: 'Station 3' }).returning();
@@ -82,14 +84,14 @@ describe.each(BACKENDS)('the scheduler on %s', (kind) => {
   });
 
   function conversationsOn(database: Database): Conversations {
-    return createConversations({ db: database.db, flows: deployedFlows(flows), vocabulary: vocabulary(), wake: createWake() });
+    return createConversations({ db: database.db, flows: catalogs.get(database)!, vocabulary: vocabulary(), wake: createWake() });
   }
 
   function scheduler(database: Database, options: { batchSize?: number; conversations?: Conversations } = {}): Scheduler {
     return startScheduler({
       db: database.db,
       conversations: options.conversations ?? conversationsOn(database),
-      flows: deployedFlows(flows),
+      flows: catalogs.get(database)!,
       logger,
       wake: createWake(),
       cron: false,
@@ -126,7 +128,7 @@ describe.each(BACKENDS)('the scheduler on %s', (kind) => {
       .values(rows.map((p) => ({ orgId, patientId: p.id, flowId, anchorDate: options.anchor ?? ANCHOR, careTeamId })))
       .returning();
     for (const e of enrolled) {
-      await scheduleEnrollment(test.db, { enrollmentId: e.id, orgId, anchorDate: e.anchorDate, schedule: flows.get(flowId)!.schedule!, timeZone: 'Europe/Berlin' });
+      await scheduleEnrollment(test.db, { enrollmentId: e.id, orgId, anchorDate: e.anchorDate, schedule: flows.get(flowId)!.flow.schedule!, timeZone: 'Europe/Berlin' });
     }
     return enrolled.map((e, i) => ({ patientId: e.patientId, enrollmentId: e.id, roomId: rows[i]!.roomId! }));
   }
@@ -339,7 +341,7 @@ describe.each(BACKENDS)('the scheduler on %s', (kind) => {
         { orgId, enrollmentId: second!.enrollmentId, day: 100, dueAt: new Date(now + 2_000), expiresAt: new Date(now + 3_600_000) },
       ]);
       const passes: PassResult[] = [];
-      const s = startScheduler({ db: instanceA.db, conversations: conversationsOn(instanceA), flows: deployedFlows(flows), logger, wake: createWake(), cron: '* * * * * *', onPass: (r) => passes.push(r) });
+      const s = startScheduler({ db: instanceA.db, conversations: conversationsOn(instanceA), flows: catalogs.get(instanceA)!, logger, wake: createWake(), cron: '* * * * * *', onPass: (r) => passes.push(r) });
       const started = async (e: Enrolled) => (await test.db.select().from(scheduledCheckins).where(and(eq(scheduledCheckins.enrollmentId, e.enrollmentId), eq(scheduledCheckins.day, 100))))[0]?.status === 'started';
       await eventually(async () => ((await started(first!)) ? true : undefined), 5_000, 'the start pass');
       await eventually(async () => ((await started(second!)) ? true : undefined), 10_000, 'a tick after the due time');

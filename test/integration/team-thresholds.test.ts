@@ -3,13 +3,10 @@ import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, useBackend } from '../harness/backends.ts';
 import { createWake } from '../../services/signal.ts';
-import { deployedFlows } from '../../services/flows.ts';
 import { createConversations } from '../../services/conversations.ts';
 import { vocabulary } from '../../core/conversation/vocabulary.ts';
 import { enrollPatient, setPatientRoom } from '../../db/patients.ts';
 import { careTeams, checkins, enrollments, escalations, patients } from '../../db/schema.ts';
-import { DEFAULT_FLOWS_DIR } from '../../server/config.ts';
-import { loadFlows } from '../../server/flows.ts';
 import { call, testApi } from '../harness/api.ts';
 
 /** A care team's own thresholds, set over the API and applied to its patients' check-ins. */
@@ -19,7 +16,7 @@ describe.each(BACKENDS)('team thresholds, on %s', (kind) => {
 
   describe('care-team thresholds', () => {
     it('are validated over the API and change when a team member\'s patient raises an alert', async () => {
-      const api = testApi(backend.db);
+      const api = await testApi(backend.db);
       const org = await api.organisation();
       await call(api.app, 'POST', '/v1/clinicians', org.keys.org_admin, { matrixUserId: '@dr.schwelle:klinik.de', displayName: 'Dr. Schwelle' });
       const team = await call(api.app, 'POST', '/v1/care-teams', org.keys.org_admin, { name: 'Station 1', roomId: `!s1-${org.orgId}:klinik.de` });
@@ -30,7 +27,7 @@ describe.each(BACKENDS)('team thresholds, on %s', (kind) => {
       const good = await call(api.app, 'PATCH', `/v1/care-teams/${team.body.id}`, org.keys.org_admin, { thresholds: { 'post-op': { fever: 38.0 } } });
       expect(good.body.thresholds).toEqual({ 'post-op': { fever: 38.0 } });
 
-      const conversations = createConversations({ db: backend.db, flows: deployedFlows(loadFlows(DEFAULT_FLOWS_DIR)), vocabulary: vocabulary(), wake: createWake() });
+      const conversations = createConversations({ db: backend.db, flows: api.flows, vocabulary: vocabulary(), wake: createWake() });
       const raise = async (careTeamId: string | null) => {
         const userId = `@p-${randomUUID().slice(0, 8)}:klinik.de`;
         const patient = await enrollPatient(backend.db, { orgId: org.orgId, matrixUserId: userId, language: 'de' });

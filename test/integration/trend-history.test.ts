@@ -3,14 +3,11 @@ import { and, eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, useBackend } from '../harness/backends.ts';
 import { createWake } from '../../services/signal.ts';
-import { deployedFlows } from '../../services/flows.ts';
+import { openTestCatalog } from '../harness/catalog.ts';
 import { createConversations, type Conversations } from '../../services/conversations.ts';
 import { vocabulary } from '../../core/conversation/vocabulary.ts';
-import type { Flow } from '../../core/flow/model.ts';
 import { createOrganisation } from '../../db/organisations.ts';
 import { answers, checkins, escalations, patients } from '../../db/schema.ts';
-import { DEFAULT_FLOWS_DIR } from '../../server/config.ts';
-import { loadFlows } from '../../server/flows.ts';
 
 /**
  * The conversation service loads the patient's history for trend rules from
@@ -19,7 +16,6 @@ import { loadFlows } from '../../server/flows.ts';
  */
 let conversations: Conversations;
 let orgId: string;
-const flows: Map<string, Flow> = loadFlows(DEFAULT_FLOWS_DIR);
 const DAY = 86_400_000;
 const DAY1 = new Date('2026-02-02T08:00:00Z');
 const at = (day: number, minute = 0) => new Date(DAY1.getTime() + (day - 1) * DAY + minute * 60_000);
@@ -28,7 +24,7 @@ describe.each(BACKENDS)('trend history, on %s', (kind) => {
   const backend = useBackend(kind);
 
   beforeAll(async () => {
-    conversations = createConversations({ db: backend.db, flows: deployedFlows(flows), vocabulary: vocabulary(), wake: createWake() });
+    conversations = createConversations({ db: backend.db, flows: await openTestCatalog(backend.db), vocabulary: vocabulary(), wake: createWake() });
     orgId = (await createOrganisation(backend.db, { name: 'Klinik Trend-Historie' })).id;
   });
 

@@ -23,7 +23,7 @@ let bOrg: string;
 
 beforeAll(async () => {
   database = await openDatabase({ url: inject('databaseUrl') });
-  web = testWeb(database.db);
+  web = await testWeb(database.db);
   const org = await createOrganisation(database.db, { name: 'Klinik A' });
   const patient = await enrollPatient(database.db, { orgId: org.id, matrixUserId: '@web-a:klinik.de', language: 'de', displayName: 'Anna A' });
   const seeded = await seedPatientData(database.db, org.id, patient.id);

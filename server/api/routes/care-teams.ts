@@ -51,6 +51,9 @@ const CareTeam = z
     language: LanguageSchema,
     escalationChain: z.array(EscalationStep),
     thresholds: Thresholds,
+    thresholdProblems: z
+      .array(z.object({ flowId: z.string(), ruleId: z.string(), message: z.string() }))
+      .openapi({ description: "Thresholds the flow's current version does not take (e.g. a new version removed the rule): they are not applied to check-ins on that version. Remove or change them." }),
     memberIds: z.array(z.uuid()).openapi({ description: 'Clinicians of this team' }),
     createdAt: z.iso.datetime(),
   })
@@ -93,16 +96,35 @@ const MemberParams = z.object({
 
 type Step = z.infer<typeof EscalationStep>;
 type Row = typeof careTeams.$inferSelect;
-const view = (row: Row, memberIds: string[]): z.infer<typeof CareTeam> => ({
-  id: row.id,
-  name: row.name,
-  roomId: row.roomId,
-  language: row.language as z.infer<typeof LanguageSchema>,
-  escalationChain: row.escalationChain as Step[],
-  thresholds: row.thresholds as Record<string, Record<string, number>>,
-  memberIds,
-  createdAt: row.createdAt.toISOString(),
-});
+type ThresholdMap = Record<string, Record<string, number>>;
+
+/**
+ * The team as the API shows it, with the thresholds that do not fit the
+ * version of their flow that new check-ins start on: a new version may have
+ * removed or changed a rule, and a threshold dropped silently would be a
+ * safety gap nobody sees.
+ */
+async function view(c: Context<ApiEnv>, row: Row, memberIds: string[]): Promise<z.infer<typeof CareTeam>> {
+  const thresholds = row.thresholds as ThresholdMap;
+  const { flows } = c.get('deps');
+  const thresholdProblems = [];
+  for (const [flowId, overrides] of Object.entries(thresholds)) {
+    const flow = await flows.find(row.orgId, flowId);
+    if (!flow) thresholdProblems.push(...Object.keys(overrides).map((ruleId) => ({ flowId, ruleId, message: `no published flow "${flowId}"` })));
+    else thresholdProblems.push(...checkThresholds(flow, overrides).map((p) => ({ flowId, ruleId: p.ruleId, message: `${p.message} (version ${flow.version})` })));
+  }
+  return {
+    id: row.id,
+    name: row.name,
+    roomId: row.roomId,
+    language: row.language as z.infer<typeof LanguageSchema>,
+    escalationChain: row.escalationChain as Step[],
+    thresholds,
+    thresholdProblems,
+    memberIds,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
 
 /**
  * Every clinician named in the chain must be of the caller's organisation. An
@@ -124,13 +146,14 @@ async function checkChain(c: Context<ApiEnv>, chain: Step[] | undefined): Promis
   if (fields.length > 0) throw new ApiError('bad_request', `invalid request: ${fields.map((f) => f.path).join(', ')}`, { fields });
 }
 
-/** Thresholds must name deployed flows and rules with one numeric threshold, within the question's range. */
-function checkTeamThresholds(c: Context<ApiEnv>, thresholds: Record<string, Record<string, number>> | undefined): void {
-  const fields = Object.entries(thresholds ?? {}).flatMap(([flowId, overrides]) => {
-    const flow = c.get('deps').flows.get(flowId);
-    if (!flow) return [{ path: `thresholds.${flowId}`, message: 'no deployed flow with this id' }];
-    return checkThresholds(flow, overrides).map((p) => ({ path: `thresholds.${flowId}.${p.ruleId}`, message: p.message }));
-  });
+/** New thresholds must name the organisation's published flows and rules with one numeric threshold, within the question's range (of the version new check-ins start on). */
+async function checkTeamThresholds(c: Context<ApiEnv>, thresholds: ThresholdMap | undefined): Promise<void> {
+  const fields = [];
+  for (const [flowId, overrides] of Object.entries(thresholds ?? {})) {
+    const flow = await c.get('deps').flows.find(c.get('principal').orgId, flowId);
+    if (!flow) fields.push({ path: `thresholds.${flowId}`, message: 'no published flow with this id' });
+    else fields.push(...checkThresholds(flow, overrides).map((p) => ({ path: `thresholds.${flowId}.${p.ruleId}`, message: p.message })));
+  }
   if (fields.length > 0) throw new ApiError('bad_request', `invalid request: ${fields.map((f) => f.path).join(', ')}`, { fields });
 }
 
@@ -172,7 +195,7 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
     async (c) => {
       const body = c.req.valid('json');
       await checkChain(c, body.escalationChain);
-      checkTeamThresholds(c, body.thresholds);
+      await checkTeamThresholds(c, body.thresholds);
       const roomCheck = await checkAlertRoom(c, body.roomId, 'roomId', { needClinician: true });
       await checkStepRooms(c, body.escalationChain);
       const [row] = await c
@@ -185,7 +208,7 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
           throw error;
         });
       await audit(c, 'care_team.create', { type: 'CareTeam', id: row!.id });
-      return c.json({ ...view(row!, []), roomCheck }, 201);
+      return c.json({ ...(await view(c, row!, [])), roomCheck }, 201);
     },
   );
 
@@ -202,7 +225,7 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
     async (c) => {
       const rows = await listOwned(c, { table: careTeams, orderBy: [asc(careTeams.name), asc(careTeams.id)] });
       const members = await membersOf(c, rows.map((r) => r.id));
-      return c.json({ careTeams: rows.map((row) => view(row, members.get(row.id) ?? [])) }, 200);
+      return c.json({ careTeams: await Promise.all(rows.map((row) => view(c, row, members.get(row.id) ?? []))) }, 200);
     },
   );
 
@@ -219,7 +242,7 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const row = await findOwned(c, { table: careTeams, id: c.req.valid('param').id, notFound: 'no such care team' });
-      return c.json(view(row, (await membersOf(c, [row.id])).get(row.id) ?? []), 200);
+      return c.json(await view(c, row, (await membersOf(c, [row.id])).get(row.id) ?? []), 200);
     },
   );
 
@@ -245,7 +268,7 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
       const body = c.req.valid('json');
       const existing = await findOwned(c, { table: careTeams, id, notFound: 'no such care team', action: 'care_team.update', type: 'CareTeam', auditFound: false });
       await checkChain(c, body.escalationChain);
-      checkTeamThresholds(c, body.thresholds);
+      await checkTeamThresholds(c, body.thresholds);
       const roomCheck = body.roomId !== undefined && body.roomId !== existing.roomId ? await checkAlertRoom(c, body.roomId, 'roomId', { needClinician: true }) : undefined;
       await checkStepRooms(c, body.escalationChain);
       const changes = Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
@@ -263,7 +286,7 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
               })
           : [existing];
       const updated = await ensureFound(c, row, { action: 'care_team.update', type: 'CareTeam', id, notFound: 'no such care team' });
-      return c.json({ ...view(updated, (await membersOf(c, [updated.id])).get(updated.id) ?? []), ...(roomCheck ? { roomCheck } : {}) }, 200);
+      return c.json({ ...(await view(c, updated, (await membersOf(c, [updated.id])).get(updated.id) ?? [])), ...(roomCheck ? { roomCheck } : {}) }, 200);
     },
   );
 

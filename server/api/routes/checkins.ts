@@ -39,7 +39,7 @@ const Answer = z
 
 const CheckinWithAnswers = Checkin.extend({ answers: z.array(Answer).openapi({ description: 'The current answers, in the order they were given' }) }).openapi('CheckinWithAnswers');
 
-const StartCheckin = z.strictObject({ flowId: z.string().min(1).max(200).openapi({ description: 'A deployed flow (`GET /v1/flows`)', example: 'post-op' }) }).openapi('StartCheckin');
+const StartCheckin = z.strictObject({ flowId: z.string().min(1).max(200).openapi({ description: 'A flow with a published version (`GET /v1/flows`); the check-in runs on its current version to the end', example: 'post-op' }) }).openapi('StartCheckin');
 
 type Row = typeof checkins.$inferSelect;
 const view = (row: Row): z.infer<typeof Checkin> => ({
@@ -140,8 +140,8 @@ export function checkinRoutes(api: OpenAPIHono<ApiEnv>): void {
       const { id } = c.req.valid('param');
       const { flowId } = c.req.valid('json');
       const deps = c.get('deps');
-      if (!deps.flows.has(flowId)) {
-        const fields = [{ path: 'flowId', message: 'no deployed flow with this id (see GET /v1/flows)' }];
+      if (!(await deps.flows.find(c.get('principal').orgId, flowId))) {
+        const fields = [{ path: 'flowId', message: 'no published flow with this id (see GET /v1/flows)' }];
         throw new ApiError('bad_request', 'invalid request: flowId', { fields });
       }
       const patient = await findOwned(c, { table: patients, id, notFound: 'no such patient', action: 'checkin.start', type: 'Patient', auditFound: false });

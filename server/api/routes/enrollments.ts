@@ -24,6 +24,7 @@ const Enrollment = z
     id: z.uuid(),
     patientId: z.uuid(),
     flowId: z.string(),
+    flowVersion: z.string().nullable().openapi({ description: 'The pinned flow version; null: each check-in starts on the latest published version' }),
     anchorDate: z.iso.date(),
     careTeamId: z.uuid(),
     status: z.enum(['active', 'ended']),
@@ -48,6 +49,12 @@ export const CreateEnrollment = z
   .strictObject({
     patientId: z.uuid({ error: 'expected the id of one of your patients' }),
     flowId: z.string().min(1).max(200).openapi({ example: 'post-op' }),
+    flowVersion: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .openapi({ example: '1.0.0', description: "Pin a published version of the flow (e.g. for a study); without it every check-in starts on the flow's latest published version. A pinned version that is retired later gives way to the latest published one." }),
     anchorDate: AnchorDate,
     careTeamId: z.uuid({ error: 'expected the id of one of your care teams' }),
   })
@@ -63,9 +70,10 @@ type Row = typeof enrollments.$inferSelect;
 export async function enroll(c: Context<ApiEnv>, body: z.output<typeof CreateEnrollment>): Promise<{ row: Row; created: boolean }> {
   const { orgId } = c.get('principal');
   const { db, flows, contact, logger } = c.get('deps');
-  const flow = flows.get(body.flowId);
   const invalid = (path: string, message: string) => new ApiError('bad_request', `invalid request: ${path}`, { fields: [{ path, message }] });
-  if (!flow) throw invalid('flowId', `no deployed flow "${body.flowId}" (GET /v1/flows lists them)`);
+  const flow = await flows.find(orgId, body.flowId, body.flowVersion);
+  if (body.flowVersion !== undefined && flow?.catalog.status !== 'published') throw invalid('flowVersion', `no published version "${body.flowVersion}" of flow "${body.flowId}" (GET /v1/flows/${body.flowId} lists them)`);
+  if (!flow) throw invalid('flowId', `no published flow "${body.flowId}" (GET /v1/flows lists them)`);
   if (!flow.schedule) throw invalid('flowId', 'this flow has no schedule; start its check-ins with POST /v1/patients/{id}/checkins');
   const schedule = flow.schedule;
   const outcome = await db.transaction(async (tx) => {
@@ -81,8 +89,11 @@ export async function enroll(c: Context<ApiEnv>, body: z.output<typeof CreateEnr
       .from(enrollments)
       .where(and(eq(enrollments.patientId, patient.id), eq(enrollments.flowId, flow.id), eq(enrollments.status, 'active')))
       .limit(1);
-    if (active) return { row: active, created: false, same: active.anchorDate === body.anchorDate && active.careTeamId === team.id };
-    const [created] = await tx.insert(enrollments).values({ orgId, patientId: patient.id, flowId: flow.id, anchorDate: body.anchorDate, careTeamId: team.id }).returning();
+    if (active) return { row: active, created: false, same: active.anchorDate === body.anchorDate && active.careTeamId === team.id && active.flowVersion === (body.flowVersion ?? null) };
+    const [created] = await tx
+      .insert(enrollments)
+      .values({ orgId, patientId: patient.id, flowId: flow.id, flowVersion: body.flowVersion ?? null, anchorDate: body.anchorDate, careTeamId: team.id })
+      .returning();
     await scheduleEnrollment(tx, { enrollmentId: created!.id, orgId, anchorDate: body.anchorDate, schedule, timeZone: patient.timeZone });
     return { row: created!, created: true, same: true };
   });
@@ -112,6 +123,7 @@ export function enrollmentRoutes(api: OpenAPIHono<ApiEnv>): void {
       id: row.id,
       patientId: row.patientId,
       flowId: row.flowId,
+      flowVersion: row.flowVersion,
       anchorDate: row.anchorDate,
       careTeamId: row.careTeamId,
       status: row.status,
@@ -127,7 +139,7 @@ export function enrollmentRoutes(api: OpenAPIHono<ApiEnv>): void {
       tags: ['Enrollments'],
       summary: 'Enroll a patient into a flow from an anchor date (e.g. the day of surgery)',
       description:
-        'Computes the check-ins from the flow\'s schedule at local time in the patient\'s time zone and has the bot introduce itself to the patient in their direct room (asking for consent) if it has not yet. Idempotent: the same enrollment sent again (same patient, flow, anchor date and care team while it is active) answers 200 with the existing one and schedules nothing more; a different active enrollment of the patient in the same flow is a 409 naming it.',
+        'Computes the check-ins from the schedule of the flow\'s current (or pinned) version at local time in the patient\'s time zone and has the bot introduce itself to the patient in their direct room (asking for consent) if it has not yet. Idempotent: the same enrollment sent again (same patient, flow, pinned version, anchor date and care team while it is active) answers 200 with the existing one and schedules nothing more; a different active enrollment of the patient in the same flow is a 409 naming it.',
       security,
       middleware: writers,
       request: jsonBody(CreateEnrollment),

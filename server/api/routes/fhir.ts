@@ -17,11 +17,11 @@ import { commonErrors, notFound, security } from '../schemas.ts';
  */
 export const FHIR_JSON = 'application/fhir+json';
 
-const FhirResource = z.record(z.string(), z.unknown()).openapi('FhirResource', { description: 'A FHIR R4 resource' });
-const Bundle = z
+export const FhirResource = z.record(z.string(), z.unknown()).openapi('FhirResource', { description: 'A FHIR R4 resource' });
+export const Bundle = z
   .object({ resourceType: z.literal('Bundle'), type: z.string(), total: z.number().int().optional(), entry: z.array(z.object({ fullUrl: z.string(), resource: FhirResource })) })
   .openapi('Bundle');
-const fhir = (schema: z.ZodType, description: string) => ({ content: { [FHIR_JSON]: { schema } }, description });
+export const fhir = (schema: z.ZodType, description: string) => ({ content: { [FHIR_JSON]: { schema } }, description });
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const PatientRef = z
@@ -31,7 +31,7 @@ const PatientRef = z
 
 /** FHIR's `_format`: only JSON is served (`+` may arrive as a space when not percent-encoded). */
 const FORMATS = ['json', 'application/json', 'application/fhir+json'];
-const FormatQuery = z.object({
+export const FormatQuery = z.object({
   _format: z
     .string()
     .refine((v) => FORMATS.includes(v.replace(/ /g, '+')), { error: `only JSON is served: ${FORMATS.join(', ')}` })
@@ -52,7 +52,7 @@ const DateParam = z
     return ranges;
   });
 
-function bundle(c: Context<ApiEnv>, type: 'searchset' | 'collection', resources: unknown[]) {
+export function bundle(c: Context<ApiEnv>, type: 'searchset' | 'collection', resources: unknown[]) {
   const base = `${c.get('deps').publicUrl}/fhir/R4`;
   return {
     resourceType: 'Bundle' as const,
@@ -98,6 +98,14 @@ export function fhirRoutes(api: OpenAPIHono<ApiEnv>): void {
                 { type: 'Observation', interaction: [{ code: 'search-type' }], searchParam: ['patient', 'code', 'date'].map((name) => ({ name, type: name === 'date' ? 'date' : name === 'code' ? 'token' : 'reference' })) },
                 { type: 'QuestionnaireResponse', interaction: [{ code: 'search-type' }], searchParam: [{ name: 'patient', type: 'reference' }] },
                 { type: 'Patient', operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] },
+                {
+                  type: 'Questionnaire',
+                  interaction: [{ code: 'read' }, { code: 'search-type' }],
+                  searchParam: [
+                    { name: 'url', type: 'uri' },
+                    { name: 'version', type: 'token' },
+                  ],
+                },
               ],
             },
           ],

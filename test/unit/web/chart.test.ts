@@ -5,7 +5,7 @@ import { trendSvg } from '../../../server/web/chart-svg.ts';
 import { translatorFor } from '../../../server/web/i18n.ts';
 import { thresholdsOf } from '../../../server/web/pages/chart.ts';
 
-const postOp = loadFlows(DEFAULT_FLOWS_DIR).get('post-op')!;
+const postOp = loadFlows(DEFAULT_FLOWS_DIR).get('post-op')!.flow;
 const pain = postOp.questions.find((q) => q.id === 'pain')!;
 const t = translatorFor('de');
 

@@ -3,7 +3,7 @@ import { DEFAULT_FLOWS_DIR } from '../../../server/config.ts';
 import { loadFlows } from '../../../server/flows.ts';
 import { flowTexts, missingTexts } from '../../../server/web/pages/flows.ts';
 
-const postOp = loadFlows(DEFAULT_FLOWS_DIR).get('post-op')!;
+const postOp = loadFlows(DEFAULT_FLOWS_DIR).get('post-op')!.flow;
 
 describe('the texts table of a flow', () => {
   it('lists every text (questions, options, rule messages) and marks each declared language without it', () => {

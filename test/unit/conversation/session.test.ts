@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lineToInput, Session, type SessionEvent } from '../../../cli/session.ts';
+import { lineToInput, Session, type SessionEvent } from '../../../core/conversation/session.ts';
 import { NOW, shippedFlow } from '../helpers.ts';
 
 const alerts = (events: SessionEvent[]) => events.flatMap((e) => (e.type === 'alert' ? [[e.event.ruleId, e.event.severity]] : []));

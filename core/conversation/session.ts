@@ -1,18 +1,18 @@
 import type { Observation, QuestionnaireResponse } from '@medplum/fhirtypes';
-import { escalationMessage, turnEscalations, type EscalationDraft } from '../core/conversation/escalations.ts';
-import { beginCheckin, turn, type CheckinView, type PatientInput, type PatientView, type TurnResult } from '../core/conversation/turn.ts';
-import { vocabulary } from '../core/conversation/vocabulary.ts';
-import type { BotMessage, ConversationState, History } from '../core/engine/types.ts';
-import { checkinRecords } from '../core/fhir/records.ts';
-import type { Flow, LocalizedText } from '../core/flow/model.ts';
-import type { Language } from '../core/language.ts';
+import { escalationMessage, turnEscalations, type EscalationDraft } from './escalations.ts';
+import { beginCheckin, turn, type CheckinView, type PatientInput, type PatientView, type TurnResult } from './turn.ts';
+import { vocabulary } from './vocabulary.ts';
+import type { BotMessage, ConversationState, History } from '../engine/types.ts';
+import { checkinRecords } from '../fhir/records.ts';
+import type { Flow, LocalizedText } from '../flow/model.ts';
+import type { Language } from '../language.ts';
 
 /**
  * Tries a flow the way the bot runs it: the same conversation policy `turn()`
  * (red flags, commands, the engine) for each message, the same escalation
  * records the care team gets, and the same FHIR records the service stores —
  * only without Matrix and a database. The patient has consented already.
- * Shared by `flows try` and `flows test`.
+ * Shared by `flows try`, `flows test` and the API's draft try and publish checks.
  */
 export interface SessionOptions {
   lang: Language;
