@@ -33,6 +33,11 @@ import { ENROLL_FIELDS, enrollBody, type EnrollField } from './pages/enroll.ts';
 import { ALERT_KINDS, SEVERITIES, worklistBody, worklistRows, type WorklistView } from './pages/worklist.ts';
 import { patientsBody } from './pages/patients.ts';
 import { flowsBody, flowTextsBody } from './pages/flows.ts';
+import { editorBody, problemsList, type DiffView, type EditorView, type Problem } from './pages/editor.ts';
+import type { FlowIssue } from '../../core/flow/errors.ts';
+import { isLanguage } from '../../core/language.ts';
+import { CatalogError } from '../../services/flow-authoring.ts';
+import { audited } from '../api/flow-http.ts';
 
 /**
  * The care team's web app under /app: server-rendered HTML with a small
@@ -84,7 +89,7 @@ function pageOptions(c: WebContext, title: string, extra: Partial<PageOptions> =
   };
 }
 
-async function render(c: WebContext, body: Html, status: 200 | 400 | 401 | 403 | 404 | 409 | 500 = 200) {
+async function render(c: WebContext, body: Html, status: 200 | 400 | 401 | 403 | 404 | 409 | 422 | 500 = 200) {
   return c.html(await body, status);
 }
 
@@ -521,6 +526,124 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
     if (!flow) throw new ApiError('not_found', 'no such flow');
     await audit(api(c), 'flow.read', { type: 'Flow', id: flow.id });
     return render(c, page(pageOptions(c, localize(flow.title, c.get('language')), { current: 'flows' }), flowTextsBody({ flow, t, language: c.get('language') })));
+  });
+
+  // ---- flow editor: the catalog's authoring service, as the API's draft routes use it ------
+  const writers = (roles: readonly Role[]) => roles.includes('org_admin') || roles.includes('flow_author');
+  const publishers = (roles: readonly Role[]) => roles.includes('org_admin') || roles.includes('flow_reviewer');
+  const FLOW_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+  const flowIdOf = (c: WebContext) => {
+    const id = c.req.param('id') ?? '';
+    if (!FLOW_ID.test(id)) throw new ApiError('not_found', 'no such flow');
+    return id;
+  };
+  const problemsOf = (issues: readonly FlowIssue[]): Problem[] => issues.map((i) => ({ message: i.message, hint: i.hint, path: i.path.map(String).join('.'), line: i.line, column: i.col }));
+  const check = (text: string, flowRef: string) => {
+    const result = deps.flows.compileText(text, flowRef, { incompleteTexts: true });
+    return result.ok ? { flow: result.flow as Flow | undefined, problems: problemsOf(result.warnings) } : { flow: undefined, problems: problemsOf(result.issues) };
+  };
+
+  const editorPage = async (c: WebContext, extra: Partial<Pick<EditorView, 'chat' | 'notice' | 'error'>> & { text?: string; problems?: Problem[] } = {}, status: 200 | 400 | 403 | 404 | 409 | 422 = 200) => {
+    const id = flowIdOf(c);
+    const session = c.get('session');
+    const orgId = session.orgId;
+    const t = c.get('t');
+    const draft = await deps.authoring.draft(orgId, id).catch((error: unknown) => {
+      if (error instanceof CatalogError && error.reason === 'not_found') return undefined;
+      throw error;
+    });
+    const own = (await ownVersions(db, orgId, id)).filter((r) => r.status === 'published' || r.status === 'retired');
+    const source = extra.text ?? draft?.row.source ?? own[own.length - 1]?.source ?? deps.flows.deployed.get(id)?.source;
+    if (source === undefined) throw new ApiError('not_found', 'no such flow');
+    const checked = check(source, draft?.row.flowRef ?? own[0]?.flowRef ?? id);
+    const diff = draft ? await deps.authoring.diff(orgId, id).then((d) => d.diff as unknown as DiffView).catch(() => undefined) : undefined;
+    const roles = session.roles as Role[];
+    await audit(api(c), 'flow.read', { type: 'Flow', id });
+    return render(
+      c,
+      page(
+        pageOptions(c, t('editor.title', { flow: id }), { current: 'flows', page: 'editor' }),
+        editorBody({
+          t,
+          language: c.get('language'),
+          user: { displayName: session.displayName, roles, csrfToken: session.csrfToken },
+          flowId: id,
+          text: source,
+          draft: draft ? { version: draft.row.version, status: draft.row.status === 'in_review' ? 'in_review' : 'draft' } : null,
+          compiled: checked.flow,
+          problems: extra.problems ?? checked.problems,
+          diff,
+          chat: extra.chat,
+          notice: extra.notice,
+          error: extra.error,
+          canWrite: writers(roles),
+          canPublish: publishers(roles),
+        }),
+      ),
+      status,
+    );
+  };
+  /** The API's error of an authoring step, for the page: its message and any located issues. */
+  const failed = (error: unknown) => {
+    if (!(error instanceof ApiError)) throw error;
+    const issues = (error.details?.['issues'] as Array<{ message: string; hint?: string; path?: string; line?: number; column?: number }> | undefined) ?? [];
+    return { error: error.message, problems: issues.length > 0 ? issues.map((i) => ({ message: i.message, hint: i.hint, path: i.path, line: i.line, column: i.column })) : undefined, status: (error.code === 'invalid_flow' ? 422 : error.code === 'forbidden' ? 403 : error.code === 'not_found' ? 404 : error.code === 'conflict' ? 409 : 400) as 422 | 403 | 404 | 409 | 400 };
+  };
+
+  web.get('/app/flows/:id/edit', allow(can.flows), (c) => editorPage(c));
+
+  web.post('/app/flows/:id/validate', allow(can.flows), async (c) => {
+    const id = flowIdOf(c);
+    const text = (await c.req.text()).slice(0, 200_000);
+    return c.html(problemsList(check(text, id).problems, c.get('t')));
+  });
+
+  web.post('/app/flows/:id/draft', allow(writers), async (c) => {
+    const id = flowIdOf(c);
+    const text = (await formField(c, 'yaml')) ?? '';
+    try {
+      await audited(api(c), 'flow.draft.write', id, () => deps.authoring.saveDraft(c.get('session').orgId, id, text, `user:${c.get('session').subject}`), (saved) => saved.row.version);
+      return editorPage(c, { notice: c.get('t')('editor.saved') });
+    } catch (error) {
+      const f = failed(error);
+      return editorPage(c, { text, error: f.error, ...(f.problems ? { problems: f.problems } : {}) }, f.status);
+    }
+  });
+
+  web.post('/app/flows/:id/try', allow(can.flows), async (c) => {
+    const id = flowIdOf(c);
+    const form = await c.req.parseBody();
+    const lang = isLanguage(form['lang']) ? form['lang'] : 'de';
+    const answers = String(form['answers'] ?? '').split(/\r?\n/).map((a) => a.trim()).filter(Boolean).slice(0, 200);
+    try {
+      const { events } = await audited(api(c), 'flow.draft.try', id, () => deps.authoring.tryDraft(c.get('session').orgId, id, answers, { lang, now: new Date(), subject: 'Patient/example' }));
+      return editorPage(c, { chat: { lang, answers, events } });
+    } catch (error) {
+      const f = failed(error);
+      return editorPage(c, { error: f.error }, f.status);
+    }
+  });
+
+  web.post('/app/flows/:id/submit', allow(writers), async (c) => {
+    const id = flowIdOf(c);
+    try {
+      await audited(api(c), 'flow.draft.submit', id, () => deps.authoring.submit(c.get('session').orgId, id, `user:${c.get('session').subject}`), (r) => r.row.version);
+      return editorPage(c, { notice: c.get('t')('editor.submitted') });
+    } catch (error) {
+      const f = failed(error);
+      return editorPage(c, { error: f.error, ...(f.problems ? { problems: f.problems } : {}) }, f.status);
+    }
+  });
+
+  web.post('/app/flows/:id/publish', allow(publishers), async (c) => {
+    const id = flowIdOf(c);
+    try {
+      const published = await audited(api(c), 'flow.publish', id, () => deps.authoring.publish(c.get('session').orgId, id, `user:${c.get('session').subject}`), (r) => r.row.version);
+      return editorPage(c, { notice: c.get('t')('editor.published', { version: published.row.version }) });
+    } catch (error) {
+      const f = failed(error);
+      return editorPage(c, { error: f.error, ...(f.problems ? { problems: f.problems } : {}) }, f.status);
+    }
   });
 
   // ---- errors ----------------------------------------------------------------------------

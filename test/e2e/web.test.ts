@@ -221,4 +221,63 @@ describe('the web app in a browser', () => {
     await expectAccessible(authorPage, '11-flow-texts');
     await Promise.all([context.close(), stranger.close(), author.close()]);
   });
+
+  it('edits a flow: a located error as you type, fixed, previewed in Turkish, submitted by the author and published by a reviewer', async () => {
+    const org = await createOrganisation(suite.database.db, { name: 'Klinikum Flows' });
+    const authorContext = await newContext(suite.browser);
+    const page = await authorContext.newPage();
+    await signInWithLink(page, org.id, 'Autorin Kaya', ['flow_author']);
+    await page.goto(`${suite.url}/app/flows`);
+    await page.click('a[href="/app/flows/post-op"]');
+    await page.getByRole('link', { name: 'Bearbeiten' }).click();
+    await page.waitForURL(`${suite.url}/app/flows/post-op/edit`);
+    const area = page.locator('#flow-yaml');
+    const original = await area.inputValue();
+    expect(original).toContain('id: post-op');
+
+    // A typo while editing: the check names line and column without saving anything.
+    const broken = original.replace('version: "1.0.0"', 'version: "1.1.0"').replace('    type: scale\n', '    type: scael\n');
+    const line = broken.split('\n').findIndex((l) => l.includes('type: scael')) + 1;
+    await area.fill(broken);
+    await page.waitForSelector('#yaml-problems a[data-line]', { timeout: 10_000 });
+    expect(await page.locator('#yaml-problems a[data-line]').first().textContent()).toContain(`Zeile ${line}`);
+    await expectAccessible(page, '12-editor-error');
+
+    // Fixed, with a new Turkish question text; saved as the draft.
+    const oldTurkish = "tr: Şu anda ağrınız ne kadar şiddetli, 0'dan 10'a kadar?";
+    expect(broken).toContain(oldTurkish);
+    const fixed = broken.replace('type: scael', 'type: scale').replace(oldTurkish, "tr: Bugün ağrınız ne kadar şiddetli, 0'dan 10'a kadar?");
+    await area.fill(fixed);
+    await page.waitForSelector('#yaml-problems .ok', { timeout: 10_000 });
+    await page.getByRole('button', { name: 'Entwurf speichern' }).click();
+    expect(await page.textContent('.notice')).toContain('Entwurf gespeichert.');
+    expect(await page.textContent('main')).toContain('Entwurf 1.1.0');
+
+    // The chat preview runs the draft in Turkish; the diff shows the changed text.
+    await page.selectOption('#try-lang', 'tr');
+    await page.fill('#try-answers', '');
+    await page.getByRole('button', { name: 'Ausprobieren' }).click();
+    expect(await page.locator('#chat').textContent()).toContain("Bugün ağrınız ne kadar şiddetli");
+    expect(await page.locator('.diff ins').allTextContents()).toContain("Bugün ağrınız ne kadar şiddetli, 0'dan 10'a kadar?");
+    await expectAccessible(page, '13-editor-preview-tr');
+
+    // Submitted by the author, who cannot publish it herself.
+    await page.getByRole('button', { name: 'Zur Prüfung einreichen' }).click();
+    expect(await page.textContent('.notice')).toContain('Zur Prüfung eingereicht.');
+    expect(await page.getByRole('button', { name: 'Veröffentlichen' }).count()).toBe(0);
+
+    // A reviewer publishes it (four eyes).
+    const reviewerContext = await newContext(suite.browser);
+    const reviewer = await reviewerContext.newPage();
+    await signInWithLink(reviewer, org.id, 'Prüfer Demir', ['flow_reviewer']);
+    await reviewer.goto(`${suite.url}/app/flows/post-op/edit`);
+    expect(await reviewer.textContent('main')).toContain('Version 1.1.0 wartet auf Freigabe');
+    await reviewer.getByRole('button', { name: 'Veröffentlichen' }).click();
+    expect(await reviewer.textContent('.notice')).toContain('Veröffentlicht: Version 1.1.0');
+    await expectAccessible(reviewer, '14-flow-published');
+    const published = await suite.running.visite.flows.find(org.id, 'post-op');
+    expect(published?.version).toBe('1.1.0');
+    expect(published?.questions.find((q) => q.id === 'pain')?.text.tr).toBe("Bugün ağrınız ne kadar şiddetli, 0'dan 10'a kadar?");
+    await Promise.all([authorContext.close(), reviewerContext.close()]);
+  });
 });

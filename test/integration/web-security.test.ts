@@ -72,6 +72,12 @@ const ROUTES: Record<string, Case> = {
   'POST /app/enroll': { method: 'POST', path: () => '/app/enroll', roles: ['org_admin'], fields: () => ({ matrixUserId: 'not-an-id' }) },
   'GET /app/flows': { method: 'GET', path: () => '/app/flows', roles: ['flow_author', 'flow_reviewer', 'org_admin'] },
   'GET /app/flows/:id': { method: 'GET', path: () => '/app/flows/post-op', roles: ['flow_author', 'flow_reviewer', 'org_admin'] },
+  'GET /app/flows/:id/edit': { method: 'GET', path: () => '/app/flows/post-op/edit', roles: ['flow_author', 'flow_reviewer', 'org_admin'] },
+  'POST /app/flows/:id/validate': { method: 'POST', path: () => '/app/flows/post-op/validate', roles: ['flow_author', 'flow_reviewer', 'org_admin'] },
+  'POST /app/flows/:id/try': { method: 'POST', path: () => '/app/flows/post-op/try', roles: ['flow_author', 'flow_reviewer', 'org_admin'], fields: () => ({ lang: 'tr', answers: '7' }) },
+  'POST /app/flows/:id/draft': { method: 'POST', path: () => '/app/flows/post-op/draft', roles: ['flow_author', 'org_admin'], fields: () => ({ yaml: 'id: post-op\nversion: [' }) },
+  'POST /app/flows/:id/submit': { method: 'POST', path: () => '/app/flows/post-op/submit', roles: ['flow_author', 'org_admin'] },
+  'POST /app/flows/:id/publish': { method: 'POST', path: () => '/app/flows/post-op/publish', roles: ['flow_reviewer', 'org_admin'] },
   'ALL /app/*': { method: 'GET', path: () => '/app/no-such-page', roles: 'public' },
 };
 

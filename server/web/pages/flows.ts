@@ -57,13 +57,13 @@ export function flowsBody(view: { flows: readonly Flow[]; t: T; language: UiLang
 }
 
 /** The table of every text in every declared language; a missing translation is marked. */
-export function flowTextsBody(view: { flow: Flow; t: T; language: UiLanguage }): HtmlEscapedString {
+export function flowTextsBody(view: { flow: Flow; t: T; language: UiLanguage; heading?: 1 | 2 }): HtmlEscapedString {
   const { flow, t, language } = view;
   const texts = flowTexts(flow);
   const missing = missingTexts(flow).length;
-  return html`<h1>${localize(flow.title, language)} <span class="short">${flow.id} · ${flow.version}</span></h1>
-<p>${missing === 0 ? t('flows.complete') : t('flows.missingCount', { count: missing })}</p>
+  return html`${view.heading === 2 ? '' : html`<h1>${localize(flow.title, language)} <span class="short">${flow.id} · ${flow.version}</span></h1><p><a class="button" href="/app/flows/${flow.id}/edit">${t('editor.open')}</a></p>`}
 <h2>${t('flows.texts')}</h2>
+<p>${missing === 0 ? t('flows.complete') : t('flows.missingCount', { count: missing })}</p>
 <div class="scroll" tabindex="0" role="region" aria-label="${t('flows.texts')}"><table class="texts"><caption class="visually-hidden">${t('flows.texts')}</caption>
 <thead><tr><th scope="col">${t('flows.where')}</th>${flow.languages.map((l) => html`<th scope="col" lang="${l}">${l}</th>`)}</tr></thead>
 <tbody>${texts.map(
