@@ -166,6 +166,7 @@ const de = {
   'flows.texts': 'Alle Texte in allen Sprachen',
   'flows.where': 'Stelle',
   'flows.missingText': 'fehlt',
+  'flows.notNeeded': '– (für das Team: de/en)',
   'flows.complete': 'Alle Texte liegen in allen Sprachen des Flows vor.',
   'flows.missingCount': '{count} Übersetzung(en) fehlen (rot markiert).',
 } as const;
@@ -332,6 +333,7 @@ const en: Record<TextKey, string> = {
   'flows.texts': 'Every text in every language',
   'flows.where': 'Where',
   'flows.missingText': 'missing',
+  'flows.notNeeded': '– (for the team: de/en)',
   'flows.complete': 'Every text is there in every language of the flow.',
   'flows.missingCount': '{count} translation(s) missing (marked red).',
 };

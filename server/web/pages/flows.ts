@@ -9,13 +9,18 @@ import type { T, UiLanguage } from '../i18n.ts';
 export interface FlowText {
   path: string;
   text: LocalizedText;
+  /** For clinicians (alert messages): German and English are enough. */
+  clinicians?: boolean;
 }
+
+/** The languages a text must have: every language of the flow, for clinicians' texts its German and English. */
+export const requiredLanguages = (flow: Flow, text: FlowText): Language[] => (text.clinicians ? flow.languages.filter((l) => l === 'de' || l === 'en') : flow.languages);
 
 /** Every patient- or clinician-facing text of a flow, in flow order. */
 export function flowTexts(flow: Flow): FlowText[] {
   const out: FlowText[] = [];
-  const add = (path: string, text: LocalizedText | undefined) => {
-    if (text && Object.keys(text).length > 0) out.push({ path, text });
+  const add = (path: string, text: LocalizedText | undefined, clinicians = false) => {
+    if (text && Object.keys(text).length > 0) out.push({ path, text, ...(clinicians ? { clinicians } : {}) });
   };
   add('title', flow.title);
   add('description', flow.description);
@@ -29,20 +34,20 @@ export function flowTexts(flow: Flow): FlowText[] {
       add(`questions.${q.id}.maxLabel`, q.maxLabel);
     }
     if (q.type === 'choice' || q.type === 'multi-choice') for (const o of q.options) add(`questions.${q.id}.options.${o.code}`, o.text);
-    for (const r of q.escalations) add(`questions.${q.id}.escalations.${r.id}.message`, r.message);
+    for (const r of q.escalations) add(`questions.${q.id}.escalations.${r.id}.message`, r.message, true);
   }
   for (const c of flow.computed) {
     add(`computed.${c.id}.text`, c.text);
-    for (const r of c.escalations) add(`computed.${c.id}.escalations.${r.id}.message`, r.message);
+    for (const r of c.escalations) add(`computed.${c.id}.escalations.${r.id}.message`, r.message, true);
   }
-  for (const r of flow.escalations) add(`escalations.${r.id}.message`, r.message);
+  for (const r of flow.escalations) add(`escalations.${r.id}.message`, r.message, true);
   add('outro', flow.outro);
   return out;
 }
 
 /** The flow's texts that lack one of its declared languages. */
 export function missingTexts(flow: Flow): Array<{ path: string; language: Language }> {
-  return flowTexts(flow).flatMap((t) => flow.languages.filter((l) => !t.text[l]).map((language) => ({ path: t.path, language })));
+  return flowTexts(flow).flatMap((t) => requiredLanguages(flow, t).filter((l) => !t.text[l]).map((language) => ({ path: t.path, language })));
 }
 
 export function flowsBody(view: { flows: readonly Flow[]; t: T; language: UiLanguage }): HtmlEscapedString {
@@ -68,7 +73,7 @@ export function flowTextsBody(view: { flow: Flow; t: T; language: UiLanguage; he
 <thead><tr><th scope="col">${t('flows.where')}</th>${flow.languages.map((l) => html`<th scope="col" lang="${l}">${l}</th>`)}</tr></thead>
 <tbody>${texts.map(
     (x) => html`<tr><th scope="row"><code>${x.path}</code></th>${flow.languages.map((l) =>
-      x.text[l] ? html`<td lang="${l}"${l === 'ar' ? html` dir="rtl"` : ''}>${x.text[l]}</td>` : html`<td class="missing">${t('flows.missingText')}</td>`,
+      x.text[l] ? html`<td lang="${l}"${l === 'ar' ? html` dir="rtl"` : ''}>${x.text[l]}</td>` : requiredLanguages(flow, x).includes(l) ? html`<td class="missing">${t('flows.missingText')}</td>` : html`<td class="optional">${t('flows.notNeeded')}</td>`,
     )}</tr>`,
   )}</tbody></table></div>` as HtmlEscapedString;
 }
