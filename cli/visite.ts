@@ -29,6 +29,9 @@ Usage:
   visite admin create-org --name NAME [--retention-days N]
                                               create an organisation and print its first
                                               org-admin API key (uses DATABASE_URL)
+  visite admin login-link --org ID --name NAME --role ROLE[,ROLE] [--minutes N] [--url BASE]
+                                              print a single-use sign-in link to the web app
+                                              (for installations without an OIDC provider)
   visite redflags scan [--lang LL]            red-flag check of each stdin line (NDJSON)
   visite redflags eval FILE… [--min-recall R] [--no-list]
                                               recall/precision on corpus files (JSONL)
@@ -52,6 +55,9 @@ async function main(argv: string[]): Promise<number> {
       patient: { type: 'string' },
       name: { type: 'string' },
       'retention-days': { type: 'string' },
+      org: { type: 'string' },
+      role: { type: 'string' },
+      minutes: { type: 'string' },
       url: { type: 'string' },
       key: { type: 'string' },
     },
@@ -61,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  if (group === 'admin') return adminCommand(command, { name: values.name, retention: values['retention-days'] });
+  if (group === 'admin') return adminCommand(command, { name: values.name, retention: values['retention-days'], org: values.org, role: values.role, minutes: values.minutes, url: values.url });
   if (group !== 'flows') throw new CliError(`unknown command "${group}"; try: visite --help`);
   switch (command) {
     case 'validate':

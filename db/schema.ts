@@ -374,7 +374,11 @@ export const escalations = pgTable(
     /** Why an escalation could not be delivered: `no_care_team`, `refused:<errcode>` (rerouted), `undeliverable`; null otherwise. */
     deliveryNote: text('delivery_note'),
   },
-  (table) => [index('escalations_patient_idx').on(table.patientId, table.createdAt)],
+  (table) => [
+    index('escalations_patient_idx').on(table.patientId, table.createdAt),
+    // The web app's worklist: open alerts (not repeats), newest changes first.
+    index('escalations_open_idx').on(table.createdAt).where(sql`acknowledged_at is null and dedupe_of is null`),
+  ],
 );
 
 /** Each re-escalation of an unacknowledged urgent alert up the care team's chain, kept for the record. */
@@ -477,3 +481,55 @@ export const formDeliveries = pgTable(
     index('form_deliveries_event').on(table.eventId),
   ],
 );
+
+/**
+ * Signed-in sessions of the web app (/app). The browser holds a random token in
+ * an HttpOnly cookie; only its SHA-256 is stored here, so a copy of the table
+ * signs nobody in. `csrf_token` must accompany every state change; a session
+ * idle longer than the configured timeout, or past `expires_at`, is gone.
+ */
+export const webSessions = pgTable(
+  'web_sessions',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    orgId: orgRef(),
+    /** OIDC subject, or `link:<name>` for a sign-in link. */
+    subject: text('subject').notNull(),
+    displayName: text('display_name').notNull(),
+    roles: text('roles').array().notNull(),
+    csrfToken: text('csrf_token').notNull(),
+    /** How the person signed in: `oidc` or `link`. */
+    method: text('method', { enum: ['oidc', 'link'] }).notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
+    expiresAt: ts('expires_at').notNull(),
+  },
+  (table) => [index('web_sessions_expiry').on(table.expiresAt)],
+);
+
+/**
+ * A sign-in started at the identity provider and not finished yet: the OAuth
+ * `state` (hashed), the PKCE verifier and the nonce, kept in the database so
+ * the provider may send the browser back to any instance. Used once.
+ */
+export const webLogins = pgTable('web_logins', {
+  stateHash: text('state_hash').primaryKey(),
+  codeVerifier: text('code_verifier').notNull(),
+  nonce: text('nonce').notNull(),
+  returnTo: text('return_to').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+/**
+ * Single-use, short-lived sign-in links for installations without an identity
+ * provider (`visite admin login-link`, the demo); only the hash is kept.
+ */
+export const loginLinks = pgTable('login_links', {
+  tokenHash: text('token_hash').primaryKey(),
+  orgId: orgRef(),
+  name: text('name').notNull(),
+  roles: text('roles').array().notNull(),
+  expiresAt: ts('expires_at').notNull(),
+  usedAt: ts('used_at'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});

@@ -17,6 +17,7 @@ import { startVisite } from '../server/visite.ts';
 import { createOrganisation } from '../db/organisations.ts';
 import { careTeamMembers, careTeams, clinicians } from '../db/schema.ts';
 import { createApiKey } from '../server/api/auth.ts';
+import { createLoginLink } from '../db/web-sessions.ts';
 import { registerUser, startSynapse } from './synapse.ts';
 
 process.noDeprecation = true;
@@ -43,6 +44,8 @@ function printRoom(client: TestClient, roomId: string, botUserId: string, name: 
     (e) => (e.type === 'm.reaction' ? `(reaction ${(e.content['m.relates_to'] as { key?: string } | undefined)?.key ?? ''})` : String(e.content['body'])),
   );
 }
+
+let webLink: (base: string, orgId: string) => Promise<string> = async () => '';
 
 async function main(): Promise<void> {
   say('Visite demo: a post-operative check-in on a real, local Matrix homeserver.');
@@ -77,6 +80,11 @@ async function main(): Promise<void> {
       VISITE_CRYPTO_PASSPHRASE: 'visite demo passphrase',
     });
     const visite = await startVisite(config, createLogger('warn'));
+    /** A single-use sign-in link to the web app for Dr. Berg (no identity provider in the demo). */
+    webLink = async (base: string, orgId: string) => {
+      const { token } = await createLoginLink(visite.database.db, { orgId, name: 'Dr. Berg', roles: ['clinician', 'org_admin', 'flow_author', 'flow_reviewer'], lifetimeMs: 60 * 60_000 });
+      return `${base}/app/auth/link?token=${token}`;
+    };
     stack.push(() => visite.stop());
     await visite.botStarted;
     const ready = await fetch(`${visite.httpUrl}/readyz`).then((r) => r.json());
@@ -155,11 +163,15 @@ async function main(): Promise<void> {
     if (!records.escalations.some((e) => e.severity === 'urgent' && e.acknowledgedAt)) throw new Error('the urgent alert was not acknowledged');
 
     if (process.env['CI'] === 'true') {
+      const link = await webLink(visite.httpUrl, org.id);
       step('CI=true: scripted part done, shutting down');
       await shutdown();
+      step(`The care team's web app (worklist, chart with the values above, enrollment): ${link}`);
+      say('  (single use; with CI=true the server has stopped — run npm run demo without CI to use it)');
       return;
     }
     step(`Serving. Homeserver ${synapse.url}, Visite ${visite.httpUrl}. Log in as ${patientUser.userId} with any Matrix client and write to the bot. Ctrl-C stops.`);
+    step(`Sign in to the care team's web app as Dr. Berg (single use, 60 minutes): ${await webLink(visite.httpUrl, org.id)}`);
     await new Promise<void>((resolveStop) => {
       process.once('SIGINT', () => resolveStop());
       process.once('SIGTERM', () => resolveStop());

@@ -11,6 +11,8 @@ export interface AppDeps {
   api?: Hono<any>;
   /** Prometheus metrics at /metrics. */
   metrics?: Hono;
+  /** The care team's web app under /app. */
+  web?: Hono<any>;
 }
 
 /** The HTTP surface, built from its dependencies so tests can call `app.request()` without a socket. */
@@ -73,6 +75,7 @@ export function createApp(deps: AppDeps): Hono {
   });
   app.route('/', healthRoutes(deps.readiness));
   if (deps.metrics) app.route('/', deps.metrics);
+  if (deps.web) app.route('/', deps.web);
   if (deps.api) app.route('/', deps.api);
   app.notFound((c) => {
     const error = new ApiError('not_found', `no route for ${c.req.method} ${c.req.path}`);

@@ -85,6 +85,23 @@ export const configSchema = z
       .min(60, { error: 'expected seconds from 60 to 604800 (7 days)' })
       .max(7 * 24 * 3600, { error: 'expected seconds from 60 to 604800 (7 days)' })
       .default(24 * 3600),
+    VISITE_OIDC_CLIENT_ID: z.string().min(1).max(200).optional(),
+    VISITE_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+    VISITE_OIDC_REDIRECT_URL: httpUrl('https://visite.klinik.example/app/auth/callback').optional(),
+    VISITE_OIDC_SCOPES: z.string().min(1).default('openid profile'),
+    VISITE_WEB_IDLE_MINUTES: z.coerce
+      .number({ error: 'expected minutes, e.g. 30' })
+      .int({ error: 'expected minutes, e.g. 30' })
+      .min(1, { error: 'expected minutes from 1 to 1440' })
+      .max(1440, { error: 'expected minutes from 1 to 1440' })
+      .default(30),
+    VISITE_WEB_SESSION_HOURS: z.coerce
+      .number({ error: 'expected hours, e.g. 12' })
+      .int({ error: 'expected hours, e.g. 12' })
+      .min(1, { error: 'expected hours from 1 to 168' })
+      .max(168, { error: 'expected hours from 1 to 168' })
+      .default(12),
+    VISITE_WEB_SECURE_COOKIES: z.enum(['auto', 'true', 'false'], { error: 'expected auto, true or false' }).default('auto'),
     VISITE_CRYPTO_PASSPHRASE: z
       .string()
       .min(12, { error: 'expected a passphrase of at least 12 characters (it encrypts the bot\'s end-to-end encryption keys)' })
@@ -117,6 +134,9 @@ export const configSchema = z
   .superRefine((value, ctx) => {
     if (value.VISITE_OIDC_ISSUER && !value.VISITE_OIDC_AUDIENCE) {
       ctx.addIssue({ code: 'custom', path: ['VISITE_OIDC_AUDIENCE'], message: 'required with VISITE_OIDC_ISSUER: the audience your tokens are issued for, e.g. visite-api' });
+    }
+    if (value.VISITE_OIDC_CLIENT_ID && !value.VISITE_OIDC_ISSUER) {
+      ctx.addIssue({ code: 'custom', path: ['VISITE_OIDC_ISSUER'], message: 'required with VISITE_OIDC_CLIENT_ID: the identity provider the web app signs in with' });
     }
     if (!value.VISITE_BOT_PASSWORD && !value.VISITE_BOT_ACCESS_TOKEN) {
       ctx.addIssue({ code: 'custom', path: ['VISITE_BOT_PASSWORD'], message: 'required: the bot account\'s password (or set VISITE_BOT_ACCESS_TOKEN)' });
@@ -151,6 +171,14 @@ export interface Config {
   /** false: this instance runs no scheduler (others may). */
   schedulerCron: string | false;
   oidc?: { issuer: string; audience: string; jwksUrl?: string; orgClaim: string; rolesClaim: string; maxTokenAgeSeconds: number };
+  /** The web app (/app): OIDC sign-in (authorization code + PKCE) when a client id is set; session limits. */
+  web: {
+    client?: { clientId: string; clientSecret?: string; redirectUrl?: string; scopes: string };
+    idleMs: number;
+    lifetimeMs: number;
+    /** Secure cookies: `auto` sets them when the public URL is https. */
+    secureCookies: 'auto' | boolean;
+  };
   logLevel: RawConfig['VISITE_LOG_LEVEL'];
   /** TI-M forms (docs/tim.md): on or off, how long the chat waits for a sent form, the MDR relevance declared in ISiK resources. */
   forms: { enabled: boolean; waitMs: number; mdr: 'none' | 'rel' };
@@ -213,6 +241,21 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           },
         }
       : {}),
+    web: {
+      ...(c.VISITE_OIDC_CLIENT_ID
+        ? {
+            client: {
+              clientId: c.VISITE_OIDC_CLIENT_ID,
+              ...(c.VISITE_OIDC_CLIENT_SECRET ? { clientSecret: c.VISITE_OIDC_CLIENT_SECRET } : {}),
+              ...(c.VISITE_OIDC_REDIRECT_URL ? { redirectUrl: c.VISITE_OIDC_REDIRECT_URL } : {}),
+              scopes: c.VISITE_OIDC_SCOPES,
+            },
+          }
+        : {}),
+      idleMs: c.VISITE_WEB_IDLE_MINUTES * 60_000,
+      lifetimeMs: c.VISITE_WEB_SESSION_HOURS * 3_600_000,
+      secureCookies: c.VISITE_WEB_SECURE_COOKIES === 'auto' ? 'auto' : c.VISITE_WEB_SECURE_COOKIES === 'true',
+    },
     logLevel: c.VISITE_LOG_LEVEL,
     forms: { enabled: c.VISITE_TIM_FORMS === 'on', waitMs: c.VISITE_TIM_FORM_WAIT_MINUTES * 60_000, mdr: c.VISITE_TIM_MDR_RELEVANCE },
   };

@@ -21,6 +21,9 @@ import { createApi } from './api/app.ts';
 import { createOidcVerifier } from './api/auth.ts';
 import type { PatientContact } from './api/env.ts';
 import { createApp } from './app.ts';
+import { purgeWebState } from '../db/web-sessions.ts';
+import { createWebApp } from './web/app.ts';
+import { createOidcClient } from './web/oidc.ts';
 import type { Config } from './config.ts';
 import { errorBody } from './errors.ts';
 import { FlowLoadError, loadFlows } from './flows.ts';
@@ -179,24 +182,45 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
     };
     const retention = startRetention({ db, contact, logger });
     closers.push(() => retention.stop());
-    const api = createApi(
-      {
-        db,
-        flows,
-        authoring: createFlowAuthoring({ db, catalog: flows, templates }),
-        templates,
-        logger,
-        verifyToken: config.oidc ? createOidcVerifier(config.oidc) : null,
-        contact,
-        get publicUrl() {
-          return links.publicUrl;
-        },
+    const apiDeps = {
+      db,
+      flows,
+      authoring: createFlowAuthoring({ db, catalog: flows, templates }),
+      templates,
+      logger,
+      verifyToken: config.oidc ? createOidcVerifier(config.oidc) : null,
+      contact,
+      get publicUrl() {
+        return links.publicUrl;
       },
-      { maxBodyBytes: config.maxBodyBytes, maxFlowBytes: config.maxFlowBytes },
-    );
+    };
+    const api = createApi(apiDeps, { maxBodyBytes: config.maxBodyBytes, maxFlowBytes: config.maxFlowBytes });
+    const client = config.web.client;
+    const web = createWebApp(apiDeps, {
+      ...(client && config.oidc
+        ? {
+            oidc: {
+              client: createOidcClient({ issuer: config.oidc.issuer, clientId: client.clientId, ...(client.clientSecret ? { clientSecret: client.clientSecret } : {}), scopes: client.scopes, ...(config.oidc.jwksUrl ? { jwksUrl: config.oidc.jwksUrl } : {}) }),
+              get redirectUrl() {
+                return client.redirectUrl ?? `${links.publicUrl}/app/auth/callback`;
+              },
+            },
+          }
+        : {}),
+      idleMs: config.web.idleMs,
+      lifetimeMs: config.web.lifetimeMs,
+      get secureCookies() {
+        return config.web.secureCookies === 'auto' ? links.publicUrl.startsWith('https:') : config.web.secureCookies;
+      },
+    });
+    // Sessions past their lifetime or idle time, and abandoned sign-ins, are removed every ten minutes.
+    const purge = setInterval(() => void purgeWebState(db, config.web.idleMs).catch(() => {}), 10 * 60_000);
+    purge.unref();
+    closers.push(async () => clearInterval(purge));
     const app = createApp({
       logger,
       api,
+      web,
       metrics: metricsRoutes({ db, logger }),
       readiness: [
         { name: 'database', check: () => database.ping() },

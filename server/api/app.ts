@@ -39,19 +39,20 @@ function bodyLimitOf(maxSize: number) {
  * unpaired surrogates), so no route can pass one to the database.
  */
 export const validationHook: Hook<unknown, ApiEnv, string, unknown> = (result) => {
-  if (result.success) {
-    const fields = textProblems(result.data);
-    if (fields.length > 0) throw badRequest(fields);
-    return;
-  }
-  const fields = result.error.issues.flatMap((issue) =>
+  const fields = validationProblems(result);
+  if (fields.length > 0) throw badRequest(fields);
+};
+
+/** The failing fields of a zod result by path, as the API names them (empty: valid). Also used by the web app's forms. */
+export function validationProblems(result: { success: true; data: unknown } | { success: false; error: { issues: ReadonlyArray<{ code: string; path: PropertyKey[]; message: string; keys?: string[] }> } }): Array<{ path: string; message: string }> {
+  if (result.success) return textProblems(result.data);
+  return result.error.issues.flatMap((issue) =>
     // Unknown keys are named one by one: "orgId: unknown field" says what to remove.
     issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ path: [...issue.path, key].join('.'), message: 'unknown field' }))
+      ? (issue.keys ?? []).map((key) => ({ path: [...issue.path, key].join('.'), message: 'unknown field' }))
       : [{ path: issue.path.join('.') || '(body)', message: issue.message }],
   );
-  throw badRequest(fields);
-};
+}
 
 export interface ApiOptions {
   maxBodyBytes: number;

@@ -40,9 +40,12 @@ describe('alerts in the care-team room', () => {
     expect(edit.content['m.relates_to']).toEqual({ rel_type: 'm.replace', event_id: flag.event_id });
     expect(team$.botMessages().filter((e: MatrixEvent) => /DRINGEND/.test(String(e.content['body'])) && !e.content['m.relates_to'])).toHaveLength(1);
 
-    // Acknowledgement by reaction …
+    // Acknowledgement by reaction: the alert itself is edited to say who took it over …
     await doctorClient.react(teamRoom, flag.event_id, '✅');
-    await team$.expectBot(/✅ Übernommen von Dr. Berg/);
+    const taken = await team$.expectBot(/✅ Übernommen von Dr. Berg/);
+    expect(taken.content['m.relates_to']).toEqual({ rel_type: 'm.replace', event_id: flag.event_id });
+    expect((taken.content['m.new_content'] as { body: string; 'm.mentions': unknown }).body).toMatch(/wiederholt, 2×[\s\S]*✅ Übernommen von Dr. Berg/);
+    expect((taken.content['m.new_content'] as { 'm.mentions': unknown })['m.mentions']).toEqual({ user_ids: [] });
     // … and by reply.
     await doctorClient.sendEvent(teamRoom, 'm.room.message', { msgtype: 'm.text', body: '> <@visite> Warnung\n\nok', 'm.relates_to': { 'm.in_reply_to': { event_id: pain.event_id } } });
     await team$.expectBot(/✅ Übernommen von Dr. Berg/);

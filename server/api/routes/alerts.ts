@@ -1,11 +1,12 @@
-import { acknowledgeAlert } from '../../../db/alerts.ts';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { desc, eq, isNotNull, isNull } from 'drizzle-orm';
-import { escalations } from '../../../db/schema.ts';
+import { and, desc, eq, isNotNull, isNull } from 'drizzle-orm';
+import type { Db } from '../../../db/database.ts';
+import { apiKeys, clinicians, escalations } from '../../../db/schema.ts';
+import { acknowledgeByStaff } from '../../../services/alerts/acknowledge.ts';
 import { ApiError } from '../../errors.ts';
 import { audit } from '../audit.ts';
 import { requireRole } from '../auth.ts';
-import type { ApiEnv } from '../env.ts';
+import type { ApiEnv, Principal } from '../env.ts';
 import { findOwned, listOwned } from '../owned.ts';
 import { commonErrors, conflict, IdParam, json, notFound, pageQuery, security } from '../schemas.ts';
 
@@ -29,6 +30,20 @@ const Alert = z
   .openapi('Alert');
 
 type Row = typeof escalations.$inferSelect;
+
+/** How the care-team room names who acknowledged: the clinician signed in with this subject, the API key's name, or the id. */
+export async function actorName(db: Db, principal: Principal & { displayName?: string }): Promise<string> {
+  if (principal.kind === 'user') {
+    const [person] = await db
+      .select({ name: clinicians.displayName })
+      .from(clinicians)
+      .where(and(eq(clinicians.orgId, principal.orgId), eq(clinicians.oidcSubject, principal.id)))
+      .limit(1);
+    return person?.name ?? principal.displayName ?? principal.id;
+  }
+  const [key] = await db.select({ name: apiKeys.name }).from(apiKeys).where(eq(apiKeys.id, principal.id));
+  return key?.name ?? principal.id;
+}
 const view = (row: Row): z.infer<typeof Alert> => ({
   id: row.id,
   patientId: row.patientId,
@@ -103,7 +118,9 @@ export function alertRoutes(api: OpenAPIHono<ApiEnv>): void {
       const principal = c.get('principal');
       await findOwned(c, { table: escalations, id, notFound: 'no such alert', action: 'alert.acknowledge', type: 'Alert', auditFound: false });
       const db = c.get('deps').db;
-      const row = await db.transaction((tx) => acknowledgeAlert(tx, id, `${principal.kind}:${principal.id}`, new Date()));
+      const displayName = await actorName(db, principal);
+      // The same acknowledgement as a ✅ in the room: the room's alert message is edited to say who took it.
+      const row = await db.transaction((tx) => acknowledgeByStaff(tx, id, { by: `${principal.kind}:${principal.id}`, displayName }, new Date()));
       await audit(c, 'alert.acknowledge', { type: 'Alert', id }, row ? 'ok' : 'invalid');
       if (!row) {
         const [current] = await db.select().from(escalations).where(eq(escalations.id, id));

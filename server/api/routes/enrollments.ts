@@ -1,4 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { and, asc, desc, eq } from 'drizzle-orm';
 import { cancelPendingCheckins, scheduleEnrollment } from '../../../db/schedule.ts';
 import { careTeams, enrollments, patients, scheduledCheckins } from '../../../db/schema.ts';
@@ -44,7 +45,7 @@ const AnchorDate = z.iso
   .refine((day) => day >= EARLIEST_ANCHOR && day <= latestAnchor(), { error: `expected a date from ${EARLIEST_ANCHOR} to two years from today` })
   .openapi({ example: '2026-12-01', description: `The day the flow's schedule counts from, ${EARLIEST_ANCHOR} to two years ahead` });
 
-const CreateEnrollment = z
+export const CreateEnrollment = z
   .strictObject({
     patientId: z.uuid({ error: 'expected the id of one of your patients' }),
     flowId: z.string().min(1).max(200).openapi({ example: 'post-op' }),
@@ -60,6 +61,52 @@ const CreateEnrollment = z
   .openapi('CreateEnrollment');
 
 type Row = typeof enrollments.$inferSelect;
+
+/**
+ * Enrolls a patient of the caller's organisation (audited, idempotent, 409 for another active
+ * enrollment in the flow, 400 naming the field for an unknown flow, patient or team). The API
+ * route and the web app's enrollment form both call this, so both apply the same rules.
+ */
+export async function enroll(c: Context<ApiEnv>, body: z.output<typeof CreateEnrollment>): Promise<{ row: Row; created: boolean }> {
+  const { orgId } = c.get('principal');
+  const { db, flows, contact, logger } = c.get('deps');
+  const invalid = (path: string, message: string) => new ApiError('bad_request', `invalid request: ${path}`, { fields: [{ path, message }] });
+  const flow = await flows.find(orgId, body.flowId, body.flowVersion);
+  if (body.flowVersion !== undefined && flow?.catalog.status !== 'published') throw invalid('flowVersion', `no published version "${body.flowVersion}" of flow "${body.flowId}" (GET /v1/flows/${body.flowId} lists them)`);
+  if (!flow) throw invalid('flowId', `no published flow "${body.flowId}" (GET /v1/flows lists them)`);
+  if (!flow.schedule) throw invalid('flowId', 'this flow has no schedule; start its check-ins with POST /v1/patients/{id}/checkins');
+  const schedule = flow.schedule;
+  const outcome = await db.transaction(async (tx) => {
+    // Objects of other organisations are indistinguishable from missing ones. The patient's
+    // row lock serialises enrollments of one patient, so a request sent twice at once
+    // cannot create two.
+    const patient = await selectOwned(tx, patients, orgId, body.patientId, { lock: true });
+    if (!patient) throw invalid('patientId', 'no such patient in your organisation');
+    const team = await selectOwned(tx, careTeams, orgId, body.careTeamId);
+    if (!team) throw invalid('careTeamId', 'no such care team in your organisation');
+    const [active] = await tx
+      .select()
+      .from(enrollments)
+      .where(and(eq(enrollments.patientId, patient.id), eq(enrollments.flowId, flow.id), eq(enrollments.status, 'active')))
+      .limit(1);
+    if (active) return { row: active, created: false, same: active.anchorDate === body.anchorDate && active.careTeamId === team.id && active.flowVersion === (body.flowVersion ?? null) };
+    const [created] = await tx
+      .insert(enrollments)
+      .values({ orgId, patientId: patient.id, flowId: flow.id, flowVersion: body.flowVersion ?? null, anchorDate: body.anchorDate, careTeamId: team.id })
+      .returning();
+    await scheduleEnrollment(tx, { enrollmentId: created!.id, orgId, anchorDate: body.anchorDate, schedule, timeZone: patient.timeZone });
+    return { row: created!, created: true, same: true };
+  });
+  const { row } = outcome;
+  await audit(c, 'enrollment.create', { type: 'Enrollment', id: row.id }, outcome.same ? 'ok' : 'invalid');
+  if (!outcome.same) {
+    throw new ApiError('conflict', 'the patient already has an active enrollment in this flow; end it first (DELETE /v1/enrollments/{id})', { enrollmentId: row.id });
+  }
+  if (!outcome.created) return { row, created: false };
+  // The welcome needs the homeserver; if it is down, the first check-in introduces the bot instead.
+  await contact.welcome(row.patientId).catch((error: unknown) => logger.warn('could not welcome the patient yet', { enrollmentId: row.id, error: (error as Error).name }));
+  return { row, created: true };
+}
 
 export function enrollmentRoutes(api: OpenAPIHono<ApiEnv>): void {
   const writers = requireRole('org_admin', 'integration');
@@ -104,45 +151,8 @@ export function enrollmentRoutes(api: OpenAPIHono<ApiEnv>): void {
       },
     }),
     async (c) => {
-      const body = c.req.valid('json');
-      const { orgId } = c.get('principal');
-      const { db, flows, contact, logger } = c.get('deps');
-      const invalid = (path: string, message: string) => new ApiError('bad_request', `invalid request: ${path}`, { fields: [{ path, message }] });
-      const flow = await flows.find(orgId, body.flowId, body.flowVersion);
-      if (body.flowVersion !== undefined && flow?.catalog.status !== 'published') throw invalid('flowVersion', `no published version "${body.flowVersion}" of flow "${body.flowId}" (GET /v1/flows/${body.flowId} lists them)`);
-      if (!flow) throw invalid('flowId', `no published flow "${body.flowId}" (GET /v1/flows lists them)`);
-      if (!flow.schedule) throw invalid('flowId', 'this flow has no schedule; start its check-ins with POST /v1/patients/{id}/checkins');
-      const schedule = flow.schedule;
-      const outcome = await db.transaction(async (tx) => {
-        // Objects of other organisations are indistinguishable from missing ones. The patient's
-        // row lock serialises enrollments of one patient, so a request sent twice at once
-        // cannot create two.
-        const patient = await selectOwned(tx, patients, orgId, body.patientId, { lock: true });
-        if (!patient) throw invalid('patientId', 'no such patient in your organisation');
-        const team = await selectOwned(tx, careTeams, orgId, body.careTeamId);
-        if (!team) throw invalid('careTeamId', 'no such care team in your organisation');
-        const [active] = await tx
-          .select()
-          .from(enrollments)
-          .where(and(eq(enrollments.patientId, patient.id), eq(enrollments.flowId, flow.id), eq(enrollments.status, 'active')))
-          .limit(1);
-        if (active) return { row: active, created: false, same: active.anchorDate === body.anchorDate && active.careTeamId === team.id && active.flowVersion === (body.flowVersion ?? null) };
-        const [created] = await tx
-          .insert(enrollments)
-          .values({ orgId, patientId: patient.id, flowId: flow.id, flowVersion: body.flowVersion ?? null, anchorDate: body.anchorDate, careTeamId: team.id })
-          .returning();
-        await scheduleEnrollment(tx, { enrollmentId: created!.id, orgId, anchorDate: body.anchorDate, schedule, timeZone: patient.timeZone });
-        return { row: created!, created: true, same: true };
-      });
-      const { row } = outcome;
-      await audit(c, 'enrollment.create', { type: 'Enrollment', id: row.id }, outcome.same ? 'ok' : 'invalid');
-      if (!outcome.same) {
-        throw new ApiError('conflict', 'the patient already has an active enrollment in this flow; end it first (DELETE /v1/enrollments/{id})', { enrollmentId: row.id });
-      }
-      if (!outcome.created) return c.json(await view(c, row), 200);
-      // The welcome needs the homeserver; if it is down, the first check-in introduces the bot instead.
-      await contact.welcome(row.patientId).catch((error: unknown) => logger.warn('could not welcome the patient yet', { enrollmentId: row.id, error: (error as Error).name }));
-      return c.json(await view(c, row), 201);
+      const { row, created } = await enroll(c, c.req.valid('json'));
+      return c.json(await view(c, row), created ? 201 : 200);
     },
   );
 

@@ -182,18 +182,23 @@ export function fhirRoutes(api: OpenAPIHono<ApiEnv>): void {
       request: { params: z.object({ id: z.uuid({ error: 'expected a patient id' }).openapi({ param: { name: 'id', in: 'path' } }) }), query: FormatQuery },
       responses: { 200: fhir(Bundle, 'A collection Bundle: the Patient, QuestionnaireResponses, Observations and alert Flags'), ...commonErrors, ...notFound },
     }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const patient = await findOwned(c, { table: patients, id, notFound: 'no such patient', action: 'fhir.Patient.everything', type: 'Patient' });
-      const { db } = c.get('deps');
-      const orgId = c.get('principal').orgId;
-      // Built from the current patient row, so the export shows today's name and language.
-      const resource = patientResource(patient);
-      const responses = await searchResources(db, { orgId, resourceType: 'QuestionnaireResponse', patientId: id, limit: 10_000 });
-      const observations = await searchResources(db, { orgId, resourceType: 'Observation', patientId: id, limit: 100_000 });
-      const flags = await searchResources(db, { orgId, resourceType: 'Flag', patientId: id, limit: 10_000 });
-      const provenance = await searchResources(db, { orgId, resourceType: 'Provenance', patientId: id, limit: 10_000 });
-      return c.json(bundle(c, 'collection', [resource, ...responses, ...observations, ...provenance, ...flags]), 200, { 'content-type': FHIR_JSON });
-    },
+    async (c) => c.json(await patientEverything(c, c.req.valid('param').id), 200, { 'content-type': FHIR_JSON }),
   );
+}
+
+/**
+ * A patient's `$everything` Bundle (audited; 404 for a patient of another organisation). The FHIR
+ * route and the web app's chart download both call this.
+ */
+export async function patientEverything(c: Context<ApiEnv>, id: string) {
+  const patient = await findOwned(c, { table: patients, id, notFound: 'no such patient', action: 'fhir.Patient.everything', type: 'Patient' });
+  const { db } = c.get('deps');
+  const orgId = c.get('principal').orgId;
+  // Built from the current patient row, so the export shows today's name and language.
+  const resource = patientResource(patient);
+  const responses = await searchResources(db, { orgId, resourceType: 'QuestionnaireResponse', patientId: id, limit: 10_000 });
+  const observations = await searchResources(db, { orgId, resourceType: 'Observation', patientId: id, limit: 100_000 });
+  const flags = await searchResources(db, { orgId, resourceType: 'Flag', patientId: id, limit: 10_000 });
+  const provenance = await searchResources(db, { orgId, resourceType: 'Provenance', patientId: id, limit: 10_000 });
+  return bundle(c, 'collection', [resource, ...responses, ...observations, ...provenance, ...flags]);
 }

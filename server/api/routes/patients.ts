@@ -1,4 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { desc } from 'drizzle-orm';
 import { erasePatient } from '../../../db/erasure.ts';
 import { patients } from '../../../db/schema.ts';
@@ -22,7 +23,7 @@ export const Patient = z
   })
   .openapi('Patient');
 
-const CreatePatient = z
+export const CreatePatient = z
   .strictObject({
     matrixUserId: MatrixUserId,
     language: LanguageSchema.default('de'),
@@ -43,6 +44,23 @@ export const patientView = (row: Row): z.infer<typeof Patient> => ({
   createdAt: row.createdAt.toISOString(),
 });
 
+/**
+ * Registers a patient of the caller's organisation (audited); 409 for a Matrix id that is one
+ * already. The API route and the web app's enrollment form both call this.
+ */
+export async function registerPatient(c: Context<ApiEnv>, body: z.output<typeof CreatePatient>): Promise<Row> {
+  const orgId = c.get('principal').orgId;
+  const [row] = await c
+    .get('deps')
+    .db.insert(patients)
+    .values({ orgId, matrixUserId: body.matrixUserId, language: body.language, timeZone: body.timeZone, displayName: body.displayName ?? null })
+    .onConflictDoNothing({ target: [patients.orgId, patients.matrixUserId] })
+    .returning();
+  await audit(c, 'patient.create', { type: 'Patient', id: row?.id ?? null }, row ? 'ok' : 'invalid');
+  if (!row) throw new ApiError('conflict', 'this Matrix user is already a patient of your organisation');
+  return row;
+}
+
 export function patientRoutes(api: OpenAPIHono<ApiEnv>): void {
   const writers = requireRole('org_admin', 'integration');
   const readers = requireRole('org_admin', 'integration', 'clinician');
@@ -58,19 +76,7 @@ export function patientRoutes(api: OpenAPIHono<ApiEnv>): void {
       request: jsonBody(CreatePatient),
       responses: { 201: json(Patient, 'Registered'), ...commonErrors, ...conflict('This Matrix user is already a patient of your organisation') },
     }),
-    async (c) => {
-      const body = c.req.valid('json');
-      const orgId = c.get('principal').orgId;
-      const [row] = await c
-        .get('deps')
-        .db.insert(patients)
-        .values({ orgId, matrixUserId: body.matrixUserId, language: body.language, timeZone: body.timeZone, displayName: body.displayName ?? null })
-        .onConflictDoNothing({ target: [patients.orgId, patients.matrixUserId] })
-        .returning();
-      await audit(c, 'patient.create', { type: 'Patient', id: row?.id ?? null }, row ? 'ok' : 'invalid');
-      if (!row) throw new ApiError('conflict', 'this Matrix user is already a patient of your organisation');
-      return c.json(patientView(row), 201);
-    },
+    async (c) => c.json(patientView(await registerPatient(c, c.req.valid('json'))), 201),
   );
 
   api.openapi(
