@@ -66,7 +66,7 @@ try {
   await conversations.handle({ eventId: `$${randomUUID()}`, roomId: ref.roomId, sender: ref.userId, input: { type: 'text', text: '3' } });
   await conversations.handle({ eventId: `$${randomUUID()}`, roomId: ref.roomId, sender: ref.userId, input: { type: 'text', text: '37,2' } });
   const [{ state } = { state: {} }] = await raw<{ state: object }[]>`select state from checkins where state is not null order by updated_at desc limit 1`;
-  const messages = (await raw<{ content: object }[]>`select content from outbox order by id desc limit 2`).map((r) => r.content);
+  const messages = (await raw<{ message: object }[]>`select message from outbox where message is not null order by id desc limit 2`).map((r) => r.message);
   const [{ resource: record } = { resource: {} }] = await raw<{ resource: object }[]>`select resource from fhir_resources order by updated_at desc limit 1`;
   await raw`update checkins set status = 'cancelled' where patient_id = ${ref.id}`;
   await conversations.startCheckin(ref.id, 'post-op');
@@ -90,9 +90,9 @@ try {
           await tx`insert into fhir_resources (resource_type, id, org_id, patient_id, checkin_id, codes, effective_at, resource)
                    values ('QuestionnaireResponse', ${`raw-${p.id}`}, ${org.id}, ${p.id}, ${anyCheckin}, '{}', now(), ${tx.json(record as never)})
                    on conflict (resource_type, id) do update set resource = excluded.resource, version_id = fhir_resources.version_id + 1, updated_at = now()`;
-          await tx`insert into outbox (room_id, txn_id, event_type, content) values
-                   (${p.roomId}, ${randomUUID()}, 'm.room.message', ${tx.json(messages[0] as never)}),
-                   (${p.roomId}, ${randomUUID()}, 'm.room.message', ${tx.json(messages[1] as never)})`;
+          await tx`insert into outbox (room_id, txn_id, message) values
+                   (${p.roomId}, ${randomUUID()}, ${tx.json(messages[0] as never)}),
+                   (${p.roomId}, ${randomUUID()}, ${tx.json(messages[1] as never)})`;
         });
       }
     });

@@ -3,6 +3,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createBot, type Bot } from '../bots/bot.ts';
 import { vocabulary } from '../core/conversation/vocabulary.ts';
 import { ensureDefinitions } from '../core/fhir/validate.ts';
+import { lexicon as redFlagLexicon } from '../core/redflags/index.ts';
 import { isClinicianAnywhere } from '../db/care-teams.ts';
 import { openDatabase, type Database } from '../db/database.ts';
 import { roomsRefusingAlerts } from '../db/outbox.ts';
@@ -82,6 +83,8 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
     logger.info('flows loaded', { deployed: flowFiles.size, templates: templates.size });
     // FHIR definitions are indexed once here, not on a patient's first answer.
     ensureDefinitions();
+    // The red-flag word lists compile once (~150 ms): at start, not on a patient's first message.
+    redFlagLexicon();
 
     const server = await listen(async (request, env) => (await built)(request, env), config.http.host, config.http.port);
     closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));

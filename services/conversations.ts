@@ -188,7 +188,7 @@ export function createConversations(options: ConversationOptions): Conversations
     const changed = result.answers.length > 0 || completed || result.events.some((e) => e.type === 'engine' && e.event.type === 'retracted');
     if (checkin && state && changed) {
       const ids = { patientId: patient.id, checkinId: checkin.row.id };
-      const records = checkinRecords(checkin.flow, state, ids, { mdr: forms.mdr });
+      const records = checkinRecords(checkin.flow, state, ids, { mdr: forms.mdr, validate: 'completed' });
       await storeRecords(tx, { orgId: patient.orgId, ...ids }, records);
       if (result.answers.length > 0 && state.path.length <= 1) {
         // The patient's first record of this check-in: keep their Patient resource next to it.

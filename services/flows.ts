@@ -90,6 +90,8 @@ const CACHE_LIMIT = 1000;
 export async function openFlowCatalog(options: CatalogOptions): Promise<Catalog> {
   const { db, deployed, links } = options;
   const compiled = new Map<string, CatalogFlow>();
+  /** The organisation of each compiled version (null: deployed for all), to answer running check-ins without a query. */
+  const owners = new Map<string, string | null>();
   /** Version ids of this instance's deployed files by flow id. */
   const deployedIds = new Map<string, string>();
 
@@ -129,8 +131,12 @@ export async function openFlowCatalog(options: CatalogOptions): Promise<Catalog>
     const entry: CatalogEntry = { versionId: row.id, flowRef: row.flowRef, status: row.status === 'retired' ? 'retired' : 'published', origin: row.orgId === null ? 'deployed' : 'organisation' };
     const flow: CatalogFlow = { ...result.flow, catalog: entry };
     // The status is the one thing of a released version that changes; keep it out of the cache.
-    if (compiled.size >= CACHE_LIMIT) compiled.clear();
+    if (compiled.size >= CACHE_LIMIT) {
+      compiled.clear();
+      owners.clear();
+    }
     compiled.set(row.id, flow);
+    owners.set(row.id, row.orgId);
     return flow;
   }
 
@@ -161,6 +167,12 @@ export async function openFlowCatalog(options: CatalogOptions): Promise<Catalog>
       }
       const ref = typeof version === 'string' ? { version } : version;
       if (ref.versionId) {
+        // A running check-in's own version: released versions never change, so the compiled one is
+        // served without a query (every patient reply comes here). Only its status could have moved
+        // to retired since — which a running check-in ignores; starting a check-in reads the row.
+        const known = compiled.get(ref.versionId);
+        const owner = owners.get(ref.versionId);
+        if (known && owner !== undefined && (owner === orgId || owner === null) && known.id === flowId && known.version === ref.version) return known;
         const row = released(await versionById(ex, ref.versionId));
         return row && (row.orgId === orgId || row.orgId === null) && row.flowId === flowId && row.version === ref.version ? current(row) : undefined;
       }
