@@ -15,7 +15,7 @@ import { LogService, RustSdkCryptoStorageProvider, type MatrixClient } from 'mat
 import { CryptoClient } from 'matrix-bot-sdk/lib/e2ee/CryptoClient.js';
 import { RoomTracker } from 'matrix-bot-sdk/lib/e2ee/RoomTracker.js';
 import { RustEngine } from 'matrix-bot-sdk/lib/e2ee/RustEngine.js';
-import type { EncryptionSettings, HistoryVisibility, OlmMachine, PlainRequest } from '@matrix-org/matrix-sdk-crypto-nodejs';
+import type { CryptoStoreBackend, EncryptionSettings, HistoryVisibility, OlmMachine, PlainRequest } from '@matrix-org/matrix-sdk-crypto-nodejs';
 import { encryptedFile, type EncryptedFile } from './encrypted-file.ts';
 import { errorFields, type Logger } from '../core/logging.ts';
 
@@ -25,6 +25,7 @@ const require = createRequire(import.meta.url);
 const binding = require('@matrix-org/matrix-sdk-crypto-nodejs') as Binding;
 
 export const { CryptoStoreError } = binding;
+export type { CryptoStoreBackend };
 
 /** The account has used end-to-end encryption, but Visite was started without its passphrase. */
 export class EncryptionRequiredError extends Error {
@@ -36,9 +37,15 @@ export interface CryptoOptions {
   userId: string;
   /** The device of the bot's session; the store refuses to open for another one. */
   deviceId: string;
-  /** Folder of this bot's crypto store (created if missing). */
+  /**
+   * Folder of this bot's crypto store (created if missing). With a `backend`
+   * the sealed crypto state lives there instead; the folder still holds
+   * matrix-bot-sdk's `bot-sdk.json` and names the store in the binding.
+   */
   storeDir: string;
   passphrase: string;
+  /** Where the sealed snapshot and frames live (db/crypto-store.ts `postgresCryptoStore`); absent: files in `storeDir`. */
+  backend?: CryptoStoreBackend;
   logger: Logger;
 }
 
@@ -46,7 +53,7 @@ export interface BotCrypto {
   /** Pass as the fourth argument of `new MatrixClient(url, token, storage, cryptoStore)`. */
   readonly cryptoStore: RustSdkCryptoStorageProvider;
   readonly storeDir: string;
-  /** Writes pending crypto changes to disk (every change is flushed already; this is for shutdown). */
+  /** Writes pending crypto changes to disk or the backend (every change is flushed already; this is for shutdown). */
   flush(): Promise<void>;
   /** Flushes and closes the store. Call after `client.stop()`. */
   close(): Promise<void>;
@@ -99,7 +106,7 @@ export function createCrypto(options: CryptoOptions): BotCrypto {
   if (!options.deviceId) throw new Error('end-to-end encryption needs the session device id');
   installMatrixBotSdkFixes();
   const storeDir = options.storeDir;
-  binding.configureStore(storeDir, { passphrase: options.passphrase });
+  binding.configureStore(storeDir, { passphrase: options.passphrase, ...(options.backend ? { backend: options.backend } : {}) });
   const cryptoStore = new VisiteCryptoStorageProvider(storeDir, options.deviceId);
   const log = options.logger.child({ component: 'crypto' });
   return {

@@ -11,12 +11,12 @@
  */
 const wasm = require('@matrix-org/matrix-sdk-crypto-wasm');
 const path = require('node:path');
-const { PersistentStore, CryptoStoreError, STORE_FILE_NAME } = require('./store.cjs');
+const { PersistentStore, CryptoStoreError, STORE_FILE_NAME, fileCryptoStoreBackend, readFileCryptoStore } = require('./store.cjs');
 
 /** The native binding's store kinds. The wasm build persists through IndexedDB instead. */
 const StoreType = Object.freeze({ Sled: 0, Sqlite: 1 });
 
-/** Store folder (resolved) → { passphrase }. Filled by `configureStore` before the machine starts. */
+/** Store folder (resolved) → { passphrase, backend? }. Filled by `configureStore` before the machine starts. */
 const configured = new Map();
 /** Store folder (resolved) → the open machine, so the owner can flush and close it. */
 const openMachines = new Map();
@@ -24,13 +24,22 @@ const openMachines = new Map();
 /**
  * Registers the passphrase for a store folder. matrix-bot-sdk passes only the
  * folder (and an empty passphrase) to OlmMachine.initialize; the passphrase
- * comes from Visite's configuration through this call.
+ * comes from Visite's configuration through this call. With a `backend`
+ * (CryptoStoreBackend, index.d.ts) the store's sealed snapshot and frames live
+ * there instead of in the folder; the folder is then only the name
+ * matrix-bot-sdk knows the store by.
  */
 function configureStore(storePath, options) {
   if (!options || typeof options.passphrase !== 'string' || options.passphrase.length === 0) {
     throw new TypeError('configureStore needs a non-empty passphrase');
   }
-  configured.set(path.resolve(storePath), { passphrase: options.passphrase });
+  const backend = options.backend;
+  if (backend !== undefined && backend !== null) {
+    for (const method of ['load', 'writeSnapshot', 'appendFrame']) {
+      if (typeof backend[method] !== 'function') throw new TypeError(`configureStore: the backend has no ${method} method`);
+    }
+  }
+  configured.set(path.resolve(storePath), { passphrase: options.passphrase, backend: backend ?? undefined });
 }
 
 /** Writes pending changes of the store at this folder to disk (no-op when nothing changed). */
@@ -120,7 +129,7 @@ class OlmMachine {
     if (openMachines.has(key)) {
       throw new CryptoStoreError('CRYPTO_STORE_IN_USE', `the crypto store ${key} is already open in this process`);
     }
-    const store = new PersistentStore(key, secret);
+    const store = new PersistentStore(key, secret, configured.get(key)?.backend);
     const storeName = await store.open(userId.toString(), deviceId.toString());
     let inner;
     try {
@@ -256,5 +265,7 @@ module.exports = {
   flushStore,
   closeStore,
   CryptoStoreError,
+  fileCryptoStoreBackend,
+  readFileCryptoStore,
   STORE_FILE_NAME,
 };

@@ -21,11 +21,61 @@ export declare class CryptoStoreError extends Error {
   readonly code: CryptoStoreErrorCode;
 }
 
-/** Registers the passphrase for a store folder before matrix-bot-sdk opens it. */
-export declare function configureStore(storePath: string, options: { passphrase: string }): void;
-/** Writes pending changes of the open store at this folder to disk. */
+/**
+ * Where a store keeps its sealed state. The store seals everything itself
+ * (AES-256-GCM under a key derived from the passphrase): a backend only ever
+ * sees opaque bytes, exactly the bytes the file store writes — the snapshot as
+ * `crypto-store.bin` holds it, each frame as one record of
+ * `crypto-store.journal` including its 4-byte length prefix (so a file store's
+ * bytes can be imported unchanged, see `readFileCryptoStore`).
+ *
+ * Calls come one at a time (a store never overlaps its own writes). A call that
+ * rejects makes the flush reject; the changes stay pending and go out with the
+ * next flush (under a seq number never used before: a failed call may have
+ * been stored after all). Wrong passphrase, another owner and damage are found
+ * by the store when it opens what `load` returned (CryptoStoreError codes
+ * `CRYPTO_STORE_PASSPHRASE`, `CRYPTO_STORE_OWNER`, `CRYPTO_STORE_DAMAGED`).
+ */
+export interface CryptoStoreBackend {
+  /** Named in error messages ("the crypto store <name> …"). */
+  readonly name?: string;
+  /**
+   * The sealed snapshot (or null when the store is new) and the sealed frames
+   * written after it, in seq order. The store reads frames in this order and
+   * stops at the first one it cannot read (a torn write); it takes each
+   * frame's seq from inside the frame. When frames were returned, the store's
+   * first flush writes a snapshot (so they are folded in and dropped).
+   */
+  load(): Promise<{ snapshot: Uint8Array | null; frames: Uint8Array[] }>;
+  /** Replaces the snapshot (it contains everything up to `seq`) and drops the frames up to `seq`, in one transaction. */
+  writeSnapshot(sealed: Uint8Array, seq: number): Promise<void>;
+  /** Appends one sealed frame with this seq. */
+  appendFrame(sealed: Uint8Array, seq: number): Promise<void>;
+}
+
+export interface StoreOptions {
+  passphrase: string;
+  /** Where the sealed snapshot and frames live; without it, the files in the store folder. */
+  backend?: CryptoStoreBackend;
+}
+
+/**
+ * Registers the passphrase (and optionally a backend) for a store folder before
+ * matrix-bot-sdk opens it. With a backend, the folder is only the key the
+ * binding knows the store by (matrix-bot-sdk passes it to `initialize`).
+ */
+export declare function configureStore(storePath: string, options: StoreOptions): void;
+/** The file store of a folder (`crypto-store.bin`, `crypto-store.journal`) as a backend: what `configureStore` uses without one. */
+export declare function fileCryptoStoreBackend(storePath: string): CryptoStoreBackend;
+/**
+ * A file store folder's sealed snapshot (null: no store there) and journal
+ * frames, read without changing the folder; a torn last frame is left out.
+ * Throws CryptoStoreError `CRYPTO_STORE_DAMAGED` for a journal without a snapshot.
+ */
+export declare function readFileCryptoStore(storePath: string): { snapshot: Uint8Array | null; frames: Uint8Array[] };
+/** Writes pending changes of the open store at this folder to disk (or its backend). */
 export declare function flushStore(storePath: string): Promise<void>;
-/** Flushes and closes the open store at this folder. */
+/** Flushes and closes the open store at this folder (the in-memory store is dropped even when that last flush fails; the error is rethrown). */
 export declare function closeStore(storePath: string): Promise<void>;
 
 /** An outgoing request with the native binding's field names. */

@@ -3,7 +3,9 @@
  * A persistent, passphrase-protected home for the wasm crypto store.
  *
  * matrix-sdk-crypto-wasm keeps its state in IndexedDB. Node has no IndexedDB,
- * so we use fake-indexeddb (in memory) and persist it ourselves, in two files:
+ * so we use fake-indexeddb (in memory) and persist it ourselves. By default in
+ * two files (the file backend; `configureStore(path, { backend })` puts the
+ * same sealed bytes elsewhere, e.g. Visite's Postgres, see README.md):
  *
  * - `crypto-store.bin`: a full snapshot of the store's databases, AES-256-GCM
  *   encrypted under a key derived from the passphrase (scrypt), replaced
@@ -324,38 +326,55 @@ function writeAtomically(file, data) {
 }
 
 const JOURNAL_NAME = 'crypto-store.journal';
-/** Compact (write a full snapshot) once the journal outgrows the snapshot, and at least past this size. */
+/** Compact (write a full snapshot) once the journal outgrew the snapshot, and at least past this size. */
 const MIN_COMPACT_BYTES = 1024 * 1024;
+const FRAME_LENGTH_BYTES = 4;
 
+/** One journal frame: a 4-byte big-endian length, then IV, GCM tag and ciphertext. */
 function sealFrame(key, plain) {
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(JOURNAL_AAD);
   const body = Buffer.concat([cipher.update(plain), cipher.final()]);
-  const length = Buffer.alloc(4);
+  const length = Buffer.alloc(FRAME_LENGTH_BYTES);
   length.writeUInt32BE(IV_BYTES + TAG_BYTES + body.length);
   return Buffer.concat([length, iv, cipher.getAuthTag(), body]);
 }
 
-/** The journal's frames in order; stops at the first torn or unreadable frame (a crash mid-append). */
-function readFrames(key, data) {
-  const frames = [];
-  let offset = 0;
-  while (offset + 4 <= data.length) {
-    const length = data.readUInt32BE(offset);
-    if (length < IV_BYTES + TAG_BYTES || offset + 4 + length > data.length) break;
-    const frame = data.subarray(offset + 4, offset + 4 + length);
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', key, frame.subarray(0, IV_BYTES));
-      decipher.setAAD(JOURNAL_AAD);
-      decipher.setAuthTag(frame.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-      frames.push(detach(v8.deserialize(Buffer.concat([decipher.update(frame.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]))));
-    } catch {
-      break;
-    }
-    offset += 4 + length;
+/** One sealed frame (with its length prefix) decrypted, or null when it is torn, damaged or not ours. */
+function openFrame(key, sealed) {
+  const data = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+  if (data.length < FRAME_LENGTH_BYTES) return null;
+  const length = data.readUInt32BE(0);
+  if (length < IV_BYTES + TAG_BYTES || FRAME_LENGTH_BYTES + length !== data.length) return null;
+  const frame = data.subarray(FRAME_LENGTH_BYTES);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, frame.subarray(0, IV_BYTES));
+    decipher.setAAD(JOURNAL_AAD);
+    decipher.setAuthTag(frame.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+    return detach(v8.deserialize(Buffer.concat([decipher.update(frame.subarray(IV_BYTES + TAG_BYTES)), decipher.final()])));
+  } catch {
+    return null;
   }
-  return { frames, validBytes: offset };
+}
+
+/**
+ * Splits a journal file into its frames (each with its length prefix), by the
+ * length prefixes only; stops at a torn last frame (a crash mid-append).
+ * `ends[i]` is the byte offset where frame i ends.
+ */
+function splitFrames(data) {
+  const frames = [];
+  const ends = [];
+  let offset = 0;
+  while (offset + FRAME_LENGTH_BYTES <= data.length) {
+    const length = data.readUInt32BE(offset);
+    if (length < IV_BYTES + TAG_BYTES || offset + FRAME_LENGTH_BYTES + length > data.length) break;
+    offset += FRAME_LENGTH_BYTES + length;
+    frames.push(data.subarray(offset - FRAME_LENGTH_BYTES - length, offset));
+    ends.push(offset);
+  }
+  return { frames, ends };
 }
 
 function appendDurably(file, data) {
@@ -366,6 +385,80 @@ function appendDurably(file, data) {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Reads a file store folder without changing it: the sealed snapshot (null
+ * when there is none) and the journal's frames. A journal without a snapshot is
+ * a damaged store (CRYPTO_STORE_DAMAGED).
+ */
+function readFileStore(dir) {
+  const folder = path.resolve(dir);
+  const file = path.join(folder, FILE_NAME);
+  const journal = path.join(folder, JOURNAL_NAME);
+  if (!fs.existsSync(file)) {
+    if (fs.existsSync(journal) && fs.statSync(journal).size > 0) {
+      throw new CryptoStoreError('CRYPTO_STORE_DAMAGED', `the crypto store ${folder} has a journal but no snapshot; restore ${FILE_NAME} from the backup`);
+    }
+    return { snapshot: null, frames: [], ends: [], journalBytes: 0 };
+  }
+  const snapshot = fs.readFileSync(file);
+  if (!fs.existsSync(journal)) return { snapshot, frames: [], ends: [], journalBytes: 0 };
+  const data = fs.readFileSync(journal);
+  return { snapshot, ...splitFrames(data), journalBytes: data.length };
+}
+
+/** Lets the file backend cut off the frames the store could not read (a torn tail), as the journal did before backends. */
+const KEEP_FRAMES = Symbol('visite.crypto-store.keepFrames');
+
+/**
+ * The file backend: `crypto-store.bin` (the snapshot, replaced atomically:
+ * write, fsync, rename) and `crypto-store.journal` (the frames, appended and
+ * fsynced; emptied when a snapshot is written) in one folder.
+ */
+class FileBackend {
+  constructor(dir) {
+    this.dir = path.resolve(dir);
+    this.file = path.join(this.dir, FILE_NAME);
+    this.journal = path.join(this.dir, JOURNAL_NAME);
+    /** For error messages. */
+    this.name = this.file;
+    this.loaded = undefined;
+  }
+
+  async load() {
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const { snapshot, frames, ends, journalBytes } = readFileStore(this.dir);
+    this.loaded = { ends, journalBytes };
+    return { snapshot, frames };
+  }
+
+  /** Called after `load` with the number of frames the store could read: a torn or damaged tail is cut off. */
+  [KEEP_FRAMES](count) {
+    if (!this.loaded) return;
+    const validBytes = count === 0 ? 0 : this.loaded.ends[count - 1];
+    if (validBytes < this.loaded.journalBytes) fs.truncateSync(this.journal, validBytes);
+    this.loaded = undefined;
+  }
+
+  async writeSnapshot(sealed, _seq) {
+    writeAtomically(this.file, sealed);
+    // The snapshot holds everything up to `seq`; older frames are skipped on open even if this truncation is lost.
+    fs.writeFileSync(this.journal, Buffer.alloc(0), { mode: 0o600 });
+  }
+
+  async appendFrame(sealed, _seq) {
+    appendDurably(this.journal, sealed);
+  }
+}
+
+function checkBackend(backend) {
+  for (const method of ['load', 'writeSnapshot', 'appendFrame']) {
+    if (!backend || typeof backend[method] !== 'function') {
+      throw new TypeError(`a crypto store backend needs the methods load, writeSnapshot and appendFrame (${method} is missing)`);
+    }
+  }
+  return backend;
 }
 
 async function readKeys(idb, dbName, stores) {
@@ -411,24 +504,36 @@ async function applyOps(idb, dbName, ops) {
 }
 
 /**
- * One persistent store: a folder holding `crypto-store.bin` (a full snapshot)
- * and `crypto-store.journal` (the changes since, one encrypted frame per
- * flush). `open` loads both into IndexedDB under a fresh name and returns that
- * name for OlmMachine.initialize; `flush` appends what changed, and rewrites
- * the snapshot when the schema changed or the journal has grown too large.
+ * One persistent store: a sealed snapshot and the sealed frames written after
+ * it, kept by a backend (by default the file backend, a folder holding
+ * `crypto-store.bin` and `crypto-store.journal`). `open` loads both into
+ * IndexedDB under a fresh name and returns that name for
+ * OlmMachine.initialize; `flush` appends what changed as one frame, and
+ * rewrites the snapshot when the schema changed or the frames have grown too
+ * large. A backend call that rejects makes the flush reject; its changes are
+ * written with the next flush.
  */
 class PersistentStore {
-  constructor(dir, passphrase) {
-    this.dir = path.resolve(dir);
-    this.file = path.join(this.dir, FILE_NAME);
-    this.journal = path.join(this.dir, JOURNAL_NAME);
+  /**
+   * @param {string} location the store folder; with a custom backend only the key the binding knows the store by
+   * @param {string} passphrase
+   * @param {object} [backend] a CryptoStoreBackend (index.d.ts); the file backend of `location` when absent
+   */
+  constructor(location, passphrase, backend) {
+    this.location = path.resolve(location);
+    this.backend = backend ? checkBackend(backend) : new FileBackend(this.location);
+    /** For error messages: the snapshot file, or the backend's name. */
+    this.label = typeof this.backend.name === 'string' && this.backend.name ? this.backend.name : `at ${this.location}`;
     this.passphrase = passphrase;
     /** Unique per open, so a restart in the same process never sees the old databases. */
-    this.name = `visite-crypto-${createHash('sha256').update(this.dir).digest('hex').slice(0, 16)}-${randomUUID()}`;
+    this.name = `visite-crypto-${createHash('sha256').update(this.location).digest('hex').slice(0, 16)}-${randomUUID()}`;
     this.key = undefined;
     this.salt = undefined;
     this.owner = undefined;
     this.seq = 0;
+    this.hasSnapshot = false;
+    /** Write a snapshot with the next flush, even without changes (frames of a custom backend were loaded). */
+    this.compactPending = false;
     this.snapshotBytes = 0;
     this.journalBytes = 0;
     this.chain = Promise.resolve();
@@ -436,46 +541,51 @@ class PersistentStore {
     this.stats = { snapshots: 0, frames: 0 };
   }
 
-  /** Loads snapshot and journal (if any); throws CryptoStoreError on a wrong passphrase or another owner. */
+  /** Loads snapshot and frames (if any); throws CryptoStoreError on a wrong passphrase or another owner. */
   async open(userId, deviceId) {
     const idb = ensureIndexedDb();
     trackWrites();
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     this.owner = { userId, deviceId };
-    if (!fs.existsSync(this.file)) {
-      if (fs.existsSync(this.journal) && fs.statSync(this.journal).size > 0) {
-        throw new CryptoStoreError('CRYPTO_STORE_DAMAGED', `the crypto store ${this.dir} has a journal but no snapshot; restore ${FILE_NAME} from the backup`);
+    const { snapshot: sealed, frames } = await this.backend.load();
+    if (!sealed) {
+      if (frames.length > 0) {
+        throw new CryptoStoreError('CRYPTO_STORE_DAMAGED', `the crypto store ${this.label} has journal frames but no snapshot; restore the snapshot from the backup`);
       }
       this.salt = randomBytes(SALT_BYTES);
       this.key = scryptSync(this.passphrase, this.salt, 32, SCRYPT);
       return this.name;
     }
-    const data = fs.readFileSync(this.file);
-    const { key, salt, plain } = decrypt(this.passphrase, this.file, data);
+    const data = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+    const { key, salt, plain } = decrypt(this.passphrase, this.label, data);
     this.key = key;
     this.salt = Buffer.from(salt);
+    this.hasSnapshot = true;
     this.snapshotBytes = data.length;
     const snapshot = detach(v8.deserialize(plain));
     if (snapshot.userId !== userId || snapshot.deviceId !== deviceId) {
       throw new CryptoStoreError(
         'CRYPTO_STORE_OWNER',
-        `the crypto store ${this.file} belongs to ${snapshot.userId} device ${snapshot.deviceId}, not ${userId} device ${deviceId}; refusing to mix identities`,
+        `the crypto store ${this.label} belongs to ${snapshot.userId} device ${snapshot.deviceId}, not ${userId} device ${deviceId}; refusing to mix identities`,
       );
     }
     this.seq = snapshot.seq || 0;
     for (const [suffix, dump] of Object.entries(snapshot.databases)) await restoreDatabase(idb, `${this.name}${suffix}`, dump);
-    if (fs.existsSync(this.journal)) {
-      const journal = fs.readFileSync(this.journal);
-      const { frames, validBytes } = readFrames(this.key, journal);
-      for (const frame of frames) {
-        if (frame.seq <= this.seq) continue; // already in the snapshot (a crash between snapshot and truncation)
-        for (const [suffix, ops] of Object.entries(frame.databases)) await applyOps(idb, `${this.name}${suffix}`, ops);
-        this.seq = frame.seq;
-      }
-      if (validBytes < journal.length) fs.truncateSync(this.journal, validBytes); // a torn last frame
-      this.journalBytes = validBytes;
+    // Frames in order; stop at the first one that cannot be read (torn or damaged: a crash mid-append).
+    let readable = 0;
+    for (const bytes of frames) {
+      const frame = openFrame(this.key, bytes);
+      if (!frame) break;
+      readable++;
+      this.journalBytes += bytes.byteLength;
+      if (frame.seq <= this.seq) continue; // already in the snapshot (a crash between snapshot and truncation)
+      for (const [suffix, ops] of Object.entries(frame.databases)) await applyOps(idb, `${this.name}${suffix}`, ops);
+      this.seq = frame.seq;
     }
-    // What we just loaded is on disk already.
+    if (typeof this.backend[KEEP_FRAMES] === 'function') this.backend[KEEP_FRAMES](readable);
+    // A custom backend's frames are folded into a snapshot by the first flush: what was
+    // unreadable is dropped with them, and the backend's seq numbers are ours again.
+    else if (frames.length > 0) this.compactPending = true;
+    // What we just loaded is stored already.
     takeChanges(await this.#ourDatabases());
     return this.name;
   }
@@ -501,9 +611,10 @@ class PersistentStore {
     const names = await this.#ourDatabases();
     const taken = takeChanges(names);
     const anyFull = [...taken.stores.values()].some((stores) => [...stores.values()].some((entry) => entry.full));
-    if (!force && taken.stores.size === 0 && !taken.schema) return false;
+    if (!force && !this.compactPending && taken.stores.size === 0 && !taken.schema) return false;
     try {
-      const compact = force || taken.schema || anyFull || !fs.existsSync(this.file) || this.journalBytes > Math.max(MIN_COMPACT_BYTES, this.snapshotBytes);
+      const compact =
+        force || this.compactPending || taken.schema || anyFull || !this.hasSnapshot || this.journalBytes > Math.max(MIN_COMPACT_BYTES, this.snapshotBytes);
       if (compact) await this.#writeSnapshot(names);
       else await this.#appendFrame(taken);
     } catch (error) {
@@ -517,12 +628,13 @@ class PersistentStore {
     const idb = ensureIndexedDb();
     const databases = {};
     for (const name of names) databases[name.slice(this.name.length)] = await dumpDatabase(idb, name);
+    // Never reused, even when the backend fails: it may have stored it after all.
     const seq = ++this.seq;
     const plain = v8.serialize({ format: 2, seq, userId: this.owner.userId, deviceId: this.owner.deviceId, writtenAt: Date.now(), databases });
     const sealed = encrypt(this.key, this.salt, plain);
-    writeAtomically(this.file, sealed);
-    // The snapshot holds everything up to `seq`; older frames are skipped on open even if this truncation is lost.
-    fs.writeFileSync(this.journal, Buffer.alloc(0), { mode: 0o600 });
+    await this.backend.writeSnapshot(sealed, seq);
+    this.hasSnapshot = true;
+    this.compactPending = false;
     this.snapshotBytes = sealed.length;
     this.journalBytes = 0;
     this.stats.snapshots++;
@@ -537,22 +649,51 @@ class PersistentStore {
       if (ops.length > 0) databases[dbName.slice(this.name.length)] = ops;
     }
     if (Object.keys(databases).length === 0) return;
-    const frame = sealFrame(this.key, v8.serialize({ seq: ++this.seq, databases }));
-    appendDurably(this.journal, frame);
+    const seq = ++this.seq;
+    const frame = sealFrame(this.key, v8.serialize({ seq, databases }));
+    await this.backend.appendFrame(frame, seq);
     this.journalBytes += frame.length;
     this.stats.frames++;
   }
 
-  /** Final snapshot (compacting the journal), then drops the in-memory databases. */
+  /**
+   * Final snapshot (compacting the journal), then drops the in-memory
+   * databases — also when that snapshot cannot be written (the error is
+   * rethrown): a closed machine cannot be flushed again.
+   */
   async close(beforeDrop) {
-    await this.flush(true);
+    let failure;
+    try {
+      await this.flush(true);
+    } catch (error) {
+      failure = { error };
+    }
     this.closed = true;
     if (beforeDrop) beforeDrop();
     const idb = ensureIndexedDb();
     const names = await this.#ourDatabases();
     takeChanges(names);
     for (const name of names) await deleteDatabase(idb, name);
+    if (failure) throw failure.error;
   }
 }
 
-module.exports = { PersistentStore, CryptoStoreError, STORE_FILE_NAME: FILE_NAME, JOURNAL_FILE_NAME: JOURNAL_NAME };
+/** The file store of a folder as a backend (what `configureStore` uses without one). */
+function fileCryptoStoreBackend(dir) {
+  return new FileBackend(dir);
+}
+
+/** A file store folder's sealed snapshot and frames, read without changing anything (to import it elsewhere). */
+function readFileCryptoStore(dir) {
+  const { snapshot, frames } = readFileStore(dir);
+  return { snapshot, frames };
+}
+
+module.exports = {
+  PersistentStore,
+  CryptoStoreError,
+  fileCryptoStoreBackend,
+  readFileCryptoStore,
+  STORE_FILE_NAME: FILE_NAME,
+  JOURNAL_FILE_NAME: JOURNAL_NAME,
+};
