@@ -188,16 +188,34 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Parses the environment; throws a ConfigError whose message is one line naming each bad variable. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+/** Parses environment variables with `schema`; a ConfigError whose message is one line naming each bad variable. */
+function parseEnvironment<T extends z.ZodType>(schema: T, env: Record<string, string | undefined>): z.infer<T> {
   // Empty strings are how shells spell "unset"; treat them so, or defaults would never apply.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = configSchema.safeParse(present);
+  const parsed = schema.safeParse(present);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${String(issue.path[0] ?? 'environment')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration: ${[...new Set(problems)].join('; ')}`);
   }
-  const c = parsed.data;
+  return parsed.data;
+}
+
+const secretsSource = (c: { VISITE_SECRET_KEY?: string | undefined; VISITE_CRYPTO_PASSPHRASE?: string | undefined }): Config['secrets'] =>
+  c.VISITE_SECRET_KEY ? { key: Buffer.from(c.VISITE_SECRET_KEY, 'base64') } : c.VISITE_CRYPTO_PASSPHRASE ? { passphrase: c.VISITE_CRYPTO_PASSPHRASE } : null;
+
+/**
+ * What seals secrets in the database, from the environment alone: the server's
+ * rule (VISITE_SECRET_KEY, else VISITE_CRYPTO_PASSPHRASE, else nothing), for
+ * `visite admin`, which must seal bot credentials exactly as the server opens them.
+ */
+export function secretsFromEnvironment(env: Record<string, string | undefined>): Config['secrets'] {
+  const schema = z.object({ VISITE_SECRET_KEY: configSchema.shape.VISITE_SECRET_KEY, VISITE_CRYPTO_PASSPHRASE: configSchema.shape.VISITE_CRYPTO_PASSPHRASE });
+  return secretsSource(parseEnvironment(schema, env));
+}
+
+/** Parses the environment; throws a ConfigError whose message is one line naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const c = parseEnvironment(configSchema, env);
   return {
     homeserverUrl: c.VISITE_HOMESERVER_URL,
     bot: {
@@ -218,7 +236,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxFlowBytes: c.VISITE_MAX_FLOW_BYTES,
     schedulerCron: c.VISITE_SCHEDULER_CRON === 'off' ? false : c.VISITE_SCHEDULER_CRON,
     cryptoStoreDir: c.VISITE_CRYPTO_STORE_DIR ?? c.VISITE_DATA_DIR,
-    secrets: c.VISITE_SECRET_KEY ? { key: Buffer.from(c.VISITE_SECRET_KEY, 'base64') } : c.VISITE_CRYPTO_PASSPHRASE ? { passphrase: c.VISITE_CRYPTO_PASSPHRASE } : null,
+    secrets: secretsSource(c),
     ...(c.VISITE_CRYPTO_PASSPHRASE
       ? {
           crypto: {

@@ -19,6 +19,7 @@ import { createGreetings } from '../services/greetings.ts';
 import { createPatientRooms } from '../services/patient-rooms.ts';
 import { createWake } from '../services/signal.ts';
 import { createApi } from './api/app.ts';
+import { matrixWhoami } from './bot-accounts.ts';
 import { createOidcVerifier } from './api/auth.ts';
 import type { PatientContact } from './api/env.ts';
 import { createApp } from './app.ts';
@@ -193,6 +194,8 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       logger,
       verifyToken: config.oidc ? createOidcVerifier(config.oidc) : null,
       contact,
+      secrets,
+      whoami: matrixWhoami,
       get publicUrl() {
         return links.publicUrl;
       },

@@ -9,6 +9,7 @@ import { badRequest, strictQueries, textProblems } from './input.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { botAccountRoutes } from './routes/bot-accounts.ts';
 import { careTeamRoutes } from './routes/care-teams.ts';
 import { checkinRoutes } from './routes/checkins.ts';
 import { clinicianRoutes } from './routes/clinicians.ts';
@@ -117,6 +118,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions): OpenAPIHono<ApiEn
   checkinRoutes(api);
   alertRoutes(api);
   auditRoutes(api);
+  botAccountRoutes(api);
 
   api.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -1,7 +1,9 @@
 import type { Db } from '../../db/database.ts';
+import type { SecretBox } from '../../db/secrets.ts';
 import type { Role } from '../../db/schema.ts';
 import type { FlowAuthoring } from '../../services/flow-authoring.ts';
 import type { Catalog, FlowFile } from '../../services/flows.ts';
+import type { Whoami } from '../bot-accounts.ts';
 import type { Logger } from '../logger.ts';
 import type { TokenVerifier } from './auth.ts';
 
@@ -56,6 +58,10 @@ export interface ApiDeps {
   contact: PatientContact;
   /** Base URL of this service as integrators reach it, for links in responses and alerts. */
   publicUrl: string;
+  /** Seals bot accounts' credentials; without it the bot-account writes answer 503. */
+  secrets?: SecretBox;
+  /** Asks a homeserver whom an access token belongs to (bot accounts); without it a token cannot be checked (503). */
+  whoami?: Whoami;
 }
 
 export interface ApiEnv {

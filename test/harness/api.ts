@@ -5,9 +5,11 @@ import type { Hono } from 'hono';
 import type { Db } from '../../db/database.ts';
 import { createOrganisation } from '../../db/organisations.ts';
 import { ROLES, type Role } from '../../db/schema.ts';
+import { secretBox, type SecretBox } from '../../db/secrets.ts';
 import { createApi } from '../../server/api/app.ts';
 import { createApiKey, createOidcVerifier } from '../../server/api/auth.ts';
 import type { PatientContact } from '../../server/api/env.ts';
+import { matrixWhoami, type Whoami } from '../../server/bot-accounts.ts';
 import { createApp } from '../../server/app.ts';
 import { createLogger } from '../../server/logger.ts';
 import type { Catalog } from '../../services/flows.ts';
@@ -102,7 +104,12 @@ export interface TestApiOptions {
   startCheckin?: PatientContact['startCheckin'];
   /** Oldest OIDC token (by `iat`) the API accepts. */
   maxTokenAgeSeconds?: number;
+  /** How the API asks a homeserver about a bot account's access token (default: over HTTP, as in production). */
+  whoami?: Whoami;
 }
+
+/** The key bot accounts' credentials are sealed with in API tests. */
+export const TEST_SECRETS: SecretBox = secretBox({ passphrase: 'api tests seal bot credentials' });
 
 export async function testApi(db: Db, issuer?: TestIssuer, options: TestApiOptions = {}): Promise<TestApi> {
   const logs: string[] = [];
@@ -128,6 +135,8 @@ export async function testApi(db: Db, issuer?: TestIssuer, options: TestApiOptio
         : null,
       contact,
       publicUrl: TEST_PUBLIC_URL,
+      secrets: TEST_SECRETS,
+      whoami: options.whoami ?? matrixWhoami,
     },
     { maxBodyBytes: options.maxBodyBytes ?? 64 * 1024, ...(options.authFailureLimit ? { authFailureLimit: options.authFailureLimit } : {}) },
   );

@@ -200,6 +200,10 @@ describe('no input yields a 500', () => {
     'PUT /v1/flows/{id}/draft': () => ({ params: { id: 'fuzz-flow' }, body: { ...(parse(SHIPPED.get('post-op')!.source) as Record<string, unknown>), id: 'fuzz-flow' } }),
     'PUT /v1/flows/{id}/draft/transcripts': () => ({ params: { id: 'fuzz-flow' }, body: parse(SHIPPED.get('post-op')!.transcripts!) as Record<string, unknown> }),
     'POST /v1/flows/{id}/draft/try': () => ({ params: { id: 'fuzz-flow' }, body: { lang: 'de', answers: ['8', '39,7'], now: '2026-01-15T08:00:00Z' } }),
+    // Passwords (a token would be checked with a homeserver); ids of no account: the body is checked first.
+    'POST /v1/bot-accounts': () => ({ body: { homeserverUrl: 'https://matrix.klinik.de', userId: `@bot.${randomUUID().slice(0, 8)}:klinik.de`, password: 'fuzz', displayName: 'Fuzz (Chatbot)', allowedInviters: ['@*:klinik.de'] } }),
+    'PATCH /v1/bot-accounts/{id}': () => ({ params: { id: randomUUID() }, body: { displayName: 'Fuzz (Chatbot)', allowedInviters: [], disabled: false } }),
+    'POST /v1/bot-accounts/{id}/credentials': () => ({ params: { id: randomUUID() }, body: { password: 'fuzz' } }),
   };
 
   it('has a valid request for every route with a JSON body (a new route must be added here)', () => {

@@ -25,6 +25,7 @@ interface OrgA extends SeededPatient {
   /** A flow of A's own catalog (not deployed), with a published version and a draft in review. */
   flowId: string;
   questionnaireId: string;
+  botAccountId: string;
 }
 
 type Ids = Record<string, string>;
@@ -75,6 +76,9 @@ const ROUTES: Record<string, Case> = {
   'GET /v1/flows/:id/draft/diff': { params: (a) => ({ id: a.flowId }), random: randomFlow },
   'POST /v1/flows/:id/draft/submit': { params: (a) => ({ id: a.flowId }), random: randomFlow },
   'POST /v1/flows/:id/draft/publish': { params: (a) => ({ id: a.flowId }), random: randomFlow },
+  'GET /v1/bot-accounts/:id': { params: (a) => ({ id: a.botAccountId }) },
+  'PATCH /v1/bot-accounts/:id': { params: (a) => ({ id: a.botAccountId }), body: { displayName: 'taken over', disabled: true } },
+  'POST /v1/bot-accounts/:id/credentials': { params: (a) => ({ id: a.botAccountId }), body: { password: 'taken over' } },
 };
 
 const fill = (path: string, ids: Ids) => path.replace(/:(\w+)/g, (_, name: string) => ids[name] ?? `missing-${name}`);
@@ -105,7 +109,9 @@ beforeAll(async () => {
   expect((await call(api.app, 'PUT', `/v1/flows/${flowId}/draft`, orgA.keys.flow_author, flowText('2.0'), yaml)).status).toBe(201);
   expect((await call(api.app, 'POST', `/v1/flows/${flowId}/draft/submit`, orgA.keys.flow_author)).status).toBe(200);
   const questionnaireId = (await call(api.app, 'GET', `/v1/flows/${flowId}`, orgA.keys.org_admin)).body.versions[0].questionnaireId as string;
-  a = { ...seeded, orgId: orgA.orgId, clinicianId: clinician.body.id, apiKeyId: key.body.id, matrixUserId, displayName, flowId, questionnaireId };
+  const bot = await call(api.app, 'POST', '/v1/bot-accounts', orgA.keys.org_admin, { homeserverUrl: 'https://matrix.a.de', userId: `@bot.${randomUUID().slice(0, 8)}:a.de`, password: 'bot password of A' });
+  expect(bot.status).toBe(201);
+  a = { ...seeded, orgId: orgA.orgId, clinicianId: clinician.body.id, apiKeyId: key.body.id, matrixUserId, displayName, flowId, questionnaireId, botAccountId: bot.body.id };
 
   const orgB = await api.organisation('B');
   keyB = (await createApiKey(database.db, orgB.orgId, 'all roles', [...ROLES])).secret;
@@ -130,7 +136,7 @@ describe('tenant isolation', () => {
   });
 
   it('lists of organisation B never contain organisation A\'s objects, also when filtered by A\'s ids', async () => {
-    const secrets = () => [a.patientId, a.checkinId, a.alertId, a.careTeamId, a.enrollmentId, a.clinicianId, a.apiKeyId, a.orgId, a.matrixUserId, a.displayName, a.roomId, a.answerText, a.flowId, a.questionnaireId];
+    const secrets = () => [a.patientId, a.checkinId, a.alertId, a.careTeamId, a.enrollmentId, a.clinicianId, a.apiKeyId, a.orgId, a.matrixUserId, a.displayName, a.roomId, a.answerText, a.flowId, a.questionnaireId, a.botAccountId];
     // The audit list first: B's own later requests (which name A's ids as filters) are B's to see.
     const lists = routes.filter((r) => r.method === 'GET' && !r.path.includes(':')).sort((x, y) => Number(y.path === '/v1/audit') - Number(x.path === '/v1/audit'));
     expect(lists.map((r) => r.path)).toEqual(expect.arrayContaining(['/v1/patients', '/v1/checkins', '/v1/alerts', '/v1/care-teams', '/v1/clinicians', '/v1/enrollments', '/v1/audit']));
