@@ -32,6 +32,16 @@ Usage:
   visite admin login-link --org ID --name NAME --role ROLE[,ROLE] [--minutes N] [--url BASE]
                                               print a single-use sign-in link to the web app
                                               (for installations without an OIDC provider)
+  visite admin add-bot --org ID --user @bot:HS --homeserver URL (--password-env VAR | --token-env VAR)
+        [--display-name NAME] [--inviter ID]…
+                                              register an organisation's own Matrix bot account;
+                                              the secret is read from the environment variable
+                                              VAR (never from the command line) and sealed with
+                                              VISITE_SECRET_KEY (else VISITE_CRYPTO_PASSPHRASE);
+                                              a token is checked with the homeserver first
+  visite admin rotate-bot --account ID (--password-env VAR | --token-env VAR)
+                                              new credentials for a bot account
+  visite admin list-bots [--org ID]           bot accounts as JSON (never their credentials)
   visite redflags scan [--lang LL]            red-flag check of each stdin line (NDJSON)
   visite redflags eval FILE… [--min-recall R] [--no-list]
                                               recall/precision on corpus files (JSONL)
@@ -60,6 +70,13 @@ async function main(argv: string[]): Promise<number> {
       minutes: { type: 'string' },
       url: { type: 'string' },
       key: { type: 'string' },
+      user: { type: 'string' },
+      homeserver: { type: 'string' },
+      'password-env': { type: 'string' },
+      'token-env': { type: 'string' },
+      'display-name': { type: 'string' },
+      inviter: { type: 'string', multiple: true },
+      account: { type: 'string' },
     },
   });
   const [group, command, ...files] = positionals;
@@ -67,7 +84,23 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  if (group === 'admin') return adminCommand(command, { name: values.name, retention: values['retention-days'], org: values.org, role: values.role, minutes: values.minutes, url: values.url });
+  if (group === 'admin') {
+    return adminCommand(command, {
+      name: values.name,
+      retention: values['retention-days'],
+      org: values.org,
+      role: values.role,
+      minutes: values.minutes,
+      url: values.url,
+      user: values.user,
+      homeserver: values.homeserver,
+      passwordEnv: values['password-env'],
+      tokenEnv: values['token-env'],
+      displayName: values['display-name'],
+      inviter: values.inviter,
+      account: values.account,
+    });
+  }
   if (group !== 'flows') throw new CliError(`unknown command "${group}"; try: visite --help`);
   switch (command) {
     case 'validate':

@@ -1,9 +1,14 @@
 import { openDatabase } from '../../db/database.ts';
-import { eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
+import { isMatrixInviter, isMatrixUserId } from '../../core/matrix-id.ts';
+import { accountById, accountsOfOrg, createAccount, rotateCredentials, type AccountCredentials, type BotAccount } from '../../db/bot-accounts.ts';
 import { createOrganisation } from '../../db/organisations.ts';
-import { organisations, ROLES, type Role } from '../../db/schema.ts';
+import { botAccounts, organisations, ROLES, type Role } from '../../db/schema.ts';
+import { secretBox, type SecretBox } from '../../db/secrets.ts';
 import { createLoginLink } from '../../db/web-sessions.ts';
 import { createApiKey } from '../../server/api/auth.ts';
+import { botAccountView, checkAccessToken, DEFAULT_BOT_DISPLAY_NAME, homeserverUrlProblem, HomeserverUnreachableError, isUniqueViolation, matrixWhoami, normaliseHomeserverUrl } from '../../server/bot-accounts.ts';
+import { ConfigError, secretsFromEnvironment } from '../../server/config.ts';
 import { CliError } from '../output.ts';
 
 /**
@@ -20,6 +25,14 @@ export interface AdminOptions {
   role?: string | undefined;
   minutes?: string | undefined;
   url?: string | undefined;
+  /** Bot accounts: `--user`, `--homeserver`, `--password-env`, `--token-env`, `--display-name`, `--inviter`…, `--account`. */
+  user?: string | undefined;
+  homeserver?: string | undefined;
+  passwordEnv?: string | undefined;
+  tokenEnv?: string | undefined;
+  displayName?: string | undefined;
+  inviter?: string[] | undefined;
+  account?: string | undefined;
 }
 
 const openConfigured = () => {
@@ -55,9 +68,127 @@ async function loginLinkCommand(options: AdminOptions): Promise<number> {
   }
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A bot account's password or access token, from the environment variable
+ * the operator names (`--password-env VAR` or `--token-env VAR`): secrets are
+ * never command-line arguments, which other users of the host can read.
+ */
+function credentialsFromEnvironment(options: AdminOptions): AccountCredentials {
+  if ((options.passwordEnv === undefined) === (options.tokenEnv === undefined)) {
+    throw new CliError('give exactly one of --password-env VAR or --token-env VAR: the name of the environment variable holding the bot\'s password or access token (never the secret itself)');
+  }
+  const [flag, variable] = options.passwordEnv !== undefined ? ['--password-env', options.passwordEnv] : ['--token-env', options.tokenEnv!];
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable)) throw new CliError(`${flag} takes the name of an environment variable, e.g. ${flag} VISITE_NEW_BOT_SECRET`);
+  const value = process.env[variable];
+  if (!value) throw new CliError(`${flag}: the environment variable ${variable} is not set or empty`);
+  return options.passwordEnv !== undefined ? { password: value } : { accessToken: value };
+}
+
+/** The key that seals the credentials: the server's own rule (server/config.ts), so the server can open them. */
+function secretsForCli(): SecretBox {
+  let secrets: SecretBox;
+  try {
+    secrets = secretBox(secretsFromEnvironment(process.env));
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message);
+    throw error;
+  }
+  if (!secrets.encrypting) process.stderr.write('warning: VISITE_SECRET_KEY and VISITE_CRYPTO_PASSPHRASE are not set: the credentials are stored unencrypted (set the same key the server uses)\n');
+  return secrets;
+}
+
+/** An access token must work on the homeserver for this user, as the API checks it. */
+async function checkToken(credentials: AccountCredentials, homeserverUrl: string, userId: string): Promise<void> {
+  if (credentials.accessToken === undefined) return;
+  try {
+    const problem = await checkAccessToken(matrixWhoami, homeserverUrl, userId, credentials.accessToken);
+    if (problem) throw new CliError(`${problem.field === 'accessToken' ? '--token-env' : '--homeserver'}: ${problem.message}`);
+  } catch (error) {
+    if (error instanceof HomeserverUnreachableError) throw new CliError(`cannot check the access token: ${error.message} (${homeserverUrl}); try again when it answers`);
+    throw error;
+  }
+}
+
+const printAccount = (row: BotAccount) => process.stdout.write(`${JSON.stringify({ botAccount: botAccountView(row) }, null, 2)}\n`);
+
+/**
+ * `visite admin add-bot --org ID --user @bot:hs --homeserver URL (--password-env VAR | --token-env VAR)
+ * [--display-name NAME] [--inviter ID]…`: registers a bot account of an organisation, its
+ * credentials sealed like the server seals them. Prints the account (never the credentials).
+ */
+async function addBotCommand(options: AdminOptions): Promise<number> {
+  if (!options.org || !UUID.test(options.org)) throw new CliError('--org is required: the organisation id (a UUID) from visite admin create-org');
+  if (!options.user || !isMatrixUserId(options.user)) throw new CliError('--user is required: the bot\'s Matrix user id, e.g. --user @station3-bot:klinik.de');
+  const urlProblem = options.homeserver === undefined ? 'is required' : homeserverUrlProblem(options.homeserver);
+  if (urlProblem) throw new CliError(`--homeserver ${urlProblem}: the homeserver's client API URL, e.g. --homeserver https://matrix.klinik.de`);
+  const homeserverUrl = normaliseHomeserverUrl(options.homeserver!);
+  const displayName = options.displayName?.trim() ?? DEFAULT_BOT_DISPLAY_NAME;
+  if (displayName.length < 1 || displayName.length > 100) throw new CliError('--display-name must have 1 to 100 characters, e.g. --display-name "Station 3 (Chatbot)"');
+  const inviters = options.inviter ?? [];
+  const badInviter = inviters.find((inviter) => !isMatrixInviter(inviter));
+  if (badInviter !== undefined) throw new CliError(`--inviter ${badInviter}: expected a Matrix user id or an @*:server pattern, e.g. --inviter @*:klinik.de`);
+  const credentials = credentialsFromEnvironment(options);
+  const secrets = secretsForCli();
+  const database = await openConfigured();
+  try {
+    const { db } = database;
+    const [org] = await db.select({ id: organisations.id }).from(organisations).where(eq(organisations.id, options.org));
+    if (!org) throw new CliError(`no organisation ${options.org} in this database`);
+    const [taken] = await db.select({ id: botAccounts.id }).from(botAccounts).where(eq(botAccounts.userId, options.user));
+    const duplicate = () => new CliError(`${options.user} is already registered as a bot account; use visite admin rotate-bot --account ID to change its credentials`);
+    if (taken) throw duplicate();
+    await checkToken(credentials, homeserverUrl, options.user);
+    const row = await createAccount(db, secrets, { orgId: org.id, homeserverUrl, userId: options.user, credentials, displayName, allowedInviters: [...new Set(inviters)] }).catch((error: unknown) => {
+      throw isUniqueViolation(error) ? duplicate() : error;
+    });
+    printAccount(row);
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+/** `visite admin rotate-bot --account ID (--password-env VAR | --token-env VAR)`: new credentials; a running bot reconnects with them. */
+async function rotateBotCommand(options: AdminOptions): Promise<number> {
+  if (!options.account || !UUID.test(options.account)) throw new CliError('--account is required: the bot account\'s id (a UUID) from visite admin list-bots');
+  const credentials = credentialsFromEnvironment(options);
+  const secrets = secretsForCli();
+  const database = await openConfigured();
+  try {
+    const account = await accountById(database.db, options.account);
+    if (!account) throw new CliError(`no bot account ${options.account} in this database`);
+    await checkToken(credentials, account.homeserverUrl, account.userId);
+    const row = await rotateCredentials(database.db, secrets, account.id, credentials);
+    if (!row) throw new CliError(`no bot account ${options.account} in this database`);
+    printAccount(row);
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+/** `visite admin list-bots [--org ID]`: the bot accounts (all, or one organisation's), without credentials. */
+async function listBotsCommand(options: AdminOptions): Promise<number> {
+  if (options.org !== undefined && !UUID.test(options.org)) throw new CliError('--org must be an organisation id (a UUID)');
+  const database = await openConfigured();
+  try {
+    const { db } = database;
+    const rows = options.org !== undefined ? await accountsOfOrg(db, options.org) : await db.select().from(botAccounts).orderBy(asc(botAccounts.createdAt), asc(botAccounts.id));
+    process.stdout.write(`${JSON.stringify({ botAccounts: rows.map(botAccountView) }, null, 2)}\n`);
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
 export async function adminCommand(command: string | undefined, options: AdminOptions): Promise<number> {
   if (command === 'login-link') return loginLinkCommand(options);
-  if (command !== 'create-org') throw new CliError(`unknown admin command "${command ?? ''}"; try: visite admin create-org --name "Klinik" or visite admin login-link`);
+  if (command === 'add-bot') return addBotCommand(options);
+  if (command === 'rotate-bot') return rotateBotCommand(options);
+  if (command === 'list-bots') return listBotsCommand(options);
+  if (command !== 'create-org') throw new CliError(`unknown admin command "${command ?? ''}"; one of create-org, login-link, add-bot, rotate-bot, list-bots (visite --help)`);
   const name = options.name?.trim();
   if (!name) throw new CliError('--name is required, e.g. visite admin create-org --name "Praxis Dr. Berg"');
   const retentionDays = options.retention === undefined ? undefined : Number(options.retention);
