@@ -130,17 +130,33 @@ class OlmMachine {
       throw new CryptoStoreError('CRYPTO_STORE_IN_USE', `the crypto store ${key} is already open in this process`);
     }
     const store = new PersistentStore(key, secret, configured.get(key)?.backend);
-    const storeName = await store.open(userId.toString(), deviceId.toString());
+    let storeName;
+    try {
+      storeName = await store.open(userId.toString(), deviceId.toString());
+    } catch (error) {
+      await store.discard();
+      throw error;
+    }
     let inner;
     try {
       inner = await wasm.OlmMachine.initialize(userId.clone(), deviceId.clone ? deviceId.clone() : new wasm.DeviceId(deviceId.toString()), storeName, secret);
     } catch (error) {
+      await store.discard();
       const message = error instanceof Error ? error.message : String(error);
       throw new CryptoStoreError('CRYPTO_STORE_OPEN', `the crypto store ${key} could not be opened: ${message}`);
     }
     const machine = new OlmMachine(inner, store);
     openMachines.set(key, machine);
-    await machine.flush();
+    try {
+      // A new identity, or frames a backend returned, are stored before the machine is handed out.
+      await machine.flush();
+    } catch (error) {
+      // Not started: nothing is kept open (the same folder can be opened again), nothing more is written.
+      openMachines.delete(key);
+      machine.#closed = true;
+      await store.discard(() => inner.close());
+      throw error;
+    }
     return machine;
   }
 

@@ -668,13 +668,18 @@ class PersistentStore {
     } catch (error) {
       failure = { error };
     }
+    await this.discard(beforeDrop);
+    if (failure) throw failure.error;
+  }
+
+  /** Drops the in-memory databases without writing anything (a machine that failed to start). */
+  async discard(beforeDrop) {
     this.closed = true;
     if (beforeDrop) beforeDrop();
     const idb = ensureIndexedDb();
     const names = await this.#ourDatabases();
     takeChanges(names);
     for (const name of names) await deleteDatabase(idb, name);
-    if (failure) throw failure.error;
   }
 }
 

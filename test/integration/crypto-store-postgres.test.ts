@@ -178,6 +178,27 @@ describe.each(BACKENDS)('the crypto store in the database on %s', (kind) => {
     expect(same(after.snapshot, before.snapshot)).toBe(true);
   });
 
+  it('refuses a damaged snapshot; a damaged frame ends the frames, as a torn tail does in the journal file', async () => {
+    const a = await account();
+    const first = await open(a.userId, store(a));
+    await (await uploadDeviceKeys(first))();
+    const [frame] = await frames(a.accountId);
+    const flipped = Buffer.from(frame!.frame);
+    flipped[flipped.length - 5] = flipped[flipped.length - 5]! ^ 0x01;
+    await db().update(cryptoStoreFrames).set({ frame: flipped }).where(and(eq(cryptoStoreFrames.accountId, a.accountId), eq(cryptoStoreFrames.seq, frame!.seq)));
+
+    const key = freshKey();
+    const second = await open(a.userId, store(a), { key });
+    expect(second.identityKeys.ed25519.toBase64()).toBe(first.identityKeys.ed25519.toBase64());
+    expect(await deviceKeysUploaded(second)).toBe(false); // the frame's change is lost, not half applied
+    expect(await frames(a.accountId)).toHaveLength(0); // folded away with the snapshot written at open
+    await binding.closeStore(key);
+    await first.close();
+
+    await db().update(cryptoStores).set({ snapshot: Buffer.from('not a store') }).where(eq(cryptoStores.accountId, a.accountId));
+    expect((await failure(open(a.userId, store(a))))?.code).toBe('CRYPTO_STORE_DAMAGED');
+  });
+
   it('writes nothing while the fence refuses, and the pending changes with the next flush it allows', async () => {
     const a = await account();
     const calls = { n: 0 };
@@ -207,6 +228,17 @@ describe.each(BACKENDS)('the crypto store in the database on %s', (kind) => {
     expect(restarted.identityKeys.ed25519.toBase64()).toBe(machine.identityKeys.ed25519.toBase64());
     expect(await deviceKeysUploaded(restarted)).toBe(true);
     await binding.closeStore(key);
+    await machine.close();
+  });
+
+  it('does not start a machine whose first write the fence refuses, and the same store opens once the lease is back', async () => {
+    const a = await account('instance-b');
+    const key = freshKey();
+    expect(await failure(open(a.userId, store(a, 'instance-a'), { key }))).toBeInstanceOf(LeaseLost);
+    expect(await row(a.accountId)).toBeUndefined(); // the new identity was not stored
+    await moveLease(a.accountId, 'instance-a');
+    const machine = await open(a.userId, store(a, 'instance-a'), { key }); // not CRYPTO_STORE_IN_USE
+    expect((await row(a.accountId))?.snapshot).toBeTruthy();
     await machine.close();
   });
 
