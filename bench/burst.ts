@@ -36,6 +36,8 @@ const SCENARIOS = (process.env['BURST_SCENARIOS'] ?? 'baseline,fleet,kill').spli
 const ROOT = resolve(process.env['BURST_VISITE_ROOT'] ?? join(import.meta.dirname, '..'));
 const VAR = join(import.meta.dirname, '..', 'var', 'bench-burst');
 const CRON_SECONDS = 5;
+/** A scenario ends early when nothing new (invite, message, question) arrived for this long. */
+const STALL_S = 90;
 const LEASE_TTL_MS = Number(process.env['VISITE_LEASE_TTL_MS'] ?? 15_000);
 
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -67,12 +69,15 @@ interface ScenarioResult {
   withQuestion: number;
   duplicates: number;
   duplicateDetail: string;
+  duplicateRooms: number;
   misses: number;
   missDetail: string;
   decrypted: number;
   undecryptable: number;
   joined: number;
   rss: Array<{ id: string; peakMb: number; killed: boolean }>;
+  /** Where the time went: invites (room created) and first questions, seconds after due. */
+  phases: string;
   takeoverS?: number;
   takeoverDetail?: string;
   accounts: string;
@@ -119,8 +124,8 @@ process.exit(results.every((r) => !r.failed) ? 0 : 1);
 
 function failed(spec: ScenarioSpec, reason: string): ScenarioResult {
   return {
-    spec, lastS: NaN, messagesPerS: NaN, questionsPerS: NaN, messages: 0, withQuestion: 0, duplicates: NaN, duplicateDetail: '', misses: NaN, missDetail: '',
-    decrypted: 0, undecryptable: 0, joined: 0, rss: [], accounts: '', failed: reason,
+    spec, lastS: NaN, messagesPerS: NaN, questionsPerS: NaN, messages: 0, withQuestion: 0, duplicates: NaN, duplicateDetail: '', duplicateRooms: NaN, misses: NaN, missDetail: '',
+    decrypted: 0, undecryptable: 0, joined: 0, rss: [], phases: '', accounts: '', failed: reason,
   };
 }
 
@@ -203,13 +208,15 @@ async function runScenario(spec: ScenarioSpec, patients: PatientDevice[]): Promi
     let takeoverDetail: string | undefined;
     const deadline = dueMs + DEADLINE_S * 1000;
     let lastProgress = Date.now();
-    let lastCount = -1;
+    let lastCount = -1; // activity count at the last progress
     let lastLog = 0;
     for (;;) {
       const count = patients.filter((p) => p.observed.question).length;
       questions = count;
-      if (count !== lastCount) {
-        lastCount = count;
+      // Progress: any new invite, bot message or first question.
+      const activity = count + patients.reduce((n, p) => n + p.observed.messages.length + p.observed.invites.size, 0);
+      if (activity !== lastCount) {
+        lastCount = activity;
         lastProgress = Date.now();
       }
       if (Date.now() - lastLog > 10_000) {
@@ -233,6 +240,10 @@ async function runScenario(spec: ScenarioSpec, patients: PatientDevice[]): Promi
       }
       const complete = count >= N && Date.now() - lastProgress > 5000 && (!spec.kill || takeoverS !== undefined);
       if (complete || Date.now() > deadline) break;
+      if (Date.now() - lastProgress > STALL_S * 1000 && Date.now() > dueMs + STALL_S * 1000) {
+        log(`  nothing new for ${STALL_S} s: ending the scenario with ${count}/${N} first questions`);
+        break;
+      }
       await sleep(250);
     }
     // Late duplicates: give the syncs a moment to deliver anything still in flight.
@@ -250,21 +261,20 @@ async function runScenario(spec: ScenarioSpec, patients: PatientDevice[]): Promi
     const allMessages = patients.flatMap((p) => p.observed.messages);
     const lastQuestionMs = firsts.length ? Math.max(...firsts) - dueMs : NaN;
     const lastMessageMs = allMessages.length ? Math.max(...allMessages.map((m) => m.ts)) - dueMs : NaN;
+    // Duplicates: a patient with more than one first question, or more bot messages on the homeserver
+    // than Visite queued for their room(s). Rooms are counted apart: a second room is a second invite.
     let duplicateRooms = 0;
     let duplicateQuestions = 0;
     let extraMessages = 0;
+    let duplicates = 0;
     for (const p of patients) {
       if (p.observed.invites.size > 1) duplicateRooms += 1;
       const qs = p.observed.messages.filter((m) => m.body !== undefined && m.body.includes(FIRST_QUESTION)).length;
+      const expected = [...p.observed.invites.keys()].reduce((n, room) => n + (queued.get(room) ?? 0), 0);
       if (qs > 1) duplicateQuestions += 1;
-      const expected = [...p.observed.invites.keys()].reduce((n, room) => n + (queued.get(room) ?? 0), 0);
-      if (p.observed.messages.length > Math.max(expected, 1) && qs <= 1) extraMessages += 1;
+      else if (p.observed.messages.length > expected) extraMessages += 1;
+      if (qs > 1 || p.observed.messages.length > expected) duplicates += 1;
     }
-    const duplicates = patients.filter((p) => {
-      const qs = p.observed.messages.filter((m) => m.body?.includes(FIRST_QUESTION)).length;
-      const expected = [...p.observed.invites.keys()].reduce((n, room) => n + (queued.get(room) ?? 0), 0);
-      return p.observed.invites.size > 1 || qs > 1 || p.observed.messages.length > expected;
-    }).length;
     const noMessage = patients.filter((p) => p.observed.messages.length === 0).length;
     const undecryptable = patients.filter((p) => !p.observed.question && p.observed.messages.some((m) => m.body === undefined)).length;
     const misses = patients.filter((p) => !p.observed.question).length;
@@ -273,6 +283,8 @@ async function runScenario(spec: ScenarioSpec, patients: PatientDevice[]): Promi
     const pendingDue = await sql<{ n: number }[]>`select count(*)::int as n from scheduled_checkins where status = 'pending' and due_at <= ${due}`;
     const pendingOutbox = outbox.reduce((n, r) => n + (r.n - r.sent), 0);
     const rss = instances.map((i) => ({ id: i.id, peakMb: i.peakRssMb(), killed: i === killed }));
+    const invitedAt = patients.flatMap((p) => [...p.observed.invites.values()].slice(0, 1).map((i) => i.seenAt - dueMs));
+    const phases = `invite seen ${quantiles(invitedAt)}; first question stored ${quantiles(firsts.map((t) => t - dueMs))}`;
     const result: ScenarioResult = {
       spec,
       lastS: lastQuestionMs / 1000,
@@ -281,13 +293,15 @@ async function runScenario(spec: ScenarioSpec, patients: PatientDevice[]): Promi
       messages: allMessages.length,
       withQuestion: firsts.length,
       duplicates,
-      duplicateDetail: `patients with 2+ rooms ${duplicateRooms}, 2+ first questions ${duplicateQuestions}, other extra messages ${extraMessages}`,
+      duplicateDetail: `2+ first questions ${duplicateQuestions}, more messages than queued ${extraMessages}`,
+      duplicateRooms,
       misses,
       missDetail: `not invited ${notInvited}, no bot message ${noMessage}, undecryptable only ${undecryptable}; Visite: check-ins ${visiteStarted[0]!.n}, due rows still pending ${pendingDue[0]!.n}, outbox rows not sent ${pendingOutbox}`,
       decrypted: patients.filter((p) => p.observed.messages.some((m) => m.encrypted && m.body !== undefined)).length,
       undecryptable,
       joined: patients.filter((p) => [...p.observed.invites.values()].some((i) => i.joinedAt)).length,
       rss,
+      phases,
       accounts: owners.map((o) => `${o.user_id} ${o.rooms} rooms`).join(', '),
       ...(takeoverS !== undefined ? { takeoverS } : {}),
       ...(takeoverDetail !== undefined ? { takeoverDetail } : spec.kill ? { takeoverDetail: killedAt ? 'not taken over by the deadline' : 'no kill (half never reached)' } : {}),
@@ -432,10 +446,19 @@ function printScenario(r: ScenarioResult): void {
   console.log(`  last first question stored ${r.lastS.toFixed(1)} s after due; ${r.withQuestion}/${N} first questions (${r.questionsPerS.toFixed(1)}/s), ${r.messages} bot messages on the homeserver (${r.messagesPerS.toFixed(1)} messages/s)`);
   console.log(`  decrypted by the patient's device: ${r.decrypted}/${N} patients (first question text checked); joined ${r.joined}/${N}`);
   console.log(`  duplicates ${r.duplicates} (${r.duplicateDetail})`);
+  console.log(`  patients invited into more than one room: ${r.duplicateRooms}${r.duplicateRooms > 0 ? '  <-- duplicate rooms' : ''}`);
   console.log(`  misses ${r.misses} (${r.missDetail})`);
+  console.log(`  seconds after due (p50 / p90 / max): ${r.phases}`);
   console.log(`  peak RSS: ${r.rss.map((x) => `${x.id} ${x.peakMb.toFixed(0)} MB${x.killed ? ' (until killed)' : ''}`).join(', ')}`);
   if (r.accounts) console.log(`  rooms per account: ${r.accounts}`);
   if (r.spec.kill) console.log(`  takeover ${Number.isFinite(r.takeoverS) ? `${r.takeoverS!.toFixed(1)} s` : 'FAILED'}: ${r.takeoverDetail ?? ''}`);
+}
+
+function quantiles(ms: number[]): string {
+  if (ms.length === 0) return 'none';
+  const sorted = [...ms].sort((a, b) => a - b);
+  const q = (p: number) => (sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]! / 1000).toFixed(1);
+  return `${q(0.5)} / ${q(0.9)} / ${q(1)}`;
 }
 
 function summaryLine(rs: ScenarioResult[]): string {

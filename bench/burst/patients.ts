@@ -149,7 +149,7 @@ export class PatientDevice {
     for (const [roomId, room] of Object.entries(body.rooms?.join ?? {})) {
       for (const event of room.timeline?.events ?? []) {
         if (!this.bots.has(event.sender) || this.observed.messages.some((m) => m.eventId === event.event_id)) continue;
-        this.observed.messages.push({ eventId: event.event_id, roomId, sender: event.sender, ts: event.origin_server_ts, seenAt: now, raw: event, encrypted: event.type === 'm.room.encrypted' });
+        this.observed.messages.push({ eventId: event.event_id, roomId, sender: event.sender, ts: event.origin_server_ts, seenAt: now, raw: { ...event }, encrypted: event.type === 'm.room.encrypted' });
       }
     }
     await this.decryptPending();
@@ -184,7 +184,7 @@ export class PatientDevice {
   }
 
   /** Syncs until stopped; errors are kept (and retried after a pause), never thrown. */
-  async run(signal: AbortSignal, timeoutMs = 30_000): Promise<void> {
+  async run(signal: AbortSignal, timeoutMs = 90_000): Promise<void> {
     while (!signal.aborted) {
       try {
         await this.syncOnce(timeoutMs, signal);
