@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import { MatrixClient } from 'matrix-bot-sdk';
 import { errorFields, type Logger } from '../core/logging.ts';
 import { readBotState, writeBotState } from '../db/bot-state.ts';
+import { recordRoom } from '../db/bot-accounts.ts';
+import { fence, type Lease, type LeaseLostError } from '../db/leases.ts';
 import type { Db } from '../db/database.ts';
 import { SecretKeyError, type SecretBox } from '../db/secrets.ts';
-import type { RoomOpener } from '../services/patient-rooms.ts';
 import type { DeliveryOutcomes } from '../services/alerts/outcome.ts';
 import type { Signal } from '../services/signal.ts';
 import { publishOwnCapabilities, recipientSupports } from './capabilities.ts';
@@ -49,9 +50,27 @@ export interface BotOptions {
   crypto?: { passphrase: string; storeDir: string; undecryptableWaitMs?: number; backupKey?: string };
   /** Where crypto stores live (checked when `crypto` is absent: an account that had one must not start without it). */
   cryptoStoreDir?: string;
+  /**
+   * The bot account this bot speaks as (db/bot-accounts.ts): it sends only its rooms' messages
+   * (and, for the environment's account, those from before accounts existed) and records the
+   * rooms it joins. Absent: every message (tests of the bot alone).
+   */
+  account?: { id: string; includeUnowned: boolean };
+  /** The lease this instance holds on the account (db/leases.ts): every send is fenced by it. */
+  lease?: Lease;
+  /** The fence refused a send: another instance may run the account now. */
+  onLeaseLost?: (error: LeaseLostError) => void;
+  /** The device the account logged in with (recorded on the account). */
+  onSession?: (deviceId: string) => Promise<void>;
+  /** The crypto store's home for a device (Postgres, db/crypto-store.ts); absent: the folder below `crypto.storeDir`. */
+  cryptoBackend?: (deviceId: string) => unknown;
 }
 
-export interface Bot extends RoomOpener {
+export interface Bot {
+  /** Creates a direct room with the patient (one invitee, per TI-M) and returns its id. */
+  createDirectRoom(patientUserId: string): Promise<string>;
+  /** Leaves a room and forgets it, so its history is gone from the bot's account. */
+  leaveAndForget(roomId: string): Promise<void>;
   /** Whether the bot is in a room and may post there, and which of `candidates` are members. */
   inspectRoom(roomId: string, candidates: readonly string[]): Promise<{ botJoined: boolean; botCanPost: boolean; clinicians: string[] }>;
   /** Resolves once syncing; retries with backoff while the homeserver is down. */
@@ -107,6 +126,7 @@ export function createBot(options: BotOptions): Bot {
     log,
     cutoff: () => cutoff,
     deviceId: () => deviceId,
+    ...(options.account ? { joined: (roomId: string) => recordRoom(options.db, roomId, options.account!.id) } : {}),
     ...(options.crypto
       ? { encryption: { isEncrypted: async (roomId: string) => (await live?.crypto?.isRoomEncrypted(roomId)) ?? false, wasDecrypted: (eventId: string) => decrypted.has(eventId) } }
       : {}),
@@ -143,6 +163,7 @@ export function createBot(options: BotOptions): Bot {
     });
     accessToken = session.accessToken;
     deviceId = session.deviceId;
+    await options.onSession?.(session.deviceId);
     if (options.crypto) {
       await writeBotState(options.db, e2eeKey, JSON.stringify({ deviceId: session.deviceId }));
       crypto = createCrypto({
@@ -258,6 +279,9 @@ export function createBot(options: BotOptions): Bot {
             structured: structuredVia(matrix),
             ...(options.outcomes ? { outcomes: options.outcomes } : {}),
             ...(options.forms ? { forms: options.forms } : {}),
+            ...(options.account ? { scope: { accountId: options.account.id, includeUnowned: options.account.includeUnowned } } : {}),
+            ...(options.lease ? { fence: (tx) => fence(tx, options.lease!) } : {}),
+            ...(options.onLeaseLost ? { onLeaseLost: options.onLeaseLost } : {}),
           });
           log.info('bot syncing', { userId: options.userId });
           return;

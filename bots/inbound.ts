@@ -47,6 +47,8 @@ export interface InboundOptions {
   encryption?: { isEncrypted(roomId: string): Promise<boolean>; wasDecrypted(eventId: string): boolean };
   /** The bot's device id (processing statuses are addressed to devices). */
   deviceId?(): string | undefined;
+  /** The account joined a room: its messages there go out as this account (db/bot-accounts.ts). */
+  joined?(roomId: string): Promise<void>;
 }
 
 /**
@@ -85,6 +87,7 @@ export function createInbound(options: InboundOptions) {
     const patient = await services.invites.isEnrolledPatient(inviter);
     if (patient || isInviterAllowed(inviter, options.allowedInviters) || (await services.invites.isClinician(inviter))) {
       await matrix.joinRoom(roomId);
+      await options.joined?.(roomId);
       if (patient) await services.invites.adoptPatientRoom(inviter, roomId);
       log.info('joined room', { roomId, as: patient ? 'patient-room' : 'care-team' });
     } else {

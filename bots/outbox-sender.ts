@@ -1,6 +1,7 @@
 import { referencedRow, type FhirOutgoing } from '../core/outgoing.ts';
 import type { Db, Tx } from '../db/database.ts';
-import { claimForSending, dueHeads, markAttemptFailed, markSent, markSkipped, savePrepared, sentEventIdOf, type OutboxRow } from '../db/outbox.ts';
+import { claimForSending, dueHeads, markAttemptFailed, markSent, markSkipped, savePrepared, sentEventIdOf, type OutboxRow, type OutboxScope } from '../db/outbox.ts';
+import { LeaseLostError } from '../db/leases.ts';
 import { errorFields, type Logger } from '../core/logging.ts';
 import type { DeliveryOutcomes } from '../services/alerts/outcome.ts';
 import type { Signal } from '../services/signal.ts';
@@ -90,6 +91,15 @@ export function startOutboxSender(options: {
   outcomes?: DeliveryOutcomes;
   structured?: StructuredDataIo;
   forms?: FormDeliveryPort;
+  /** Only this account's messages (bots/fleet.ts); absent: every message (a single bot without accounts). */
+  scope?: OutboxScope;
+  /**
+   * Checked inside each message's transaction before it is sent (db/leases.ts): throws
+   * LeaseLostError once another instance may send for the account; nothing is sent then.
+   */
+  fence?: (tx: Tx) => Promise<void>;
+  /** Told when the fence refused (the account is to be given up). */
+  onLeaseLost?: (error: LeaseLostError) => void;
   pollMs?: number;
   batch?: number;
 }): OutboxSender {
@@ -97,6 +107,8 @@ export function startOutboxSender(options: {
   const pollMs = options.pollMs ?? 500;
   const batch = options.batch ?? 20;
   let running = true;
+  /** After a 429 the whole account waits (not only the room): other accounts' senders are not affected. */
+  let pausedUntil = 0;
   let wake: (() => void) | undefined;
   let kicked = false;
   const kick = () => {
@@ -163,6 +175,8 @@ export function startOutboxSender(options: {
       // Re-check under the row lock: another instance may have sent it, or it may no longer be due.
       const row = await claimForSending(tx, id, new Date());
       if (!row) return 0;
+      // Outside the try: a lost lease is not a failed attempt of this message; the row stays as it was.
+      await options.fence?.(tx);
       try {
         const event = await eventOf(tx, row);
         if (event === 'skipped' || event === 'again') return 1;
@@ -176,6 +190,7 @@ export function startOutboxSender(options: {
         const attempts = row.attempts + 1;
         const giveUp = isPermanent(failure) && attempts >= MAX_REFUSALS;
         const delay = nextAttemptDelay(failure, attempts);
+        if (failure.status === 429) pausedUntil = Date.now() + delay;
         await markAttemptFailed(tx, row, { failed: giveUp, error: failure.errcode ?? (failure.status ? `HTTP ${failure.status}` : 'network'), retryAt: new Date(Date.now() + delay) });
         const fields = { outboxId: row.id, roomId: row.roomId, attempts, ...errorFields(error), ...(failure.status ? { status: failure.status } : {}) };
         if (giveUp) {
@@ -193,8 +208,8 @@ export function startOutboxSender(options: {
     // Candidates first (no lock), then one short transaction per message: a slow or failing room
     // never holds back the bookkeeping of messages already delivered to other rooms.
     let handled = 0;
-    for (const id of await dueHeads(options.db, new Date(), batch)) {
-      if (!running) break;
+    for (const id of await dueHeads(options.db, new Date(), batch, options.scope)) {
+      if (!running || Date.now() < pausedUntil) break;
       handled += await sendOne(id);
     }
     return handled;
@@ -207,11 +222,18 @@ export function startOutboxSender(options: {
         kicked = false;
         sent = await drainOnce();
       } catch (error) {
+        if (error instanceof LeaseLostError) {
+          log.warn('lease lost; this instance stops sending for the account', { accountId: error.accountId });
+          running = false;
+          options.onLeaseLost?.(error);
+          break;
+        }
         log.error('outbox pass failed', errorFields(error));
       }
-      if (sent > 0 || kicked) continue;
+      const pause = Math.max(pausedUntil - Date.now(), 0);
+      if ((sent > 0 || kicked) && pause === 0) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
+        const timer = setTimeout(resolve, Math.max(pollMs, pause));
         wake = () => {
           clearTimeout(timer);
           resolve();

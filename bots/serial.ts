@@ -19,3 +19,22 @@ export function perKeyQueue() {
     return result;
   };
 }
+
+/**
+ * At most `concurrency` tasks at once, the others wait in order (room creation per bot
+ * account: homeservers rate-limit it, and a morning burst would otherwise open hundreds at once).
+ */
+export function limiter(concurrency: number) {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async function limited<T>(task: () => Promise<T>): Promise<T> {
+    if (active >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}

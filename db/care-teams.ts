@@ -84,3 +84,13 @@ export async function teamThresholdsFor(tx: Tx | Db, orgId: string, flowId: stri
     return overrides && Object.keys(overrides).length > 0 ? [{ id: row.id, name: row.name, overrides }] : [];
   });
 }
+
+/** Is this Matrix user a clinician of this organisation? (an organisation's own bot account follows only their invites) */
+export async function isClinicianOf(db: Db, orgId: string, matrixUserId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: clinicians.id })
+    .from(clinicians)
+    .where(and(eq(clinicians.orgId, orgId), eq(clinicians.matrixUserId, matrixUserId)))
+    .limit(1);
+  return row !== undefined;
+}

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, gt, inArray, lte, notExists, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, lte, notExists, or, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Outgoing } from '../core/outgoing.ts';
+import { roomAccountSql } from './bot-accounts.ts';
 import type { Db, Tx } from './database.ts';
 import { outbox } from './schema.ts';
 
@@ -18,7 +19,15 @@ export async function enqueue(tx: Tx | Db, roomId: string, messages: readonly Ou
   // A fixed transaction id (alerts) is given for single messages only: it must stay unique.
   const rows = await tx
     .insert(outbox)
-    .values(messages.map((message) => ({ roomId, txnId: options.txnId && messages.length === 1 ? options.txnId : `visite-${randomUUID()}`, message })))
+    // The room's account sends it (db/bot-accounts.ts); fixed now, so a takeover re-sends under the same account and txn id.
+    .values(
+      messages.map((message) => ({
+        roomId,
+        accountId: roomAccountSql(roomId) as unknown as string,
+        txnId: options.txnId && messages.length === 1 ? options.txnId : `visite-${randomUUID()}`,
+        message,
+      })),
+    )
     .returning({ id: outbox.id });
   return rows.map((r) => r.id);
 }
@@ -34,17 +43,26 @@ export async function replacePending(tx: Tx | Db, id: number, message: Outgoing)
   return updated.length > 0;
 }
 
+/** Which rows a sender takes: one account's (and, for the environment's account, rows from before accounts). */
+export interface OutboxScope {
+  accountId: string;
+  includeUnowned?: boolean;
+}
+
+const inScope = (scope: OutboxScope | undefined): SQL | undefined =>
+  scope === undefined ? undefined : scope.includeUnowned ? or(eq(outbox.accountId, scope.accountId), isNull(outbox.accountId)) : eq(outbox.accountId, scope.accountId);
+
 /** The oldest waiting message of each room that is due now (no lock; candidates only). */
-export async function dueHeads(db: Db, now: Date, limit: number): Promise<number[]> {
+export async function dueHeads(db: Db, now: Date, limit: number, scope?: OutboxScope): Promise<number[]> {
   const heads = db
     .select({ id: sql<number>`min(${outbox.id})` })
     .from(outbox)
-    .where(eq(outbox.status, 'pending'))
+    .where(and(eq(outbox.status, 'pending'), inScope(scope)))
     .groupBy(outbox.roomId);
   const rows = await db
     .select({ id: outbox.id })
     .from(outbox)
-    .where(and(eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, now), inArray(outbox.id, heads)))
+    .where(and(eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, now), inScope(scope), inArray(outbox.id, heads)))
     .orderBy(outbox.id)
     .limit(limit);
   return rows.map((r) => r.id);

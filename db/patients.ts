@@ -74,3 +74,13 @@ export async function setPatientRoom(db: Db, patientId: string, roomId: string):
   const [row] = await db.select({ roomId: patients.roomId }).from(patients).where(eq(patients.id, patientId));
   return row?.roomId ?? roomId;
 }
+
+/** Is this Matrix user a patient of this organisation? (an organisation's own bot account follows only their invites) */
+export async function isEnrolledIn(db: Db, orgId: string, matrixUserId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: patients.id })
+    .from(patients)
+    .where(and(eq(patients.orgId, orgId), eq(patients.matrixUserId, matrixUserId)))
+    .limit(1);
+  return row !== undefined;
+}

@@ -424,6 +424,8 @@ export const outbox = pgTable(
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
     roomId: text('room_id').notNull(),
+    /** The account that sends it (the room's, `bot_rooms`); null only for rows from before accounts existed. */
+    accountId: uuid('account_id'),
     txnId: text('txn_id').notNull().unique(),
     message: jsonb('message').$type<Outgoing>(),
     /** Matrix content queued by versions before 0.2 (sent as it is); new rows carry `message`. */
@@ -444,7 +446,10 @@ export const outbox = pgTable(
      */
     prepared: jsonb('prepared'),
   },
-  (table) => [index('outbox_pending_idx').on(table.roomId, table.id).where(sql`status = 'pending'`)],
+  (table) => [
+    index('outbox_pending_idx').on(table.roomId, table.id).where(sql`status = 'pending'`),
+    index('outbox_account_pending_idx').on(table.accountId, table.roomId, table.id).where(sql`status = 'pending'`),
+  ],
 );
 
 /**
@@ -533,3 +538,101 @@ export const loginLinks = pgTable('login_links', {
   usedAt: ts('used_at'),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
+
+/**
+ * A Matrix account the bot speaks as (docs/operations.md "Bot accounts"). In
+ * TI-M each organisation's chatbot is its own function account; an
+ * organisation without one is served by the environment's account
+ * (`org_id` null, written from VISITE_BOT_* at start). Credentials are sealed
+ * (db/secrets.ts) and never leave the database in the clear.
+ */
+export const botAccounts = pgTable(
+  'bot_accounts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** Null: the environment's account, serving every organisation without its own. */
+    orgId: uuid('org_id').references(() => organisations.id, { onDelete: 'cascade' }),
+    homeserverUrl: text('homeserver_url').notNull(),
+    userId: text('user_id').notNull().unique(),
+    /** Sealed JSON `{ password?, accessToken? }` (db/secrets.ts). */
+    credentials: text('credentials').notNull(),
+    /** The device the account speaks from, once logged in (its keys live in `crypto_stores`). */
+    deviceId: text('device_id'),
+    displayName: text('display_name').notNull(),
+    /** Matrix ids or `@*:server` patterns whose invites the account follows into rooms. */
+    allowedInviters: jsonb('allowed_inviters').$type<string[]>().notNull().default([]),
+    /** Bumped on every credential rotation: instances holding the account reconnect with the new one. */
+    credentialsVersion: integer('credentials_version').notNull().default(1),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    disabledAt: ts('disabled_at'),
+  },
+  (table) => [index('bot_accounts_org_idx').on(table.orgId)],
+);
+
+/** Which account is in which room (patient rooms, care-team rooms): its messages go out as that account. */
+export const botRooms = pgTable(
+  'bot_rooms',
+  {
+    roomId: text('room_id').primaryKey(),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => botAccounts.id, { onDelete: 'cascade' }),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (table) => [index('bot_rooms_account_idx').on(table.accountId)],
+);
+
+/** A running Visite process, alive while its heartbeat is fresh (leases are spread over the live ones). */
+export const botInstances = pgTable('bot_instances', {
+  id: text('id').primaryKey(),
+  startedAt: ts('started_at').notNull().defaultNow(),
+  heartbeatAt: ts('heartbeat_at').notNull().defaultNow(),
+  expiresAt: ts('expires_at').notNull(),
+});
+
+/**
+ * Who runs an account now: only the holder syncs and sends for it, and every
+ * send and crypto-store write checks the lease (instance and epoch) in its own
+ * transaction. A lease not renewed before `expires_at` may be taken over; the
+ * epoch grows with every new holder.
+ */
+export const botLeases = pgTable('bot_leases', {
+  accountId: uuid('account_id')
+    .primaryKey()
+    .references(() => botAccounts.id, { onDelete: 'cascade' }),
+  instanceId: text('instance_id').notNull(),
+  epoch: bigint('epoch', { mode: 'number' }).notNull(),
+  acquiredAt: ts('acquired_at').notNull().defaultNow(),
+  renewedAt: ts('renewed_at').notNull().defaultNow(),
+  expiresAt: ts('expires_at').notNull(),
+});
+
+/**
+ * An account's end-to-end encryption store (packages/matrix-sdk-crypto-nodejs):
+ * the sealed snapshot (AES-256-GCM under the passphrase) and the sealed frames
+ * written since, so any instance can continue the account with the same device.
+ */
+export const cryptoStores = pgTable('crypto_stores', {
+  accountId: uuid('account_id')
+    .primaryKey()
+    .references(() => botAccounts.id, { onDelete: 'cascade' }),
+  userId: text('user_id').notNull(),
+  deviceId: text('device_id').notNull(),
+  snapshot: bytea('snapshot'),
+  /** The last frame the snapshot contains. */
+  snapshotSeq: bigint('snapshot_seq', { mode: 'number' }).notNull().default(0),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const cryptoStoreFrames = pgTable(
+  'crypto_store_frames',
+  {
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => cryptoStores.accountId, { onDelete: 'cascade' }),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    frame: bytea('frame').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.accountId, table.seq] })],
+);

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import cron from 'node-cron';
 import { z } from 'zod';
@@ -50,6 +52,23 @@ export const configSchema = z
       .regex(/^postgres(ql)?:\/\/\S+$/, { error: 'expected a postgres:// URL, e.g. postgres://postgres@127.0.0.1:5432/visite' })
       .optional(),
     VISITE_DATA_DIR: z.string().min(1).default('var/data'),
+    VISITE_INSTANCE_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,100}$/, { error: 'expected letters, digits, ".", "_", ":" or "-" (at most 100), e.g. visite-1' })
+      .optional(),
+    VISITE_LEASE_TTL_MS: z.coerce
+      .number({ error: 'expected milliseconds, e.g. 15000' })
+      .int({ error: 'expected milliseconds, e.g. 15000' })
+      .min(1_000, { error: 'expected at least 1000 ms' })
+      .max(120_000, { error: 'expected at most 120000 ms (a dead instance\'s accounts wait this long)' })
+      .default(15_000),
+    VISITE_BOT_ACCOUNTS: z.enum(['all', 'environment'], { error: 'expected all or environment' }).default('all'),
+    VISITE_ROOM_CREATION_CONCURRENCY: z.coerce
+      .number({ error: 'expected a number of rooms, e.g. 4' })
+      .int({ error: 'expected a number of rooms, e.g. 4' })
+      .min(1, { error: 'expected at least 1' })
+      .max(64, { error: 'expected at most 64' })
+      .default(4),
     VISITE_FLOWS_DIR: z.string().min(1).optional(),
     VISITE_MAX_UPLOAD_BYTES: z.coerce
       .number({ error: 'expected a size in bytes, e.g. 10485760' })
@@ -168,6 +187,8 @@ export interface Config {
   secrets: { key: Buffer } | { passphrase: string } | null;
   /** Where crypto stores live, also without a passphrase (an account that has a store must not start without it). */
   cryptoStoreDir: string;
+  /** This process among several on the same database (docs/operations.md "Several instances"). */
+  instance: { id: string; leaseTtlMs: number; roomCreationConcurrency: number; accounts: 'all' | 'environment' };
   /** false: this instance runs no scheduler (others may). */
   schedulerCron: string | false;
   oidc?: { issuer: string; audience: string; jwksUrl?: string; orgClaim: string; rolesClaim: string; maxTokenAgeSeconds: number };
@@ -235,6 +256,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxBodyBytes: c.VISITE_MAX_BODY_BYTES,
     maxFlowBytes: c.VISITE_MAX_FLOW_BYTES,
     schedulerCron: c.VISITE_SCHEDULER_CRON === 'off' ? false : c.VISITE_SCHEDULER_CRON,
+    instance: {
+      id: c.VISITE_INSTANCE_ID ?? `${hostname().replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 60)}-${process.pid}-${randomBytes(3).toString('hex')}`,
+      leaseTtlMs: c.VISITE_LEASE_TTL_MS,
+      roomCreationConcurrency: c.VISITE_ROOM_CREATION_CONCURRENCY,
+      accounts: c.VISITE_BOT_ACCOUNTS,
+    },
     cryptoStoreDir: c.VISITE_CRYPTO_STORE_DIR ?? c.VISITE_DATA_DIR,
     secrets: secretsSource(c),
     ...(c.VISITE_CRYPTO_PASSPHRASE

@@ -1,14 +1,18 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createBot, type Bot } from '../bots/bot.ts';
+import { cryptoStoreDir } from '../bots/crypto.ts';
+import { createFleet, type Fleet } from '../bots/fleet.ts';
+import { adoptUnownedRooms, ensureEnvironmentAccount, openCredentials, recordDevice, type BotAccount } from '../db/bot-accounts.ts';
+import { fence, type Lease } from '../db/leases.ts';
 import { vocabulary } from '../core/conversation/vocabulary.ts';
 import { ensureDefinitions } from '../core/fhir/validate.ts';
 import { lexicon as redFlagLexicon } from '../core/redflags/index.ts';
-import { isClinicianAnywhere } from '../db/care-teams.ts';
+import { isClinicianAnywhere, isClinicianOf } from '../db/care-teams.ts';
 import { openDatabase, type Database } from '../db/database.ts';
 import { roomsRefusingAlerts } from '../db/outbox.ts';
 import { secretBox } from '../db/secrets.ts';
-import { adoptRoom, enrollPatient, findPatient, isEnrolledAnywhere, type Enrollment, type Patient } from '../db/patients.ts';
+import { adoptRoom, enrollPatient, findPatient, isEnrolledAnywhere, isEnrolledIn, type Enrollment, type Patient } from '../db/patients.ts';
 import { startAlerts, type Alerts } from '../services/alerts/dispatcher.ts';
 import { deliveryOutcomes } from '../services/alerts/outcome.ts';
 import { createCareTeamCommands } from '../services/care-team-commands.ts';
@@ -38,7 +42,8 @@ import { startScheduler, type Scheduler } from './scheduler.ts';
 export interface Visite {
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:8080. */
   readonly httpUrl: string;
-  readonly bot: Bot;
+  /** The bot accounts this instance runs (leases, bots/fleet.ts). */
+  readonly fleet: Fleet;
   readonly database: Database;
   /** Every organisation's flows: own versions in the database, deployed files, templates. */
   readonly flows: Catalog;
@@ -111,48 +116,84 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
     const alerts = startAlerts({ db, flows, logger, links, wake });
     closers.push(() => alerts.stop());
 
-    // The bot and the rooms service need each other only through the RoomOpener port.
-    let bot: Bot | undefined;
+    // The environment's account serves every organisation without its own (db/bot-accounts.ts).
+    const environmentAccount = await ensureEnvironmentAccount(db, secrets, {
+      homeserverUrl: config.homeserverUrl,
+      userId: config.bot.userId,
+      credentials: { ...(config.bot.password ? { password: config.bot.password } : {}), ...(config.bot.accessToken ? { accessToken: config.bot.accessToken } : {}) },
+      displayName: config.bot.displayName,
+      allowedInviters: config.allowedInviters,
+    });
+    await adoptUnownedRooms(db, environmentAccount.id);
+
+    const outcomes = deliveryOutcomes({ logger, onQueued: () => (wake.outgoing.notify(), wake.escalations.notify()) });
+    // The fleet and the rooms service need each other only through the RoomOpener port.
+    let fleet: Fleet | undefined;
     const rooms = createPatientRooms({
       db,
       opener: {
-        createDirectRoom: (userId) => (bot ? bot.createDirectRoom(userId) : Promise.reject(new Error('the bot is not built yet'))),
-        leaveAndForget: (roomId) => (bot ? bot.leaveAndForget(roomId) : Promise.resolve()),
+        createDirectRoom: (patient) => (fleet ? fleet.createDirectRoom(patient) : Promise.reject(new Error('the bot is not built yet'))),
+        leaveAndForget: (roomId) => (fleet ? fleet.leaveAndForget(roomId) : Promise.resolve()),
       },
     });
-    bot = createBot({
-      homeserverUrl: config.homeserverUrl,
-      userId: config.bot.userId,
-      ...(config.bot.password ? { password: config.bot.password } : {}),
-      ...(config.bot.accessToken ? { accessToken: config.bot.accessToken } : {}),
-      displayName: config.bot.displayName,
-      allowedInviters: config.allowedInviters,
-      maxUploadBytes: config.maxUploadBytes,
-      ...(config.crypto ? { crypto: config.crypto } : {}),
-      cryptoStoreDir: config.cryptoStoreDir,
-      secrets,
-      db,
-      logger,
-      outgoing: wake.outgoing,
-      outcomes: deliveryOutcomes({ logger, onQueued: () => (wake.outgoing.notify(), wake.escalations.notify()) }),
-      forms: conversations,
-      services: {
-        conversations,
-        alerts,
-        careTeamCommands: createCareTeamCommands({ db, flows, conversations, rooms, logger, wake }),
-        greetings: createGreetings({ db, wake }),
-        invites: {
-          isEnrolledPatient: (userId) => isEnrolledAnywhere(db, userId),
-          isClinician: (userId) => isClinicianAnywhere(db, userId),
-          adoptPatientRoom: (userId, roomId) => adoptRoom(db, userId, roomId),
+    const careTeamCommands = createCareTeamCommands({ db, flows, conversations, rooms, logger, wake });
+    const greetings = createGreetings({ db, wake });
+    /** One bot per account this instance holds a lease on: the same services, its own identity and rooms. */
+    const botFor = (account: BotAccount, lease: Lease, callbacks: { onLeaseLost(): void }): Bot => {
+      const credentials = openCredentials(secrets, account);
+      const environment = account.orgId === null;
+      return createBot({
+        homeserverUrl: account.homeserverUrl,
+        userId: account.userId,
+        ...(credentials.password ? { password: credentials.password } : {}),
+        ...(credentials.accessToken ? { accessToken: credentials.accessToken } : {}),
+        displayName: account.displayName,
+        allowedInviters: account.allowedInviters,
+        maxUploadBytes: config.maxUploadBytes,
+        ...(config.crypto ? { crypto: config.crypto } : {}),
+        cryptoStoreDir: config.cryptoStoreDir,
+        account: { id: account.id, includeUnowned: environment },
+        lease,
+        onLeaseLost: () => callbacks.onLeaseLost(),
+        onSession: (deviceId) => recordDevice(db, account.id, deviceId),
+        secrets,
+        db,
+        logger,
+        outgoing: wake.outgoing,
+        outcomes,
+        forms: conversations,
+        services: {
+          conversations,
+          alerts,
+          careTeamCommands,
+          greetings,
+          invites: {
+            // An organisation's own account follows its own patients and clinicians only.
+            isEnrolledPatient: (userId) => (environment ? isEnrolledAnywhere(db, userId) : isEnrolledIn(db, account.orgId!, userId)),
+            isClinician: (userId) => (environment ? isClinicianAnywhere(db, userId) : isClinicianOf(db, account.orgId!, userId)),
+            adoptPatientRoom: (userId, roomId) => adoptRoom(db, userId, roomId),
+          },
         },
-      },
+      });
+    };
+    const theFleet = createFleet({
+      db,
+      secrets,
+      logger,
+      instanceId: config.instance.id,
+      leaseTtlMs: config.instance.leaseTtlMs,
+      roomCreationConcurrency: config.instance.roomCreationConcurrency,
+      encrypted: config.crypto !== undefined,
+      environmentAccountId: environmentAccount.id,
+      accounts: config.instance.accounts,
+      botFor,
     });
-    const theBot = bot;
+    fleet = theFleet;
     if (!config.crypto) logger.warn('end-to-end encryption is off: set VISITE_CRYPTO_PASSPHRASE (TI-M rooms are encrypted)');
-    const connecting = theBot.start();
+    logger.info('instance', { instanceId: config.instance.id });
+    const connecting = theFleet.start();
     closers.push(async () => {
-      await theBot.stop();
+      await theFleet.stop();
       await connecting.catch(() => {});
     });
 
@@ -176,13 +217,13 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       },
       async startCheckin(patientId, flowId) {
         // Nothing is started that the patient cannot see now: the homeserver must answer first (503 otherwise).
-        if (!theBot.connected) throw new Error('the bot is not connected to the homeserver');
-        await theBot.ping();
+        if (!theFleet.connected) throw new Error('the bot is not connected to the homeserver');
+        await theFleet.ping();
         await rooms.ensure(patientId);
         return (await conversations.startCheckin(patientId, flowId)).checkinId;
       },
       forgetRoom: (roomId) => rooms.forget(roomId),
-      inspectRoom: (roomId, clinicians) => theBot.inspectRoom(roomId, clinicians),
+      inspectRoom: (orgId, roomId, clinicians) => theFleet.inspectRoom(orgId, roomId, clinicians),
     };
     const retention = startRetention({ db, contact, logger });
     closers.push(() => retention.stop());
@@ -230,7 +271,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       metrics: metricsRoutes({ db, logger }),
       readiness: [
         { name: 'database', check: () => database.ping() },
-        { name: 'homeserver', check: () => theBot.ping() },
+        { name: 'homeserver', check: () => theFleet.ping() },
         {
           // A care-team room that refused an alert in the last day (and took nothing since) needs an operator.
           name: 'alert-delivery',
@@ -245,7 +286,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
 
     return {
       httpUrl,
-      bot: theBot,
+      fleet: theFleet,
       database,
       flows,
       conversations,

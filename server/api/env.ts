@@ -30,11 +30,11 @@ export interface PatientContact {
   /** The bot leaves and forgets the patient's room (erasure). */
   forgetRoom(roomId: string): Promise<void>;
   /**
-   * What the bot sees of a room a care team wants as its alert room: is the bot joined, may it
+   * What the organisation's bot accounts see of a room a care team wants as its alert room: is one joined, may it
    * post messages, and which of `clinicians` (Matrix ids) are joined members. Throws when the
    * homeserver cannot be asked (the API answers 503).
    */
-  inspectRoom(roomId: string, clinicians: readonly string[]): Promise<RoomInspection>;
+  inspectRoom(orgId: string, roomId: string, clinicians: readonly string[]): Promise<RoomInspection>;
 }
 
 export interface RoomInspection {

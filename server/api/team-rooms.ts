@@ -20,6 +20,7 @@ export async function checkAlertRoom(c: Context<ApiEnv>, roomId: string, field: 
   let inspection: RoomInspection;
   try {
     inspection = await c.get('deps').contact.inspectRoom(
+      c.get('principal').orgId,
       roomId,
       orgClinicians.map((r) => r.matrixUserId),
     );

@@ -71,6 +71,8 @@ export async function startTestVisite(env: Record<string, string> = {}, botUser?
     VISITE_UNDECRYPTABLE_WAIT_SECONDS: '5',
     // Tests drive the scheduler with runOnce(now): a cron pass would start other tests' check-ins.
     VISITE_SCHEDULER_CRON: 'off',
+    // The run's database is shared by every test file: organisations' bot accounts of other tests are not ours to run.
+    VISITE_BOT_ACCOUNTS: 'environment',
     ...env,
   });
   const logs: string[] = [];
