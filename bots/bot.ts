@@ -10,7 +10,7 @@ import type { DeliveryOutcomes } from '../services/alerts/outcome.ts';
 import type { Signal } from '../services/signal.ts';
 import { publishOwnCapabilities, recipientSupports } from './capabilities.ts';
 import { enableKeyBackup, ensureCrossSigning, type KeyBackup } from './crypto-account.ts';
-import { createCrypto, CryptoStoreError, cryptoStoreDir, EncryptionRequiredError, plainRooms, sealForRoom, type BotCrypto } from './crypto.ts';
+import { createCrypto, CryptoStoreError, cryptoStoreDir, EncryptionRequiredError, plainRooms, sealForRoom, type BotCrypto, type CryptoStoreBackend } from './crypto.ts';
 import { createInbound, type BotServices } from './inbound.ts';
 import { reserveFile, uploadReserved } from './fhir-files.ts';
 import { uploadLimit } from './media.ts';
@@ -63,7 +63,7 @@ export interface BotOptions {
   /** The device the account logged in with (recorded on the account). */
   onSession?: (deviceId: string) => Promise<void>;
   /** The crypto store's home for a device (Postgres, db/crypto-store.ts); absent: the folder below `crypto.storeDir`. */
-  cryptoBackend?: (deviceId: string) => unknown;
+  cryptoBackend?: (deviceId: string) => CryptoStoreBackend;
 }
 
 export interface Bot {
@@ -172,6 +172,7 @@ export function createBot(options: BotOptions): Bot {
         storeDir: cryptoStoreDir(options.crypto.storeDir, options.userId, session.deviceId),
         passphrase: options.crypto.passphrase,
         logger: options.logger,
+        ...(options.cryptoBackend ? { backend: options.cryptoBackend(session.deviceId) } : {}),
       });
     }
     const matrix = new MatrixClient(options.homeserverUrl, session.accessToken, storage, crypto?.cryptoStore);

@@ -5,6 +5,7 @@ import { cryptoStoreDir } from '../bots/crypto.ts';
 import { createFleet, type Fleet } from '../bots/fleet.ts';
 import { adoptUnownedRooms, ensureEnvironmentAccount, openCredentials, recordDevice, type BotAccount } from '../db/bot-accounts.ts';
 import { fence, type Lease } from '../db/leases.ts';
+import { postgresCryptoStore } from '../db/crypto-store.ts';
 import { vocabulary } from '../core/conversation/vocabulary.ts';
 import { ensureDefinitions } from '../core/fhir/validate.ts';
 import { lexicon as redFlagLexicon } from '../core/redflags/index.ts';
@@ -152,6 +153,14 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
         maxUploadBytes: config.maxUploadBytes,
         ...(config.crypto ? { crypto: config.crypto } : {}),
         cryptoStoreDir: config.cryptoStoreDir,
+        cryptoBackend: (deviceId) =>
+          postgresCryptoStore(db, {
+            accountId: account.id,
+            userId: account.userId,
+            deviceId,
+            fence: (tx) => fence(tx, lease),
+            ...(config.crypto ? { importFromDir: cryptoStoreDir(config.crypto.storeDir, account.userId, deviceId) } : {}),
+          }),
         account: { id: account.id, includeUnowned: environment },
         lease,
         onLeaseLost: () => callbacks.onLeaseLost(),
