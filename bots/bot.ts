@@ -17,6 +17,7 @@ import { uploadLimit } from './media.ts';
 import { startOutboxSender, type FormDeliveryPort, type OutboxSender, type SendEvent, type StructuredDataIo } from './outbox-sender.ts';
 import { inspectRoom } from './room-inspection.ts';
 import { createDirectRoom, leaveAndForget } from './rooms.ts';
+import { rateLimitStatus, type RateLimitStatus } from './rate-limit.ts';
 import { routeSdkLogs } from './sdk-logs.ts';
 import { loginSession } from './session.ts';
 import { DatabaseStorage } from './storage.ts';
@@ -79,6 +80,8 @@ export interface Bot {
   /** Rejects when the homeserver does not answer. */
   ping(): Promise<void>;
   readonly connected: boolean;
+  /** Whether the homeserver exempts the account from message rate limits (known once connected). */
+  readonly rateLimit: RateLimitStatus;
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -105,6 +108,7 @@ export function createBot(options: BotOptions): Bot {
   let cutoff = 0;
   let sender: OutboxSender | undefined;
   let maxBytes = options.maxUploadBytes;
+  let rateLimit: RateLimitStatus = 'unknown';
   let crypto: BotCrypto | undefined;
   let undecryptable: UndecryptableTracker | undefined;
   let backup: KeyBackup | undefined;
@@ -202,6 +206,10 @@ export function createBot(options: BotOptions): Bot {
         },
       });
     }
+    rateLimit = await rateLimitStatus(options.homeserverUrl, session.accessToken, options.userId);
+    if (rateLimit !== 'exempt') {
+      log.warn('the bot account may be rate-limited by the homeserver; exempt it (docs/operations.md, Rate limits)', { userId: options.userId, rateLimit });
+    }
     maxBytes = Math.min(options.maxUploadBytes, await uploadLimit(options.homeserverUrl, session.accessToken).catch(() => options.maxUploadBytes));
     try {
       await matrix.start();
@@ -264,6 +272,9 @@ export function createBot(options: BotOptions): Bot {
   return {
     get connected() {
       return client !== undefined;
+    },
+    get rateLimit() {
+      return rateLimit;
     },
     async start() {
       await assertEncryptionNotRequired();

@@ -47,6 +47,7 @@ export interface AccountStatus {
   /** Seconds since this instance took the account. */
   leaseAgeSeconds: number;
   connected: boolean;
+  rateLimit: 'exempt' | 'limited' | 'unknown';
 }
 
 export interface Fleet {
@@ -101,12 +102,20 @@ export function createFleet(options: FleetOptions): Fleet {
 
   function run(account: BotAccount, lease: Lease): Running {
     const entry: Running = { account, lease, acquiredAt: Date.now(), connected: false, bot: undefined as unknown as Bot, started: Promise.resolve() };
-    entry.bot = options.botFor(account, lease, {
-      onLeaseLost: () => {
-        log.warn('lease lost; stopping the account here', { accountId: account.id });
-        void drop(account.id, { release: false });
-      },
-    });
+    try {
+      entry.bot = options.botFor(account, lease, {
+        onLeaseLost: () => {
+          log.warn('lease lost; stopping the account here', { accountId: account.id });
+          void drop(account.id, { release: false });
+        },
+      });
+    } catch (error) {
+      // Credentials sealed under another key and the like: nothing this instance can fix by retrying.
+      failed.set(account.id, error);
+      log.error('bot account cannot be run here; giving it up', { accountId: account.id, ...errorFields(error) });
+      void releaseLease(db, lease).catch(() => {});
+      return entry;
+    }
     entry.started = entry.bot.start().then(
       () => {
         entry.connected = true;
@@ -139,6 +148,8 @@ export function createFleet(options: FleetOptions): Fleet {
       const lease = renewed.get(accountId);
       if (!lease || lease.epoch !== entry.lease.epoch) await drop(accountId, { release: false });
     }
+    // Leases of this instance id that run no bot (a restart under the same VISITE_INSTANCE_ID, a bot that could not be built): give them back.
+    for (const lease of renewed.values()) if (!running.has(lease.accountId)) await releaseLease(db, lease);
     const accounts = (await enabledAccounts(db)).filter(runsHere);
     const byId = new Map(accounts.map((a) => [a.id, a]));
     for (const [accountId, entry] of running) {
@@ -230,6 +241,7 @@ export function createFleet(options: FleetOptions): Fleet {
         epoch: r.lease.epoch,
         leaseAgeSeconds: Math.round((Date.now() - r.acquiredAt) / 1000),
         connected: r.connected,
+        rateLimit: r.bot.rateLimit,
       }));
     },
     async ping() {

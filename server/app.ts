@@ -7,6 +7,8 @@ import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
 export interface AppDeps {
   logger: Logger;
   readiness: readonly ReadinessCheck[];
+  /** Added to /readyz: what this instance runs (bot accounts, leases, outbox depth). */
+  readinessDetails?: () => Promise<Record<string, unknown>>;
   /** The REST API (mounted at the root: /v1/…, /fhir/R4/…, /openapi.json, /docs). */
   api?: Hono<any>;
   /** Prometheus metrics at /metrics. */
@@ -73,7 +75,7 @@ export function createApp(deps: AppDeps): Hono {
     c.res.headers.set('cache-control', 'no-store');
     c.res.headers.set('x-content-type-options', 'nosniff');
   });
-  app.route('/', healthRoutes(deps.readiness));
+  app.route('/', healthRoutes(deps.readiness, deps.readinessDetails));
   if (deps.metrics) app.route('/', deps.metrics);
   if (deps.web) app.route('/', deps.web);
   if (deps.api) app.route('/', deps.api);

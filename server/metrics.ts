@@ -1,8 +1,8 @@
-import { and, count, eq, gt, isNull, lte, min, or } from 'drizzle-orm';
+import { and, count, eq, gt, isNull, lte, min, or, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Db } from '../db/database.ts';
-import { answers, checkins, escalations, outbox, scheduledCheckins } from '../db/schema.ts';
+import { answers, botAccounts, checkins, escalations, outbox, scheduledCheckins } from '../db/schema.ts';
 import { errorBody } from './errors.ts';
 import { errorFields, type Logger } from './logger.ts';
 
@@ -11,6 +11,8 @@ const SEVERITIES = ['info', 'warning', 'urgent'] as const;
 export interface MetricsOptions {
   db: Db;
   logger?: Logger;
+  /** The bot accounts this instance runs (bots/fleet.ts). */
+  fleet?: { held(): Array<{ userId: string; leaseAgeSeconds: number }> };
   /** Process metrics (memory, CPU, event loop) of this instance; default true. */
   processMetrics?: boolean;
   now?: () => Date;
@@ -83,6 +85,37 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
     },
   });
   new Gauge({
+    name: 'visite_outbox_depth',
+    help: 'Messages waiting in the outbox, per bot account (Matrix user id of the bot; cluster-wide)',
+    labelNames: ['account'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [account, depth] of (await read()).outboxDepth) this.set({ account }, depth);
+    },
+  });
+  const fleet = options.fleet;
+  if (fleet) {
+    new Gauge({
+      name: 'visite_bot_accounts_held',
+      help: 'Bot accounts this instance holds a lease on and runs',
+      registers: [registry],
+      collect() {
+        this.set(fleet.held().length);
+      },
+    });
+    new Gauge({
+      name: 'visite_bot_lease_age_seconds',
+      help: 'Since when this instance runs each bot account it holds (resets on a takeover)',
+      labelNames: ['account'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const held of fleet.held()) this.set({ account: held.userId }, held.leaseAgeSeconds);
+      },
+    });
+  }
+  new Gauge({
     name: 'visite_scheduler_lag_seconds',
     help: 'How long the oldest due scheduled check-in has been waiting to start (0 when none is due)',
     registers: [registry],
@@ -102,11 +135,13 @@ interface Snapshot {
   schedulerLag: number;
   failedMessages: number;
   undeliveredAlerts: number;
+  /** Waiting messages per bot account's Matrix user id. */
+  outboxDepth: Map<string, number>;
 }
 
 async function takeSnapshot(db: Db, at: Date): Promise<Snapshot> {
   const day = new Date(at.getTime() - 86_400_000);
-  const [byStatus, [answerCount], bySeverity, [oldestOutbox], [oldestDue], [failed], [undelivered]] = await Promise.all([
+  const [byStatus, [answerCount], bySeverity, [oldestOutbox], [oldestDue], [failed], [undelivered], depth] = await Promise.all([
     db.select({ status: checkins.status, n: count() }).from(checkins).groupBy(checkins.status),
     db.select({ n: count() }).from(answers),
     db.select({ severity: escalations.severity, n: count() }).from(escalations).groupBy(escalations.severity),
@@ -126,6 +161,12 @@ async function takeSnapshot(db: Db, at: Date): Promise<Snapshot> {
           or(eq(escalations.deliveryNote, 'undeliverable'), and(isNull(escalations.deliveryNote), lte(escalations.queuedAt, new Date(at.getTime() - 120_000)))),
         ),
       ),
+    db
+      .select({ account: sql<string>`coalesce(${botAccounts.userId}, 'unassigned')`, n: count() })
+      .from(outbox)
+      .leftJoin(botAccounts, eq(botAccounts.id, outbox.accountId))
+      .where(eq(outbox.status, 'pending'))
+      .groupBy(botAccounts.userId),
   ]);
   const lag = (since: Date | null | undefined) => (since ? Math.max(0, (at.getTime() - new Date(since).getTime()) / 1000) : 0);
   const alerts = { info: 0, warning: 0, urgent: 0 };
@@ -139,6 +180,7 @@ async function takeSnapshot(db: Db, at: Date): Promise<Snapshot> {
     schedulerLag: lag(oldestDue?.at),
     failedMessages: Number(failed?.n ?? 0),
     undeliveredAlerts: Number(undelivered?.n ?? 0),
+    outboxDepth: new Map(depth.map((row) => [row.account, Number(row.n)])),
   };
 }
 

@@ -3,7 +3,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createBot, type Bot } from '../bots/bot.ts';
 import { cryptoStoreDir } from '../bots/crypto.ts';
 import { createFleet, type Fleet } from '../bots/fleet.ts';
-import { adoptUnownedRooms, ensureEnvironmentAccount, openCredentials, recordDevice, type BotAccount } from '../db/bot-accounts.ts';
+import { adoptUnownedRooms, ensureEnvironmentAccount, openCredentials, outboxDepthByAccount, recordDevice, type BotAccount } from '../db/bot-accounts.ts';
 import { fence, type Lease } from '../db/leases.ts';
 import { postgresCryptoStore } from '../db/crypto-store.ts';
 import { vocabulary } from '../core/conversation/vocabulary.ts';
@@ -277,7 +277,14 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       logger,
       api,
       web,
-      metrics: metricsRoutes({ db, logger }),
+      metrics: metricsRoutes({ db, logger, fleet: theFleet }),
+      readinessDetails: async () => {
+        const depth = await outboxDepthByAccount(db);
+        return {
+          instanceId: theFleet.instanceId,
+          accounts: theFleet.held().map((held) => ({ ...held, outboxDepth: depth.get(held.accountId) ?? 0 })),
+        };
+      },
       readiness: [
         { name: 'database', check: () => database.ping() },
         { name: 'homeserver', check: () => theFleet.ping() },

@@ -40,19 +40,23 @@ async function probe(check: ReadinessCheck): Promise<'ok' | 'unreachable' | { de
 }
 
 /** `/healthz`: the process is alive. `/readyz`: every dependency answers. */
-export function healthRoutes(checks: readonly ReadinessCheck[]): Hono {
+export function healthRoutes(checks: readonly ReadinessCheck[], details?: () => Promise<Record<string, unknown>>): Hono {
   return new Hono()
     .get('/healthz', (c) => c.json({ status: 'alive' }))
     .get('/readyz', async (c) => {
-      const probed = await Promise.all(checks.map(async (ch) => [ch.name, await probe(ch)] as const));
+      const [probed, extra] = await Promise.all([
+        Promise.all(checks.map(async (ch) => [ch.name, await probe(ch)] as const)),
+        // What this instance runs (bot accounts, leases): information, never a reason to be unready.
+        details ? details().catch(() => ({})) : Promise.resolve({}),
+      ]);
       const results = Object.fromEntries(probed.map(([name, r]) => [name, typeof r === 'string' ? r : 'degraded']));
       const degraded = Object.fromEntries(probed.flatMap(([name, r]) => (typeof r === 'string' ? [] : [[name, r.degraded]])));
       const failing = Object.keys(results).filter((name) => results[name] === 'unreachable');
       if (failing.length === 0) {
         // Degraded is still ready (the API serves; taking the instance out would not help), but says what is wrong.
-        if (Object.keys(degraded).length > 0) return c.json({ status: 'degraded', checks: results, degraded });
-        return c.json({ status: 'ready', checks: results });
+        if (Object.keys(degraded).length > 0) return c.json({ status: 'degraded', checks: results, degraded, ...extra });
+        return c.json({ status: 'ready', checks: results, ...extra });
       }
-      return c.json({ ...errorBody('not_ready', `not ready: ${failing.join(', ')} unreachable`, { failing, ...(Object.keys(degraded).length > 0 ? { degraded } : {}) }), checks: results }, 503);
+      return c.json({ ...errorBody('not_ready', `not ready: ${failing.join(', ')} unreachable`, { failing, ...(Object.keys(degraded).length > 0 ? { degraded } : {}) }), checks: results, ...extra }, 503);
     });
 }

@@ -52,6 +52,8 @@ export function processEnv(homeserver: { url: string }, bot: { userId: string; p
     VISITE_BOT_PASSWORD: bot.password,
     DATABASE_URL: databaseUrl,
     VISITE_HTTP_PORT: String(port),
+    // The run's database is shared by every test file: organisations' bot accounts of other tests are not ours to run.
+    VISITE_BOT_ACCOUNTS: 'environment',
     ...extra,
   };
 }
