@@ -204,6 +204,7 @@ async function runScenario(spec: ScenarioSpec, patients: PatientDevice[]): Promi
     let killedAt: number | undefined;
     let killed: Instance | undefined;
     let killedAccounts: string[] = [];
+    let killNote = '';
     let takeoverS: number | undefined;
     let takeoverDetail: string | undefined;
     const deadline = dueMs + DEADLINE_S * 1000;
@@ -225,13 +226,17 @@ async function runScenario(spec: ScenarioSpec, patients: PatientDevice[]): Promi
         const invites = patients.reduce((n, p) => n + p.observed.invites.size, 0);
         log(`  +${((Date.now() - dueMs) / 1000).toFixed(0)} s: ${invites} invited, ${messages} bot messages, ${count} first questions; RSS ${instances.map((i) => `${i.id} ${i.rssMb().toFixed(0)} MB`).join(', ')}`);
       }
-      if (spec.kill && !killed && count >= N / 2) {
+      // The kill: when half of the patients have their question — or, should Visite stall before that,
+      // after 30 s without progress (so the takeover is still measured; the output says so).
+      const stalledBeforeHalf = count > 0 && Date.now() - lastProgress > 30_000;
+      if (spec.kill && !killed && (count >= N / 2 || stalledBeforeHalf)) {
         const victim = await pickVictim(sql, instances);
         killedAccounts = await heldBy(sql, victim.id);
         victim.kill();
         killedAt = Date.now();
         killed = victim;
-        log(`  SIGKILL ${victim.id} at ${count} patients with their question; it held ${killedAccounts.length} account(s): ${killedAccounts.join(', ')}`);
+        killNote = `killed ${victim.id} at ${count}/${N} patients with their question${count >= N / 2 ? '' : ' (Visite stalled before half: killed after 30 s without progress)'}`;
+        log(`  SIGKILL ${victim.id} at ${count} patients with their question${count >= N / 2 ? '' : ' (stalled before half)'}; it held ${killedAccounts.length} account(s): ${killedAccounts.join(', ')}`);
         void watchTakeover(sql, instances.find((i) => i !== victim)!, killedAccounts, killedAt).then((t) => {
           takeoverS = t.seconds;
           takeoverDetail = t.detail;
@@ -304,7 +309,7 @@ async function runScenario(spec: ScenarioSpec, patients: PatientDevice[]): Promi
       phases,
       accounts: owners.map((o) => `${o.user_id} ${o.rooms} rooms`).join(', '),
       ...(takeoverS !== undefined ? { takeoverS } : {}),
-      ...(takeoverDetail !== undefined ? { takeoverDetail } : spec.kill ? { takeoverDetail: killedAt ? 'not taken over by the deadline' : 'no kill (half never reached)' } : {}),
+      ...(takeoverDetail !== undefined ? { takeoverDetail: `${killNote}; ${takeoverDetail}` } : spec.kill ? { takeoverDetail: killedAt ? 'not taken over by the deadline' : 'no kill (half never reached)' } : {}),
     };
     if (spec.kill && takeoverS === undefined) result.takeoverS = NaN;
     const errs = patients.flatMap((p) => p.errors).slice(0, 3);
@@ -375,8 +380,12 @@ async function waitForLeases(sql: postgres.Sql, accounts: number, instances: Ins
       where a.disabled_at is null order by a.user_id`.catch(() => null);
     if (rows === null) return 'no lease table (single-account runtime)';
     const held = rows.filter((r) => r.instance_id);
-    if (held.length >= accounts && rows.length >= accounts) {
-      return held.map((r) => `${r.user_id}→${r.instance_id}`).join(', ');
+    // Every account held, and spread: each instance holds its share (ceil/floor of accounts per instance) — or 60 s passed.
+    const perInstance = instances.map((i) => held.filter((r) => r.instance_id === i.id).length);
+    const balanced = perInstance.every((n) => n >= Math.floor(accounts / instances.length));
+    const spreadWaited = Date.now() > deadline - timeoutMs + 60_000;
+    if (held.length >= accounts && rows.length >= accounts && (balanced || spreadWaited)) {
+      return `${held.map((r) => `${r.user_id}→${r.instance_id}`).join(', ')}${balanced ? '' : ' (NOT spread over the instances after 60 s)'}`;
     }
     if (Date.now() > deadline) {
       const ready = await Promise.all(instances.map((i) => readyz(i)));
@@ -424,7 +433,9 @@ async function watchTakeover(sql: postgres.Sql, survivor: Instance, accounts: st
       const held = r?.body.accounts;
       if (Array.isArray(held)) {
         readyzHasAccounts = true;
-        if (accounts.every((u) => held.some((a) => a.userId === u && a.instanceId === survivor.id))) readyzAt = Date.now();
+        // The survivor's /readyz lists the accounts it runs (its own instanceId at the top); connected: syncing again.
+        const mine = (a: (typeof held)[number]) => (a.instanceId ?? r?.body.instanceId) === survivor.id && a['connected'] !== false;
+        if (accounts.every((u) => held.some((a) => a.userId === u && mine(a)))) readyzAt = Date.now();
       }
     }
     if (leaseAt !== undefined && (readyzAt !== undefined || !readyzHasAccounts)) break;

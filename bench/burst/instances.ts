@@ -78,6 +78,7 @@ export function startInstance(root: string, id: string, port: number, env: Recor
 
 export interface Readiness {
   status: string;
+  instanceId?: string;
   checks?: Record<string, string>;
   accounts?: Array<{ userId: string; instanceId?: string | null; [key: string]: unknown }>;
 }
