@@ -90,6 +90,8 @@ export function createFleet(options: FleetOptions): Fleet {
   let ticking: Promise<void> = Promise.resolve();
   /** A fatal start error of an account: reported by start(), the account is not retried by this instance. */
   const failed = new Map<string, unknown>();
+  /** Each account's latest start, kept after a failed start dropped the account (start() reports it). */
+  const starts = new Map<string, Promise<void>>();
 
   const runsHere = (account: BotAccount) =>
     account.id === options.environmentAccountId || (account.orgId !== null && (options.accounts ?? 'all') === 'all');
@@ -128,6 +130,7 @@ export function createFleet(options: FleetOptions): Fleet {
       },
     );
     entry.started.catch(() => {});
+    starts.set(account.id, entry.started);
     running.set(account.id, entry);
     log.info('running bot account', { accountId: account.id, epoch: lease.epoch });
     return entry;
@@ -142,7 +145,9 @@ export function createFleet(options: FleetOptions): Fleet {
   }
 
   async function tick(): Promise<void> {
-    await heartbeat(db, options.instanceId, options.leaseTtlMs);
+    // Only instances that run every account count for the spread: one that runs just the environment's
+    // account (accounts: 'environment') would otherwise shrink the others' share and leave accounts run nowhere.
+    if ((options.accounts ?? 'all') === 'all') await heartbeat(db, options.instanceId, options.leaseTtlMs);
     const renewed = new Map((await renewLeases(db, options.instanceId, options.leaseTtlMs)).map((l) => [l.accountId, l]));
     for (const [accountId, entry] of running) {
       const lease = renewed.get(accountId);
@@ -223,7 +228,7 @@ export function createFleet(options: FleetOptions): Fleet {
       schedule();
       // The environment's account, when it runs here, is the instance's start: a wrong passphrase stops the
       // process. Organisations' accounts start in the background (one that cannot start is logged and given up).
-      await running.get(options.environmentAccountId)?.started;
+      await starts.get(options.environmentAccountId);
     },
     async stop() {
       if (stopped) return;
