@@ -91,7 +91,7 @@ export function startOutboxSender(options: {
   outcomes?: DeliveryOutcomes;
   structured?: StructuredDataIo;
   forms?: FormDeliveryPort;
-  /** Only this account's messages (bots/fleet.ts); absent: every message (a single bot without accounts). */
+  /** Only this account's messages (bots/fleet.ts); absent: only messages of no account (rooms no account is recorded in). */
   scope?: OutboxScope;
   /**
    * Checked inside each message's transaction before it is sent (db/leases.ts): throws

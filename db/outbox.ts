@@ -49,8 +49,9 @@ export interface OutboxScope {
   includeUnowned?: boolean;
 }
 
+/** No scope: only rows of no account (a sender outside the fleet, as in tests of the sender alone). */
 const inScope = (scope: OutboxScope | undefined): SQL | undefined =>
-  scope === undefined ? undefined : scope.includeUnowned ? or(eq(outbox.accountId, scope.accountId), isNull(outbox.accountId)) : eq(outbox.accountId, scope.accountId);
+  scope === undefined ? isNull(outbox.accountId) : scope.includeUnowned ? or(eq(outbox.accountId, scope.accountId), isNull(outbox.accountId)) : eq(outbox.accountId, scope.accountId);
 
 /** The oldest waiting message of each room that is due now (no lock; candidates only). */
 export async function dueHeads(db: Db, now: Date, limit: number, scope?: OutboxScope): Promise<number[]> {

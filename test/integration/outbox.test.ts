@@ -1,8 +1,11 @@
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, useBackend } from '../harness/backends.ts';
 import { isPermanent, MAX_BACKOFF_MS, nextAttemptDelay, startOutboxSender, type SendEvent } from '../../bots/outbox-sender.ts';
 import { enqueue } from '../../db/outbox.ts';
+import { createAccount, recordRoom } from '../../db/bot-accounts.ts';
+import { LeaseLostError } from '../../db/leases.ts';
+import { secretBox } from '../../db/secrets.ts';
 import { outbox } from '../../db/schema.ts';
 import { createLogger } from '../../server/logger.ts';
 import { eventually } from '../harness/process.ts';
@@ -160,5 +163,91 @@ describe.each(BACKENDS)('outbox sender on %s', (kind) => {
     expect(String(sent[0]!.content['formatted_body'])).toContain('https://matrix.to/#/%40dr%3Alocalhost');
     expect(sent[1]!.content).toMatchObject({ 'm.relates_to': { rel_type: 'm.replace', event_id: postedId }, 'm.new_content': { body: expect.stringContaining('40,1') } });
     expect(sent[2]!.content).toMatchObject({ msgtype: 'm.notice', body: 'übernommen', 'm.relates_to': { 'm.in_reply_to': { event_id: postedId } } });
+  });
+});
+
+describe.each(BACKENDS)('outbox senders of several bot accounts on %s', (kind) => {
+  const backend = useBackend(kind);
+  const plain = secretBox(null);
+  const rowsOf = (roomId: string) => backend.db.select().from(outbox).where(eq(outbox.roomId, roomId)).orderBy(outbox.id);
+  const account = (name: string) =>
+    createAccount(backend.db, plain, {
+      orgId: null,
+      homeserverUrl: 'http://127.0.0.1:1',
+      userId: `@${name}-${Math.random().toString(36).slice(2)}:localhost`,
+      credentials: { password: 'unused' },
+      displayName: name,
+    });
+
+  it("sends only its own account's rooms, and a 429 pauses that account alone", async () => {
+    const [a, b] = [await account('a'), await account('b')];
+    const [a1, a2, b1] = [room(), room(), room()];
+    await recordRoom(backend.db, a1, a.id);
+    await recordRoom(backend.db, a2, a.id);
+    await recordRoom(backend.db, b1, b.id);
+    await backend.db.transaction(async (tx) => {
+      await enqueue(tx, a1, [{ type: 'notice', text: 'a1', lang: 'de' }]);
+      await enqueue(tx, a2, [{ type: 'notice', text: 'a2', lang: 'de' }]);
+      await enqueue(tx, b1, [1, 2, 3].map((n) => ({ type: 'notice' as const, text: `b1-${n}`, lang: 'de' as const })));
+    });
+    const rows = await backend.db.select({ roomId: outbox.roomId, accountId: outbox.accountId }).from(outbox).where(inArray(outbox.roomId, [a1, a2, b1]));
+    expect(new Set(rows.filter((r) => r.roomId === b1).map((r) => r.accountId))).toEqual(new Set([b.id]));
+    expect(new Set(rows.filter((r) => r.roomId !== b1).map((r) => r.accountId))).toEqual(new Set([a.id]));
+
+    const sent: Array<{ as: string; body: string; at: number }> = [];
+    let limited = false;
+    const sendAs =
+      (as: string): SendEvent =>
+      async (_roomId, _type, txnId, content) => {
+        if (as === 'a' && !limited) {
+          limited = true;
+          throw matrixError(429, 'M_LIMIT_EXCEEDED', 800);
+        }
+        sent.push({ as, body: String(content['body']), at: Date.now() });
+        return `$${txnId}`;
+      };
+    const started = Date.now();
+    const senders = [
+      startOutboxSender({ db: backend.db, send: sendAs('a'), logger, pollMs: 20, scope: { accountId: a.id } }),
+      startOutboxSender({ db: backend.db, send: sendAs('b'), logger, pollMs: 20, scope: { accountId: b.id } }),
+    ];
+    try {
+      await eventually(async () => (sent.length === 5 ? true : undefined), 10_000, 'all sent');
+    } finally {
+      await Promise.all(senders.map((s) => s.stop()));
+    }
+    // Each account sent its own rooms only.
+    expect(sent.filter((s) => s.as === 'b').map((s) => s.body)).toEqual(['b1-1', 'b1-2', 'b1-3']);
+    expect(sent.filter((s) => s.as === 'a').map((s) => s.body).sort()).toEqual(['a1', 'a2']);
+    // Account b went on during a's pause; a's other room waited for the pause too, not only the limited one.
+    expect(Math.max(...sent.filter((s) => s.as === 'b').map((s) => s.at)) - started).toBeLessThan(800);
+    expect(Math.min(...sent.filter((s) => s.as === 'a').map((s) => s.at)) - started).toBeGreaterThanOrEqual(800);
+  });
+
+  it('sends nothing once the fence refuses (the lease was lost), leaves the message as it was, and says so', async () => {
+    const a = await account('fenced');
+    const roomId = room();
+    await recordRoom(backend.db, roomId, a.id);
+    await backend.db.transaction((tx) => enqueue(tx, roomId, [{ type: 'notice', text: 'x', lang: 'de' }]));
+    const sent: string[] = [];
+    let lost: LeaseLostError | undefined;
+    const sender = startOutboxSender({
+      db: backend.db,
+      send: async (_r, _t, txnId) => (sent.push(txnId), `$${txnId}`),
+      logger,
+      pollMs: 20,
+      scope: { accountId: a.id },
+      fence: async () => {
+        throw new LeaseLostError(a.id);
+      },
+      onLeaseLost: (error) => (lost = error),
+    });
+    await eventually(async () => lost, 5_000, 'lease loss reported');
+    await sender.stop();
+    expect(sent).toEqual([]);
+    expect(lost?.accountId).toBe(a.id);
+    const [row] = await rowsOf(roomId);
+    expect([row!.status, row!.attempts, row!.lastError]).toEqual(['pending', 0, null]);
+    await backend.db.delete(outbox).where(eq(outbox.roomId, roomId));
   });
 });
