@@ -224,7 +224,10 @@ export function createFleet(options: FleetOptions): Fleet {
       return holding.length === 0 || holding.some((r) => r.connected);
     },
     async start() {
-      await tick();
+      // Kept as the round in progress, so a stop() during the first round waits for it before releasing.
+      ticking = tick();
+      await ticking;
+      if (stopped) return;
       schedule();
       // The environment's account, when it runs here, is the instance's start: a wrong passphrase stops the
       // process. Organisations' accounts start in the background (one that cannot start is logged and given up).
