@@ -119,6 +119,8 @@ try {
 }
 console.log('');
 for (const r of results) printScenario(r);
+const doubleRooms = results.filter((r) => r.duplicateRooms > 0);
+if (doubleRooms.length) console.log(`duplicate rooms (not in "duplicates": patients invited into 2+ rooms): ${doubleRooms.map((r) => `${r.spec.name} ${r.duplicateRooms}`).join(', ')}`);
 console.log(summaryLine(results));
 process.exit(results.every((r) => !r.failed) ? 0 : 1);
 
@@ -476,11 +478,13 @@ function summaryLine(rs: ScenarioResult[]): string {
   const get = (name: string) => rs.find((r) => r.spec.name === name);
   const f = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${x.toFixed(1)} s`);
   const n = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : String(x));
+  // "The last patient's first question" exists only when every patient got one: otherwise n/a and how many did.
+  const last = (r: ScenarioResult | undefined) => (r && !r.failed && r.withQuestion < N ? `n/a (${r.withQuestion}/${N} got it)` : f(r?.lastS));
   const fleet = get('fleet');
   const base = get('baseline');
   const kill = get('kill');
   return (
-    `burst: ${N} patients, last first question after ${f(fleet?.lastS)} (one instance, one account: ${f(base?.lastS)}), ` +
+    `burst: ${N} patients, last first question after ${last(fleet)} (one instance, one account: ${last(base)}), ` +
     `duplicates ${n(fleet?.duplicates)}, misses ${n(fleet?.misses)}; with kill: takeover ${f(kill?.takeoverS)}, duplicates ${n(kill?.duplicates)}, misses ${n(kill?.misses)}`
   );
 }
