@@ -253,11 +253,12 @@ export function createFleet(options: FleetOptions): Fleet {
       }));
     },
     async ping() {
-      const urls = new Set((await enabledAccounts(db)).map((a) => a.homeserverUrl));
-      for (const url of urls) {
-        const res = await fetch(`${url}/_matrix/client/versions`, { signal: AbortSignal.timeout(2_000) });
-        if (!res.ok) throw new Error(`homeserver answered HTTP ${res.status}`);
-      }
+      // The environment's homeserver: an organisation's account on a homeserver that is away shows in
+      // /readyz `accounts` (connected: false), it must not take every instance out of service.
+      const account = await accountById(db, options.environmentAccountId);
+      if (!account) throw new Error('the environment bot account is gone');
+      const res = await fetch(`${account.homeserverUrl}/_matrix/client/versions`, { signal: AbortSignal.timeout(2_000) });
+      if (!res.ok) throw new Error(`homeserver answered HTTP ${res.status}`);
     },
     async createDirectRoom(patient) {
       const account = await accountForOrg(db, patient.orgId, patient.id, options.environmentAccountId);

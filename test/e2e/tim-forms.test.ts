@@ -371,6 +371,8 @@ describe('native TI-M questionnaires, the chat as the fallback', () => {
 
   it('(d) a client without the capability gets the chat only', async () => {
     const p = await patient({ capable: false, name: 'Nora Nurchat' });
+    // The chat takes over once the bot has found no capable device: the patient answers the question it shows.
+    await p.chat.expectBot(/Wie stark sind Ihre Schmerzen/);
     await p.chat.say('2', /Körpertemperatur/);
     expect(p.client.e2ee.events(p.roomId).filter(isForm)).toEqual([]);
     const [delivery] = await db().select().from(formDeliveries).where(eq(formDeliveries.patientId, p.id));
