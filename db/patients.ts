@@ -1,4 +1,4 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Language } from '../core/language.ts';
 import type { Db } from './database.ts';
 import { patients } from './schema.ts';
@@ -83,4 +83,30 @@ export async function isEnrolledIn(db: Db, orgId: string, matrixUserId: string):
     .where(and(eq(patients.orgId, orgId), eq(patients.matrixUserId, matrixUserId)))
     .limit(1);
   return row !== undefined;
+}
+
+/**
+ * Claims the opening of a patient's direct room for this caller: true when
+ * nobody opens it now (or an earlier opener gave no sign of life for
+ * `staleMs`). Two instances (or the API and the scheduler) never open two
+ * rooms for one patient.
+ */
+export async function claimRoomOpening(db: Db, patientId: string, staleMs: number): Promise<boolean> {
+  const claimed = await db
+    .update(patients)
+    .set({ roomRequestedAt: sql`now()` })
+    .where(
+      and(
+        eq(patients.id, patientId),
+        isNull(patients.roomId),
+        or(isNull(patients.roomRequestedAt), lt(patients.roomRequestedAt, sql`now() - make_interval(secs => ${staleMs / 1000})`)),
+      ),
+    )
+    .returning({ id: patients.id });
+  return claimed.length > 0;
+}
+
+/** Gives a claim up after the room could not be opened, so the next attempt may try at once. */
+export async function releaseRoomOpening(db: Db, patientId: string): Promise<void> {
+  await db.update(patients).set({ roomRequestedAt: null }).where(and(eq(patients.id, patientId), isNull(patients.roomId)));
 }

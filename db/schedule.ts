@@ -87,7 +87,17 @@ export interface ClaimedDue {
  * decision needs about enrollment and patient. The locks last until the
  * caller's transaction ends, in which it also records the outcome.
  */
-export async function claimDue(tx: Tx, now: Date, limit: number, filter: { exclude?: readonly string[]; only?: readonly string[] } = {}): Promise<ClaimedDue[]> {
+/** Which due rows a batch claims; `waitForRoom`: a patient's row waits for their room while it is still valid. */
+export interface DueFilter {
+  exclude?: readonly string[];
+  only?: readonly string[];
+  waitForRoom?: boolean;
+}
+
+/** How long a due check-in of a patient without a room waits for it when the row has no expiry of its own. */
+const ROOM_WAIT = sql`interval '6 hours'`;
+
+export async function claimDue(tx: Tx, now: Date, limit: number, filter: DueFilter = {}): Promise<ClaimedDue[]> {
   const rows = await tx
     .select({
       id: scheduledCheckins.id,
@@ -115,6 +125,10 @@ export async function claimDue(tx: Tx, now: Date, limit: number, filter: { exclu
         lte(scheduledCheckins.dueAt, now),
         filter.exclude && filter.exclude.length > 0 ? notInArray(scheduledCheckins.id, [...filter.exclude]) : undefined,
         filter.only ? inArray(scheduledCheckins.id, [...filter.only]) : undefined,
+        // Its room is being opened (by this pass or another instance): not skipped as "no room" meanwhile.
+        filter.waitForRoom
+          ? sql`(${patients.roomId} is not null or coalesce(${scheduledCheckins.expiresAt}, ${scheduledCheckins.dueAt} + ${ROOM_WAIT}) <= ${now.toISOString()}::timestamptz)`
+          : undefined,
       ),
     )
     .orderBy(asc(scheduledCheckins.dueAt))
@@ -256,13 +270,20 @@ export async function expireCheckin(tx: Tx, row: ClaimedFollowUp, now: Date): Pr
 }
 
 /** Patients with a due check-in but no room yet (they get one before the claim). */
-export async function patientsWithoutRoomDue(db: Db, now: Date, limit: number): Promise<string[]> {
+export async function patientsWithoutRoomDue(db: Db, now: Date, limit: number, exclude: readonly string[] = []): Promise<string[]> {
   const rows = await db
     .selectDistinct({ patientId: patients.id })
     .from(scheduledCheckins)
     .innerJoin(enrollments, eq(enrollments.id, scheduledCheckins.enrollmentId))
     .innerJoin(patients, eq(patients.id, enrollments.patientId))
-    .where(and(eq(scheduledCheckins.status, 'pending'), lte(scheduledCheckins.dueAt, now), isNull(patients.roomId)))
+    .where(
+      and(
+        eq(scheduledCheckins.status, 'pending'),
+        lte(scheduledCheckins.dueAt, now),
+        isNull(patients.roomId),
+        exclude.length > 0 ? notInArray(patients.id, [...exclude]) : undefined,
+      ),
+    )
     .limit(limit);
   return rows.map((r) => r.patientId);
 }

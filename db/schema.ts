@@ -199,6 +199,8 @@ export const patients = pgTable('patients', {
   timeZone: text('time_zone').notNull().default('Europe/Berlin'),
   /** The direct room with this patient; null until it exists. */
   roomId: text('room_id').unique(),
+  /** An instance is opening the patient's room since then (one opener at a time, db/patients.ts claimRoomOpening). */
+  roomRequestedAt: ts('room_requested_at'),
   /** none → asked → given | refused; withdrawn after "stop". */
   consent: text('consent', { enum: ['none', 'asked', 'given', 'refused', 'withdrawn'] }).notNull().default('none'),
   consentAt: ts('consent_at'),

@@ -214,7 +214,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       wake,
       cron: config.schedulerCron,
       runAtStart: config.schedulerCron !== false,
-      ensureRoom: (patientId) => rooms.ensure(patientId),
+      ensureRoom: (patientId) => rooms.tryEnsure(patientId),
     });
     closers.push(() => scheduler.stop());
 

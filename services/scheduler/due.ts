@@ -1,6 +1,6 @@
 import { decideDue, type QuietHours } from '../../core/scheduling.ts';
 import type { Tx } from '../../db/database.ts';
-import { claimDue, dueSiblings, markNotStarted, markStarted, postpone, type ClaimedDue } from '../../db/schedule.ts';
+import { claimDue, dueSiblings, markNotStarted, markStarted, postpone, type ClaimedDue, type DueFilter } from '../../db/schedule.ts';
 import type { Logger } from '../../core/logging.ts';
 import type { Conversations } from '../conversations.ts';
 import { startableFlow, type FlowCatalog } from '../flows.ts';
@@ -19,7 +19,7 @@ export interface DueContext {
  * postpones it. The claimed ids go to `claimed` at once, so a caller whose
  * batch failed (and rolled back) knows which rows to retry one by one.
  */
-export async function dueBatch(tx: Tx, ctx: DueContext, now: Date, limit: number, filter: { exclude?: readonly string[]; only?: readonly string[] }, claimed: string[] = []) {
+export async function dueBatch(tx: Tx, ctx: DueContext, now: Date, limit: number, filter: DueFilter, claimed: string[] = []) {
   const result = emptyResult();
   const rows = await claimDue(tx, now, limit, filter);
   claimed.push(...rows.map((r) => r.id));

@@ -29,8 +29,14 @@ export interface SchedulerPassOptions {
   /** Batches in flight at once in this instance (default 2). */
   concurrency?: number;
   quietHours?: QuietHours;
-  /** Opens the direct room of a patient who has none yet (Matrix I/O, before the claims). Without it such rows are skipped. */
+  /**
+   * Opens the direct room of a patient who has none yet (Matrix I/O, before the claims); resolves
+   * without waiting when another instance is opening it. With it, a due check-in waits for its room
+   * while it is valid; without it such rows are skipped.
+   */
   ensureRoom?: (patientId: string) => Promise<unknown>;
+  /** Rooms opened at once by one pass (each bot account limits its own further; default 8). */
+  roomConcurrency?: number;
 }
 
 export type SchedulerPass = (now: Date, isStopped: () => boolean) => Promise<PassResult>;
@@ -51,20 +57,40 @@ export function schedulerPass(options: SchedulerPassOptions): SchedulerPass {
   }
 
   async function due(now: Date, result: PassResult, filter: { exclude?: readonly string[]; only?: readonly string[] }, claimed: string[]): Promise<number> {
-    const batch = await db.transaction((tx) => dueBatch(tx, ctx, now, filter.only ? filter.only.length : batchSize, filter, claimed));
+    const batch = await db.transaction((tx) =>
+      dueBatch(tx, ctx, now, filter.only ? filter.only.length : batchSize, { ...filter, waitForRoom: options.ensureRoom !== undefined }, claimed),
+    );
     addResult(result, batch.result);
     if (batch.started) options.wake.outgoing.notify();
     return batch.claimed.length;
   }
 
+  /**
+   * Every patient with a due check-in and no room gets one, a few at a time: a morning burst of a
+   * thousand new patients is opened in this pass, not fifty per minute. A room that cannot be opened
+   * now is tried again by the next pass; its check-in waits meanwhile.
+   */
+  async function openRooms(ensureRoom: (patientId: string) => Promise<unknown>, now: Date, isStopped: () => boolean): Promise<void> {
+    const tried: string[] = [];
+    for (;;) {
+      const batch = await patientsWithoutRoomDue(db, now, 200, tried);
+      if (batch.length === 0 || isStopped()) return;
+      tried.push(...batch);
+      let next = 0;
+      const lane = async () => {
+        while (next < batch.length && !isStopped()) {
+          const patientId = batch[next++]!;
+          await ensureRoom(patientId).catch((error: unknown) => log.warn('could not open a patient room', { patientId, ...errorFields(error) }));
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, options.roomConcurrency ?? 8) }, lane));
+    }
+  }
+
   return async (now, isStopped) => {
     const result = emptyResult();
     const failed = new Set<string>();
-    if (options.ensureRoom) {
-      for (const patientId of await patientsWithoutRoomDue(db, now, 50)) {
-        await options.ensureRoom(patientId).catch((error: unknown) => log.warn('could not open a patient room', { patientId, ...errorFields(error) }));
-      }
-    }
+    if (options.ensureRoom) await openRooms(options.ensureRoom, now, isStopped);
     await drain(async () => {
       const ids: string[] = [];
       try {

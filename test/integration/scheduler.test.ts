@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createWake } from '../../services/signal.ts';
+import { createPatientRooms } from '../../services/patient-rooms.ts';
 import type { Catalog, FlowFile } from '../../services/flows.ts';
 import { openTestCatalog, SHIPPED } from '../harness/catalog.ts';
 import { createConversations, type Conversations } from '../../services/conversations.ts';
@@ -87,7 +88,7 @@ describe.each(BACKENDS)('the scheduler on %s', (kind) => {
     return createConversations({ db: database.db, flows: catalogs.get(database)!, vocabulary: vocabulary(), wake: createWake() });
   }
 
-  function scheduler(database: Database, options: { batchSize?: number; conversations?: Conversations } = {}): Scheduler {
+  function scheduler(database: Database, options: { batchSize?: number; conversations?: Conversations; ensureRoom?: (patientId: string) => Promise<unknown> } = {}): Scheduler {
     return startScheduler({
       db: database.db,
       conversations: options.conversations ?? conversationsOn(database),
@@ -98,6 +99,7 @@ describe.each(BACKENDS)('the scheduler on %s', (kind) => {
       runAtStart: false,
       batchSize: options.batchSize ?? 7,
       concurrency: 2,
+      ...(options.ensureRoom ? { ensureRoom: options.ensureRoom } : {}),
     });
   }
 
@@ -108,7 +110,7 @@ describe.each(BACKENDS)('the scheduler on %s', (kind) => {
   }
 
   /** `count` consenting patients with a (fake) direct room, each enrolled in `flowId` at the anchor date. */
-  async function enroll(count: number, options: { flowId?: string; anchor?: string; consent?: 'none' | 'given' } = {}): Promise<Enrolled[]> {
+  async function enroll(count: number, options: { flowId?: string; anchor?: string; consent?: 'none' | 'given'; withoutRoom?: boolean } = {}): Promise<Enrolled[]> {
     const flowId = options.flowId ?? 'post-op';
     const tag = randomBytes(4).toString('hex');
     const rows = await test.db
@@ -118,7 +120,7 @@ describe.each(BACKENDS)('the scheduler on %s', (kind) => {
           orgId,
           matrixUserId: `@p-${tag}-${i}:localhost`,
           language: 'de',
-          roomId: `!room-${tag}-${i}:localhost`,
+          roomId: options.withoutRoom ? null : `!room-${tag}-${i}:localhost`,
           consent: options.consent ?? 'given',
         })),
       )
@@ -174,6 +176,37 @@ describe.each(BACKENDS)('the scheduler on %s', (kind) => {
   const total = (results: PassResult[], key: keyof PassResult) => results.reduce((sum, r) => sum + r[key], 0);
 
   describe('two scheduler instances on one database', () => {
+    it('open one room per new patient between them — more than fifty in one pass — and skip no check-in as "no room"', async () => {
+      const people = await enroll(130, { withoutRoom: true });
+      const opened: string[] = [];
+      // The Matrix side stands in here (room creation is tested on Synapse in test/e2e/scale-out.test.ts and bench/burst.ts).
+      const roomsOn = (database: Database) =>
+        createPatientRooms({
+          db: database.db,
+          opener: {
+            async createDirectRoom(patient) {
+              opened.push(patient.id);
+              await new Promise((r) => setTimeout(r, 2));
+              return `!opened-${patient.id}-${randomBytes(3).toString('hex')}:localhost`;
+            },
+            leaveAndForget: async () => {},
+          },
+        });
+      const a = scheduler(instanceA, { ensureRoom: (id) => roomsOn(instanceA).tryEnsure(id) });
+      const b = scheduler(instanceB, { ensureRoom: (id) => roomsOn(instanceB).tryEnsure(id) });
+      const now = later(DAY1, 0.5);
+      const results = await Promise.all([a.runOnce(now), b.runOnce(now)]);
+      results.push(await a.runOnce(now));
+      await Promise.all([a.stop(), b.stop()]);
+      expect(opened.length).toBe(130);
+      expect(new Set(opened).size).toBe(130);
+      expect(total(results, 'skipped')).toBe(0);
+      const withRooms = await test.db.select({ id: patients.id, roomId: patients.roomId }).from(patients).where(inArray(patients.id, people.map((p) => p.patientId)));
+      expect(withRooms.every((p) => p.roomId?.startsWith(`!opened-${p.id}-`))).toBe(true);
+      const rows = (await rowsOf(people)).filter((r) => r.day === 1);
+      expect(rows.filter((r) => r.status !== 'started').map((r) => r.reason ?? r.status)).toEqual([]);
+    });
+
     it('start every due check-in exactly once and miss none', async () => {
       const people = await enroll(120);
       const a = scheduler(instanceA);

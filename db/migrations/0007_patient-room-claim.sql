@@ -1,0 +1,1 @@
+ALTER TABLE "patients" ADD COLUMN "room_requested_at" timestamp with time zone;
