@@ -153,14 +153,20 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
         maxUploadBytes: config.maxUploadBytes,
         ...(config.crypto ? { crypto: config.crypto } : {}),
         cryptoStoreDir: config.cryptoStoreDir,
-        cryptoBackend: (deviceId) =>
-          postgresCryptoStore(db, {
-            accountId: account.id,
-            userId: account.userId,
-            deviceId,
-            fence: (tx) => fence(tx, lease),
-            ...(config.crypto ? { importFromDir: cryptoStoreDir(config.crypto.storeDir, account.userId, deviceId) } : {}),
-          }),
+        // In Postgres, so any instance can continue the account. Embedded PGlite is one process by nature (and one
+        // connection: a store write inside a send's transaction would wait for it), so there the store stays a folder.
+        ...(database.kind === 'postgres'
+          ? {
+              cryptoBackend: (deviceId: string) =>
+                postgresCryptoStore(db, {
+                  accountId: account.id,
+                  userId: account.userId,
+                  deviceId,
+                  fence: (tx) => fence(tx, lease),
+                  ...(config.crypto ? { importFromDir: cryptoStoreDir(config.crypto.storeDir, account.userId, deviceId) } : {}),
+                }),
+            }
+          : {}),
         account: { id: account.id, includeUnowned: environment },
         lease,
         onLeaseLost: () => callbacks.onLeaseLost(),
