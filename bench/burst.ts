@@ -32,7 +32,10 @@ import { readyz, startInstance, tail, waitReady, type Instance } from './burst/i
 process.noDeprecation = true;
 const N = Number(process.argv[2] ?? 1000);
 const DEADLINE_S = Number(process.argv[3] ?? 900);
-const SCENARIOS = (process.env['BURST_SCENARIOS'] ?? 'baseline,fleet,kill').split(',').map((s) => s.trim()).filter(Boolean);
+const SCENARIOS = (process.env['BURST_SCENARIOS'] ?? 'baseline,fleet,kill')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const ROOT = resolve(process.env['BURST_VISITE_ROOT'] ?? join(import.meta.dirname, '..'));
 const VAR = join(import.meta.dirname, '..', 'var', 'bench-burst');
 const CRON_SECONDS = 5;
@@ -120,14 +123,33 @@ try {
 console.log('');
 for (const r of results) printScenario(r);
 const doubleRooms = results.filter((r) => r.duplicateRooms > 0);
-if (doubleRooms.length) console.log(`duplicate rooms (not in "duplicates": patients invited into 2+ rooms): ${doubleRooms.map((r) => `${r.spec.name} ${r.duplicateRooms}`).join(', ')}`);
+if (doubleRooms.length)
+  console.log(
+    `duplicate rooms (not in "duplicates": patients invited into 2+ rooms): ${doubleRooms.map((r) => `${r.spec.name} ${r.duplicateRooms}`).join(', ')}`,
+  );
 console.log(summaryLine(results));
 process.exit(results.every((r) => !r.failed) ? 0 : 1);
 
 function failed(spec: ScenarioSpec, reason: string): ScenarioResult {
   return {
-    spec, lastS: NaN, messagesPerS: NaN, questionsPerS: NaN, messages: 0, withQuestion: 0, duplicates: NaN, duplicateDetail: '', duplicateRooms: NaN, misses: NaN, missDetail: '',
-    decrypted: 0, undecryptable: 0, joined: 0, rss: [], phases: '', accounts: '', failed: reason,
+    spec,
+    lastS: NaN,
+    messagesPerS: NaN,
+    questionsPerS: NaN,
+    messages: 0,
+    withQuestion: 0,
+    duplicates: NaN,
+    duplicateDetail: '',
+    duplicateRooms: NaN,
+    misses: NaN,
+    missDetail: '',
+    decrypted: 0,
+    undecryptable: 0,
+    joined: 0,
+    rss: [],
+    phases: '',
+    accounts: '',
+    failed: reason,
   };
 }
 
@@ -172,7 +194,13 @@ async function runScenario(spec: ScenarioSpec, patients: PatientDevice[]): Promi
       const [team] = await sql<{ id: string }[]>`insert into care_teams (org_id, name) values (${orgId}, 'Burst') returning id`;
       teams.push(team!.id);
     }
-    const rows = patients.map((p, i) => ({ org_id: orgIds[i % orgCount]!, matrix_user_id: p.user.userId, language: 'de', consent: 'given', consent_at: new Date() }));
+    const rows = patients.map((p, i) => ({
+      org_id: orgIds[i % orgCount]!,
+      matrix_user_id: p.user.userId,
+      language: 'de',
+      consent: 'given',
+      consent_at: new Date(),
+    }));
     for (let i = 0; i < rows.length; i += 500) await sql`insert into patients ${sql(rows.slice(i, i + 500))}`;
     await sql`
       insert into enrollments (org_id, patient_id, flow_id, anchor_date, care_team_id)
@@ -226,7 +254,9 @@ async function runScenario(spec: ScenarioSpec, patients: PatientDevice[]): Promi
         lastLog = Date.now();
         const messages = patients.reduce((n, p) => n + p.observed.messages.length, 0);
         const invites = patients.reduce((n, p) => n + p.observed.invites.size, 0);
-        log(`  +${((Date.now() - dueMs) / 1000).toFixed(0)} s: ${invites} invited, ${messages} bot messages, ${count} first questions; RSS ${instances.map((i) => `${i.id} ${i.rssMb().toFixed(0)} MB`).join(', ')}`);
+        log(
+          `  +${((Date.now() - dueMs) / 1000).toFixed(0)} s: ${invites} invited, ${messages} bot messages, ${count} first questions; RSS ${instances.map((i) => `${i.id} ${i.rssMb().toFixed(0)} MB`).join(', ')}`,
+        );
       }
       // The kill: when half of the patients have their question — or, should Visite stall before that,
       // after 30 s without progress (so the takeover is still measured; the output says so).
@@ -238,7 +268,9 @@ async function runScenario(spec: ScenarioSpec, patients: PatientDevice[]): Promi
         killedAt = Date.now();
         killed = victim;
         killNote = `killed ${victim.id} at ${count}/${N} patients with their question${count >= N / 2 ? '' : ' (Visite stalled before half: killed after 30 s without progress)'}`;
-        log(`  SIGKILL ${victim.id} at ${count} patients with their question${count >= N / 2 ? '' : ' (stalled before half)'}; it held ${killedAccounts.length} account(s): ${killedAccounts.join(', ')}`);
+        log(
+          `  SIGKILL ${victim.id} at ${count} patients with their question${count >= N / 2 ? '' : ' (stalled before half)'}; it held ${killedAccounts.length} account(s): ${killedAccounts.join(', ')}`,
+        );
         void watchTakeover(sql, instances.find((i) => i !== victim)!, killedAccounts, killedAt).then((t) => {
           takeoverS = t.seconds;
           takeoverDetail = t.detail;
@@ -262,7 +294,9 @@ async function runScenario(spec: ScenarioSpec, patients: PatientDevice[]): Promi
       select room_id, count(*)::int as n, count(*) filter (where status = 'sent')::int as sent from outbox group by room_id`;
     const queued = new Map(outbox.map((r) => [r.room_id, r.n]));
     const owners = await sql<{ user_id: string; rooms: number }[]>`
-      select a.user_id, count(*)::int as rooms from bot_rooms r join bot_accounts a on a.id = r.account_id group by a.user_id order by a.user_id`.catch(() => []);
+      select a.user_id, count(*)::int as rooms from bot_rooms r join bot_accounts a on a.id = r.account_id group by a.user_id order by a.user_id`.catch(
+      () => [],
+    );
 
     const firsts = patients.flatMap((p) => (p.observed.question ? [p.observed.question.ts] : []));
     const allMessages = patients.flatMap((p) => p.observed.messages);
@@ -311,13 +345,19 @@ async function runScenario(spec: ScenarioSpec, patients: PatientDevice[]): Promi
       phases,
       accounts: owners.map((o) => `${o.user_id} ${o.rooms} rooms`).join(', '),
       ...(takeoverS !== undefined ? { takeoverS } : {}),
-      ...(takeoverDetail !== undefined ? { takeoverDetail: `${killNote}; ${takeoverDetail}` } : spec.kill ? { takeoverDetail: killedAt ? 'not taken over by the deadline' : 'no kill (half never reached)' } : {}),
+      ...(takeoverDetail !== undefined
+        ? { takeoverDetail: `${killNote}; ${takeoverDetail}` }
+        : spec.kill
+          ? { takeoverDetail: killedAt ? 'not taken over by the deadline' : 'no kill (half never reached)' }
+          : {}),
     };
     if (spec.kill && takeoverS === undefined) result.takeoverS = NaN;
     const errs = patients.flatMap((p) => p.errors).slice(0, 3);
     if (errs.length) log(`  patient errors (first 3): ${errs.join(' | ')}`);
     for (const inst of instances) {
-      const t = tail(inst.logPath, 200).split('\n').filter((l) => /"level":"(error|warn)"|error/i.test(l));
+      const t = tail(inst.logPath, 200)
+        .split('\n')
+        .filter((l) => /"level":"(error|warn)"|error/i.test(l));
       if (t.length) log(`  ${inst.id} log (${t.length} warn/error lines, last 3):\n    ${t.slice(-3).join('\n    ')}`);
     }
     return result;
@@ -391,7 +431,9 @@ async function waitForLeases(sql: postgres.Sql, accounts: number, instances: Ins
     }
     if (Date.now() > deadline) {
       const ready = await Promise.all(instances.map((i) => readyz(i)));
-      throw new Error(`only ${held.length}/${accounts} accounts leased after ${timeoutMs / 1000} s (${rows.map((r) => `${r.user_id}→${r.instance_id ?? '-'}`).join(', ')}); readyz: ${JSON.stringify(ready.map((r) => r?.body))}`);
+      throw new Error(
+        `only ${held.length}/${accounts} accounts leased after ${timeoutMs / 1000} s (${rows.map((r) => `${r.user_id}→${r.instance_id ?? '-'}`).join(', ')}); readyz: ${JSON.stringify(ready.map((r) => r?.body))}`,
+      );
     }
     await sleep(250);
   }
@@ -399,7 +441,9 @@ async function waitForLeases(sql: postgres.Sql, accounts: number, instances: Ins
 
 async function heldBy(sql: postgres.Sql, instanceId: string): Promise<string[]> {
   const rows = await sql<{ user_id: string }[]>`
-    select a.user_id from bot_leases l join bot_accounts a on a.id = l.account_id where l.instance_id = ${instanceId} and l.expires_at > now() order by 1`.catch(() => []);
+    select a.user_id from bot_leases l join bot_accounts a on a.id = l.account_id where l.instance_id = ${instanceId} and l.expires_at > now() order by 1`.catch(
+    () => [],
+  );
   return rows.map((r) => r.user_id);
 }
 
@@ -443,20 +487,30 @@ async function watchTakeover(sql: postgres.Sql, survivor: Instance, accounts: st
     if (leaseAt !== undefined && (readyzAt !== undefined || !readyzHasAccounts)) break;
     await sleep(100);
   }
-  if (leaseAt === undefined) return { seconds: NaN, detail: `accounts ${accounts.join(', ')} not held by ${survivor.id} within ${((deadline - killedAt) / 1000).toFixed(0)} s` };
+  if (leaseAt === undefined)
+    return { seconds: NaN, detail: `accounts ${accounts.join(', ')} not held by ${survivor.id} within ${((deadline - killedAt) / 1000).toFixed(0)} s` };
   const s = (t: number) => ((t - killedAt) / 1000).toFixed(1);
   const seconds = (Math.max(leaseAt, readyzAt ?? 0) - killedAt) / 1000;
-  return { seconds, detail: `${accounts.length} account(s) held by ${survivor.id}: bot_leases after ${s(leaseAt)} s, /readyz ${readyzAt ? `after ${s(readyzAt)} s` : readyzHasAccounts ? 'never' : 'lists no accounts'} (lease TTL ${LEASE_TTL_MS / 1000} s)` };
+  return {
+    seconds,
+    detail: `${accounts.length} account(s) held by ${survivor.id}: bot_leases after ${s(leaseAt)} s, /readyz ${readyzAt ? `after ${s(readyzAt)} s` : readyzHasAccounts ? 'never' : 'lists no accounts'} (lease TTL ${LEASE_TTL_MS / 1000} s)`,
+  };
 }
 
 function printScenario(r: ScenarioResult): void {
-  const title = { baseline: 'one instance, one account', fleet: 'two instances, 4 organisation accounts + environment account', kill: 'same, one instance SIGKILLed halfway' }[r.spec.name];
+  const title = {
+    baseline: 'one instance, one account',
+    fleet: 'two instances, 4 organisation accounts + environment account',
+    kill: 'same, one instance SIGKILLed halfway',
+  }[r.spec.name];
   console.log(`${r.spec.name} (${title}):`);
   if (r.failed) {
     console.log(`  FAILED: ${r.failed}`);
     return;
   }
-  console.log(`  last first question stored ${r.lastS.toFixed(1)} s after due; ${r.withQuestion}/${N} first questions (${r.questionsPerS.toFixed(1)}/s), ${r.messages} bot messages on the homeserver (${r.messagesPerS.toFixed(1)} messages/s)`);
+  console.log(
+    `  last first question stored ${r.lastS.toFixed(1)} s after due; ${r.withQuestion}/${N} first questions (${r.questionsPerS.toFixed(1)}/s), ${r.messages} bot messages on the homeserver (${r.messagesPerS.toFixed(1)} messages/s)`,
+  );
   console.log(`  decrypted by the patient's device: ${r.decrypted}/${N} patients (first question text checked); joined ${r.joined}/${N}`);
   console.log(`  duplicates ${r.duplicates} (${r.duplicateDetail})`);
   console.log(`  patients invited into more than one room: ${r.duplicateRooms}${r.duplicateRooms > 0 ? '  <-- duplicate rooms' : ''}`);
@@ -488,4 +542,3 @@ function summaryLine(rs: ScenarioResult[]): string {
     `duplicates ${n(fleet?.duplicates)}, misses ${n(fleet?.misses)}; with kill: takeover ${f(kill?.takeoverS)}, duplicates ${n(kill?.duplicates)}, misses ${n(kill?.misses)}`
   );
 }
-

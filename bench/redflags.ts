@@ -42,7 +42,8 @@ function oldFindRedFlag(text: string): { category: string; negated: boolean } | 
       const n = negations.get(phrase.language);
       const before = padded.slice(0, at + 1);
       const after = padded.slice(at + phrase.padded.length - 1);
-      const negated = phrase.category !== 'suicidal' && !!n && (n.before.some((w) => before.endsWith(` ${w} `)) || n.after.some((w) => after.startsWith(` ${w} `)));
+      const negated =
+        phrase.category !== 'suicidal' && !!n && (n.before.some((w) => before.endsWith(` ${w} `)) || n.after.some((w) => after.startsWith(` ${w} `)));
       if (!negated) return { category: phrase.category, negated: false };
       negatedHit ??= { category: phrase.category, negated: true };
       at = padded.indexOf(phrase.padded, at + 1);
@@ -104,7 +105,9 @@ lexicon();
 console.log(`word lists compiled in ${(performance.now() - t0).toFixed(0)} ms (${lexicon().entries.length.toLocaleString('en')} entries, 7 languages)`);
 const fmt = (ms: number) => `${(ms * 1000).toFixed(0).padStart(5)} µs`;
 console.log(`node ${process.version}, ${rounds} rounds; wall-clock p50/p99 per message, and CPU-time p50/p99 of the new detector`);
-console.log(`${'inputs'.padEnd(36)} ${'new p50'.padStart(8)} ${'new p99'.padStart(8)} ${'old p50'.padStart(8)} ${'old p99'.padStart(8)}  p99 new/old   ${'cpu p50'.padStart(8)} ${'cpu p99'.padStart(8)}`);
+console.log(
+  `${'inputs'.padEnd(36)} ${'new p50'.padStart(8)} ${'new p99'.padStart(8)} ${'old p50'.padStart(8)} ${'old p99'.padStart(8)}  p99 new/old   ${'cpu p50'.padStart(8)} ${'cpu p99'.padStart(8)}`,
+);
 for (const [name, inputs] of [
   [`short messages (${short.length}, corpus + answers)`, short],
   [`4,000-char letters (${letters.length})`, letters],
@@ -112,7 +115,9 @@ for (const [name, inputs] of [
 ] as const) {
   const n = measure(inputs, (t) => detectRedFlags(t));
   const o = measure(inputs, oldFindRedFlag);
-  console.log(`${name.padEnd(36)} ${fmt(n.p50)} ${fmt(n.p99)} ${fmt(o.p50)} ${fmt(o.p99)}  ${(n.p99 / o.p99).toFixed(1).padStart(5)}×      ${fmt(n.cpu50)} ${fmt(n.cpu99)}`);
+  console.log(
+    `${name.padEnd(36)} ${fmt(n.p50)} ${fmt(n.p99)} ${fmt(o.p50)} ${fmt(o.p99)}  ${(n.p99 / o.p99).toFixed(1).padStart(5)}×      ${fmt(n.cpu50)} ${fmt(n.cpu99)}`,
+  );
 }
 const s = measure(short, isSmallTalk);
 console.log(`isSmallTalk, short messages: p50 ${fmt(s.p50)}, p99 ${fmt(s.p99)}`);

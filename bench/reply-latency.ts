@@ -99,11 +99,14 @@ try {
     const sorted = [...xs].sort((a, b) => a - b);
     return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
   };
-  const line = (name: string, xs: number[]) => `  ${name.padEnd(44)} p50 ${pct(xs, 50).toFixed(1).padStart(6)} ms   p95 ${pct(xs, 95).toFixed(1).padStart(6)} ms`;
+  const line = (name: string, xs: number[]) =>
+    `  ${name.padEnd(44)} p50 ${pct(xs, 50).toFixed(1).padStart(6)} ms   p95 ${pct(xs, 95).toFixed(1).padStart(6)} ms`;
   console.log(`reply-latency: ${SAMPLES} samples each, alternating, Synapse ${synapse.url}`);
   console.log(line('bare matrix-bot-sdk echo bot', echoTimes));
   console.log(line('Visite (Postgres, full conversation path)', visiteTimes));
-  console.log(`  ratio Visite / echo: p50 ${(pct(visiteTimes, 50) / pct(echoTimes, 50)).toFixed(2)}, p95 ${(pct(visiteTimes, 95) / pct(echoTimes, 95)).toFixed(2)} (target p95 ≤ 1.2)`);
+  console.log(
+    `  ratio Visite / echo: p50 ${(pct(visiteTimes, 50) / pct(echoTimes, 50)).toFixed(2)}, p95 ${(pct(visiteTimes, 95) / pct(echoTimes, 95)).toFixed(2)} (target p95 ≤ 1.2)`,
+  );
 } finally {
   for (const cleanup of cleanups) await cleanup().catch(() => {});
   rmSync(dir, { recursive: true, force: true });

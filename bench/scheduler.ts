@@ -113,7 +113,9 @@ async function main(): Promise<void> {
     await sql`analyze`;
     const [{ rows } = { rows: 0 }] = await sql<{ rows: number }[]>`select count(*)::int as rows from scheduled_checkins`;
     const [{ due } = { due: 0 }] = await sql<{ due: number }[]>`select count(*)::int as due from scheduled_checkins where due_at <= now()`;
-    console.log(`setup: ${ENROLLMENTS} enrollments, ${rows} scheduled check-ins, ${due} due at ${t.toISOString()} (${((performance.now() - seedStart) / 1000).toFixed(1)} s)`);
+    console.log(
+      `setup: ${ENROLLMENTS} enrollments, ${rows} scheduled check-ins, ${due} due at ${t.toISOString()} (${((performance.now() - seedStart) / 1000).toFixed(1)} s)`,
+    );
 
     // Two instances, each its own process and connection pool.
     const reports: WorkerReport[] = [];
@@ -131,9 +133,7 @@ async function main(): Promise<void> {
           child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`instance ${instance} exited with ${code}`))));
         }),
     );
-    await Promise.all(
-      children.map((child) => new Promise<void>((resolve) => child.once('message', (m: { type: string }) => m.type === 'ready' && resolve()))),
-    );
+    await Promise.all(children.map((child) => new Promise<void>((resolve) => child.once('message', (m: { type: string }) => m.type === 'ready' && resolve()))));
     const go = new Date();
     for (const child of children) child.send({ type: 'go' });
     await Promise.all(done);
@@ -159,7 +159,9 @@ async function main(): Promise<void> {
         `instance ${r.instance}: started ${r.result.started}, pass ${(r.passMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB (before the pass ${r.rssBeforeMb.toFixed(0)} MB), peak JS heap ${r.peakHeapMb.toFixed(0)} MB`,
       );
     }
-    console.log(`due check-ins: ${DUE}; started: ${states!.started}; other due rows left pending: ${states!.pending_due}; not-yet-due rows untouched: ${states!.untouched}/${rows - DUE}`);
+    console.log(
+      `due check-ins: ${DUE}; started: ${states!.started}; other due rows left pending: ${states!.pending_due}; not-yet-due rows untouched: ${states!.untouched}/${rows - DUE}`,
+    );
     console.log(`time until the last due check-in had started: ${(lastMs / 1000).toFixed(2)} s (${Math.round(DUE / (lastMs / 1000))} check-ins/s)`);
     console.log(`duplicates: ${duplicates} (rooms with an unexpected number of messages: ${doubled!.rooms})`);
     console.log(`misses: ${misses}`);

@@ -60,14 +60,35 @@ try {
   const deployed = loadFlows(DEFAULT_FLOWS_DIR);
   const logger = createLogger('error');
   const flows = await openFlowCatalog({ db, deployed, links: { publicUrl: 'http://visite.bench' } });
-  const deps = { db, flows, authoring: createFlowAuthoring({ db, catalog: flows, templates: deployed }), templates: deployed, logger, verifyToken: null, contact: recordingContact(), publicUrl: 'http://visite.bench' };
-  const app = createApp({ logger, api: createApi(deps, { maxBodyBytes: 65536 }), web: createWebApp(deps, { idleMs: 3_600_000, lifetimeMs: 3_600_000, secureCookies: false }), readiness: [] });
+  const deps = {
+    db,
+    flows,
+    authoring: createFlowAuthoring({ db, catalog: flows, templates: deployed }),
+    templates: deployed,
+    logger,
+    verifyToken: null,
+    contact: recordingContact(),
+    publicUrl: 'http://visite.bench',
+  };
+  const app = createApp({
+    logger,
+    api: createApi(deps, { maxBodyBytes: 65536 }),
+    web: createWebApp(deps, { idleMs: 3_600_000, lifetimeMs: 3_600_000, secureCookies: false }),
+    readiness: [],
+  });
 
   // Setup (not measured).
   const org = await createOrganisation(db, { name: 'Bench' });
   const [team] = await db.insert(careTeams).values({ orgId: org.id, name: 'Station 1', language: 'de' }).returning();
   const key = (await createApiKey(db, org.id, 'bench', ['clinician'])).secret;
-  const { token } = await createSession(db, { orgId: org.id, subject: 'bench', displayName: 'Dr. Bench', roles: ['clinician'], method: 'link', lifetimeMs: 3_600_000 });
+  const { token } = await createSession(db, {
+    orgId: org.id,
+    subject: 'bench',
+    displayName: 'Dr. Bench',
+    roles: ['clinician'],
+    method: 'link',
+    lifetimeMs: 3_600_000,
+  });
   const cookie = `${SESSION_COOKIE}=${token}`;
   const day = 86_400_000;
   const start = Date.now() - 365 * day;
@@ -80,8 +101,27 @@ try {
     await db.insert(escalations).values(
       Array.from({ length: 4 }, (_, i) =>
         i % 2 === 0
-          ? { patientId: patient.id, checkinId: checkin!.id, kind: 'rule' as const, severity: 'warning' as const, ruleId: 'pain-severe', details: { itemId: 'pain', values: { pain: { type: 'number', value: 8 } }, message: { de: 'Starke Schmerzen', en: 'Severe pain' } }, createdAt: new Date(Date.now() - (p * 4 + i) * 60_000) }
-          : { patientId: patient.id, checkinId: checkin!.id, kind: 'red_flag' as const, severity: 'urgent' as const, details: { category: 'chest_pain', evidence: 'Brustschmerzen', values: { patientMessage: { type: 'text', value: 'Ich habe starke Brustschmerzen seit heute Morgen' } } }, createdAt: new Date(Date.now() - (p * 4 + i) * 60_000) },
+          ? {
+              patientId: patient.id,
+              checkinId: checkin!.id,
+              kind: 'rule' as const,
+              severity: 'warning' as const,
+              ruleId: 'pain-severe',
+              details: { itemId: 'pain', values: { pain: { type: 'number', value: 8 } }, message: { de: 'Starke Schmerzen', en: 'Severe pain' } },
+              createdAt: new Date(Date.now() - (p * 4 + i) * 60_000),
+            }
+          : {
+              patientId: patient.id,
+              checkinId: checkin!.id,
+              kind: 'red_flag' as const,
+              severity: 'urgent' as const,
+              details: {
+                category: 'chest_pain',
+                evidence: 'Brustschmerzen',
+                values: { patientMessage: { type: 'text', value: 'Ich habe starke Brustschmerzen seit heute Morgen' } },
+              },
+              createdAt: new Date(Date.now() - (p * 4 + i) * 60_000),
+            },
       ),
     );
   }
@@ -91,17 +131,45 @@ try {
   await db.insert(enrollments).values({ orgId: org.id, patientId: chart.id, flowId: 'post-op', anchorDate: '2025-12-01', careTeamId: team!.id });
   for (let d = 0; d < 365; d++) {
     const at = new Date(start + d * day);
-    const [c] = await db.insert(checkins).values({ patientId: chart.id, flowId: 'post-op', flowVersion: '1', status: 'completed', createdAt: at, startedAt: at, endedAt: new Date(at.getTime() + 300_000) }).returning();
+    const [c] = await db
+      .insert(checkins)
+      .values({
+        patientId: chart.id,
+        flowId: 'post-op',
+        flowVersion: '1',
+        status: 'completed',
+        createdAt: at,
+        startedAt: at,
+        endedAt: new Date(at.getTime() + 300_000),
+      })
+      .returning();
     const v = (value: unknown) => value as never;
     await db.insert(answers).values([
       { checkinId: c!.id, questionId: 'pain', value: v({ type: 'number', value: (d * 7) % 11 }), answeredAt: at, sourceEventId: `$p${d}` },
-      { checkinId: c!.id, questionId: 'temperature', value: v({ type: 'number', value: 36.5 + ((d * 13) % 30) / 10 }), answeredAt: at, sourceEventId: `$t${d}` },
+      {
+        checkinId: c!.id,
+        questionId: 'temperature',
+        value: v({ type: 'number', value: 36.5 + ((d * 13) % 30) / 10 }),
+        answeredAt: at,
+        sourceEventId: `$t${d}`,
+      },
       { checkinId: c!.id, questionId: 'wound', value: v({ type: 'choices', codes: ['unremarkable'] }), answeredAt: at, sourceEventId: `$w${d}` },
       { checkinId: c!.id, questionId: 'nausea', value: v({ type: 'choice', code: d % 9 === 0 ? 'nausea' : 'none' }), answeredAt: at, sourceEventId: `$n${d}` },
       { checkinId: c!.id, questionId: 'bowel', value: v({ type: 'boolean', value: d % 3 !== 0 }), answeredAt: at, sourceEventId: `$b${d}` },
       { checkinId: c!.id, questionId: 'comments', value: v({ type: 'text', value: `Tag ${d}: alles in Ordnung` }), answeredAt: at, sourceEventId: `$c${d}` },
     ]);
-    if ((d * 7) % 11 >= 9) await db.insert(escalations).values({ patientId: chart.id, checkinId: c!.id, kind: 'rule', severity: 'warning', ruleId: 'pain-severe', details: { itemId: 'pain', values: { pain: { type: 'number', value: (d * 7) % 11 } } }, createdAt: at, acknowledgedAt: at, acknowledgedBy: 'bench' });
+    if ((d * 7) % 11 >= 9)
+      await db.insert(escalations).values({
+        patientId: chart.id,
+        checkinId: c!.id,
+        kind: 'rule',
+        severity: 'warning',
+        ruleId: 'pain-severe',
+        details: { itemId: 'pain', values: { pain: { type: 'number', value: (d * 7) % 11 } } },
+        createdAt: at,
+        acknowledgedAt: at,
+        acknowledgedBy: 'bench',
+      });
   }
 
   const page = async (path: string) => {
@@ -130,10 +198,16 @@ try {
   const chartQuery = await measure(async () => JSON.stringify(await chartData(db, org.id, chart.id)));
 
   console.log(`web bench (${RUNS} runs each, median / p95; Postgres, in-process requests)`);
-  console.log(`worklist, 1,000 open alerts: ${ms(worklist.p50)} / ${ms(worklist.p95)}  (${Math.round(worklistHtml.length / 1024)} KiB HTML, ${Math.round(gzipSync(worklistHtml).length / 1024)} KiB gzip)`);
-  console.log(`  baseline API GET /v1/alerts?open=true (2 × 500, JSON): ${ms(viaApi.p50)} / ${ms(viaApi.p95)}  → ratio ${(worklist.p50 / viaApi.p50).toFixed(2)}`);
+  console.log(
+    `worklist, 1,000 open alerts: ${ms(worklist.p50)} / ${ms(worklist.p95)}  (${Math.round(worklistHtml.length / 1024)} KiB HTML, ${Math.round(gzipSync(worklistHtml).length / 1024)} KiB gzip)`,
+  );
+  console.log(
+    `  baseline API GET /v1/alerts?open=true (2 × 500, JSON): ${ms(viaApi.p50)} / ${ms(viaApi.p95)}  → ratio ${(worklist.p50 / viaApi.p50).toFixed(2)}`,
+  );
   console.log(`  baseline worklist query alone: ${ms(worklistQuery.p50)} / ${ms(worklistQuery.p95)}  → ratio ${(worklist.p50 / worklistQuery.p50).toFixed(2)}`);
-  console.log(`chart, 365 daily check-ins (${points} plotted points): ${ms(chartPage.p50)} / ${ms(chartPage.p95)}  (${Math.round(chartHtml.length / 1024)} KiB HTML, ${Math.round(gzipSync(chartHtml).length / 1024)} KiB gzip)`);
+  console.log(
+    `chart, 365 daily check-ins (${points} plotted points): ${ms(chartPage.p50)} / ${ms(chartPage.p95)}  (${Math.round(chartHtml.length / 1024)} KiB HTML, ${Math.round(gzipSync(chartHtml).length / 1024)} KiB gzip)`,
+  );
   console.log(`  baseline chart queries alone (+ JSON): ${ms(chartQuery.p50)} / ${ms(chartQuery.p95)}  → ratio ${(chartPage.p50 / chartQuery.p50).toFixed(2)}`);
 } finally {
   await database.close();

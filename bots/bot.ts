@@ -10,7 +10,16 @@ import type { DeliveryOutcomes } from '../services/alerts/outcome.ts';
 import type { Signal } from '../services/signal.ts';
 import { publishOwnCapabilities, recipientSupports } from './capabilities.ts';
 import { enableKeyBackup, ensureCrossSigning, type KeyBackup } from './crypto-account.ts';
-import { createCrypto, CryptoStoreError, cryptoStoreDir, EncryptionRequiredError, plainRooms, sealForRoom, type BotCrypto, type CryptoStoreBackend } from './crypto.ts';
+import {
+  createCrypto,
+  CryptoStoreError,
+  cryptoStoreDir,
+  EncryptionRequiredError,
+  plainRooms,
+  sealForRoom,
+  type BotCrypto,
+  type CryptoStoreBackend,
+} from './crypto.ts';
 import { createInbound, type BotServices } from './inbound.ts';
 import { reserveFile, uploadReserved } from './fhir-files.ts';
 import { uploadLimit } from './media.ts';
@@ -132,17 +141,25 @@ export function createBot(options: BotOptions): Bot {
     deviceId: () => deviceId,
     ...(options.account ? { joined: (roomId: string) => recordRoom(options.db, roomId, options.account!.id) } : {}),
     ...(options.crypto
-      ? { encryption: { isEncrypted: async (roomId: string) => (await live?.crypto?.isRoomEncrypted(roomId)) ?? false, wasDecrypted: (eventId: string) => decrypted.has(eventId) } }
+      ? {
+          encryption: {
+            isEncrypted: async (roomId: string) => (await live?.crypto?.isRoomEncrypted(roomId)) ?? false,
+            wasDecrypted: (eventId: string) => decrypted.has(eventId),
+          },
+        }
       : {}),
   });
 
   /** Cross-signing and server-side key backup: wanted (TI-M), not required — the bot talks without them. */
   async function setUpAccountCrypto(matrix: MatrixClient): Promise<void> {
-    await ensureCrossSigning(matrix, { userId: options.userId, ...(options.password ? { password: options.password } : {}), logger: options.logger }).catch((error: unknown) =>
-      log.warn('cross-signing not set up', errorFields(error)),
+    await ensureCrossSigning(matrix, { userId: options.userId, ...(options.password ? { password: options.password } : {}), logger: options.logger }).catch(
+      (error: unknown) => log.warn('cross-signing not set up', errorFields(error)),
     );
     try {
-      backup = await enableKeyBackup(matrix, { logger: options.logger, ...(options.crypto?.backupKey ? { decryptionKeyBase64: options.crypto.backupKey } : {}) });
+      backup = await enableKeyBackup(matrix, {
+        logger: options.logger,
+        ...(options.crypto?.backupKey ? { decryptionKeyBase64: options.crypto.backupKey } : {}),
+      });
       if (backup.joinedExisting) await backup.restore();
     } catch (error) {
       log.warn('key backup not enabled', errorFields(error));
@@ -185,9 +202,15 @@ export function createBot(options: BotOptions): Bot {
     (matrix as unknown as { persistTokenAfterSync: boolean }).persistTokenAfterSync = true;
     // Without a stored position this is a first sync: what happened before is history, not a request.
     cutoff = (await storage.getSyncToken()) ? 0 : Date.now();
-    matrix.on('room.invite', guarded('invite', (roomId, event) => inbound.onInvite(matrix, roomId, event)));
+    matrix.on(
+      'room.invite',
+      guarded('invite', (roomId, event) => inbound.onInvite(matrix, roomId, event)),
+    );
     matrix.on('room.event', (roomId: string, event: { type?: string }) => plainRooms.noteStateEvent(roomId, String(event?.type)));
-    matrix.on('room.event', guarded('event', (roomId, event) => inbound.onEvent(matrix, roomId, event)));
+    matrix.on(
+      'room.event',
+      guarded('event', (roomId, event) => inbound.onEvent(matrix, roomId, event)),
+    );
     if (crypto) {
       // Emitted right before the same event's room.event: what arrives without it was sent in the clear.
       matrix.on('room.decrypted_event', (_roomId: string, event: { event_id?: unknown }) => rememberDecrypted(event.event_id));
@@ -223,7 +246,9 @@ export function createBot(options: BotOptions): Bot {
     if (crypto) await setUpAccountCrypto(matrix);
     await matrix.setDisplayName(options.displayName).catch((error: unknown) => log.warn('could not set display name', errorFields(error)));
     // TI-M clients learn from the profile that this device takes ISiK form answers (MSC4401).
-    await publishOwnCapabilities(matrix, options.userId, session.deviceId).catch((error: unknown) => log.warn('could not publish client capabilities', errorFields(error)));
+    await publishOwnCapabilities(matrix, options.userId, session.deviceId).catch((error: unknown) =>
+      log.warn('could not publish client capabilities', errorFields(error)),
+    );
     return matrix;
   }
 
@@ -331,7 +356,8 @@ export function createBot(options: BotOptions): Bot {
       const res = await fetch(`${options.homeserverUrl}/_matrix/client/versions`, { signal: AbortSignal.timeout(2_000) });
       if (!res.ok) throw new Error(`homeserver answered HTTP ${res.status}`);
     },
-    createDirectRoom: (patientUserId) => createDirectRoom(connectedClient(), patientUserId, { displayName: options.displayName, encrypted: crypto !== undefined }),
+    createDirectRoom: (patientUserId) =>
+      createDirectRoom(connectedClient(), patientUserId, { displayName: options.displayName, encrypted: crypto !== undefined }),
     leaveAndForget: (roomId) => leaveAndForget(connectedClient(), roomId),
     inspectRoom: (roomId, candidates) => inspectRoom(connectedClient(), options.userId, roomId, candidates),
   };

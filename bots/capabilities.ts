@@ -134,7 +134,12 @@ export interface CapabilityCheck {
  * capability entries, limited to devices that still exist (stale entries of
  * logged-out devices are ignored when the device list can be read).
  */
-export async function recipientSupports(matrix: MatrixClient, userId: string, event: { type: string; content: Record<string, unknown> }, log: Logger): Promise<CapabilityCheck> {
+export async function recipientSupports(
+  matrix: MatrixClient,
+  userId: string,
+  event: { type: string; content: Record<string, unknown> },
+  log: Logger,
+): Promise<CapabilityCheck> {
   let profile: Record<string, unknown> = {};
   try {
     profile = (await matrix.doRequest('GET', `/_matrix/client/v3/profile/${encodeURIComponent(userId)}`)) as Record<string, unknown>;
@@ -147,7 +152,9 @@ export async function recipientSupports(matrix: MatrixClient, userId: string, ev
   if (announced.size === 0) return { capable: false, devices: [] };
   let existing: Set<string> | undefined;
   try {
-    const keys = (await matrix.doRequest('POST', '/_matrix/client/v3/keys/query', null, { device_keys: { [userId]: [] } })) as { device_keys?: Record<string, Record<string, unknown>> };
+    const keys = (await matrix.doRequest('POST', '/_matrix/client/v3/keys/query', null, { device_keys: { [userId]: [] } })) as {
+      device_keys?: Record<string, Record<string, unknown>>;
+    };
     const devices = Object.keys(keys.device_keys?.[userId] ?? {});
     if (devices.length > 0) existing = new Set(devices.map((d) => d.toLowerCase()));
   } catch (error) {

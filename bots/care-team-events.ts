@@ -6,7 +6,19 @@ import { normalizeEmoji, normalizeWords } from '../core/engine/normalize.ts';
  * acknowledgement means is the alert service's business.
  */
 const ACK_EMOJI: ReadonlySet<string> = new Set(['✅', '✔', '☑', '👍']);
-const ACK_WORDS: ReadonlySet<string> = new Set(['ok', 'okay', 'ack', 'übernommen', 'uebernommen', 'ubernommen', 'erledigt', 'gesehen', 'taken', 'done', 'on it']);
+const ACK_WORDS: ReadonlySet<string> = new Set([
+  'ok',
+  'okay',
+  'ack',
+  'übernommen',
+  'uebernommen',
+  'ubernommen',
+  'erledigt',
+  'gesehen',
+  'taken',
+  'done',
+  'on it',
+]);
 
 /** The event id of the alert this reaction or reply acknowledges, if it is one. */
 export function acknowledgedEvent(type: string, content: Record<string, unknown>): string | undefined {

@@ -102,7 +102,10 @@ export interface KeyBackup {
  * if present, the cross-signing master key). Room keys are then uploaded every
  * `intervalMs` and whenever `backupNow` is called.
  */
-export async function enableKeyBackup(client: MatrixClient, options: { logger: Logger; intervalMs?: number; decryptionKeyBase64?: string }): Promise<KeyBackup> {
+export async function enableKeyBackup(
+  client: MatrixClient,
+  options: { logger: Logger; intervalMs?: number; decryptionKeyBase64?: string },
+): Promise<KeyBackup> {
   const log = options.logger.child({ component: 'crypto' });
   const machine = machineOf(client);
   const inner = machine.inner;
@@ -112,10 +115,10 @@ export async function enableKeyBackup(client: MatrixClient, options: { logger: L
   let decryptionKey = stored.decryptionKey;
   let version = stored.backupVersion;
   stored.free();
-  const serverVersion = await client.doRequest('GET', '/_matrix/client/v3/room_keys/version').catch((error: unknown) => {
+  const serverVersion = (await client.doRequest('GET', '/_matrix/client/v3/room_keys/version').catch((error: unknown) => {
     if ((error as HttpFailure).statusCode === 404) return undefined;
     throw error;
-  }) as { version?: string; algorithm?: string; auth_data?: { public_key?: string } } | undefined;
+  })) as { version?: string; algorithm?: string; auth_data?: { public_key?: string } } | undefined;
 
   const onServer = (key: { megolmV1PublicKey: { publicKeyBase64: string } } | undefined) =>
     key !== undefined && serverVersion?.algorithm === BACKUP_ALGORITHM && serverVersion.auth_data?.public_key === key.megolmV1PublicKey.publicKeyBase64;
@@ -134,7 +137,9 @@ export async function enableKeyBackup(client: MatrixClient, options: { logger: L
     const signatures = await machine.sign(JSON.stringify(authData));
     const mine = signatures.get(new binding.UserId(userId)) ?? {};
     authData['signatures'] = { [userId]: Object.fromEntries(Object.entries(mine).map(([keyId, s]) => [keyId, s.signature.toBase64()])) };
-    const created = (await client.doRequest('POST', '/_matrix/client/v3/room_keys/version', null, { algorithm: BACKUP_ALGORITHM, auth_data: authData })) as { version: string };
+    const created = (await client.doRequest('POST', '/_matrix/client/v3/room_keys/version', null, { algorithm: BACKUP_ALGORITHM, auth_data: authData })) as {
+      version: string;
+    };
     version = created.version;
     await inner.saveBackupDecryptionKey(decryptionKey, version);
     log.info('key backup created', { version });

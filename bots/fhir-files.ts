@@ -44,7 +44,10 @@ class MediaError extends Error {
 
 async function fail(res: Response, what: string): Promise<never> {
   const body = (await res.json().catch(() => ({}))) as { errcode?: string; retry_after_ms?: number };
-  throw Object.assign(new MediaError(`${what}: HTTP ${res.status}`, res.status, body.errcode), body.retry_after_ms !== undefined ? { retryAfterMs: body.retry_after_ms } : {});
+  throw Object.assign(
+    new MediaError(`${what}: HTTP ${res.status}`, res.status, body.errcode),
+    body.retry_after_ms !== undefined ? { retryAfterMs: body.retry_after_ms } : {},
+  );
 }
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64').replace(/=+$/, '');
@@ -86,7 +89,12 @@ export function encryptReserved(plain: Uint8Array, reserved: ReservedFile): { da
  * of the same bytes (a resend after a crash) is refused as already there: done.
  * Returns `expired` when the reservation is gone (unused too long): reserve anew.
  */
-export async function uploadReserved(access: MediaAccess, reserved: ReservedFile, data: Uint8Array, fileName: string): Promise<'uploaded' | 'already' | 'expired'> {
+export async function uploadReserved(
+  access: MediaAccess,
+  reserved: ReservedFile,
+  data: Uint8Array,
+  fileName: string,
+): Promise<'uploaded' | 'already' | 'expired'> {
   const match = /^mxc:\/\/([^/]+)\/([^/?#]+)$/.exec(reserved.url);
   if (!match) throw new Error('reserved media is not an mxc:// URI');
   const url = new URL(`/_matrix/media/v3/upload/${encodeURIComponent(match[1]!)}/${encodeURIComponent(match[2]!)}`, access.homeserverUrl);
@@ -98,7 +106,10 @@ export async function uploadReserved(access: MediaAccess, reserved: ReservedFile
     signal: AbortSignal.timeout(60_000),
   });
   if (res.ok) return 'uploaded';
-  const body = (await res.clone().json().catch(() => ({}))) as { errcode?: string };
+  const body = (await res
+    .clone()
+    .json()
+    .catch(() => ({}))) as { errcode?: string };
   if (res.status === 409 && body.errcode === 'M_CANNOT_OVERWRITE_MEDIA') return 'already';
   if (res.status === 404) return 'expired';
   return fail(res, 'media upload');

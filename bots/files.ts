@@ -14,7 +14,11 @@ export interface FileAccess {
 }
 
 /** A file event → conversation input: checks type and size first, then keeps a (decrypted) copy. */
-export async function fileInput(action: Extract<PatientAction, { type: 'file' }>, access: FileAccess, log: Logger): Promise<{ input: PatientInput; file?: StoredFile }> {
+export async function fileInput(
+  action: Extract<PatientAction, { type: 'file' }>,
+  access: FileAccess,
+  log: Logger,
+): Promise<{ input: PatientInput; file?: StoredFile }> {
   const maxBytes = access.maxBytes();
   const tooLarge = { input: { type: 'attachment-rejected' as const, reason: 'too-large' as const, max: formatBytes(maxBytes) } };
   if (!isAcceptedPhotoType(action.mimetype)) return { input: { type: 'attachment-rejected', reason: 'wrong-type' } };

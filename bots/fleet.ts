@@ -1,6 +1,15 @@
 import { MatrixClient } from 'matrix-bot-sdk';
 import { errorFields, type Logger } from '../core/logging.ts';
-import { accountById, accountForOrg, accountOfRoom, accountsServing, enabledAccounts, openCredentials, recordRoom, type BotAccount } from '../db/bot-accounts.ts';
+import {
+  accountById,
+  accountForOrg,
+  accountOfRoom,
+  accountsServing,
+  enabledAccounts,
+  openCredentials,
+  recordRoom,
+  type BotAccount,
+} from '../db/bot-accounts.ts';
 import { readBotState } from '../db/bot-state.ts';
 import type { Db } from '../db/database.ts';
 import { acquireLease, heartbeat, leaseTable, liveInstances, releaseLease, renewLeases, retireInstance, type Lease } from '../db/leases.ts';
@@ -77,7 +86,9 @@ interface Running {
 
 /** Fatal for an account's start: retrying cannot help (a wrong passphrase, a store of another device, no passphrase). */
 const isFatal = (error: unknown) =>
-  error instanceof EncryptionRequiredError || (error instanceof CryptoStoreError && (error as { code?: string }).code !== 'CRYPTO_STORE_CLOSED') || (error as { name?: string })?.name === 'SecretKeyError';
+  error instanceof EncryptionRequiredError ||
+  (error instanceof CryptoStoreError && (error as { code?: string }).code !== 'CRYPTO_STORE_CLOSED') ||
+  (error as { name?: string })?.name === 'SecretKeyError';
 
 export function createFleet(options: FleetOptions): Fleet {
   const log = options.logger.child({ component: 'fleet' });
@@ -93,8 +104,7 @@ export function createFleet(options: FleetOptions): Fleet {
   /** Each account's latest start, kept after a failed start dropped the account (start() reports it). */
   const starts = new Map<string, Promise<void>>();
 
-  const runsHere = (account: BotAccount) =>
-    account.id === options.environmentAccountId || (account.orgId !== null && (options.accounts ?? 'all') === 'all');
+  const runsHere = (account: BotAccount) => account.id === options.environmentAccountId || (account.orgId !== null && (options.accounts ?? 'all') === 'all');
 
   const slotsOf = (accountId: string) => {
     let slots = roomSlots.get(accountId);

@@ -29,7 +29,14 @@ export interface BotServices {
   };
 }
 
-const HANDLED_TYPES: ReadonlySet<string> = new Set(['m.room.message', 'm.reaction', 'org.matrix.msc3381.poll.response', 'm.poll.response', FHIR_EVENT, STATUS_EVENT]);
+const HANDLED_TYPES: ReadonlySet<string> = new Set([
+  'm.room.message',
+  'm.reaction',
+  'org.matrix.msc3381.poll.response',
+  'm.poll.response',
+  FHIR_EVENT,
+  STATUS_EVENT,
+]);
 
 export interface InboundOptions {
   userId: string;
@@ -58,7 +65,12 @@ export interface InboundOptions {
  * An event without a request gets one too: the patient's client may show it,
  * and the room keeps the record.
  */
-export function wantsStatus(request: Extract<PatientAction, { type: 'fhir' }>['statusRequest'], ourDevice: string | undefined, sentAt: number, now: number): boolean {
+export function wantsStatus(
+  request: Extract<PatientAction, { type: 'fhir' }>['statusRequest'],
+  ourDevice: string | undefined,
+  sentAt: number,
+  now: number,
+): boolean {
   if (!request) return true;
   if (request.toDevice !== undefined && request.toDevice !== ourDevice) return false;
   return request.lifetimeMs === undefined || sentAt + request.lifetimeMs >= now;
@@ -98,7 +110,11 @@ export function createInbound(options: InboundOptions) {
   }
 
   /** A FHIR resource from the patient (a filled-in form): read inline or from its (encrypted) file, then handed to the conversation. */
-  async function onFhir(roomId: string, event: { event_id: string; sender: string; origin_server_ts: number }, action: Extract<PatientAction, { type: 'fhir' }>): Promise<void> {
+  async function onFhir(
+    roomId: string,
+    event: { event_id: string; sender: string; origin_server_ts: number },
+    action: Extract<PatientAction, { type: 'fhir' }>,
+  ): Promise<void> {
     let resource: unknown = action.resource;
     let unreadable = action.invalid;
     if (!unreadable && resource === undefined && action.file) {
@@ -118,14 +134,24 @@ export function createInbound(options: InboundOptions) {
     log.info('patient event', { roomId, eventId: event.event_id, input: 'fhir', outcome });
   }
 
-  async function onPatientEvent(matrix: MatrixClient, roomId: string, event: { event_id: string; sender: string; type: string; origin_server_ts: number; content?: unknown }): Promise<void> {
+  async function onPatientEvent(
+    matrix: MatrixClient,
+    roomId: string,
+    event: { event_id: string; sender: string; type: string; origin_server_ts: number; content?: unknown },
+  ): Promise<void> {
     const action = readPatientAction(event.type, event.content);
     if (!action) {
       log.warn('ignored malformed event', { roomId, eventId: event.event_id, type: event.type });
       return;
     }
     if (action.type === 'status') {
-      const outcome = await services.conversations.handleStatus({ eventId: event.event_id, roomId, sender: event.sender, relatesTo: action.relatesTo, status: action.status });
+      const outcome = await services.conversations.handleStatus({
+        eventId: event.event_id,
+        roomId,
+        sender: event.sender,
+        relatesTo: action.relatesTo,
+        status: action.status,
+      });
       log.info('patient event', { roomId, eventId: event.event_id, input: `status:${action.status}`, outcome });
       return;
     }
@@ -143,7 +169,14 @@ export function createInbound(options: InboundOptions) {
     }, 400);
     try {
       const { input, file, editOf } = await toInput(action, options.files, log);
-      const outcome = await services.conversations.handle({ eventId: event.event_id, roomId, sender: event.sender, input, ...(file ? { file } : {}), ...(editOf ? { editOf } : {}) });
+      const outcome = await services.conversations.handle({
+        eventId: event.event_id,
+        roomId,
+        sender: event.sender,
+        input,
+        ...(file ? { file } : {}),
+        ...(editOf ? { editOf } : {}),
+      });
       log.info('patient event', { roomId, eventId: event.event_id, input: input.type, outcome });
     } finally {
       clearTimeout(typingTimer);
@@ -169,18 +202,31 @@ export function createInbound(options: InboundOptions) {
     if (!language) return;
     const members = await matrix.getJoinedRoomMembers(roomId);
     if (members.length !== 2) return;
-    if (await services.greetings.answer({ roomId, eventId: event.event_id, language })) log.info('answered greeting', { roomId, eventId: event.event_id, language });
+    if (await services.greetings.answer({ roomId, eventId: event.event_id, language }))
+      log.info('answered greeting', { roomId, eventId: event.event_id, language });
   }
 
   async function route(matrix: MatrixClient, roomId: string, raw: unknown): Promise<void> {
-    const event = raw as { event_id?: unknown; sender?: unknown; type?: unknown; origin_server_ts?: unknown; content?: unknown; unsigned?: { redacted_because?: unknown } };
+    const event = raw as {
+      event_id?: unknown;
+      sender?: unknown;
+      type?: unknown;
+      origin_server_ts?: unknown;
+      content?: unknown;
+      unsigned?: { redacted_because?: unknown };
+    };
     if (typeof event.event_id !== 'string' || typeof event.sender !== 'string' || typeof event.type !== 'string') return;
     if (!HANDLED_TYPES.has(event.type) || event.unsigned?.redacted_because) return;
     const meta = { sender: event.sender, origin_server_ts: typeof event.origin_server_ts === 'number' ? event.origin_server_ts : 0 };
     if (!isActionable(meta, options.userId, options.cutoff())) return;
     const typed = { event_id: event.event_id, sender: event.sender, type: event.type, origin_server_ts: meta.origin_server_ts, content: event.content };
     const patientRoom = await services.conversations.isPatientRoom(roomId, event.sender);
-    if (options.encryption && !CLEARTEXT_TYPES.has(event.type) && !options.encryption.wasDecrypted(event.event_id) && (await options.encryption.isEncrypted(roomId))) {
+    if (
+      options.encryption &&
+      !CLEARTEXT_TYPES.has(event.type) &&
+      !options.encryption.wasDecrypted(event.event_id) &&
+      (await options.encryption.isEncrypted(roomId))
+    ) {
       log.warn('refused an unencrypted event in an encrypted room', { roomId, eventId: event.event_id, type: event.type });
       if (patientRoom) await services.conversations.refusePlaintext({ eventId: event.event_id, roomId, sender: event.sender });
       return;

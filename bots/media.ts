@@ -10,7 +10,10 @@ function mediaPath(mxc: string): string {
 }
 
 export async function uploadLimit(homeserverUrl: string, accessToken: string): Promise<number> {
-  const res = await fetch(`${homeserverUrl}/_matrix/client/v1/media/config`, { headers: { authorization: `Bearer ${accessToken}` }, signal: AbortSignal.timeout(5_000) });
+  const res = await fetch(`${homeserverUrl}/_matrix/client/v1/media/config`, {
+    headers: { authorization: `Bearer ${accessToken}` },
+    signal: AbortSignal.timeout(5_000),
+  });
   if (!res.ok) throw new Error(`media config: HTTP ${res.status}`);
   const body = (await res.json()) as { 'm.upload.size'?: number };
   return typeof body['m.upload.size'] === 'number' ? body['m.upload.size'] : Number.POSITIVE_INFINITY;

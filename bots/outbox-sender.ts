@@ -1,6 +1,16 @@
 import { referencedRow, type FhirOutgoing } from '../core/outgoing.ts';
 import type { Db, Tx } from '../db/database.ts';
-import { claimForSending, dueHeads, markAttemptFailed, markSent, markSkipped, savePrepared, sentEventIdOf, type OutboxRow, type OutboxScope } from '../db/outbox.ts';
+import {
+  claimForSending,
+  dueHeads,
+  markAttemptFailed,
+  markSent,
+  markSkipped,
+  savePrepared,
+  sentEventIdOf,
+  type OutboxRow,
+  type OutboxScope,
+} from '../db/outbox.ts';
 import { LeaseLostError } from '../db/leases.ts';
 import { errorFields, type Logger } from '../core/logging.ts';
 import type { DeliveryOutcomes } from '../services/alerts/outcome.ts';
@@ -39,7 +49,14 @@ export interface FormDeliveryPort {
 }
 
 /** Stands in for the file while deciding whether a recipient's device can show the event (its capabilities never name a media id). */
-const FILE_PLACEHOLDER: FhirFile = { url: 'mxc://placeholder/file', size: 0, key: { kty: 'oct', key_ops: ['encrypt', 'decrypt'], alg: 'A256CTR', k: '', ext: true }, iv: '', hashes: { sha256: '' }, v: 'v2' };
+const FILE_PLACEHOLDER: FhirFile = {
+  url: 'mxc://placeholder/file',
+  size: 0,
+  key: { kty: 'oct', key_ops: ['encrypt', 'decrypt'], alg: 'A256CTR', k: '', ext: true },
+  iv: '',
+  hashes: { sha256: '' },
+  v: 'v2',
+};
 
 export interface OutboxSender {
   /** Look for work now (after a transaction that enqueued messages). */
@@ -191,7 +208,11 @@ export function startOutboxSender(options: {
         const giveUp = isPermanent(failure) && attempts >= MAX_REFUSALS;
         const delay = nextAttemptDelay(failure, attempts);
         if (failure.status === 429) pausedUntil = Date.now() + delay;
-        await markAttemptFailed(tx, row, { failed: giveUp, error: failure.errcode ?? (failure.status ? `HTTP ${failure.status}` : 'network'), retryAt: new Date(Date.now() + delay) });
+        await markAttemptFailed(tx, row, {
+          failed: giveUp,
+          error: failure.errcode ?? (failure.status ? `HTTP ${failure.status}` : 'network'),
+          retryAt: new Date(Date.now() + delay),
+        });
         const fields = { outboxId: row.id, roomId: row.roomId, attempts, ...errorFields(error), ...(failure.status ? { status: failure.status } : {}) };
         if (giveUp) {
           log.error('message refused by the homeserver; giving up', fields);

@@ -106,7 +106,12 @@ function readFhir(content: unknown): PatientAction {
   const c = parsed.data;
   const request = c['de.gematik.request.status'];
   const action: Extract<PatientAction, { type: 'fhir' }> = { type: 'fhir', structure };
-  if (request) action.statusRequest = { fromDevice: request.from_device, ...(request.to_device ? { toDevice: request.to_device } : {}), ...(request.lifetime !== undefined ? { lifetimeMs: request.lifetime } : {}) };
+  if (request)
+    action.statusRequest = {
+      fromDevice: request.from_device,
+      ...(request.to_device ? { toDevice: request.to_device } : {}),
+      ...(request.lifetime !== undefined ? { lifetimeMs: request.lifetime } : {}),
+    };
   if (c['de.gematik.fhir.resource'] !== undefined) {
     action.resource = c['de.gematik.fhir.resource'];
     return action;
@@ -116,10 +121,21 @@ function readFhir(content: unknown): PatientAction {
   if (file.key !== undefined || file.iv !== undefined || file.hashes !== undefined || file.v !== undefined) {
     // fhir.json: key, iv, hashes and v as in m.room.message's EncryptedFile, all of them when the file is encrypted.
     const e = encryptedFile.safeParse({ url: file.url, key: file.key, iv: file.iv, hashes: file.hashes, v: file.v });
-    if (!e.success) return { type: 'fhir', structure, invalid: 'fhir.json content.de.gematik.fhir.file: key, iv, hashes and v must describe an encrypted attachment (EncryptedFile)' };
+    if (!e.success)
+      return {
+        type: 'fhir',
+        structure,
+        invalid: 'fhir.json content.de.gematik.fhir.file: key, iv, hashes and v must describe an encrypted attachment (EncryptedFile)',
+      };
     encrypted = e.data;
   }
-  action.file = { url: file.url, name: file.name, ...(file.mimetype ? { mimetype: file.mimetype } : {}), ...(file.size !== undefined ? { size: file.size } : {}), ...(encrypted ? { encrypted } : {}) };
+  action.file = {
+    url: file.url,
+    name: file.name,
+    ...(file.mimetype ? { mimetype: file.mimetype } : {}),
+    ...(file.size !== undefined ? { size: file.size } : {}),
+    ...(encrypted ? { encrypted } : {}),
+  };
   return action;
 }
 

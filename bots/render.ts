@@ -116,7 +116,16 @@ export function renderFhir(message: FhirOutgoing, ctx: RenderContext = {}): Matr
     ],
   };
   if (ctx.file) {
-    content['de.gematik.fhir.file'] = { url: ctx.file.url, name: message.fileName, mimetype: 'application/fhir+json', size: ctx.file.size, key: ctx.file.key, iv: ctx.file.iv, hashes: ctx.file.hashes, v: ctx.file.v };
+    content['de.gematik.fhir.file'] = {
+      url: ctx.file.url,
+      name: message.fileName,
+      mimetype: 'application/fhir+json',
+      size: ctx.file.size,
+      key: ctx.file.key,
+      iv: ctx.file.iv,
+      hashes: ctx.file.hashes,
+      v: ctx.file.v,
+    };
   } else {
     content['de.gematik.fhir.resource'] = JSON.parse(message.resource) as Record<string, unknown>;
   }
@@ -140,13 +149,19 @@ export function renderOutgoing(message: Outgoing, related: string | undefined, c
       const content: Record<string, unknown> = renderAlert(message.alert);
       if (message.replaces !== undefined && related) {
         // An edit: clients show the new text in place of the alert posted earlier.
-        return { type: 'm.room.message', content: { ...content, body: `* ${content['body']}`, 'm.new_content': content, 'm.relates_to': { rel_type: 'm.replace', event_id: related } } };
+        return {
+          type: 'm.room.message',
+          content: { ...content, body: `* ${content['body']}`, 'm.new_content': content, 'm.relates_to': { rel_type: 'm.replace', event_id: related } },
+        };
       }
       if (message.replyTo !== undefined && related) content['m.relates_to'] = { 'm.in_reply_to': { event_id: related } };
       return { type: 'm.room.message', content };
     }
     case 'notice':
-      return { type: 'm.room.message', content: { msgtype: 'm.notice', body: message.text, ...(related ? { 'm.relates_to': { 'm.in_reply_to': { event_id: related } } } : {}) } };
+      return {
+        type: 'm.room.message',
+        content: { msgtype: 'm.notice', body: message.text, ...(related ? { 'm.relates_to': { 'm.in_reply_to': { event_id: related } } } : {}) },
+      };
     case 'photo':
       return {
         type: 'm.room.message',

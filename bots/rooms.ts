@@ -2,7 +2,8 @@ import type { MatrixClient } from 'matrix-bot-sdk';
 import { ROOM_ENCRYPTION_STATE } from './crypto.ts';
 
 /** The topic of the direct rooms the bot opens: what it is, and what it is not. */
-export const ROOM_TOPIC = 'Digitaler Helfer Ihres Behandlungsteams – kein Notfalldienst (Notruf 112) · Digital helper of your care team – not for emergencies (call 112)';
+export const ROOM_TOPIC =
+  'Digitaler Helfer Ihres Behandlungsteams – kein Notfalldienst (Notruf 112) · Digital helper of your care team – not for emergencies (call 112)';
 
 /**
  * A direct room with a patient the TI-M way (BRIEF §3): one invitee, invite

@@ -18,8 +18,7 @@ function describe(part: unknown): string {
 export function routeSdkLogs(logger: Logger): { mute(): void } {
   let muted = false;
   const sdk = logger.child({ component: 'matrix-bot-sdk' });
-  const text = (module: string, parts: unknown[]) =>
-    `${module}: ${parts.map(describe).join(' ')}`.slice(0, 300);
+  const text = (module: string, parts: unknown[]) => `${module}: ${parts.map(describe).join(' ')}`.slice(0, 300);
   LogService.setLevel(LogLevel.WARN);
   LogService.setLogger({
     trace: () => {},

@@ -21,7 +21,14 @@ async function whoami(homeserverUrl: string, accessToken: string): Promise<{ use
  * database and log in again — with the same device id — only when the stored
  * token no longer works.
  */
-export async function loginSession(options: { db: Db; homeserverUrl: string; userId: string; password?: string; accessToken?: string; secrets: SecretBox }): Promise<Session> {
+export async function loginSession(options: {
+  db: Db;
+  homeserverUrl: string;
+  userId: string;
+  password?: string;
+  accessToken?: string;
+  secrets: SecretBox;
+}): Promise<Session> {
   const key = `${options.userId}:session`;
   if (options.accessToken) {
     const me = await whoami(options.homeserverUrl, options.accessToken);

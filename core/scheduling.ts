@@ -87,7 +87,8 @@ export function planCheckins(schedule: Schedule, anchorDate: string, timeZone: s
   return occurrences({ ...schedule, timezone: zone }, anchorDate).map((o) => {
     const dueAt = outOfQuietHours(o.dueAt, zone, quiet);
     const expiresAt = schedule.expireAfterHours !== undefined ? new Date(dueAt.getTime() + schedule.expireAfterHours * 3_600_000) : null;
-    let remindAt = schedule.reminderAfterHours !== undefined ? outOfQuietHours(new Date(dueAt.getTime() + schedule.reminderAfterHours * 3_600_000), zone, quiet) : null;
+    let remindAt =
+      schedule.reminderAfterHours !== undefined ? outOfQuietHours(new Date(dueAt.getTime() + schedule.reminderAfterHours * 3_600_000), zone, quiet) : null;
     if (remindAt && expiresAt && remindAt.getTime() >= expiresAt.getTime()) remindAt = null;
     return { day: o.day, dueAt, remindAt, expiresAt };
   });

@@ -96,9 +96,17 @@ export async function markUndeliverable(tx: Tx, id: string, note: string): Promi
 
 /** The question's two values before this check-in (earlier finished check-ins), oldest first (numbers only). */
 export async function recentValues(tx: Tx, query: { patientId: string; flowId: string; questionId: string; checkinId: string }): Promise<HistoryPoint[]> {
-  const rows = await earlierAnswers(tx, { patientId: query.patientId, flowId: query.flowId, questionIds: [query.questionId], excludeCheckinId: query.checkinId, perQuestion: 2 });
+  const rows = await earlierAnswers(tx, {
+    patientId: query.patientId,
+    flowId: query.flowId,
+    questionIds: [query.questionId],
+    excludeCheckinId: query.checkinId,
+    perQuestion: 2,
+  });
   return rows
-    .flatMap((r) => ((r.value as { type?: string; value?: unknown }).type === 'number' ? [{ value: (r.value as { value: number }).value, at: r.at.toISOString() }] : []))
+    .flatMap((r) =>
+      (r.value as { type?: string; value?: unknown }).type === 'number' ? [{ value: (r.value as { value: number }).value, at: r.at.toISOString() }] : [],
+    )
     .reverse();
 }
 
@@ -131,7 +139,11 @@ export async function cliniciansById(tx: Tx, orgId: string, ids: readonly string
 
 /** The alert (not a repeat) a message in a room belongs to: the alert itself or one of its re-escalations. */
 export async function alertOfPostedEvent(tx: Tx, roomId: string, eventId: string): Promise<Escalation | undefined> {
-  const [message] = await tx.select({ id: outbox.id }).from(outbox).where(and(eq(outbox.sentEventId, eventId), eq(outbox.roomId, roomId))).limit(1);
+  const [message] = await tx
+    .select({ id: outbox.id })
+    .from(outbox)
+    .where(and(eq(outbox.sentEventId, eventId), eq(outbox.roomId, roomId)))
+    .limit(1);
   if (!message) return undefined;
   const [viaStep] = await tx.select({ escalationId: alertSteps.escalationId }).from(alertSteps).where(eq(alertSteps.outboxId, message.id));
   const [found] = await tx
@@ -196,6 +208,10 @@ export async function rerouteAlert(tx: Tx, id: string, update: { outboxId: numbe
 
 /** The organisation's room for alerts that a care team's room refused. */
 export async function fallbackRoomOf(tx: Tx, patientId: string): Promise<string | null> {
-  const [row] = await tx.select({ room: organisations.fallbackRoomId }).from(patients).innerJoin(organisations, eq(organisations.id, patients.orgId)).where(eq(patients.id, patientId));
+  const [row] = await tx
+    .select({ room: organisations.fallbackRoomId })
+    .from(patients)
+    .innerJoin(organisations, eq(organisations.id, patients.orgId))
+    .where(eq(patients.id, patientId));
   return row?.room ?? null;
 }

@@ -47,7 +47,8 @@ export async function ensureEnvironmentAccount(db: Db, secrets: SecretBox, accou
     if (row) return row;
     return ensureEnvironmentAccount(db, secrets, account); // another instance inserted it just now
   }
-  if (existing.orgId !== null) throw new Error(`${account.userId} is registered as an organisation's bot account; the environment's account must be another one`);
+  if (existing.orgId !== null)
+    throw new Error(`${account.userId} is registered as an organisation's bot account; the environment's account must be another one`);
   const same =
     existing.homeserverUrl === values.homeserverUrl &&
     existing.displayName === values.displayName &&
@@ -97,7 +98,11 @@ export async function rotateCredentials(db: Db, secrets: SecretBox, id: string, 
   return row;
 }
 
-export async function updateAccount(db: Db, id: string, changes: { displayName?: string; allowedInviters?: readonly string[]; disabled?: boolean }): Promise<BotAccount | undefined> {
+export async function updateAccount(
+  db: Db,
+  id: string,
+  changes: { displayName?: string; allowedInviters?: readonly string[]; disabled?: boolean },
+): Promise<BotAccount | undefined> {
   const [row] = await db
     .update(botAccounts)
     .set({
@@ -175,7 +180,10 @@ export async function adoptUnownedRooms(db: Db, accountId: string): Promise<void
     union
     select room_id, ${accountId}::uuid from care_teams where room_id is not null
     on conflict do nothing`);
-  await db.update(outbox).set({ accountId }).where(and(isNull(outbox.accountId), eq(outbox.status, 'pending')));
+  await db
+    .update(outbox)
+    .set({ accountId })
+    .where(and(isNull(outbox.accountId), eq(outbox.status, 'pending')));
 }
 
 /** Waiting messages per account (for /metrics and /readyz). */

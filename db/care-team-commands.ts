@@ -48,5 +48,13 @@ export async function setMonitoring(tx: Tx, patientId: string, monitoring: 'acti
 
 /** An audit entry for something a clinician did from the care-team room (ids only). */
 export async function auditMatrixAction(tx: Tx, entry: { orgId: string; sender: string; action: string; patientId: string }): Promise<void> {
-  await tx.insert(auditLog).values({ orgId: entry.orgId, actorType: 'matrix', actorId: entry.sender, action: entry.action, resourceType: 'Patient', resourceId: entry.patientId, outcome: 'ok' });
+  await tx.insert(auditLog).values({
+    orgId: entry.orgId,
+    actorType: 'matrix',
+    actorId: entry.sender,
+    action: entry.action,
+    resourceType: 'Patient',
+    resourceId: entry.patientId,
+    outcome: 'ok',
+  });
 }

@@ -77,7 +77,11 @@ export async function isTeamMember(tx: Tx | Db, teamId: string, matrixUserId: st
 }
 
 /** The organisation's care teams that set their own thresholds for a flow: id, name and those thresholds. */
-export async function teamThresholdsFor(tx: Tx | Db, orgId: string, flowId: string): Promise<Array<{ id: string; name: string; overrides: Record<string, number> }>> {
+export async function teamThresholdsFor(
+  tx: Tx | Db,
+  orgId: string,
+  flowId: string,
+): Promise<Array<{ id: string; name: string; overrides: Record<string, number> }>> {
   const rows = await tx.select({ id: careTeams.id, name: careTeams.name, thresholds: careTeams.thresholds }).from(careTeams).where(eq(careTeams.orgId, orgId));
   return rows.flatMap((row) => {
     const overrides = (row.thresholds as Record<string, Record<string, number>> | null)?.[flowId];

@@ -6,7 +6,6 @@ import { enqueue } from './outbox.ts';
 import type { Db, Tx } from './database.ts';
 import { answers, attachments, careTeams, checkins, enrollments, escalations, patients } from './schema.ts';
 
-
 export type PatientRow = typeof patients.$inferSelect;
 export type CheckinRow = typeof checkins.$inferSelect;
 
@@ -14,7 +13,11 @@ export type CheckinRow = typeof checkins.$inferSelect;
  * Locks the patient's row for this transaction (one turn per patient at a
  * time, across instances) and reads their open check-in in the same round trip.
  */
-export async function lockPatientByRoom(tx: Tx, roomId: string, matrixUserId: string): Promise<{ patient: PatientRow; checkin: CheckinRow | undefined } | undefined> {
+export async function lockPatientByRoom(
+  tx: Tx,
+  roomId: string,
+  matrixUserId: string,
+): Promise<{ patient: PatientRow; checkin: CheckinRow | undefined } | undefined> {
   const [row] = await tx
     .select({ patient: patients, checkin: checkins })
     .from(patients)
@@ -28,7 +31,6 @@ export async function lockPatientById(tx: Tx, patientId: string): Promise<Patien
   const [row] = await tx.select().from(patients).where(eq(patients.id, patientId)).for('update');
   return row;
 }
-
 
 export interface StoredFile {
   mxcUrl: string;
@@ -85,7 +87,14 @@ export async function applyTurn(tx: Tx, { patient, checkin, result, sourceEventI
     for (const answer of result.answers) {
       await tx
         .insert(answers)
-        .values({ checkinId: checkin.id, questionId: answer.questionId, value: answer.value, answeredAt: new Date(answer.at), sourceEventId: sourceEventId ?? 'system', channel: answer.channel })
+        .values({
+          checkinId: checkin.id,
+          questionId: answer.questionId,
+          value: answer.value,
+          answeredAt: new Date(answer.at),
+          sourceEventId: sourceEventId ?? 'system',
+          channel: answer.channel,
+        })
         .onConflictDoUpdate({
           target: [answers.checkinId, answers.questionId],
           set: {
@@ -132,7 +141,12 @@ export async function applyTurn(tx: Tx, { patient, checkin, result, sourceEventI
       .onConflictDoNothing({ target: attachments.sourceEventId });
   }
 
-  if (patient.roomId) await enqueue(tx, patient.roomId, result.replies.map((message) => ({ type: 'bot' as const, message })));
+  if (patient.roomId)
+    await enqueue(
+      tx,
+      patient.roomId,
+      result.replies.map((message) => ({ type: 'bot' as const, message })),
+    );
 }
 
 /** Is this the direct room of this patient? (The bot routes most traffic by this.) */
@@ -185,7 +199,11 @@ export async function earlierAnswers(
       ),
     )
     .as('ranked');
-  return tx.select({ questionId: ranked.questionId, value: ranked.value, at: ranked.at }).from(ranked).where(lte(ranked.n, query.perQuestion)).orderBy(desc(ranked.at));
+  return tx
+    .select({ questionId: ranked.questionId, value: ranked.value, at: ranked.at })
+    .from(ranked)
+    .where(lte(ranked.n, query.perQuestion))
+    .orderBy(desc(ranked.at));
 }
 
 /**
@@ -202,7 +220,14 @@ export async function openCheckin(
     .where(and(eq(checkins.patientId, input.patientId), inArray(checkins.status, ['pending', 'active'])));
   const [row] = await tx
     .insert(checkins)
-    .values({ patientId: input.patientId, enrollmentId: input.enrollmentId, flowId: input.flowId, flowVersion: input.flowVersion, flowVersionId: input.flowVersionId, status: 'pending' })
+    .values({
+      patientId: input.patientId,
+      enrollmentId: input.enrollmentId,
+      flowId: input.flowId,
+      flowVersion: input.flowVersion,
+      flowVersionId: input.flowVersionId,
+      status: 'pending',
+    })
     .returning();
   return row!;
 }
@@ -255,5 +280,13 @@ export async function addPatientMessage(tx: Tx, draft: PatientMessageDraft): Pro
     await tx.update(escalations).set({ details, severity }).where(eq(escalations.id, open.id));
     return;
   }
-  await tx.insert(escalations).values({ kind: 'patient_message', severity, ruleId: draft.ruleId, details, patientId: draft.patientId, checkinId: draft.checkinId, sourceEventId: draft.sourceEventId });
+  await tx.insert(escalations).values({
+    kind: 'patient_message',
+    severity,
+    ruleId: draft.ruleId,
+    details,
+    patientId: draft.patientId,
+    checkinId: draft.checkinId,
+    sourceEventId: draft.sourceEventId,
+  });
 }

@@ -59,17 +59,20 @@ export function postgresCryptoStore(db: Db, options: PostgresCryptoStoreOptions)
   };
 
   const readStore = async (): Promise<{ row: StoreRow | undefined; frames: Uint8Array[] }> =>
-    db.transaction(async (tx) => {
-      const [row] = await tx.select().from(cryptoStores).where(eq(cryptoStores.accountId, accountId));
-      if (!row) return { row, frames: [] };
-      // Every frame of the account, in seq order (imported frames carry seq 1…n under a snapshot_seq of 0).
-      const frames = await tx
-        .select({ frame: cryptoStoreFrames.frame })
-        .from(cryptoStoreFrames)
-        .where(eq(cryptoStoreFrames.accountId, accountId))
-        .orderBy(asc(cryptoStoreFrames.seq));
-      return { row, frames: frames.map((f) => bytes(f.frame)) };
-    }, { isolationLevel: 'repeatable read' }); // snapshot and frames as of one moment
+    db.transaction(
+      async (tx) => {
+        const [row] = await tx.select().from(cryptoStores).where(eq(cryptoStores.accountId, accountId));
+        if (!row) return { row, frames: [] };
+        // Every frame of the account, in seq order (imported frames carry seq 1…n under a snapshot_seq of 0).
+        const frames = await tx
+          .select({ frame: cryptoStoreFrames.frame })
+          .from(cryptoStoreFrames)
+          .where(eq(cryptoStoreFrames.accountId, accountId))
+          .orderBy(asc(cryptoStoreFrames.seq));
+        return { row, frames: frames.map((f) => bytes(f.frame)) };
+      },
+      { isolationLevel: 'repeatable read' },
+    ); // snapshot and frames as of one moment
 
   /**
    * The file store's bytes, unchanged, in one fenced transaction. The real seq

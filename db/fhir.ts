@@ -14,13 +14,24 @@ export async function storeRecords(tx: Tx, scope: { orgId: string; patientId: st
       .values({ resourceType: r.resourceType, id: r.id, ...scope, codes: r.codes, effectiveAt: r.effectiveAt ? new Date(r.effectiveAt) : null, resource })
       .onConflictDoUpdate({
         target: [fhirResources.resourceType, fhirResources.id],
-        set: { codes: r.codes, effectiveAt: r.effectiveAt ? new Date(r.effectiveAt) : null, resource, versionId: sql`${fhirResources.versionId} + 1`, updatedAt: new Date() },
+        set: {
+          codes: r.codes,
+          effectiveAt: r.effectiveAt ? new Date(r.effectiveAt) : null,
+          resource,
+          versionId: sql`${fhirResources.versionId} + 1`,
+          updatedAt: new Date(),
+        },
       });
   }
 }
 
 /** Writes (or rewrites) one resource outside a check-in's records, e.g. an alert's Flag. */
-export async function storeResource(tx: Tx | Db, scope: { orgId: string; patientId: string; checkinId: string | null }, resource: { resourceType: string; id?: string }, effectiveAt: Date | null): Promise<void> {
+export async function storeResource(
+  tx: Tx | Db,
+  scope: { orgId: string; patientId: string; checkinId: string | null },
+  resource: { resourceType: string; id?: string },
+  effectiveAt: Date | null,
+): Promise<void> {
   const row = { ...resource, meta: { lastUpdated: new Date().toISOString() } };
   await tx
     .insert(fhirResources)

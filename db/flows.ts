@@ -42,7 +42,17 @@ export async function deployVersion(db: Db, input: { flowId: string; version: st
   const now = new Date();
   await db
     .insert(flowVersions)
-    .values({ flowRef: flow.id, orgId: null, flowId: input.flowId, version: input.version, status: 'published', source: input.source, file: input.file, publishedBy: 'deployment', publishedAt: now })
+    .values({
+      flowRef: flow.id,
+      orgId: null,
+      flowId: input.flowId,
+      version: input.version,
+      status: 'published',
+      source: input.source,
+      file: input.file,
+      publishedBy: 'deployment',
+      publishedAt: now,
+    })
     .onConflictDoNothing();
   const [row] = await db
     .select()
@@ -64,7 +74,9 @@ export async function releasedVersion(ex: Executor, query: { orgId: string; flow
   const [row] = await ex
     .select()
     .from(flowVersions)
-    .where(and(visibleTo(query.orgId), eq(flowVersions.flowId, query.flowId), eq(flowVersions.version, query.version), inArray(flowVersions.status, [...RELEASED])))
+    .where(
+      and(visibleTo(query.orgId), eq(flowVersions.flowId, query.flowId), eq(flowVersions.version, query.version), inArray(flowVersions.status, [...RELEASED])),
+    )
     .orderBy(sql`${flowVersions.orgId} is null`)
     .limit(1);
   return row;
@@ -123,7 +135,13 @@ export async function draftOf(ex: Executor, orgId: string, flowId: string, optio
 }
 
 /** The organisation's released version with this version string (not a deployed one). */
-export async function ownRelease(ex: Executor, orgId: string, flowId: string, version: string, options: { lock?: boolean } = {}): Promise<FlowVersionRow | undefined> {
+export async function ownRelease(
+  ex: Executor,
+  orgId: string,
+  flowId: string,
+  version: string,
+  options: { lock?: boolean } = {},
+): Promise<FlowVersionRow | undefined> {
   const query = ex
     .select()
     .from(flowVersions)

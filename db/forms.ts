@@ -10,7 +10,10 @@ import { formDeliveries } from './schema.ts';
 export type FormDelivery = typeof formDeliveries.$inferSelect;
 export type FormClosing = 'answered' | 'chat' | 'fallback';
 
-export async function createFormDelivery(tx: Tx, row: { id: string; checkinId: string; patientId: string; roomId: string; outboxId: number; fallbackAt: Date }): Promise<void> {
+export async function createFormDelivery(
+  tx: Tx,
+  row: { id: string; checkinId: string; patientId: string; roomId: string; outboxId: number; fallbackAt: Date },
+): Promise<void> {
   await tx.insert(formDeliveries).values(row);
 }
 

@@ -37,7 +37,14 @@ export async function fence(tx: Tx, lease: Lease): Promise<void> {
   const rows = await tx
     .select({ epoch: botLeases.epoch })
     .from(botLeases)
-    .where(and(eq(botLeases.accountId, lease.accountId), eq(botLeases.instanceId, lease.instanceId), eq(botLeases.epoch, lease.epoch), gt(botLeases.expiresAt, sql`now()`)))
+    .where(
+      and(
+        eq(botLeases.accountId, lease.accountId),
+        eq(botLeases.instanceId, lease.instanceId),
+        eq(botLeases.epoch, lease.epoch),
+        gt(botLeases.expiresAt, sql`now()`),
+      ),
+    )
     .for('share');
   if (rows.length === 0) throw new LeaseLostError(lease.accountId);
 }

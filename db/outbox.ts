@@ -39,7 +39,11 @@ export async function outboxRow(tx: Tx | Db, id: number): Promise<OutboxRow | un
 
 /** Replaces a message that is still waiting (a repeated alert updates the one not yet sent). */
 export async function replacePending(tx: Tx | Db, id: number, message: Outgoing): Promise<boolean> {
-  const updated = await tx.update(outbox).set({ message }).where(and(eq(outbox.id, id), eq(outbox.status, 'pending'))).returning({ id: outbox.id });
+  const updated = await tx
+    .update(outbox)
+    .set({ message })
+    .where(and(eq(outbox.id, id), eq(outbox.status, 'pending')))
+    .returning({ id: outbox.id });
   return updated.length > 0;
 }
 
@@ -51,7 +55,11 @@ export interface OutboxScope {
 
 /** No scope: only rows of no account (a sender outside the fleet, as in tests of the sender alone). */
 const inScope = (scope: OutboxScope | undefined): SQL | undefined =>
-  scope === undefined ? isNull(outbox.accountId) : scope.includeUnowned ? or(eq(outbox.accountId, scope.accountId), isNull(outbox.accountId)) : eq(outbox.accountId, scope.accountId);
+  scope === undefined
+    ? isNull(outbox.accountId)
+    : scope.includeUnowned
+      ? or(eq(outbox.accountId, scope.accountId), isNull(outbox.accountId))
+      : eq(outbox.accountId, scope.accountId);
 
 /** The oldest waiting message of each room that is due now (no lock; candidates only). */
 export async function dueHeads(db: Db, now: Date, limit: number, scope?: OutboxScope): Promise<number[]> {
@@ -86,7 +94,10 @@ export async function sentEventIdOf(tx: Tx | Db, id: number): Promise<string | u
 }
 
 export async function markSent(tx: Tx, row: OutboxRow, eventId: string, now: Date): Promise<void> {
-  await tx.update(outbox).set({ status: 'sent', sentEventId: eventId, sentAt: now, attempts: row.attempts + 1 }).where(eq(outbox.id, row.id));
+  await tx
+    .update(outbox)
+    .set({ status: 'sent', sentEventId: eventId, sentAt: now, attempts: row.attempts + 1 })
+    .where(eq(outbox.id, row.id));
 }
 
 /** A message that is not to be sent after all (a form no device of the recipient can show: the chat took over). */
@@ -121,7 +132,12 @@ export async function roomsRefusingAlerts(db: Db, since: Date): Promise<string[]
         eq(outbox.status, 'failed'),
         sql`${outbox.message}->>'type' = 'alert'`,
         gt(outbox.createdAt, since),
-        notExists(db.select({ id: later.id }).from(later).where(and(eq(later.roomId, outbox.roomId), eq(later.status, 'sent'), gt(later.id, outbox.id)))),
+        notExists(
+          db
+            .select({ id: later.id })
+            .from(later)
+            .where(and(eq(later.roomId, outbox.roomId), eq(later.status, 'sent'), gt(later.id, outbox.id))),
+        ),
       ),
     );
   return rows.map((r) => r.roomId);

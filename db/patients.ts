@@ -108,5 +108,8 @@ export async function claimRoomOpening(db: Db, patientId: string, staleMs: numbe
 
 /** Gives a claim up after the room could not be opened, so the next attempt may try at once. */
 export async function releaseRoomOpening(db: Db, patientId: string): Promise<void> {
-  await db.update(patients).set({ roomRequestedAt: null }).where(and(eq(patients.id, patientId), isNull(patients.roomId)));
+  await db
+    .update(patients)
+    .set({ roomRequestedAt: null })
+    .where(and(eq(patients.id, patientId), isNull(patients.roomId)));
 }

@@ -36,7 +36,9 @@ export async function scheduleEnrollment(db: Queryable, input: ScheduleEnrollmen
   if (planned.length === 0) return 0;
   const inserted = await db
     .insert(scheduledCheckins)
-    .values(planned.map((p) => ({ orgId: input.orgId, enrollmentId: input.enrollmentId, day: p.day, dueAt: p.dueAt, remindAt: p.remindAt, expiresAt: p.expiresAt })))
+    .values(
+      planned.map((p) => ({ orgId: input.orgId, enrollmentId: input.enrollmentId, day: p.day, dueAt: p.dueAt, remindAt: p.remindAt, expiresAt: p.expiresAt })),
+    )
     .onConflictDoNothing({ target: [scheduledCheckins.enrollmentId, scheduledCheckins.day] })
     .returning({ id: scheduledCheckins.id });
   return inserted.length;
@@ -49,7 +51,11 @@ export type CancelReason = 'enrollment_ended' | 'monitoring_stopped' | 'consent_
  * enrollments of a patient: on stop, end of enrollment or erasure. Started
  * check-ins are the conversation's business (stop cancels the open one).
  */
-export async function cancelPendingCheckins(db: Queryable, target: { enrollmentId: string } | { patientId: string }, reason: CancelReason = 'cancelled'): Promise<number> {
+export async function cancelPendingCheckins(
+  db: Queryable,
+  target: { enrollmentId: string } | { patientId: string },
+  reason: CancelReason = 'cancelled',
+): Promise<number> {
   const which =
     'enrollmentId' in target
       ? eq(scheduledCheckins.enrollmentId, target.enrollmentId)
@@ -142,7 +148,13 @@ export async function dueSiblings(tx: Tx, enrollmentIds: readonly string[], now:
   const bySibling = new Map<string, SiblingRow[]>();
   if (enrollmentIds.length === 0) return bySibling;
   const rows = await tx
-    .select({ id: scheduledCheckins.id, enrollmentId: scheduledCheckins.enrollmentId, dueAt: scheduledCheckins.dueAt, expiresAt: scheduledCheckins.expiresAt, status: scheduledCheckins.status })
+    .select({
+      id: scheduledCheckins.id,
+      enrollmentId: scheduledCheckins.enrollmentId,
+      dueAt: scheduledCheckins.dueAt,
+      expiresAt: scheduledCheckins.expiresAt,
+      status: scheduledCheckins.status,
+    })
     .from(scheduledCheckins)
     .where(and(inArray(scheduledCheckins.enrollmentId, [...new Set(enrollmentIds)]), lte(scheduledCheckins.dueAt, now)));
   for (const { enrollmentId, ...row } of rows) {
@@ -159,7 +171,10 @@ export async function markStarted(tx: Tx, id: string, checkinId: string, now: Da
 
 export async function markNotStarted(tx: Tx, ids: readonly string[], status: 'skipped' | 'cancelled', reason: string): Promise<void> {
   if (ids.length === 0) return;
-  await tx.update(scheduledCheckins).set({ status, reason }).where(inArray(scheduledCheckins.id, [...ids]));
+  await tx
+    .update(scheduledCheckins)
+    .set({ status, reason })
+    .where(inArray(scheduledCheckins.id, [...ids]));
 }
 
 export async function postpone(tx: Tx, id: string, dueAt: Date, remindAt: Date | null): Promise<void> {

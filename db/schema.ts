@@ -4,9 +4,15 @@ import { bigint, boolean, customType, date, index, integer, jsonb, pgTable, prim
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 /** The owning organisation: every tenant-scoped row has one, and goes when it goes. */
-const orgRef = () => uuid('org_id').notNull().references(() => organisations.id, { onDelete: 'cascade' });
+const orgRef = () =>
+  uuid('org_id')
+    .notNull()
+    .references(() => organisations.id, { onDelete: 'cascade' });
 /** The patient a row is about: erasing the patient erases the row. */
-const patientRef = () => uuid('patient_id').notNull().references(() => patients.id, { onDelete: 'cascade' });
+const patientRef = () =>
+  uuid('patient_id')
+    .notNull()
+    .references(() => patients.id, { onDelete: 'cascade' });
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
 
 /**
@@ -190,25 +196,33 @@ export const auditLog = pgTable(
   (table) => [index('audit_log_org_at').on(table.orgId, table.at)],
 );
 
-export const patients = pgTable('patients', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  orgId: orgRef(),
-  matrixUserId: text('matrix_user_id').notNull(),
-  displayName: text('display_name'),
-  language: text('language').notNull().default('de'),
-  timeZone: text('time_zone').notNull().default('Europe/Berlin'),
-  /** The direct room with this patient; null until it exists. */
-  roomId: text('room_id').unique(),
-  /** An instance is opening the patient's room since then (one opener at a time, db/patients.ts claimRoomOpening). */
-  roomRequestedAt: ts('room_requested_at'),
-  /** none → asked → given | refused; withdrawn after "stop". */
-  consent: text('consent', { enum: ['none', 'asked', 'given', 'refused', 'withdrawn'] }).notNull().default('none'),
-  consentAt: ts('consent_at'),
-  /** paused: a clinician paused the scheduled check-ins; stopped: the patient said stop. */
-  monitoring: text('monitoring', { enum: ['active', 'paused', 'stopped'] }).notNull().default('active'),
-  createdAt: ts('created_at').notNull().defaultNow(),
-  updatedAt: ts('updated_at').notNull().defaultNow(),
-}, (table) => [uniqueIndex('patients_org_matrix').on(table.orgId, table.matrixUserId)]);
+export const patients = pgTable(
+  'patients',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: orgRef(),
+    matrixUserId: text('matrix_user_id').notNull(),
+    displayName: text('display_name'),
+    language: text('language').notNull().default('de'),
+    timeZone: text('time_zone').notNull().default('Europe/Berlin'),
+    /** The direct room with this patient; null until it exists. */
+    roomId: text('room_id').unique(),
+    /** An instance is opening the patient's room since then (one opener at a time, db/patients.ts claimRoomOpening). */
+    roomRequestedAt: ts('room_requested_at'),
+    /** none → asked → given | refused; withdrawn after "stop". */
+    consent: text('consent', { enum: ['none', 'asked', 'given', 'refused', 'withdrawn'] })
+      .notNull()
+      .default('none'),
+    consentAt: ts('consent_at'),
+    /** paused: a clinician paused the scheduled check-ins; stopped: the patient said stop. */
+    monitoring: text('monitoring', { enum: ['active', 'paused', 'stopped'] })
+      .notNull()
+      .default('active'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (table) => [uniqueIndex('patients_org_matrix').on(table.orgId, table.matrixUserId)],
+);
 
 /** A patient × flow × anchor date (e.g. the day of surgery) × care team. */
 export const enrollments = pgTable(
@@ -224,7 +238,9 @@ export const enrollments = pgTable(
     careTeamId: uuid('care_team_id')
       .notNull()
       .references(() => careTeams.id, { onDelete: 'restrict' }),
-    status: text('status', { enum: ['active', 'ended'] }).notNull().default('active'),
+    status: text('status', { enum: ['active', 'ended'] })
+      .notNull()
+      .default('active'),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (table) => [index('enrollments_patient').on(table.patientId)],
@@ -247,7 +263,9 @@ export const scheduledCheckins = pgTable(
     dueAt: ts('due_at').notNull(),
     remindAt: ts('remind_at'),
     expiresAt: ts('expires_at'),
-    status: text('status', { enum: ['pending', 'started', 'skipped', 'cancelled'] }).notNull().default('pending'),
+    status: text('status', { enum: ['pending', 'started', 'skipped', 'cancelled'] })
+      .notNull()
+      .default('pending'),
     checkinId: uuid('checkin_id'),
     startedAt: ts('started_at'),
     /** Why the row was skipped or cancelled (machine code, e.g. `expired`, `newer_due`, `monitoring_stopped`). */
@@ -310,9 +328,13 @@ export const answers = pgTable(
     sourceEventId: text('source_event_id').notNull(),
     /** 1 for the first answer, +1 for each correction. */
     revision: integer('revision').notNull().default(1),
-    status: text('status', { enum: ['current', 'retracted'] }).notNull().default('current'),
+    status: text('status', { enum: ['current', 'retracted'] })
+      .notNull()
+      .default('current'),
     /** Where the (current) answer came from: typed in the chat, or a TI-M form (docs/tim.md). */
-    channel: text('channel', { enum: ['chat', 'form'] }).notNull().default('chat'),
+    channel: text('channel', { enum: ['chat', 'form'] })
+      .notNull()
+      .default('chat'),
   },
   (table) => [uniqueIndex('answers_one_per_question').on(table.checkinId, table.questionId)],
 );
@@ -434,7 +456,9 @@ export const outbox = pgTable(
     eventType: text('event_type').notNull().default('m.room.message'),
     content: jsonb('content'),
     /** skipped: not to be sent after all (a form the recipient's devices cannot show; `last_error` says why). */
-    status: text('status', { enum: ['pending', 'sent', 'failed', 'skipped'] }).notNull().default('pending'),
+    status: text('status', { enum: ['pending', 'sent', 'failed', 'skipped'] })
+      .notNull()
+      .default('pending'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: ts('next_attempt_at').notNull().defaultNow(),
     lastError: text('last_error'),
@@ -473,7 +497,9 @@ export const formDeliveries = pgTable(
     patientId: patientRef(),
     roomId: text('room_id').notNull(),
     outboxId: bigint('outbox_id', { mode: 'number' }).notNull(),
-    status: text('status', { enum: ['pending', 'sent', 'answered', 'chat', 'fallback'] }).notNull().default('pending'),
+    status: text('status', { enum: ['pending', 'sent', 'answered', 'chat', 'fallback'] })
+      .notNull()
+      .default('pending'),
     reason: text('reason'),
     /** The form event, once the homeserver accepted it (processing statuses refer to it). */
     eventId: text('event_id'),
@@ -483,10 +509,7 @@ export const formDeliveries = pgTable(
     fallbackAt: ts('fallback_at').notNull(),
     closedAt: ts('closed_at'),
   },
-  (table) => [
-    index('form_deliveries_due').on(table.fallbackAt).where(sql`status in ('pending', 'sent')`),
-    index('form_deliveries_event').on(table.eventId),
-  ],
+  (table) => [index('form_deliveries_due').on(table.fallbackAt).where(sql`status in ('pending', 'sent')`), index('form_deliveries_event').on(table.eventId)],
 );
 
 /**

@@ -80,12 +80,22 @@ export async function purgeWebState(db: Db, idleMs: number, now = new Date()): P
 export const PENDING_LOGIN_MS = 10 * 60_000;
 
 /** Remembers a sign-in sent to the identity provider; the state's hash is the key. */
-export async function savePendingLogin(db: Db, login: { state: string; codeVerifier: string; nonce: string; returnTo: string }, now = new Date()): Promise<void> {
-  await db.insert(webLogins).values({ stateHash: hashToken(login.state), codeVerifier: login.codeVerifier, nonce: login.nonce, returnTo: login.returnTo, createdAt: now });
+export async function savePendingLogin(
+  db: Db,
+  login: { state: string; codeVerifier: string; nonce: string; returnTo: string },
+  now = new Date(),
+): Promise<void> {
+  await db
+    .insert(webLogins)
+    .values({ stateHash: hashToken(login.state), codeVerifier: login.codeVerifier, nonce: login.nonce, returnTo: login.returnTo, createdAt: now });
 }
 
 /** Takes (once) the pending sign-in of this state, if it is recent. */
-export async function takePendingLogin(db: Db, state: string, now = new Date()): Promise<{ codeVerifier: string; nonce: string; returnTo: string } | undefined> {
+export async function takePendingLogin(
+  db: Db,
+  state: string,
+  now = new Date(),
+): Promise<{ codeVerifier: string; nonce: string; returnTo: string } | undefined> {
   const [row] = await db
     .delete(webLogins)
     .where(and(eq(webLogins.stateHash, hashToken(state)), gt(webLogins.createdAt, new Date(now.getTime() - PENDING_LOGIN_MS))))

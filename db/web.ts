@@ -11,7 +11,9 @@ import { answers, attachments, careTeams, checkins, enrollments, escalations, pa
 /** The care team of a patient: the one of their newest active enrollment (as alerts are routed). */
 /** The patient's id, always qualified (drizzle leaves columns unqualified in single-table selects). */
 const PID = sql.raw('"patients"."id"');
-const teamOfPatientSql = sql<string | null>`(select en.care_team_id from ${enrollments} en where en.patient_id = ${PID} and en.status = 'active' order by en.created_at desc limit 1)`;
+const teamOfPatientSql = sql<
+  string | null
+>`(select en.care_team_id from ${enrollments} en where en.patient_id = ${PID} and en.status = 'active' order by en.created_at desc limit 1)`;
 
 export interface WorklistFilter {
   teamId?: string | undefined;
@@ -42,9 +44,20 @@ export interface WorklistRow {
 export async function openAlerts(db: Db, orgId: string, filter: WorklistFilter = {}, limit = 1000): Promise<WorklistRow[]> {
   // One pass: the patient's team and the check-in's flow by join, repeats counted once per group.
   const result = await db.execute<{
-    id: string; patient_id: string; patient_name: string | null; checkin_id: string | null; kind: string; severity: WorklistRow['severity'];
-    rule_id: string | null; details: Record<string, unknown> | null; summary: string | null; created_at: string | Date; delivered_at: string | Date | null;
-    team_id: string | null; flow_id: string | null; repeats: number;
+    id: string;
+    patient_id: string;
+    patient_name: string | null;
+    checkin_id: string | null;
+    kind: string;
+    severity: WorklistRow['severity'];
+    rule_id: string | null;
+    details: Record<string, unknown> | null;
+    summary: string | null;
+    created_at: string | Date;
+    delivered_at: string | Date | null;
+    team_id: string | null;
+    flow_id: string | null;
+    repeats: number;
   }>(sql`
     select e.id, e.patient_id, p.display_name as patient_name, e.checkin_id, e.kind, e.severity, e.rule_id, e.details, e.summary,
            e.created_at, e.delivered_at, t.care_team_id as team_id, c.flow_id, c.flow_version, c.flow_version_id, coalesce(r.n, 0)::int as repeats
@@ -61,9 +74,22 @@ export async function openAlerts(db: Db, orgId: string, filter: WorklistFilter =
     limit ${limit}`);
   // postgres.js answers an array, PGlite an object with rows.
   const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<Record<string, never>> as unknown as Array<{
-    id: string; patient_id: string; patient_name: string | null; checkin_id: string | null; kind: string; severity: WorklistRow['severity'];
-    rule_id: string | null; details: Record<string, unknown> | null; summary: string | null; created_at: string | Date; delivered_at: string | Date | null;
-    team_id: string | null; flow_id: string | null; flow_version: string | null; flow_version_id: string | null; repeats: number;
+    id: string;
+    patient_id: string;
+    patient_name: string | null;
+    checkin_id: string | null;
+    kind: string;
+    severity: WorklistRow['severity'];
+    rule_id: string | null;
+    details: Record<string, unknown> | null;
+    summary: string | null;
+    created_at: string | Date;
+    delivered_at: string | Date | null;
+    team_id: string | null;
+    flow_id: string | null;
+    flow_version: string | null;
+    flow_version_id: string | null;
+    repeats: number;
   }>;
   return rows.map((r) => ({
     id: r.id,
@@ -130,11 +156,21 @@ export interface PatientOverview {
 }
 
 /** Patients with their status: enrolled flows, last check-in, missed check-ins, open alerts. */
-export async function patientsOverview(db: Db, orgId: string, options: { search?: string | undefined; teamId?: string | undefined; limit?: number } = {}): Promise<PatientOverview[]> {
+export async function patientsOverview(
+  db: Db,
+  orgId: string,
+  options: { search?: string | undefined; teamId?: string | undefined; limit?: number } = {},
+): Promise<PatientOverview[]> {
   const search = options.search?.trim();
   const where: Array<SQL | undefined> = [
     eq(patients.orgId, orgId),
-    search ? or(ilike(patients.displayName, `%${search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`), ilike(patients.matrixUserId, `%${search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`), sql`${PID}::text like ${`${search.toLowerCase().replace(/[^0-9a-f-]/g, '')}%`}`) : undefined,
+    search
+      ? or(
+          ilike(patients.displayName, `%${search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`),
+          ilike(patients.matrixUserId, `%${search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`),
+          sql`${PID}::text like ${`${search.toLowerCase().replace(/[^0-9a-f-]/g, '')}%`}`,
+        )
+      : undefined,
     options.teamId ? sql`${teamOfPatientSql} = ${options.teamId}` : undefined,
   ];
   const rows = await db
@@ -146,7 +182,9 @@ export async function patientsOverview(db: Db, orgId: string, options: { search?
       consent: patients.consent,
       monitoring: patients.monitoring,
       teamId: teamOfPatientSql,
-      flows: sql<string[]>`coalesce((select array_agg(distinct en.flow_id) from ${enrollments} en where en.patient_id = ${PID} and en.status = 'active'), '{}')`,
+      flows: sql<
+        string[]
+      >`coalesce((select array_agg(distinct en.flow_id) from ${enrollments} en where en.patient_id = ${PID} and en.status = 'active'), '{}')`,
       lastCheckinAt: sql<Date | null>`(select max(coalesce(c.ended_at, c.started_at)) from ${checkins} c where c.patient_id = ${PID} and c.status = 'completed')`,
       missed: sql<number>`(select count(*)::int from ${checkins} c where c.patient_id = ${PID} and c.status = 'expired') + (select count(*)::int from ${scheduledCheckins} s join ${enrollments} e on e.id = s.enrollment_id where e.patient_id = ${PID} and s.status = 'skipped')`,
       openAlerts: sql<number>`(select count(*)::int from ${escalations} x where x.patient_id = ${PID} and x.acknowledged_at is null and x.dedupe_of is null)`,
@@ -154,31 +192,60 @@ export async function patientsOverview(db: Db, orgId: string, options: { search?
     })
     .from(patients)
     .where(and(...where))
-    .orderBy(desc(sql`(select count(*) from ${escalations} x where x.patient_id = ${PID} and x.acknowledged_at is null and x.severity = 'urgent')`), asc(patients.displayName), asc(patients.id))
+    .orderBy(
+      desc(sql`(select count(*) from ${escalations} x where x.patient_id = ${PID} and x.acknowledged_at is null and x.severity = 'urgent')`),
+      asc(patients.displayName),
+      asc(patients.id),
+    )
     .limit(options.limit ?? 500);
   return rows.map((r) => ({ ...r, lastCheckinAt: r.lastCheckinAt ? new Date(r.lastCheckinAt) : null }));
 }
 
 export async function teamsOf(db: Db, orgId: string) {
-  return db.select({ id: careTeams.id, name: careTeams.name, thresholds: careTeams.thresholds }).from(careTeams).where(eq(careTeams.orgId, orgId)).orderBy(asc(careTeams.name));
+  return db
+    .select({ id: careTeams.id, name: careTeams.name, thresholds: careTeams.thresholds })
+    .from(careTeams)
+    .where(eq(careTeams.orgId, orgId))
+    .orderBy(asc(careTeams.name));
 }
 
 /** Everything the patient chart shows, of one patient of the organisation (undefined: no such patient there). */
 export async function chartData(db: Db, orgId: string, patientId: string) {
-  const [patient] = await db.select().from(patients).where(and(eq(patients.orgId, orgId), eq(patients.id, patientId)));
+  const [patient] = await db
+    .select()
+    .from(patients)
+    .where(and(eq(patients.orgId, orgId), eq(patients.id, patientId)));
   if (!patient) return undefined;
   const [enrolled, runs, given, alerts, photos] = await Promise.all([
-    db.select({ enrollment: enrollments, teamName: careTeams.name, thresholds: careTeams.thresholds }).from(enrollments).innerJoin(careTeams, eq(careTeams.id, enrollments.careTeamId)).where(eq(enrollments.patientId, patientId)).orderBy(desc(enrollments.createdAt)),
+    db
+      .select({ enrollment: enrollments, teamName: careTeams.name, thresholds: careTeams.thresholds })
+      .from(enrollments)
+      .innerJoin(careTeams, eq(careTeams.id, enrollments.careTeamId))
+      .where(eq(enrollments.patientId, patientId))
+      .orderBy(desc(enrollments.createdAt)),
     db.select().from(checkins).where(eq(checkins.patientId, patientId)).orderBy(asc(checkins.createdAt)),
     db
-      .select({ checkinId: answers.checkinId, questionId: answers.questionId, value: answers.value, answeredAt: answers.answeredAt, revision: answers.revision })
+      .select({
+        checkinId: answers.checkinId,
+        questionId: answers.questionId,
+        value: answers.value,
+        answeredAt: answers.answeredAt,
+        revision: answers.revision,
+      })
       .from(answers)
       .innerJoin(checkins, eq(checkins.id, answers.checkinId))
       .where(and(eq(checkins.patientId, patientId), eq(answers.status, 'current')))
       .orderBy(asc(answers.answeredAt)),
     db.select().from(escalations).where(eq(escalations.patientId, patientId)).orderBy(asc(escalations.createdAt)),
     db
-      .select({ id: attachments.id, checkinId: attachments.checkinId, questionId: attachments.questionId, contentType: attachments.contentType, size: attachments.size, createdAt: attachments.createdAt })
+      .select({
+        id: attachments.id,
+        checkinId: attachments.checkinId,
+        questionId: attachments.questionId,
+        contentType: attachments.contentType,
+        size: attachments.size,
+        createdAt: attachments.createdAt,
+      })
       .from(attachments)
       .where(eq(attachments.patientId, patientId))
       .orderBy(asc(attachments.createdAt)),

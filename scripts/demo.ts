@@ -82,7 +82,12 @@ async function main(): Promise<void> {
     const visite = await startVisite(config, createLogger('warn'));
     /** A single-use sign-in link to the web app for Dr. Berg (no identity provider in the demo). */
     webLink = async (base: string, orgId: string) => {
-      const { token } = await createLoginLink(visite.database.db, { orgId, name: 'Dr. Berg', roles: ['clinician', 'org_admin', 'flow_author', 'flow_reviewer'], lifetimeMs: 60 * 60_000 });
+      const { token } = await createLoginLink(visite.database.db, {
+        orgId,
+        name: 'Dr. Berg',
+        roles: ['clinician', 'org_admin', 'flow_author', 'flow_reviewer'],
+        lifetimeMs: 60 * 60_000,
+      });
       return `${base}/app/auth/link?token=${token}`;
     };
     stack.push(() => visite.stop());
@@ -94,8 +99,15 @@ async function main(): Promise<void> {
     const doctorUser = await registerUser(synapse, 'dr.berg', 'demo-doctor-password');
     const doctor = new TestClient(synapse.url, doctorUser.userId, doctorUser.accessToken);
     const org = await createOrganisation(visite.database.db, { name: 'Demo-Klinik' });
-    const [clinician] = await visite.database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: doctorUser.userId, displayName: 'Dr. Berg', roles: ['clinician'] }).returning();
-    const { room_id: teamRoom } = await doctor.request<{ room_id: string }>('POST', '/createRoom', { preset: 'private_chat', name: 'Station 3 – Chirurgie', invite: [bot.userId] });
+    const [clinician] = await visite.database.db
+      .insert(clinicians)
+      .values({ orgId: org.id, matrixUserId: doctorUser.userId, displayName: 'Dr. Berg', roles: ['clinician'] })
+      .returning();
+    const { room_id: teamRoom } = await doctor.request<{ room_id: string }>('POST', '/createRoom', {
+      preset: 'private_chat',
+      name: 'Station 3 – Chirurgie',
+      invite: [bot.userId],
+    });
     await doctor.waitForJoin(teamRoom, bot.userId);
     const [team] = await visite.database.db.insert(careTeams).values({ orgId: org.id, name: 'Station 3', roomId: teamRoom, language: 'de' }).returning();
     await visite.database.db.insert(careTeamMembers).values({ careTeamId: team!.id, clinicianId: clinician!.id });
@@ -104,11 +116,20 @@ async function main(): Promise<void> {
     step('The hospital system enrolls the patient over the REST API');
     const key = (await createApiKey(visite.database.db, org.id, 'KIS', ['integration'])).secret;
     const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${visite.httpUrl}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      const res = await fetch(`${visite.httpUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
       return (await res.json()) as any;
     };
     // The patient's phone: matrix-js-sdk with its own Rust crypto, online before the bot writes.
-    const patient = await E2eeClient.start({ baseUrl: synapse.url, userId: patientUser.userId, accessToken: patientUser.accessToken, deviceId: patientUser.deviceId });
+    const patient = await E2eeClient.start({
+      baseUrl: synapse.url,
+      userId: patientUser.userId,
+      accessToken: patientUser.accessToken,
+      deviceId: patientUser.deviceId,
+    });
     stack.push(() => patient.stop());
     const patientRecord = await api('POST', '/v1/patients', { matrixUserId: patientUser.userId, language: 'de', displayName: 'Erika Muster' });
     const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
@@ -157,9 +178,16 @@ async function main(): Promise<void> {
     const records = await recordsOf(visite.database.db, patientUser.userId);
     say(`  check-ins: ${records.checkins.map((c) => c.status).join(', ')}`);
     for (const answer of records.answers) say(`  answer   ${answer.questionId.padEnd(12)} ${JSON.stringify(answer.value)}`);
-    for (const e of records.escalations) say(`  alert    ${e.severity.padEnd(7)} ${e.kind}${e.ruleId ? ` ${e.ruleId}` : ''}${e.acknowledgedBy ? ` — acknowledged by ${e.acknowledgedBy}` : ''}`);
+    for (const e of records.escalations)
+      say(`  alert    ${e.severity.padEnd(7)} ${e.kind}${e.ruleId ? ` ${e.ruleId}` : ''}${e.acknowledgedBy ? ` — acknowledged by ${e.acknowledgedBy}` : ''}`);
     const observations = await api('GET', `/fhir/R4/Observation?patient=${patientRecord.id}`);
-    say(`  GET /fhir/R4/Observation?patient=… → Bundle with ${observations.total} Observations, e.g. ${observations.entry.map((x: { resource: { code: { text?: string }; valueQuantity?: { value: number; unit: string } } }) => x.resource).filter((o: { valueQuantity?: unknown }) => o.valueQuantity).map((o: { code: { text?: string }; valueQuantity?: { value: number; unit: string } }) => `${o.valueQuantity!.value} ${o.valueQuantity!.unit}`).join(', ')}`);
+    say(
+      `  GET /fhir/R4/Observation?patient=… → Bundle with ${observations.total} Observations, e.g. ${observations.entry
+        .map((x: { resource: { code: { text?: string }; valueQuantity?: { value: number; unit: string } } }) => x.resource)
+        .filter((o: { valueQuantity?: unknown }) => o.valueQuantity)
+        .map((o: { code: { text?: string }; valueQuantity?: { value: number; unit: string } }) => `${o.valueQuantity!.value} ${o.valueQuantity!.unit}`)
+        .join(', ')}`,
+    );
     if (!records.escalations.some((e) => e.severity === 'urgent' && e.acknowledgedAt)) throw new Error('the urgent alert was not acknowledged');
 
     if (process.env['CI'] === 'true') {
@@ -170,7 +198,9 @@ async function main(): Promise<void> {
       say('  (single use; with CI=true the server has stopped — run npm run demo without CI to use it)');
       return;
     }
-    step(`Serving. Homeserver ${synapse.url}, Visite ${visite.httpUrl}. Log in as ${patientUser.userId} with any Matrix client and write to the bot. Ctrl-C stops.`);
+    step(
+      `Serving. Homeserver ${synapse.url}, Visite ${visite.httpUrl}. Log in as ${patientUser.userId} with any Matrix client and write to the bot. Ctrl-C stops.`,
+    );
     step(`Sign in to the care team's web app as Dr. Berg (single use, 60 minutes): ${await webLink(visite.httpUrl, org.id)}`);
     await new Promise<void>((resolveStop) => {
       process.once('SIGINT', () => resolveStop());

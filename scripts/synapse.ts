@@ -38,7 +38,12 @@ function run(cmd: string, args: string[], what: string): void {
 }
 
 function lastLines(text: string, n: number): string {
-  return text.trim().split('\n').filter((l) => !l.startsWith('WARNING: Location')).slice(-n).join('\n');
+  return text
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('WARNING: Location'))
+    .slice(-n)
+    .join('\n');
 }
 
 /** Installs the pinned Synapse into the cached virtualenv unless it is already there. */

@@ -57,7 +57,9 @@ export const matrixWhoami: Whoami = async (homeserverUrl, accessToken) => {
     await res.body?.cancel();
     return { kind: 'rejected' };
   }
-  const body = res.ok ? ((await res.json().catch(() => undefined)) as { user_id?: unknown; device_id?: unknown } | undefined) : (await res.body?.cancel(), undefined);
+  const body = res.ok
+    ? ((await res.json().catch(() => undefined)) as { user_id?: unknown; device_id?: unknown } | undefined)
+    : (await res.body?.cancel(), undefined);
   if (!res.ok || typeof body?.user_id !== 'string') return { kind: 'not_matrix', status: res.status };
   return { kind: 'ok', userId: body.user_id, deviceId: typeof body.device_id === 'string' ? body.device_id : null };
 };

@@ -8,7 +8,6 @@ import { isMatrixInviter, isMatrixUserId } from '../core/matrix-id.ts';
 /** The flows shipped with Visite: deployed by default, and the templates organisations copy into their catalog. */
 export const DEFAULT_FLOWS_DIR = fileURLToPath(new URL('../flows/', import.meta.url));
 
-
 const httpUrl = (example: string) =>
   z
     .string({ error: `required: an http(s) URL, e.g. ${example}` })
@@ -35,7 +34,7 @@ export const configSchema = z
   .object({
     VISITE_HOMESERVER_URL: httpUrl('http://127.0.0.1:8008'),
     VISITE_BOT_USER_ID: z
-      .string({ error: 'required: the bot\'s Matrix user id, e.g. @visite:example.org' })
+      .string({ error: "required: the bot's Matrix user id, e.g. @visite:example.org" })
       .refine(isMatrixUserId, { error: 'expected a Matrix user id (at most 255 bytes, port at most 65535), e.g. @visite:example.org' }),
     VISITE_BOT_PASSWORD: z.string().min(1, { error: 'must not be empty' }).optional(),
     VISITE_BOT_ACCESS_TOKEN: z.string().min(1, { error: 'must not be empty' }).optional(),
@@ -60,7 +59,7 @@ export const configSchema = z
       .number({ error: 'expected milliseconds, e.g. 15000' })
       .int({ error: 'expected milliseconds, e.g. 15000' })
       .min(1_000, { error: 'expected at least 1000 ms' })
-      .max(120_000, { error: 'expected at most 120000 ms (a dead instance\'s accounts wait this long)' })
+      .max(120_000, { error: "expected at most 120000 ms (a dead instance's accounts wait this long)" })
       .default(15_000),
     VISITE_BOT_ACCOUNTS: z.enum(['all', 'environment'], { error: 'expected all or environment' }).default('all'),
     VISITE_ROOM_CREATION_CONCURRENCY: z.coerce
@@ -123,7 +122,7 @@ export const configSchema = z
     VISITE_WEB_SECURE_COOKIES: z.enum(['auto', 'true', 'false'], { error: 'expected auto, true or false' }).default('auto'),
     VISITE_CRYPTO_PASSPHRASE: z
       .string()
-      .min(12, { error: 'expected a passphrase of at least 12 characters (it encrypts the bot\'s end-to-end encryption keys)' })
+      .min(12, { error: "expected a passphrase of at least 12 characters (it encrypts the bot's end-to-end encryption keys)" })
       .optional(),
     VISITE_CRYPTO_STORE_DIR: z.string().min(1).optional(),
     VISITE_SECRET_KEY: z
@@ -152,13 +151,21 @@ export const configSchema = z
   })
   .superRefine((value, ctx) => {
     if (value.VISITE_OIDC_ISSUER && !value.VISITE_OIDC_AUDIENCE) {
-      ctx.addIssue({ code: 'custom', path: ['VISITE_OIDC_AUDIENCE'], message: 'required with VISITE_OIDC_ISSUER: the audience your tokens are issued for, e.g. visite-api' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['VISITE_OIDC_AUDIENCE'],
+        message: 'required with VISITE_OIDC_ISSUER: the audience your tokens are issued for, e.g. visite-api',
+      });
     }
     if (value.VISITE_OIDC_CLIENT_ID && !value.VISITE_OIDC_ISSUER) {
-      ctx.addIssue({ code: 'custom', path: ['VISITE_OIDC_ISSUER'], message: 'required with VISITE_OIDC_CLIENT_ID: the identity provider the web app signs in with' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['VISITE_OIDC_ISSUER'],
+        message: 'required with VISITE_OIDC_CLIENT_ID: the identity provider the web app signs in with',
+      });
     }
     if (!value.VISITE_BOT_PASSWORD && !value.VISITE_BOT_ACCESS_TOKEN) {
-      ctx.addIssue({ code: 'custom', path: ['VISITE_BOT_PASSWORD'], message: 'required: the bot account\'s password (or set VISITE_BOT_ACCESS_TOKEN)' });
+      ctx.addIssue({ code: 'custom', path: ['VISITE_BOT_PASSWORD'], message: "required: the bot account's password (or set VISITE_BOT_ACCESS_TOKEN)" });
     }
   });
 
@@ -257,7 +264,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxFlowBytes: c.VISITE_MAX_FLOW_BYTES,
     schedulerCron: c.VISITE_SCHEDULER_CRON === 'off' ? false : c.VISITE_SCHEDULER_CRON,
     instance: {
-      id: c.VISITE_INSTANCE_ID ?? `${hostname().replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 60)}-${process.pid}-${randomBytes(3).toString('hex')}`,
+      id:
+        c.VISITE_INSTANCE_ID ??
+        `${hostname()
+          .replace(/[^A-Za-z0-9._:-]/g, '-')
+          .slice(0, 60)}-${process.pid}-${randomBytes(3).toString('hex')}`,
       leaseTtlMs: c.VISITE_LEASE_TTL_MS,
       roomCreationConcurrency: c.VISITE_ROOM_CREATION_CONCURRENCY,
       accounts: c.VISITE_BOT_ACCOUNTS,

@@ -28,7 +28,10 @@ try {
   let stopping = false;
   // The bot connects in the background; a crypto store it may not open (wrong passphrase) ends the process.
   visite.botStarted.catch((error: unknown) => {
-    logger.error('start-up failed', { error: error instanceof Error ? error.name : typeof error, reason: error instanceof Error ? error.message.slice(0, 300) : '' });
+    logger.error('start-up failed', {
+      error: error instanceof Error ? error.name : typeof error,
+      reason: error instanceof Error ? error.message.slice(0, 300) : '',
+    });
     void visite.stop().finally(() => process.exit(1));
   });
   const shutdown = (signal: string) => {
@@ -44,6 +47,9 @@ try {
   process.on('SIGINT', () => shutdown('SIGINT'));
 } catch (error) {
   // Start-up errors come from our own adapters (database, HTTP bind), not from patient data.
-  logger.error('start-up failed', { error: error instanceof Error ? error.name : typeof error, reason: error instanceof Error ? error.message.slice(0, 300) : '' });
+  logger.error('start-up failed', {
+    error: error instanceof Error ? error.name : typeof error,
+    reason: error instanceof Error ? error.message.slice(0, 300) : '',
+  });
   process.exit(1);
 }

@@ -145,12 +145,18 @@ async function takeSnapshot(db: Db, at: Date): Promise<Snapshot> {
     db.select({ status: checkins.status, n: count() }).from(checkins).groupBy(checkins.status),
     db.select({ n: count() }).from(answers),
     db.select({ severity: escalations.severity, n: count() }).from(escalations).groupBy(escalations.severity),
-    db.select({ at: min(outbox.createdAt) }).from(outbox).where(eq(outbox.status, 'pending')),
+    db
+      .select({ at: min(outbox.createdAt) })
+      .from(outbox)
+      .where(eq(outbox.status, 'pending')),
     db
       .select({ at: min(scheduledCheckins.dueAt) })
       .from(scheduledCheckins)
       .where(and(eq(scheduledCheckins.status, 'pending'), lte(scheduledCheckins.dueAt, at))),
-    db.select({ n: count() }).from(outbox).where(and(eq(outbox.status, 'failed'), gt(outbox.createdAt, day))),
+    db
+      .select({ n: count() })
+      .from(outbox)
+      .where(and(eq(outbox.status, 'failed'), gt(outbox.createdAt, day))),
     db
       .select({ n: count() })
       .from(escalations)

@@ -44,7 +44,13 @@ async function expired(db: Db, now: Date, limit: number, skip: string[]): Promis
        where ${enrollments.patientId} = ${patients.id} and ${scheduledCheckins.status} = 'pending')
   )`;
   const cutoff = sql`${now.toISOString()}::timestamptz - make_interval(days => ${organisations.retentionDays})`;
-  const notSkipped = skip.length > 0 ? sql`and ${patients.id} not in (${sql.join(skip.map((id) => sql`${id}::uuid`), sql`, `)})` : sql``;
+  const notSkipped =
+    skip.length > 0
+      ? sql`and ${patients.id} not in (${sql.join(
+          skip.map((id) => sql`${id}::uuid`),
+          sql`, `,
+        )})`
+      : sql``;
   return db
     .select({ id: patients.id, orgId: patients.orgId })
     .from(patients)

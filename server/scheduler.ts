@@ -69,7 +69,10 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
         logger: {
           info: () => {},
           debug: () => {},
-          warn: (message) => log.warn('scheduler tick', { notice: message.startsWith('task still running') ? 'overlap' : message.startsWith('missed execution') ? 'missed' : 'other' }),
+          warn: (message) =>
+            log.warn('scheduler tick', {
+              notice: message.startsWith('task still running') ? 'overlap' : message.startsWith('missed execution') ? 'missed' : 'other',
+            }),
           error: (message) => log.error('scheduler tick failed', message instanceof Error ? errorFields(message) : {}),
         },
       },

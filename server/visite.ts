@@ -121,7 +121,10 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
     const environmentAccount = await ensureEnvironmentAccount(db, secrets, {
       homeserverUrl: config.homeserverUrl,
       userId: config.bot.userId,
-      credentials: { ...(config.bot.password ? { password: config.bot.password } : {}), ...(config.bot.accessToken ? { accessToken: config.bot.accessToken } : {}) },
+      credentials: {
+        ...(config.bot.password ? { password: config.bot.password } : {}),
+        ...(config.bot.accessToken ? { accessToken: config.bot.accessToken } : {}),
+      },
       displayName: config.bot.displayName,
       allowedInviters: config.allowedInviters,
     });
@@ -262,7 +265,13 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
       ...(client && config.oidc
         ? {
             oidc: {
-              client: createOidcClient({ issuer: config.oidc.issuer, clientId: client.clientId, ...(client.clientSecret ? { clientSecret: client.clientSecret } : {}), scopes: client.scopes, ...(config.oidc.jwksUrl ? { jwksUrl: config.oidc.jwksUrl } : {}) }),
+              client: createOidcClient({
+                issuer: config.oidc.issuer,
+                clientId: client.clientId,
+                ...(client.clientSecret ? { clientSecret: client.clientSecret } : {}),
+                scopes: client.scopes,
+                ...(config.oidc.jwksUrl ? { jwksUrl: config.oidc.jwksUrl } : {}),
+              }),
               get redirectUrl() {
                 return client.redirectUrl ?? `${links.publicUrl}/app/auth/callback`;
               },

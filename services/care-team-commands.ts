@@ -81,7 +81,10 @@ export function createCareTeamCommands(options: CareTeamCommandOptions): CareTea
       case 'resume': {
         if (patient.monitoring === 'stopped') return { text: t('cannotResume', { patient: name }) };
         await setMonitoring(tx, patient.id, command.type === 'pause' ? 'paused' : 'active', now);
-        return { text: t(command.type === 'pause' ? 'paused' : 'resumed', { patient: name }), audit: { action: `careteam.monitoring.${command.type}`, patientId: patient.id } };
+        return {
+          text: t(command.type === 'pause' ? 'paused' : 'resumed', { patient: name }),
+          audit: { action: `careteam.monitoring.${command.type}`, patientId: patient.id },
+        };
       }
     }
   }

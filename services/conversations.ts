@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { beginCheckin, continueInChat, turn, welcome, type CheckinView, type PatientInput, type PatientView, type TurnResult } from '../core/conversation/turn.ts';
+import {
+  beginCheckin,
+  continueInChat,
+  turn,
+  welcome,
+  type CheckinView,
+  type PatientInput,
+  type PatientView,
+  type TurnResult,
+} from '../core/conversation/turn.ts';
 import type { Vocabulary } from '../core/conversation/vocabulary.ts';
 import { HISTORY_LIMIT, historyFromRows, trendConditions, trendQuestionIds } from '../core/engine/history.ts';
 import type { ConversationState, History } from '../core/engine/types.ts';
@@ -30,7 +39,17 @@ import {
 import { teamOfPatient } from '../db/care-teams.ts';
 import type { Db, Tx } from '../db/database.ts';
 import { storeRecords, storeResource } from '../db/fhir.ts';
-import { closeFormDelivery, createFormDelivery, dueFormFallbacks, formDeliveryById, formDeliveryOfCheckin, formDeliveryOfEvent, lockOpenFormDelivery, markFormSent, type FormDelivery } from '../db/forms.ts';
+import {
+  closeFormDelivery,
+  createFormDelivery,
+  dueFormFallbacks,
+  formDeliveryById,
+  formDeliveryOfCheckin,
+  formDeliveryOfEvent,
+  lockOpenFormDelivery,
+  markFormSent,
+  type FormDelivery,
+} from '../db/forms.ts';
 import { claimInboundEvent } from '../db/inbound-events.ts';
 import { enqueue } from '../db/outbox.ts';
 import { startableFlow, withTeamThresholds, type FlowCatalog } from './flows.ts';
@@ -100,7 +119,13 @@ export interface Conversations {
    * starts the check-in atomically). The caller wakes the outbox after its commit.
    * `version`: an enrollment's pinned flow version (used while it is published).
    */
-  startCheckinInTx(tx: Tx, patientId: string, flowId: string, now: Date, options?: { enrollmentId?: string; version?: string | null }): Promise<{ checkinId: string; status: string }>;
+  startCheckinInTx(
+    tx: Tx,
+    patientId: string,
+    flowId: string,
+    now: Date,
+    options?: { enrollmentId?: string; version?: string | null },
+  ): Promise<{ checkinId: string; status: string }>;
   isPatientRoom(roomId: string, sender: string): Promise<boolean>;
   /** A patient message that could not be decrypted: ask them, once, to send it again. */
   askToResend(event: { eventId: string; roomId: string; sender: string }): Promise<HandleOutcome>;
@@ -177,11 +202,21 @@ export function createConversations(options: ConversationOptions): Conversations
   async function loadHistory(tx: Tx, patientId: string, flow: Flow, currentCheckinId: string): Promise<History | undefined> {
     const questionIds = trendQuestionIds(flow);
     if (questionIds.length === 0) return undefined;
-    return historyFromRows(await earlierAnswers(tx, { patientId, flowId: flow.id, questionIds, excludeCheckinId: currentCheckinId, perQuestion: HISTORY_LIMIT }));
+    return historyFromRows(
+      await earlierAnswers(tx, { patientId, flowId: flow.id, questionIds, excludeCheckinId: currentCheckinId, perQuestion: HISTORY_LIMIT }),
+    );
   }
 
   /** Stores what a turn decided, and the clinical record of every turn that changed answers or ended the check-in. */
-  async function apply(tx: Tx, patient: PatientRow, checkin: { row: CheckinRow; flow: Flow } | undefined, result: TurnResult, sourceEventId: string | null, now: Date, file?: StoredFile) {
+  async function apply(
+    tx: Tx,
+    patient: PatientRow,
+    checkin: { row: CheckinRow; flow: Flow } | undefined,
+    result: TurnResult,
+    sourceEventId: string | null,
+    now: Date,
+    file?: StoredFile,
+  ) {
     await applyTurn(tx, { patient, checkin: checkin?.row, result, sourceEventId, now, ...(file ? { file } : {}) });
     const state = result.checkin?.state;
     const completed = result.events.some((e) => e.type === 'engine' && e.event.type === 'completed');
@@ -222,7 +257,14 @@ export function createConversations(options: ConversationOptions): Conversations
       },
     ]);
     // Until it is sent the wait has not begun; a form stuck that long (homeserver down) is given up too.
-    await createFormDelivery(tx, { id: deliveryId, checkinId: checkin.row.id, patientId: patient.id, roomId: patient.roomId!, outboxId: outboxId!, fallbackAt: new Date(now.getTime() + 2 * forms.waitMs) });
+    await createFormDelivery(tx, {
+      id: deliveryId,
+      checkinId: checkin.row.id,
+      patientId: patient.id,
+      roomId: patient.roomId!,
+      outboxId: outboxId!,
+      fallbackAt: new Date(now.getTime() + 2 * forms.waitMs),
+    });
   }
 
   /** A completed check-in as a `de.gematik.fhir` QuestionnaireResponse in the care team's room, where the team wants it. */
@@ -231,9 +273,15 @@ export function createConversations(options: ConversationOptions): Conversations
     const team = await teamOfPatient(tx, patient.id);
     if (!team?.roomId || !team.postFhirResponses) return;
     const lang: Language = isLanguage(team.language) ? team.language : 'de';
-    const head = translator(lang)('checkinCompleted', { ns: 'alerts', title: localize(flow.title, lang), patient: `${patient.displayName ?? '—'} (#${patient.id.slice(0, 8)})` });
+    const head = translator(lang)('checkinCompleted', {
+      ns: 'alerts',
+      title: localize(flow.title, lang),
+      patient: `${patient.displayName ?? '—'} (#${patient.id.slice(0, 8)})`,
+    });
     const lines = (summaryMessage(flow, state, lang)?.text ?? '').split('\n').slice(1);
-    await enqueue(tx, team.roomId, [{ type: 'fhir', structure: FORM_DATA, resource: JSON.stringify(qr), fileName: `${flow.id}-response.json`, text: [head, ...lines].join('\n') }]);
+    await enqueue(tx, team.roomId, [
+      { type: 'fhir', structure: FORM_DATA, resource: JSON.stringify(qr), fileName: `${flow.id}-response.json`, text: [head, ...lines].join('\n') },
+    ]);
   }
 
   const patientLanguage = (patient: PatientRow): Language => (isLanguage(patient.language) ? patient.language : 'de');
@@ -241,7 +289,12 @@ export function createConversations(options: ConversationOptions): Conversations
   /** The processing status for a patient's event, in their language, plus the technical messages (rules) for their client. */
   function statusFor(patient: PatientRow, relatesTo: string, status: 'success' | 'error', key: string, vars: Record<string, string>, details: StatusMessage[]) {
     const text = translator(patientLanguage(patient))(`form.status.${key}`, vars);
-    return { type: 'status' as const, relatesTo, status, messages: [{ type: status === 'success' ? ('info' as const) : ('error' as const), text }, ...details] };
+    return {
+      type: 'status' as const,
+      relatesTo,
+      status,
+      messages: [{ type: status === 'success' ? ('info' as const) : ('error' as const), text }, ...details],
+    };
   }
 
   async function fallBack(tx: Tx, delivery: FormDelivery, reason: FallbackReason | 'invalid', now: Date): Promise<boolean> {
@@ -260,7 +313,14 @@ export function createConversations(options: ConversationOptions): Conversations
     if (!patient) throw new Error(`no patient ${patientId}`);
     const flow = await startableFlow(flows, patient.orgId, flowId, startOptions.version, tx);
     if (!flow) throw new UnknownFlowError(`no published flow with id "${flowId}"`);
-    const row = await openCheckin(tx, { patientId, enrollmentId: startOptions.enrollmentId ?? null, flowId: flow.id, flowVersion: flow.version, flowVersionId: flow.catalog.versionId, now });
+    const row = await openCheckin(tx, {
+      patientId,
+      enrollmentId: startOptions.enrollmentId ?? null,
+      flowId: flow.id,
+      flowVersion: flow.version,
+      flowVersionId: flow.catalog.versionId,
+      now,
+    });
     const result = beginCheckin(patientView(patient), { flow, status: 'pending', state: null }, now);
     await apply(tx, patient, { row, flow }, result, null, now);
     return { checkinId: row.id, status: result.checkin?.status ?? 'pending' };
@@ -293,7 +353,9 @@ export function createConversations(options: ConversationOptions): Conversations
         const { patient, checkin } = locked;
         const view = await checkinView(tx, patient, checkin);
         const input: PatientInput =
-          event.input.type === 'text' && event.editOf && event.editOf === checkin?.lastAnswerEventId ? { type: 'correction', text: event.input.text } : event.input;
+          event.input.type === 'text' && event.editOf && event.editOf === checkin?.lastAnswerEventId
+            ? { type: 'correction', text: event.input.text }
+            : event.input;
         const result = turn(patientView(patient), view, input, vocabulary, now);
         const file = event.file && result.attachment === 'answer' && view?.state?.current ? { ...event.file, questionId: view.state.current } : event.file;
         await apply(tx, patient, view && checkin ? { row: checkin, flow: view.flow } : undefined, result, event.eventId, now, file);
@@ -329,9 +391,19 @@ export function createConversations(options: ConversationOptions): Conversations
         const reading =
           event.resource === undefined
             ? ({ ok: false, problems: [{ rule: 'fhir.json de.gematik.fhir.file', message: event.unreadable ?? 'the resource could not be read' }] } as const)
-            : readFormResponse(view.flow, event.resource, { structure: event.structure, patientId: patient.id, matrixUserId: event.sender, notBefore: checkin.createdAt });
+            : readFormResponse(view.flow, event.resource, {
+                structure: event.structure,
+                patientId: patient.id,
+                matrixUserId: event.sender,
+                notBefore: checkin.createdAt,
+              });
         if (!reading.ok) {
-          await reply('error', 'refused', {}, reading.problems.map((p) => ({ type: 'error', text: `${p.rule}: ${p.message}` })));
+          await reply(
+            'error',
+            'refused',
+            {},
+            reading.problems.map((p) => ({ type: 'error', text: `${p.rule}: ${p.message}` })),
+          );
           if (delivery) await closeFormDelivery(tx, delivery.id, 'fallback', 'invalid', now);
           await apply(tx, patient, { row: checkin, flow: view.flow }, continueInChat(patientView(patient), view, 'invalid', now), event.eventId, now);
           return 'handled';

@@ -11,7 +11,18 @@ import type { Flow } from '../core/flow/model.ts';
 import { checkThresholds } from '../core/flow/thresholds.ts';
 import { teamThresholdsFor } from '../db/care-teams.ts';
 import type { Db, Tx } from '../db/database.ts';
-import { deleteVersion, draftOf, ensureFlowRow, flowRow, insertVersion, newestOwnRelease, openCheckinsOn, ownRelease, updateVersion, type FlowVersionRow } from '../db/flows.ts';
+import {
+  deleteVersion,
+  draftOf,
+  ensureFlowRow,
+  flowRow,
+  insertVersion,
+  newestOwnRelease,
+  openCheckinsOn,
+  ownRelease,
+  updateVersion,
+  type FlowVersionRow,
+} from '../db/flows.ts';
 import type { Catalog, FlowFile } from './flows.ts';
 
 /**
@@ -68,7 +79,13 @@ export interface Published {
 
 export interface FlowAuthoring {
   /** Creates or replaces the flow's draft from text; `create`: the flow must be new to the organisation. */
-  saveDraft(orgId: string, flowId: string, text: string, actor: Actor, options?: { create?: boolean; transcripts?: string; label?: string }): Promise<SavedDraft>;
+  saveDraft(
+    orgId: string,
+    flowId: string,
+    text: string,
+    actor: Actor,
+    options?: { create?: boolean; transcripts?: string; label?: string },
+  ): Promise<SavedDraft>;
   /** A new flow from a template: its text and golden transcripts, as the organisation's draft. */
   fromTemplate(orgId: string, templateId: string, actor: Actor): Promise<SavedDraft>;
   saveTranscripts(orgId: string, flowId: string, text: string, actor: Actor): Promise<FlowVersionRow>;
@@ -128,34 +145,86 @@ export function createFlowAuthoring(options: AuthoringOptions): FlowAuthoring {
 
   async function thresholdProblems(orgId: string, flow: Flow, ex: Db | Tx = db): Promise<ThresholdProblem[]> {
     const teams = await teamThresholdsFor(ex, orgId, flow.id);
-    return teams.flatMap((team) => checkThresholds(flow, team.overrides).map((p) => ({ careTeamId: team.id, careTeamName: team.name, ruleId: p.ruleId, message: p.message })));
+    return teams.flatMap((team) =>
+      checkThresholds(flow, team.overrides).map((p) => ({ careTeamId: team.id, careTeamName: team.name, ruleId: p.ruleId, message: p.message })),
+    );
   }
 
-  async function saveDraft(orgId: string, flowId: string, text: string, actor: Actor, saveOptions: { create?: boolean; transcripts?: string; label?: string } = {}): Promise<SavedDraft> {
+  async function saveDraft(
+    orgId: string,
+    flowId: string,
+    text: string,
+    actor: Actor,
+    saveOptions: { create?: boolean; transcripts?: string; label?: string } = {},
+  ): Promise<SavedDraft> {
     return db.transaction(async (tx) => {
       const flowRef = (await ensureFlowRow(tx, orgId, flowId)).id;
       await flowRow(tx, orgId, flowId, { lock: true });
       const existing = await draftOf(tx, orgId, flowId, { lock: true });
       const released = await newestOwnRelease(tx, orgId, flowId);
-      if (saveOptions.create && (existing || released)) throw new CatalogError('conflict', `your organisation already has a flow "${flowId}"; change its draft with PUT /v1/flows/${flowId}/draft`);
+      if (saveOptions.create && (existing || released))
+        throw new CatalogError('conflict', `your organisation already has a flow "${flowId}"; change its draft with PUT /v1/flows/${flowId}/draft`);
       const compiled = catalog.compileText(text, flowRef, { incompleteTexts: true, label: saveOptions.label ?? `${flowId}.yaml` });
       if (!compiled.ok) throw invalid(`the flow has ${compiled.issues.length} problem(s)`, compiled.issues, sourceOf(compiled, text));
       const { flow, source } = compiled;
-      const located = (path: (string | number)[], message: string, hint: string) => ({ ...issue('invalid-value', path, message, hint), file: saveOptions.label ?? `${flowId}.yaml`, ...positionIn(text, path) });
-      if (flow.id !== flowId) throw invalid('the flow id does not match the address', [located(['id'], `id "${flow.id}" differs from the flow "${flowId}" this draft is for`, `write \`id: ${flowId}\`, or send it to /v1/flows/${flow.id}/draft`)]);
+      const located = (path: (string | number)[], message: string, hint: string) => ({
+        ...issue('invalid-value', path, message, hint),
+        file: saveOptions.label ?? `${flowId}.yaml`,
+        ...positionIn(text, path),
+      });
+      if (flow.id !== flowId)
+        throw invalid('the flow id does not match the address', [
+          located(
+            ['id'],
+            `id "${flow.id}" differs from the flow "${flowId}" this draft is for`,
+            `write \`id: ${flowId}\`, or send it to /v1/flows/${flow.id}/draft`,
+          ),
+        ]);
       if (source.url !== undefined) {
-        throw invalid('an organisation\'s flow has its canonical URL from this server', [located(['url'], '`url` is set by Visite for your organisation\'s flows', `remove \`url:\`; the Questionnaire's URL will be ${catalog.canonicalUrl(flowRef)}`)]);
+        throw invalid("an organisation's flow has its canonical URL from this server", [
+          located(
+            ['url'],
+            "`url` is set by Visite for your organisation's flows",
+            `remove \`url:\`; the Questionnaire's URL will be ${catalog.canonicalUrl(flowRef)}`,
+          ),
+        ]);
       }
       if (await ownRelease(tx, orgId, flowId, flow.version)) {
-        throw invalid('this version was published before', [located(['version'], `version ${flow.version} of "${flowId}" is already published, and a published version never changes`, 'give the draft a new `version:`, e.g. one with the last number raised')]);
+        throw invalid('this version was published before', [
+          located(
+            ['version'],
+            `version ${flow.version} of "${flowId}" is already published, and a published version never changes`,
+            'give the draft a new `version:`, e.g. one with the last number raised',
+          ),
+        ]);
       }
       const now = new Date();
       const authors = [...new Set([...(existing?.authors ?? []), actor])];
       // A new draft keeps the flow's golden transcripts (of its newest version) unless it brings its own.
       const transcripts = saveOptions.transcripts ?? existing?.transcripts ?? released?.transcripts ?? null;
       const row = existing
-        ? await updateVersion(tx, existing.id, { version: flow.version, source: text, transcripts, status: 'draft', authors, updatedAt: now, submittedBy: null, submittedAt: null })
-        : await insertVersion(tx, { flowRef, orgId, flowId, version: flow.version, status: 'draft', source: text, transcripts, authors, createdAt: now, updatedAt: now });
+        ? await updateVersion(tx, existing.id, {
+            version: flow.version,
+            source: text,
+            transcripts,
+            status: 'draft',
+            authors,
+            updatedAt: now,
+            submittedBy: null,
+            submittedAt: null,
+          })
+        : await insertVersion(tx, {
+            flowRef,
+            orgId,
+            flowId,
+            version: flow.version,
+            status: 'draft',
+            source: text,
+            transcripts,
+            authors,
+            createdAt: now,
+            updatedAt: now,
+          });
       return { row, flow, warnings: compiled.warnings, missingTexts: missingTexts(compiled.warnings, source), created: !existing };
     });
   }
@@ -181,15 +250,31 @@ export function createFlowAuthoring(options: AuthoringOptions): FlowAuthoring {
     async fromTemplate(orgId, templateId, actor) {
       const template = templates.get(templateId);
       if (!template) throw new CatalogError('not_found', 'no such template');
-      return saveDraft(orgId, template.flow.id, template.source, actor, { create: true, label: template.file, ...(template.transcripts !== undefined ? { transcripts: template.transcripts } : {}) });
+      return saveDraft(orgId, template.flow.id, template.source, actor, {
+        create: true,
+        label: template.file,
+        ...(template.transcripts !== undefined ? { transcripts: template.transcripts } : {}),
+      });
     },
 
     async saveTranscripts(orgId, flowId, text, actor) {
       const parsed = parseTranscripts(text);
-      if (!parsed.ok) throw new CatalogError('invalid', 'the transcripts are malformed', { issues: [], missingTexts: [], transcriptProblems: parsed.problems satisfies TranscriptProblem[] });
+      if (!parsed.ok)
+        throw new CatalogError('invalid', 'the transcripts are malformed', {
+          issues: [],
+          missingTexts: [],
+          transcriptProblems: parsed.problems satisfies TranscriptProblem[],
+        });
       return db.transaction(async (tx) => {
         const draft = await lockedDraft(tx, orgId, flowId);
-        return updateVersion(tx, draft.id, { transcripts: text, status: 'draft', authors: [...new Set([...draft.authors, actor])], updatedAt: new Date(), submittedBy: null, submittedAt: null });
+        return updateVersion(tx, draft.id, {
+          transcripts: text,
+          status: 'draft',
+          authors: [...new Set([...draft.authors, actor])],
+          updatedAt: new Date(),
+          submittedBy: null,
+          submittedAt: null,
+        });
       });
     },
 
@@ -219,7 +304,12 @@ export function createFlowAuthoring(options: AuthoringOptions): FlowAuthoring {
         if (draft.status === 'in_review') throw new CatalogError('conflict', `version ${draft.version} of "${flowId}" is already in review`);
         const check = checks(draft);
         refuseFailed(check, 'the draft cannot go to review');
-        const row = await updateVersion(tx, draft.id, { status: 'in_review', submittedBy: actor, submittedAt: new Date(), authors: [...new Set([...draft.authors, actor])] });
+        const row = await updateVersion(tx, draft.id, {
+          status: 'in_review',
+          submittedBy: actor,
+          submittedAt: new Date(),
+          authors: [...new Set([...draft.authors, actor])],
+        });
         return { row, transcripts: check.transcripts };
       });
     },
@@ -227,17 +317,31 @@ export function createFlowAuthoring(options: AuthoringOptions): FlowAuthoring {
     async publish(orgId, flowId, actor) {
       return db.transaction(async (tx) => {
         const draft = await lockedDraft(tx, orgId, flowId);
-        if (draft.status !== 'in_review') throw new CatalogError('conflict', `version ${draft.version} of "${flowId}" is a draft; its author submits it for review first (POST /v1/flows/${flowId}/draft/submit)`);
+        if (draft.status !== 'in_review')
+          throw new CatalogError(
+            'conflict',
+            `version ${draft.version} of "${flowId}" is a draft; its author submits it for review first (POST /v1/flows/${flowId}/draft/submit)`,
+          );
         if (draft.authors.includes(actor) || draft.submittedBy === actor) {
-          throw new CatalogError('four_eyes', 'four-eyes rule: you wrote or submitted this version; another person with the org_admin or flow_reviewer role publishes it');
+          throw new CatalogError(
+            'four_eyes',
+            'four-eyes rule: you wrote or submitted this version; another person with the org_admin or flow_reviewer role publishes it',
+          );
         }
         const check = checks(draft);
         refuseFailed(check, 'the version cannot be published');
-        if (await ownRelease(tx, orgId, flowId, draft.version)) throw new CatalogError('conflict', `version ${draft.version} of "${flowId}" is already published`);
+        if (await ownRelease(tx, orgId, flowId, draft.version))
+          throw new CatalogError('conflict', `version ${draft.version} of "${flowId}" is already published`);
         const previous = await newestOwnRelease(tx, orgId, flowId);
         const row = await updateVersion(tx, draft.id, { status: 'published', publishedBy: actor, publishedAt: new Date() });
         const flow = catalog.compile(row);
-        return { row, flow, transcripts: check.transcripts, thresholdProblems: await thresholdProblems(orgId, flow, tx), previous: previous?.status === 'published' ? previous.version : null };
+        return {
+          row,
+          flow,
+          transcripts: check.transcripts,
+          thresholdProblems: await thresholdProblems(orgId, flow, tx),
+          previous: previous?.status === 'published' ? previous.version : null,
+        };
       });
     },
 

@@ -128,7 +128,12 @@ export async function openFlowCatalog(options: CatalogOptions): Promise<Catalog>
     const result = compileText(row.source, row.flowRef, { label: row.file ?? `${row.flowId}@${row.version}` });
     // Released versions were checked when published; failing now is a bug (or a Visite upgrade that reads them differently).
     if (!result.ok) throw new Error(`stored flow ${row.flowId} ${row.version} does not compile: ${result.issues.map(formatIssue).join('; ')}`);
-    const entry: CatalogEntry = { versionId: row.id, flowRef: row.flowRef, status: row.status === 'retired' ? 'retired' : 'published', origin: row.orgId === null ? 'deployed' : 'organisation' };
+    const entry: CatalogEntry = {
+      versionId: row.id,
+      flowRef: row.flowRef,
+      status: row.status === 'retired' ? 'retired' : 'published',
+      origin: row.orgId === null ? 'deployed' : 'organisation',
+    };
     const flow: CatalogFlow = { ...result.flow, catalog: entry };
     // The status is the one thing of a released version that changes; keep it out of the cache.
     if (compiled.size >= CACHE_LIMIT) {
@@ -183,7 +188,13 @@ export async function openFlowCatalog(options: CatalogOptions): Promise<Catalog>
 }
 
 /** A version to start a check-in on: the pinned one while it is published, else the current one. */
-export async function startableFlow(flows: FlowCatalog, orgId: string, flowId: string, pinned: string | null | undefined, tx?: Tx): Promise<CatalogFlow | undefined> {
+export async function startableFlow(
+  flows: FlowCatalog,
+  orgId: string,
+  flowId: string,
+  pinned: string | null | undefined,
+  tx?: Tx,
+): Promise<CatalogFlow | undefined> {
   if (pinned) {
     const flow = await flows.find(orgId, flowId, pinned, tx);
     if (flow?.catalog.status === 'published') return flow;

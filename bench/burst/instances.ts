@@ -101,7 +101,8 @@ export async function waitReady(instance: Instance, timeoutMs = 120_000): Promis
     const r = await readyz(instance);
     if (r?.code === 200) return r.body;
     last = r?.body ?? last;
-    if (Date.now() > deadline) throw new Error(`instance ${instance.id} not ready after ${timeoutMs / 1000} s: ${JSON.stringify(last)}\n${tail(instance.logPath)}`);
+    if (Date.now() > deadline)
+      throw new Error(`instance ${instance.id} not ready after ${timeoutMs / 1000} s: ${JSON.stringify(last)}\n${tail(instance.logPath)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

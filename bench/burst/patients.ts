@@ -106,9 +106,17 @@ export class PatientDevice {
         else if (req instanceof Crypto.KeysClaimRequest) response = await this.request('POST', '/_matrix/client/v3/keys/claim', req.body);
         else if (req instanceof Crypto.SignatureUploadRequest) response = await this.request('POST', '/_matrix/client/v3/keys/signatures/upload', req.body);
         else if (req instanceof Crypto.ToDeviceRequest)
-          response = await this.request('PUT', `/_matrix/client/v3/sendToDevice/${encodeURIComponent(req.event_type)}/${encodeURIComponent(req.txn_id)}`, req.body);
+          response = await this.request(
+            'PUT',
+            `/_matrix/client/v3/sendToDevice/${encodeURIComponent(req.event_type)}/${encodeURIComponent(req.txn_id)}`,
+            req.body,
+          );
         else if (req instanceof Crypto.RoomMessageRequest)
-          response = await this.request('PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(req.room_id)}/send/${encodeURIComponent(req.event_type)}/${encodeURIComponent(req.txn_id)}`, req.body);
+          response = await this.request(
+            'PUT',
+            `/_matrix/client/v3/rooms/${encodeURIComponent(req.room_id)}/send/${encodeURIComponent(req.event_type)}/${encodeURIComponent(req.txn_id)}`,
+            req.body,
+          );
         else continue; // key backup: not used
         if (req.id) await this.machine.markRequestAsSent(req.id, req.type, response);
       }
@@ -149,7 +157,15 @@ export class PatientDevice {
     for (const [roomId, room] of Object.entries(body.rooms?.join ?? {})) {
       for (const event of room.timeline?.events ?? []) {
         if (!this.bots.has(event.sender) || this.observed.messages.some((m) => m.eventId === event.event_id)) continue;
-        this.observed.messages.push({ eventId: event.event_id, roomId, sender: event.sender, ts: event.origin_server_ts, seenAt: now, raw: { ...event }, encrypted: event.type === 'm.room.encrypted' });
+        this.observed.messages.push({
+          eventId: event.event_id,
+          roomId,
+          sender: event.sender,
+          ts: event.origin_server_ts,
+          seenAt: now,
+          raw: { ...event },
+          encrypted: event.type === 'm.room.encrypted',
+        });
       }
     }
     await this.decryptPending();
@@ -251,7 +267,11 @@ export async function createPatients(
 ): Promise<PatientFleet> {
   await Crypto.initAsync();
   const t0 = performance.now();
-  const users = await pool(Array.from({ length: count }, (_, i) => i), 8, (i) => registerUser(homeserver, `${options.prefix}-${i + 1}`));
+  const users = await pool(
+    Array.from({ length: count }, (_, i) => i),
+    8,
+    (i) => registerUser(homeserver, `${options.prefix}-${i + 1}`),
+  );
   options.log?.(`registered ${count} patients (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   const t1 = performance.now();
   const patients = await pool(users, 8, async (user) => {

@@ -5,12 +5,15 @@ import { CliError, printIssues } from '../output.ts';
 /** `visite flows import QUESTIONNAIRE.json` — flow YAML on stdout; problems name the linkId, exit 1. */
 export function importCommand(files: string[]): number {
   const [file, ...rest] = files;
-  if (!file || rest.length > 0) throw new CliError('visite flows import: give exactly one Questionnaire JSON file, e.g. visite flows import q.json > flows/new.yaml');
+  if (!file || rest.length > 0)
+    throw new CliError('visite flows import: give exactly one Questionnaire JSON file, e.g. visite flows import q.json > flows/new.yaml');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new CliError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : err instanceof Error ? err.message : String(err)}`);
+    throw new CliError(
+      `${file}: cannot read: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : err instanceof Error ? err.message : String(err)}`,
+    );
   }
   let json: unknown;
   try {

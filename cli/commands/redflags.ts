@@ -94,7 +94,9 @@ function evalCommand(files: string[], minRecall: string | undefined, noList: boo
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new CliError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : err instanceof Error ? err.message : String(err)}`);
+      throw new CliError(
+        `${file}: cannot read: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : err instanceof Error ? err.message : String(err)}`,
+      );
     }
     try {
       items.push(...parseCorpus(text, file));
@@ -133,7 +135,10 @@ function evalCommand(files: string[], minRecall: string | undefined, noList: boo
     out(`False urgent by kind: ${count(alarms, (o) => o.item.kind)}`);
   } else {
     out(misses.length === 0 ? 'Misses: none' : `Misses (${misses.length}):`);
-    for (const o of misses) out(`  ${o.item.id} [${o.item.category}, ${o.item.kind}] ${JSON.stringify(o.item.text)} → ${o.finding.severity}${o.finding.category ? ` ${o.finding.category}` : ''}${o.finding.evidence ? ` "${o.finding.evidence}"` : ''}`);
+    for (const o of misses)
+      out(
+        `  ${o.item.id} [${o.item.category}, ${o.item.kind}] ${JSON.stringify(o.item.text)} → ${o.finding.severity}${o.finding.category ? ` ${o.finding.category}` : ''}${o.finding.evidence ? ` "${o.finding.evidence}"` : ''}`,
+      );
     out(alarms.length === 0 ? 'False urgent: none' : `False urgent (${alarms.length}):`);
     for (const o of alarms) out(`  ${o.item.id} [${o.item.kind}] ${JSON.stringify(o.item.text)} → ${o.finding.category} "${o.finding.evidence}"`);
   }

@@ -135,7 +135,9 @@ export async function publishCommand(ids: string[], options: RemoteOptions): Pro
     transcripts: { passed: number };
     thresholdProblems: Array<{ careTeamName: string; ruleId: string; message: string }>;
   };
-  out(`published ${id} ${published.version}${previous ? ` (new check-ins started on ${previous} until now)` : ''}; ${transcripts.passed} golden transcript(s) passed`);
+  out(
+    `published ${id} ${published.version}${previous ? ` (new check-ins started on ${previous} until now)` : ''}; ${transcripts.passed} golden transcript(s) passed`,
+  );
   out(`Questionnaire: ${published.url}|${published.version}`);
   for (const p of thresholdProblems) out(`warning: care team "${p.careTeamName}": threshold for ${p.ruleId}: ${p.message}`);
   return 0;

@@ -44,7 +44,9 @@ function readAnswers(file: string): string[] {
   try {
     return (file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8')).split(/\r?\n/);
   } catch (err) {
-    throw new CliError(`${file}: cannot read answers: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : err instanceof Error ? err.message : String(err)}`);
+    throw new CliError(
+      `${file}: cannot read answers: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }
 

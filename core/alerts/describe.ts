@@ -60,7 +60,8 @@ function series(q: Question, points: readonly HistoryPoint[], language: Language
   const decimals = q.type === 'quantity' ? q.decimals : 0;
   const unit = q.type === 'quantity' ? (q.unitDisplay ?? q.unit) : undefined;
   const numbers = valid.map((p) => lex.number(p.value, decimals)).join(' → ');
-  const day = (iso: string) => new Date(iso).toLocaleDateString(language === 'de' ? 'de-DE' : 'en-GB', { day: '2-digit', month: '2-digit', timeZone: 'Europe/Berlin' });
+  const day = (iso: string) =>
+    new Date(iso).toLocaleDateString(language === 'de' ? 'de-DE' : 'en-GB', { day: '2-digit', month: '2-digit', timeZone: 'Europe/Berlin' });
   const first = day(valid[0]!.at);
   const last = day(valid[valid.length - 1]!.at);
   const dates = first === last ? first : `${first}–${last}`;
@@ -151,8 +152,11 @@ function patientWords(input: AlertInput, t: (key: string, vars?: Record<string, 
     ];
   }
   if (input.kind === 'patient_message') {
-    const messages = (d['messages'] as Array<{ text: string; at: string }> | undefined) ?? (typeof message === 'string' ? [{ text: message, at: input.at.toISOString() }] : []);
-    const time = (iso: string) => new Date(iso).toLocaleTimeString(input.language === 'de' ? 'de-DE' : 'en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Berlin' });
+    const messages =
+      (d['messages'] as Array<{ text: string; at: string }> | undefined) ??
+      (typeof message === 'string' ? [{ text: message, at: input.at.toISOString() }] : []);
+    const time = (iso: string) =>
+      new Date(iso).toLocaleTimeString(input.language === 'de' ? 'de-DE' : 'en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Berlin' });
     return messages.map((m) => `${time(m.at)} ${quote(m.text)}`);
   }
   return [];
@@ -164,7 +168,14 @@ export function describeAlert(input: AlertInput): AlertText {
   const time = input.at.toLocaleTimeString(input.language === 'de' ? 'de-DE' : 'en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Berlin' });
   const repeated = input.count > 1 && input.kind !== 'patient_message' ? t('repeated', { count: String(input.count), time }) : null;
   const lines = [what(input, t), ...patientWords(input, t), values(input, t), threshold(input, t), recent(input, t), repeated].filter((l): l is string => !!l);
-  return { language: input.language, severity: input.severity, head: `${t(`severity.${input.severity}`)} · ${who}`, lines, mentions: [...input.mentions], recordUrl: input.recordUrl };
+  return {
+    language: input.language,
+    severity: input.severity,
+    head: `${t(`severity.${input.severity}`)} · ${who}`,
+    lines,
+    mentions: [...input.mentions],
+    recordUrl: input.recordUrl,
+  };
 }
 
 /** The alert in one line (severity, patient, what triggered): the FHIR Flag's text and the re-escalation's subject. */

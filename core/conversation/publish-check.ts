@@ -27,7 +27,14 @@ export type PublishCheck =
     };
 
 export function checkPublishable(compiled: LoadResult, source: unknown, transcriptsText: string | null): PublishCheck {
-  const failed = (parts: Partial<Extract<PublishCheck, { ok: false }>>): PublishCheck => ({ ok: false, issues: [], missingTexts: [], transcriptProblems: [], transcriptFailures: [], ...parts });
+  const failed = (parts: Partial<Extract<PublishCheck, { ok: false }>>): PublishCheck => ({
+    ok: false,
+    issues: [],
+    missingTexts: [],
+    transcriptProblems: [],
+    transcriptFailures: [],
+    ...parts,
+  });
   if (!compiled.ok) return failed({ issues: compiled.issues, missingTexts: missingTexts(compiled.issues, source) });
   if (transcriptsText === null || transcriptsText.trim() === '') return { ok: true, flow: compiled.flow, transcripts: { passed: 0 } };
   const parsed = parseTranscripts(transcriptsText);

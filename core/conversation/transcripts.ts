@@ -116,7 +116,13 @@ export function runTranscripts(flow: Flow, transcripts: TranscriptFile, file = '
 
 function historyOf(earlier: z.infer<typeof EarlierCheckin>[], now: Date): History {
   return historyFromRows(
-    earlier.flatMap((c) => Object.entries(c.answers).map(([questionId, value]) => ({ questionId, value: { type: 'number', value }, at: new Date(now.getTime() - c.daysAgo * 86_400_000) }))),
+    earlier.flatMap((c) =>
+      Object.entries(c.answers).map(([questionId, value]) => ({
+        questionId,
+        value: { type: 'number', value },
+        at: new Date(now.getTime() - c.daysAgo * 86_400_000),
+      })),
+    ),
   );
 }
 
@@ -134,7 +140,12 @@ function check(expect: z.infer<typeof Expected>, events: SessionEvent[], failure
     }
     diff('answers', expect.answers, actual, failures);
   }
-  const outcomes = (o: string) => (state ? Object.entries(state.outcomes).filter(([, v]) => v === o).map(([k]) => k) : []);
+  const outcomes = (o: string) =>
+    state
+      ? Object.entries(state.outcomes)
+          .filter(([, v]) => v === o)
+          .map(([k]) => k)
+      : [];
   if (expect.skipped) same('skipped', expect.skipped, outcomes('skipped'), failures);
   if (expect.unanswered) same('unanswered', expect.unanswered, outcomes('unanswered'), failures);
   if (expect.alerts) {
@@ -156,7 +167,6 @@ function check(expect: z.infer<typeof Expected>, events: SessionEvent[], failure
     if (!events.some((e) => e.type === 'bot' && e.message.text.includes(text))) failures.push(`no bot message contains ${JSON.stringify(text)}`);
   }
 }
-
 
 /** code → value; several Observations with one code (multi-choice) → list. */
 export function observationValues(observations: Observation[]): Record<string, unknown> {
@@ -187,5 +197,6 @@ function normalizeList(v: unknown): unknown {
 }
 
 function same(what: string, expected: string[], actual: string[], failures: string[]): void {
-  if (JSON.stringify([...expected].sort()) !== JSON.stringify([...actual].sort())) failures.push(`${what}: expected [${expected.join(', ')}], got [${actual.join(', ')}]`);
+  if (JSON.stringify([...expected].sort()) !== JSON.stringify([...actual].sort()))
+    failures.push(`${what}: expected [${expected.join(', ')}], got [${actual.join(', ')}]`);
 }

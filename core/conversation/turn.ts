@@ -136,7 +136,14 @@ class Turn {
   }
 
   result(): TurnResult {
-    const result: TurnResult = { patient: this.patient, checkin: this.checkin, replies: this.replies, answers: this.answers, events: this.events, attachment: this.attachment };
+    const result: TurnResult = {
+      patient: this.patient,
+      checkin: this.checkin,
+      replies: this.replies,
+      answers: this.answers,
+      events: this.events,
+      attachment: this.attachment,
+    };
     if (this.formOffered) result.formOffered = true;
     if (this.form) result.form = this.form;
     return result;
@@ -226,7 +233,12 @@ export function beginCheckin(patient: PatientView, checkin: CheckinView, now: Da
  * that already started goes on untouched. A form that came but could not be
  * taken (`invalid`) is answered with a notice and the open question.
  */
-export function continueInChat(patient: PatientView, checkin: CheckinView | null, reason: 'not-capable' | 'refused' | 'timeout' | 'invalid', now: Date): TurnResult {
+export function continueInChat(
+  patient: PatientView,
+  checkin: CheckinView | null,
+  reason: 'not-capable' | 'refused' | 'timeout' | 'invalid',
+  now: Date,
+): TurnResult {
   const t = new Turn(patient, checkin, now);
   if (t.patient.monitoring === 'stopped' || t.patient.consent !== 'given' || t.checkin?.status !== 'active') return t.result();
   const waiting = t.checkin.state?.awaitingForm === true;
@@ -264,19 +276,37 @@ export function turn(patient: PatientView, checkin: CheckinView | null, input: P
       const found = detectRedFlags(value.value, { language: t.lang });
       const top = found.hits[0];
       if (found.severity === 'urgent' && top) {
-        t.events.push({ type: 'red_flag', category: top.category, language: top.language, negated: false, text: value.value, evidence: found.evidence, itemId });
+        t.events.push({
+          type: 'red_flag',
+          category: top.category,
+          language: top.language,
+          negated: false,
+          text: value.value,
+          evidence: found.evidence,
+          itemId,
+        });
         if (!said) t.say(found.crisis ? 'redflag.suicidal' : 'redflag.emergency', 'notice');
         said = true;
         continue;
       }
       const denied = found.hits.find(isDeniedRedFlag);
-      if (denied) t.events.push({ type: 'red_flag', category: denied.category, language: denied.language, negated: true, text: value.value, evidence: denied.evidence, itemId });
+      if (denied)
+        t.events.push({
+          type: 'red_flag',
+          category: denied.category,
+          language: denied.language,
+          negated: true,
+          text: value.value,
+          evidence: denied.evidence,
+          itemId,
+        });
     }
   }
   if (text !== undefined) {
     // A number the open question asked for is the flow's to judge (its own thresholds): then only
     // the words beside it are scanned. Anything else, free-text answers included, is scanned whole.
-    const asked = t.patient.consent === 'given' && t.patient.monitoring === 'active' && (input.type === 'text' || input.type === 'correction') ? t.openQuestion : undefined;
+    const asked =
+      t.patient.consent === 'given' && t.patient.monitoring === 'active' && (input.type === 'text' || input.type === 'correction') ? t.openQuestion : undefined;
     const asText = input.type === 'correction' ? ({ type: 'correction', text } as const) : ({ type: 'text', text } as const);
     const tentative = asked ? t.tryEngine(asText) : undefined;
     const numeric = tentative && tentative.answers.length > 0 && (asked?.type === 'quantity' || asked?.type === 'scale');
@@ -371,7 +401,11 @@ export function turn(patient: PatientView, checkin: CheckinView | null, input: P
   const currentQuestion = active?.state?.current ? t.view?.flow.questions.find((q) => q.id === active.state?.current) : undefined;
   switch (input.type) {
     case 'attachment-rejected':
-      t.say(input.reason === 'too-large' ? 'photo.tooLarge' : input.reason === 'wrong-type' ? 'photo.wrongType' : 'photo.failed', 'reask', input.max ? { max: input.max } : {});
+      t.say(
+        input.reason === 'too-large' ? 'photo.tooLarge' : input.reason === 'wrong-type' ? 'photo.wrongType' : 'photo.failed',
+        'reask',
+        input.max ? { max: input.max } : {},
+      );
       return t.result();
     case 'attachment':
       if (currentQuestion?.type === 'photo') {

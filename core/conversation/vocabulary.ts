@@ -42,4 +42,3 @@ export function vocabulary(): Vocabulary {
   shared ??= buildVocabulary();
   return shared;
 }
-

@@ -96,7 +96,11 @@ export class Evaluator {
           const items = [...(this.answersOnly as { item: object[] }).item];
           for (const c of this.flow.computed) {
             const v = this.computed(c.id);
-            if (v !== undefined) items.push({ linkId: c.id, answer: [typeof v === 'boolean' ? { valueBoolean: v } : c.type === 'integer' ? { valueInteger: v } : { valueDecimal: v }] });
+            if (v !== undefined)
+              items.push({
+                linkId: c.id,
+                answer: [typeof v === 'boolean' ? { valueBoolean: v } : c.type === 'integer' ? { valueInteger: v } : { valueDecimal: v }],
+              });
           }
           this.withComputed = { ...this.answersOnly, item: items };
         }

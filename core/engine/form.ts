@@ -35,7 +35,8 @@ export function checkFormValue(q: Question, value: AnswerValue): ParseResult {
       if (value.unit !== undefined && value.unit !== q.unit) return wrong;
       const factor = 10 ** q.decimals;
       const rounded = Math.round(value.value * factor) / factor;
-      if ((q.min !== undefined && rounded < q.min) || (q.max !== undefined && rounded > q.max)) return { ok: false, reason: 'out-of-range', detail: { value: String(value.value) } };
+      if ((q.min !== undefined && rounded < q.min) || (q.max !== undefined && rounded > q.max))
+        return { ok: false, reason: 'out-of-range', detail: { value: String(value.value) } };
       return ok(q.unit ? { type: 'number', value: rounded, unit: q.unit } : { type: 'number', value: rounded });
     }
     case 'scale': {

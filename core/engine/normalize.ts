@@ -32,7 +32,11 @@ export function normalizeWords(text: string): string {
 
 /** Removes invisible controls (bidi marks, zero-width, C0/C1) but keeps line breaks. */
 export function stripControls(text: string): string {
-  return text.replace(/\r\n?/g, '\n').replace(/[^\S\n]+/g, ' ').replace(/[\p{Cf}]|[\u0000-\u0009\u000B-\u001F\u007F-\u009F]/gu, '').trim();
+  return text
+    .replace(/\r\n?/g, '\n')
+    .replace(/[^\S\n]+/g, ' ')
+    .replace(/[\p{Cf}]|[\u0000-\u0009\u000B-\u001F\u007F-\u009F]/gu, '')
+    .trim();
 }
 
 /** Arabic-Indic and Eastern Arabic-Indic digits → ASCII; Arabic decimal separator → point. */

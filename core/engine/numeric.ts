@@ -1,7 +1,18 @@
 import type { QuantityQuestion, ScaleQuestion } from '../flow/model.ts';
 import { FALLBACK_LANGUAGES, type Language } from '../language.ts';
 import { lexicon } from './lexicon.ts';
-import { findNone, fitsAnotherUnit, type NumberReading, type NumberScan, phrase, readNumbers, readSingleWord, restOf, tokenize, toQuestionUnit } from './numbers/index.ts';
+import {
+  findNone,
+  fitsAnotherUnit,
+  type NumberReading,
+  type NumberScan,
+  phrase,
+  readNumbers,
+  readSingleWord,
+  restOf,
+  tokenize,
+  toQuestionUnit,
+} from './numbers/index.ts';
 import type { Phrase } from './numbers/vocabulary.ts';
 import type { ParseFailure, ParseResult } from './types.ts';
 
@@ -61,7 +72,8 @@ export function parseScale(q: ScaleQuestion, text: string, lang: Language): Pars
     const value = { type: 'number' as const, value: q.min };
     if (scan.kind === 'none') return { ok: true, value, rest: restOf(text, tokens, none.used) };
     // "keine Schmerzen, 0" agrees; "keine Schmerzen, nur beim Husten 3" does not.
-    if (scan.kind === 'one' && scan.reading.value === q.min && !scan.reading.unit) return { ok: true, value, rest: restOf(text, tokens, new Set([...none.used, ...scan.used])) };
+    if (scan.kind === 'one' && scan.reading.value === q.min && !scan.reading.unit)
+      return { ok: true, value, rest: restOf(text, tokens, new Set([...none.used, ...scan.used])) };
     return { ok: false, reason: 'ambiguous' };
   }
   if (scan.kind !== 'one') return failure(scan);

@@ -123,7 +123,9 @@ export function parseChoice(q: ChoiceQuestion, text: string, lex: Lexicon): Pars
   return { ok: true, value: { type: 'choices', codes: ordered }, rest };
 }
 
-type Picked = { ok: true; codes: string[]; rest: string } | { ok: false; reason: 'not-understood' | 'ambiguous' | 'out-of-range'; detail?: Record<string, string> };
+type Picked =
+  | { ok: true; codes: string[]; rest: string }
+  | { ok: false; reason: 'not-understood' | 'ambiguous' | 'out-of-range'; detail?: Record<string, string> };
 
 function pickOne(q: ChoiceQuestion, text: string, lex: Lexicon): Picked {
   const t = asciiDigits(text).trim();
@@ -174,7 +176,10 @@ function pickMany(q: ChoiceQuestion, text: string, lex: Lexicon): Picked {
   if (byEmoji.length > 0 && normalizeWords(t) === '') return { ok: true, codes: byEmoji, rest: '' };
   // Labels separated by commas or "and".
   const andPattern = andWords.length > 0 ? new RegExp(`\\s(?:${andWords.map(escapeRegExp).join('|')})\\s`, 'u') : undefined;
-  const parts = t.split(SEPARATORS).flatMap((p) => (andPattern ? normalizeWords(p).split(andPattern) : [p])).filter((p) => normalizeWords(p) !== '');
+  const parts = t
+    .split(SEPARATORS)
+    .flatMap((p) => (andPattern ? normalizeWords(p).split(andPattern) : [p]))
+    .filter((p) => normalizeWords(p) !== '');
   const codes: string[] = [];
   const rests: string[] = [];
   for (const part of parts) {
@@ -271,7 +276,7 @@ function escapeRegExp(s: string): string {
 // ---------------------------------------------------------------- text, date
 
 function parseText(q: TextQuestion, text: string): ParseResult {
-  if (!text || normalizeWords(text) === '' && !/\p{Extended_Pictographic}/u.test(text)) return { ok: false, reason: 'need-text' };
+  if (!text || (normalizeWords(text) === '' && !/\p{Extended_Pictographic}/u.test(text))) return { ok: false, reason: 'need-text' };
   if (text.length > q.maxLength) return { ok: false, reason: 'too-long', detail: { max: String(q.maxLength) } };
   return { ok: true, value: { type: 'text', value: text }, rest: '' };
 }

@@ -43,7 +43,9 @@ export function questionMessage(q: Question, lang: Language): BotMessage {
   if (q.type === 'info') return message('info', lines[0] ?? '', lang, { questionId: q.id });
   let opts: MessageOption[] | undefined;
   if (q.type === 'scale' && q.minLabel && q.maxLabel) {
-    lines.push(lex.text('prompt.scale', { min: lex.number(q.min), max: lex.number(q.max), minLabel: localize(q.minLabel, lang), maxLabel: localize(q.maxLabel, lang) }));
+    lines.push(
+      lex.text('prompt.scale', { min: lex.number(q.min), max: lex.number(q.max), minLabel: localize(q.minLabel, lang), maxLabel: localize(q.maxLabel, lang) }),
+    );
   }
   if (q.type === 'choice' || q.type === 'multi-choice') {
     opts = options(q, lang);
@@ -106,7 +108,12 @@ function typeHint(flow: Flow, q: Question, lex: Lexicon, now: Date): string {
       const unit = q.unitDisplay ?? q.unit;
       const example = exampleNumber(q.min, q.max, q.decimals);
       if (q.min !== undefined && q.max !== undefined) {
-        return lex.text('hint.numberRange', { min: lex.number(q.min), max: lex.number(q.max), unit: unit ? ` ${unit}` : '', example: lex.number(example, q.decimals) });
+        return lex.text('hint.numberRange', {
+          min: lex.number(q.min),
+          max: lex.number(q.max),
+          unit: unit ? ` ${unit}` : '',
+          example: lex.number(example, q.decimals),
+        });
       }
       return lex.text('hint.number', { example: lex.number(example, q.decimals) });
     }

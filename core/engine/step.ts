@@ -9,7 +9,21 @@ import { attachmentAnswer, isExactOption, parseAnswer, parseChoice } from './par
 import { ackMessage, formatAnswer, message, questionLabel, questionMessage, reaskMessage, summaryMessage } from './render.ts';
 import { trendConditions } from './history.ts';
 import { checkFormValue, isFormQuestion } from './form.ts';
-import type { AnswerChannel, AnsweredItem, AnswerValue, BotMessage, ConversationState, EngineEvent, EscalationEvent, FormRejection, History, Input, ParseResult, StepOptions, StepResult } from './types.ts';
+import type {
+  AnswerChannel,
+  AnsweredItem,
+  AnswerValue,
+  BotMessage,
+  ConversationState,
+  EngineEvent,
+  EscalationEvent,
+  FormRejection,
+  History,
+  Input,
+  ParseResult,
+  StepOptions,
+  StepResult,
+} from './types.ts';
 
 /**
  * The conversation engine: one pure function from (flow, state, input, now) to
@@ -65,7 +79,14 @@ class Step {
     const lang = asked ?? (state && isLanguage(state.lang) ? state.lang : (flow.languages[0] ?? 'de'));
     // Copy-on-write: the containers we change are copied, the caller's state stays intact.
     this.s = state
-      ? { ...state, answers: { ...state.answers }, outcomes: { ...state.outcomes }, path: [...state.path], fired: [...state.fired], computed: { ...state.computed } }
+      ? {
+          ...state,
+          answers: { ...state.answers },
+          outcomes: { ...state.outcomes },
+          path: [...state.path],
+          fired: [...state.fired],
+          computed: { ...state.computed },
+        }
       : initialState(flow, lang, now);
     this.handle(input, state === undefined);
   }
@@ -318,7 +339,10 @@ class Step {
     this.missing = missing;
     if (recorded > 0) this.say('ack', lex.text('form.received'));
     if (rejected.length > 0) {
-      const labels = rejected.map((r) => this.question(r.questionId)).filter((q): q is Question => q !== undefined).map((q) => questionLabel(q, this.lang));
+      const labels = rejected
+        .map((r) => this.question(r.questionId))
+        .filter((q): q is Question => q !== undefined)
+        .map((q) => questionLabel(q, this.lang));
       this.say('notice', lex.text('form.rejected', { items: labels.join(', ') }));
     }
     // The chat goes on with the first open question (a missing one, a rejected one, a photo), or completes.
@@ -458,4 +482,3 @@ function collectAnswerIds(c: EscalationRule['when'], into: Set<string>): void {
   else if (c.kind === 'not') collectAnswerIds(c.of, into);
   else for (const m of c.expression.matchAll(/linkId\s*=\s*'([^']*)'/g)) into.add(m[1] ?? '');
 }
-

@@ -44,5 +44,7 @@ function compareToFhirPath(flow: Flow, id: string, op: string, value: Scalar | S
 function literal(v: Scalar | undefined, type: string | undefined): string {
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (type === 'date' && typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return `@${v}`;
-  return `'${String(v ?? '').replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return `'${String(v ?? '')
+    .replace(/\\/g, '\\\\')
+    .replace(/'/g, "\\'")}'`;
 }

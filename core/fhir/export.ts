@@ -223,7 +223,8 @@ function escalationExtension(flow: Flow, r: EscalationRule): Extension {
 export function trendExtension(c: TrendCondition): Extension {
   const ext: Extension[] = [{ url: 'linkId', valueString: c.answer }];
   if (c.checkins !== undefined) ext.push({ url: 'checkins', valueInteger: c.checkins });
-  if (c.within) ext.push({ url: 'within', valueDuration: { value: c.within.amount, unit: c.within.unit === 'd' ? 'day' : 'hour', system: UCUM, code: c.within.unit } });
+  if (c.within)
+    ext.push({ url: 'within', valueDuration: { value: c.within.amount, unit: c.within.unit === 'd' ? 'day' : 'hour', system: UCUM, code: c.within.unit } });
   ext.push({ url: 'test', valueCode: c.test.type });
   if (c.test.type === 'each') ext.push({ url: 'comparator', valueCode: c.test.op }, { url: 'value', valueDecimal: c.test.value });
   if (c.test.type === 'increase' || c.test.type === 'decrease') ext.push({ url: 'value', valueDecimal: c.test.by });

@@ -27,7 +27,9 @@ export function alertFlag(input: AlertFlagInput): Flag {
     code: { coding: [{ system: 'https://visite.example/fhir/CodeSystem/alert-severity', code: SEVERITY_CODE[input.severity] }], text: input.summary },
     subject: { reference: `Patient/${input.patientId}` },
     period: { start: input.raisedAt.toISOString(), ...(input.acknowledgedAt ? { end: input.acknowledgedAt.toISOString() } : {}) },
-    ...(input.acknowledgedBy ? { extension: [{ url: 'https://visite.example/fhir/StructureDefinition/acknowledged-by', valueString: input.acknowledgedBy }] } : {}),
+    ...(input.acknowledgedBy
+      ? { extension: [{ url: 'https://visite.example/fhir/StructureDefinition/acknowledged-by', valueString: input.acknowledgedBy }] }
+      : {}),
   };
   assertValidR4(flag);
   return flag;

@@ -3,15 +3,24 @@ import { Document, isScalar, visit } from 'yaml';
 import { compileFlow } from '../flow/compile.ts';
 import { type FlowIssue, formatPath, issue } from '../flow/errors.ts';
 import { CODE_SYSTEM_ALIASES, type Flow, type LocalizedText } from '../flow/model.ts';
-import { type CodingSource, type ConditionSource, type EscalationSource, FlowSchema, type FlowSource, ID_PATTERN, type OptionSource, type QuestionSource, type ScheduleSource, SEVERITIES } from '../flow/schema.ts';
+import {
+  type CodingSource,
+  type ConditionSource,
+  type EscalationSource,
+  FlowSchema,
+  type FlowSource,
+  ID_PATTERN,
+  type OptionSource,
+  type QuestionSource,
+  type ScheduleSource,
+  SEVERITIES,
+} from '../flow/schema.ts';
 import { isLanguage, type Language, LANGUAGES } from '../language.ts';
 import { elementOf, readTranslations } from './text.ts';
 import { validateR4 } from './validate.ts';
 import { EXT } from './urls.ts';
 
-export type ImportResult =
-  | { ok: true; source: FlowSource; flow: Flow; warnings: string[] }
-  | { ok: false; issues: FlowIssue[] };
+export type ImportResult = { ok: true; source: FlowSource; flow: Flow; warnings: string[] } | { ok: false; issues: FlowIssue[] };
 
 /**
  * FHIR R4 Questionnaire (JSON) → flow source. Reads everything
@@ -58,12 +67,24 @@ class Importer {
   private codeSystem: string | undefined;
 
   private fail(linkId: string | undefined, message: string, hint?: string): void {
-    this.issues.push(issue(linkId === undefined ? 'invalid-questionnaire' : 'unsupported-fhir', linkId === undefined ? [] : ['item', linkId], linkId === undefined ? message : `item "${linkId}": ${message}`, hint));
+    this.issues.push(
+      issue(
+        linkId === undefined ? 'invalid-questionnaire' : 'unsupported-fhir',
+        linkId === undefined ? [] : ['item', linkId],
+        linkId === undefined ? message : `item "${linkId}": ${message}`,
+        hint,
+      ),
+    );
   }
 
   run(input: unknown): ImportResult {
     if (input === null || typeof input !== 'object' || (input as { resourceType?: unknown }).resourceType !== 'Questionnaire') {
-      return { ok: false, issues: [issue('invalid-questionnaire', [], 'not a FHIR Questionnaire (resourceType must be "Questionnaire")', 'export the Questionnaire as FHIR R4 JSON')] };
+      return {
+        ok: false,
+        issues: [
+          issue('invalid-questionnaire', [], 'not a FHIR Questionnaire (resourceType must be "Questionnaire")', 'export the Questionnaire as FHIR R4 JSON'),
+        ],
+      };
     }
     const q = input as Questionnaire;
     // Structure first (types, cardinalities, unknown properties), located by linkId.
@@ -112,7 +133,19 @@ class Importer {
     // Same checks as for YAML flows; paths are translated back to linkIds.
     const parsed = FlowSchema.safeParse(JSON.parse(JSON.stringify(source)));
     if (!parsed.success) {
-      return { ok: false, issues: parsed.error.issues.map((zi) => this.located(issue('invalid-questionnaire', zi.path.filter((p): p is string | number => typeof p !== 'symbol'), zi.message), source)) };
+      return {
+        ok: false,
+        issues: parsed.error.issues.map((zi) =>
+          this.located(
+            issue(
+              'invalid-questionnaire',
+              zi.path.filter((p): p is string | number => typeof p !== 'symbol'),
+              zi.message,
+            ),
+            source,
+          ),
+        ),
+      };
     }
     const compiled = compileFlow(parsed.data);
     if (!compiled.ok) return { ok: false, issues: compiled.issues.map((i) => this.located(i, source)) };
@@ -235,7 +268,11 @@ class Importer {
       case 'open-choice': {
         base['type'] = item.repeats ? 'multi-choice' : 'choice';
         if (!item.answerOption?.length) {
-          this.fail(linkId, item.answerValueSet ? 'answerValueSet is not supported' : 'choice without answerOption', 'list the options as answerOption (valueCoding or valueString)');
+          this.fail(
+            linkId,
+            item.answerValueSet ? 'answerValueSet is not supported' : 'choice without answerOption',
+            'list the options as answerOption (valueCoding or valueString)',
+          );
           return;
         }
         if (item.type === 'open-choice') this.warnings.push(`item "${linkId}": open-choice imported as choice (free text is not offered)`);
@@ -263,7 +300,11 @@ class Importer {
         base['type'] = 'photo';
         break;
       default:
-        this.fail(linkId, `item type "${String(item.type)}" is not supported`, 'Visite supports boolean, integer, decimal, quantity, choice, open-choice, string, text, date, dateTime, attachment, display and group');
+        this.fail(
+          linkId,
+          `item type "${String(item.type)}" is not supported`,
+          'Visite supports boolean, integer, decimal, quantity, choice, open-choice, string, text, date, dateTime, attachment, display and group',
+        );
         return;
     }
     if (base['type'] === 'info') {
@@ -297,11 +338,16 @@ class Importer {
     const list = Array.isArray(item.enableWhen) ? item.enableWhen : [];
     const own = list.map((w) => this.enableWhenOne(w, item.linkId)).filter((c): c is ConditionSource => !!c);
     if (own.length === 1 && own[0]) parts.push(own[0]);
-    else if (own.length > 1 && item.enableBehavior === 'any' && own.every((c) => (c.op === '=' || c.op === 'includes') && c.answer === own[0]?.answer && !Array.isArray(c.value))) {
+    else if (
+      own.length > 1 &&
+      item.enableBehavior === 'any' &&
+      own.every((c) => (c.op === '=' || c.op === 'includes') && c.answer === own[0]?.answer && !Array.isArray(c.value))
+    ) {
       // "any of several = on one question" is what Visite writes for `in`.
       parts.push({ answer: own[0]?.answer, op: 'in', value: own.map((c) => c.value as string | number | boolean) });
     } else if (own.length > 1) parts.push(item.enableBehavior === 'any' ? { any: own } : { all: own });
-    if (own.length > 1 && item.enableBehavior === undefined) this.warnings.push(`item "${item.linkId}": several enableWhen without enableBehavior; using "all"`);
+    if (own.length > 1 && item.enableBehavior === undefined)
+      this.warnings.push(`item "${item.linkId}": several enableWhen without enableBehavior; using "all"`);
     const expression = ext(item.extension, EXT.enableWhenExpression)?.valueExpression?.expression;
     if (expression) parts.push({ expression: this.rewriteLinkIds(expression) });
     if (parts.length === 0) return undefined;
@@ -312,14 +358,30 @@ class Importer {
   private enableWhenOne(w: QuestionnaireItemEnableWhen, linkId: string): ConditionSource | undefined {
     const target = this.linkIds.get(w.question);
     if (!target) {
-      this.fail(linkId, `enableWhen refers to linkId "${w.question}", which does not exist in this Questionnaire`, 'fix enableWhen.question to an existing linkId');
+      this.fail(
+        linkId,
+        `enableWhen refers to linkId "${w.question}", which does not exist in this Questionnaire`,
+        'fix enableWhen.question to an existing linkId',
+      );
       return undefined;
     }
     if (w.operator === 'exists') return { answer: target, op: 'exists', value: w.answerBoolean ?? true };
     const value =
-      w.answerBoolean ?? w.answerDecimal ?? w.answerInteger ?? w.answerDate ?? w.answerString ?? w.answerCoding?.code ?? w.answerQuantity?.value ?? w.answerDateTime ?? w.answerTime;
+      w.answerBoolean ??
+      w.answerDecimal ??
+      w.answerInteger ??
+      w.answerDate ??
+      w.answerString ??
+      w.answerCoding?.code ??
+      w.answerQuantity?.value ??
+      w.answerDateTime ??
+      w.answerTime;
     if (value === undefined) {
-      this.fail(linkId, `enableWhen on "${w.question}" has no answer value`, 'set answerBoolean, answerInteger, answerDecimal, answerCoding, answerString or answerDate');
+      this.fail(
+        linkId,
+        `enableWhen on "${w.question}" has no answer value`,
+        'set answerBoolean, answerInteger, answerDecimal, answerCoding, answerString or answerDate',
+      );
       return undefined;
     }
     if (!['=', '!=', '>', '>=', '<', '<='].includes(w.operator)) {
@@ -396,10 +458,18 @@ class Importer {
       const trends = (e.extension ?? []).filter((x) => x.url === EXT.trend);
       if (!when && !expression && trends.length === 1 && trends[0]) when = this.trend(trends[0], linkId);
       if (!id || !severity || !(SEVERITIES as readonly string[]).includes(severity) || !when || !message?.valueString) {
-        this.fail(linkId, `escalation extension ${id ? `"${id}" ` : ''}is incomplete (needs id, severity info|warning|urgent, condition or expression, message)`);
+        this.fail(
+          linkId,
+          `escalation extension ${id ? `"${id}" ` : ''}is incomplete (needs id, severity info|warning|urgent, condition or expression, message)`,
+        );
         continue;
       }
-      out.push({ id, when, severity: severity as EscalationSource['severity'], message: this.text(message.valueString, elementOf(message, '_valueString'), linkId ?? 'escalation') });
+      out.push({
+        id,
+        when,
+        severity: severity as EscalationSource['severity'],
+        message: this.text(message.valueString, elementOf(message, '_valueString'), linkId ?? 'escalation'),
+      });
     }
     return out;
   }
@@ -436,7 +506,9 @@ class Importer {
     const sub = (u: string) => e.extension?.filter((x) => x.url === u) ?? [];
     const anchor = sub('anchor')[0]?.valueCode;
     const time = sub('time')[0]?.valueTime?.slice(0, 5);
-    const days = sub('day').map((x) => x.valueInteger).filter((d): d is number => d !== undefined);
+    const days = sub('day')
+      .map((x) => x.valueInteger)
+      .filter((d): d is number => d !== undefined);
     if (!anchor || !time || days.length === 0) {
       this.fail(undefined, 'schedule extension needs anchor, time and at least one day');
       return undefined;
@@ -465,7 +537,10 @@ class Importer {
    * other (or the source language) and a warning asks for a translation.
    */
   private languages(source: FlowSource, extensions: Extension[] | undefined): Language[] {
-    const declared = (extensions ?? []).filter((e) => e.url === EXT.flowLanguage).map((e) => e.valueCode).filter(isLanguage);
+    const declared = (extensions ?? [])
+      .filter((e) => e.url === EXT.flowLanguage)
+      .map((e) => e.valueCode)
+      .filter(isLanguage);
     const complete = LANGUAGES.filter((l) => this.texts.every((t) => t.text[l]));
     const langs = declared.length > 0 ? declared : complete;
     for (const required of ['de', 'en'] as const) if (!langs.includes(required)) langs.push(required);

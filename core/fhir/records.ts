@@ -41,7 +41,9 @@ const OBSERVATION_STATUS = new Set(['registered', 'preliminary', 'final', 'amend
 function checkBindings(resource: QuestionnaireResponse | Observation): void {
   const allowed = resource.resourceType === 'Observation' ? OBSERVATION_STATUS : QR_STATUS;
   if (!allowed.has(resource.status)) {
-    throw new FhirValidationError(resource.resourceType, [{ severity: 'error', code: 'code-invalid', diagnostics: `status "${resource.status}" is not in the required value set` }]);
+    throw new FhirValidationError(resource.resourceType, [
+      { severity: 'error', code: 'code-invalid', diagnostics: `status "${resource.status}" is not in the required value set` },
+    ]);
   }
 }
 
@@ -66,7 +68,8 @@ export function checkinRecords(
   if (state.status === 'completed') resources.push(provenance(qr, observations, ids.patientId, state.completedAt ?? qr.authored ?? new Date(0).toISOString()));
   return resources.map((resource) => {
     if (validate) assertValidR4(resource);
-    if (resource.resourceType === 'Provenance') return { resourceType: 'Provenance' as const, id: resource.id!, codes: [], effectiveAt: resource.recorded, resource };
+    if (resource.resourceType === 'Provenance')
+      return { resourceType: 'Provenance' as const, id: resource.id!, codes: [], effectiveAt: resource.recorded, resource };
     checkBindings(resource);
     if (resource.resourceType === 'Observation') {
       return {

@@ -117,7 +117,21 @@ function computedAnswer(c: ComputedValue, v: number | boolean): QuestionnaireRes
 }
 
 /** LOINC vital signs (FHIR vital-signs profile) get that category; everything else is a survey answer. */
-const VITAL_SIGNS = new Set(['8310-5', '8867-4', '8480-6', '8462-4', '85354-9', '9279-1', '59408-5', '2708-6', '29463-7', '8302-2', '39156-5', '9843-4', '8478-0']);
+const VITAL_SIGNS = new Set([
+  '8310-5',
+  '8867-4',
+  '8480-6',
+  '8462-4',
+  '85354-9',
+  '9279-1',
+  '59408-5',
+  '2708-6',
+  '29463-7',
+  '8302-2',
+  '39156-5',
+  '9843-4',
+  '8478-0',
+]);
 function category(codes: { system: string; code: string }[]): { system: string; code: string; display: string } {
   return codes.some((c) => c.system === LOINC && VITAL_SIGNS.has(c.code))
     ? { system: OBSERVATION_CATEGORY, code: 'vital-signs', display: 'Vital Signs' }

@@ -38,7 +38,9 @@ export function validateR4(resource: Resource): OperationOutcomeIssue[] {
 export class FhirValidationError extends Error {
   readonly issues: OperationOutcomeIssue[];
   constructor(resourceType: string, issues: OperationOutcomeIssue[]) {
-    super(`${resourceType} is not valid R4: ${issues.map((i) => `${i.details?.text ?? i.diagnostics ?? i.code}${i.expression ? ` (${i.expression.join(', ')})` : ''}`).join('; ')}`);
+    super(
+      `${resourceType} is not valid R4: ${issues.map((i) => `${i.details?.text ?? i.diagnostics ?? i.code}${i.expression ? ` (${i.expression.join(', ')})` : ''}`).join('; ')}`,
+    );
     this.name = 'FhirValidationError';
     this.issues = issues;
   }

@@ -133,7 +133,15 @@ class Compiler {
     });
     for (const required of ['de', 'en'] as const) {
       if (!seen.has(required)) {
-        this.add({ ...issue('missing-translation', ['languages'], `languages must include "${required}"`, 'German and English are required for every flow; add them to `languages:`'), languages: [required] });
+        this.add({
+          ...issue(
+            'missing-translation',
+            ['languages'],
+            `languages must include "${required}"`,
+            'German and English are required for every flow; add them to `languages:`',
+          ),
+          languages: [required],
+        });
       }
     }
   }
@@ -142,7 +150,14 @@ class Compiler {
     const register = (id: string, kind: Item['kind'], position: number, path: IssuePath, source: Item['source']) => {
       const earlier = this.items.get(id);
       if (earlier) {
-        this.add(issue('duplicate-id', [...path, 'id'], `id "${id}" is already used by ${earlier.kind} #${earlier.position + 1}`, 'every question and computed value needs its own id'));
+        this.add(
+          issue(
+            'duplicate-id',
+            [...path, 'id'],
+            `id "${id}" is already used by ${earlier.kind} #${earlier.position + 1}`,
+            'every question and computed value needs its own id',
+          ),
+        );
         return;
       }
       this.items.set(id, { id, kind, position, path, source });
@@ -177,9 +192,17 @@ class Compiler {
     for (const l of LANGUAGES) {
       const v = t[l];
       if (v === undefined) continue;
-      if (/[\r\n]/.test(v)) this.add(issue('invalid-value', [...path, l], 'a label is one line', 'write a short name such as "Schmerzen"; the question itself goes in `text:`'));
+      if (/[\r\n]/.test(v))
+        this.add(issue('invalid-value', [...path, l], 'a label is one line', 'write a short name such as "Schmerzen"; the question itself goes in `text:`'));
       else if ([...v].length > MAX_LABEL_LENGTH) {
-        this.add(issue('invalid-value', [...path, l], `label is ${[...v].length} characters long; at most ${MAX_LABEL_LENGTH}`, 'a label is a short name such as "Schmerzen" or "Temperatur"; the question itself goes in `text:`'));
+        this.add(
+          issue(
+            'invalid-value',
+            [...path, l],
+            `label is ${[...v].length} characters long; at most ${MAX_LABEL_LENGTH}`,
+            'a label is a short name such as "Schmerzen" or "Temperatur"; the question itself goes in `text:`',
+          ),
+        );
       }
     }
   }
@@ -188,7 +211,10 @@ class Compiler {
   private clinicianText(t: LocalizedTextSource, path: IssuePath): void {
     const missing = (['de', 'en'] as const).filter((l) => !t[l]);
     if (missing.length > 0) {
-      this.add({ ...issue('missing-translation', path, `message is missing ${missing.join(' and ')}`, 'messages to clinicians need German (de) and English (en)'), languages: missing });
+      this.add({
+        ...issue('missing-translation', path, `message is missing ${missing.join(' and ')}`, 'messages to clinicians need German (de) and English (en)'),
+        languages: missing,
+      });
     }
   }
 
@@ -199,10 +225,24 @@ class Compiler {
   private coding(c: CodingSource, path: IssuePath): Coding {
     const system = c.system === 'local' ? this.codeSystem : (CODE_SYSTEM_ALIASES[c.system] ?? c.system);
     if (system === c.system && !/^[a-z][a-z0-9+.-]*:/i.test(system)) {
-      this.add(issue('invalid-code', [...path, 'system'], `unknown code system "${c.system}"`, 'use loinc, snomed, local (the flow\'s own code system) or an absolute URI'));
+      this.add(
+        issue(
+          'invalid-code',
+          [...path, 'system'],
+          `unknown code system "${c.system}"`,
+          "use loinc, snomed, local (the flow's own code system) or an absolute URI",
+        ),
+      );
     }
     if (system === CODE_SYSTEM_ALIASES['loinc'] && !isValidLoinc(c.code)) {
-      this.add(issue('invalid-code', [...path, 'code'], `"${c.code}" is not a valid LOINC code (format or check digit)`, 'copy the code from loinc.org; if no LOINC code exists use `system: local` — never invent LOINC codes'));
+      this.add(
+        issue(
+          'invalid-code',
+          [...path, 'code'],
+          `"${c.code}" is not a valid LOINC code (format or check digit)`,
+          'copy the code from loinc.org; if no LOINC code exists use `system: local` — never invent LOINC codes',
+        ),
+      );
     }
     const coding: Coding = { system, code: c.code };
     if (c.display) coding.display = c.display;
@@ -228,10 +268,19 @@ class Compiler {
 
     const codes = this.codings(q.codes, [...path, 'codes']);
     if (q.type === 'photo' && q.extract === true) {
-      this.add(issue('invalid-value', [...path, 'extract'], 'photos cannot become Observations (R4 Observation has no attachment value)', 'remove `extract: true`; the photo stays in the QuestionnaireResponse'));
+      this.add(
+        issue(
+          'invalid-value',
+          [...path, 'extract'],
+          'photos cannot become Observations (R4 Observation has no attachment value)',
+          'remove `extract: true`; the photo stays in the QuestionnaireResponse',
+        ),
+      );
     }
     if (q.extract === true && codes.length === 0) {
-      this.add(issue('missing-key', [...path, 'extract'], 'extract: true needs `codes:` (an Observation must have a code)', 'add codes (LOINC, or `system: local`)'));
+      this.add(
+        issue('missing-key', [...path, 'extract'], 'extract: true needs `codes:` (an Observation must have a code)', 'add codes (LOINC, or `system: local`)'),
+      );
     }
     const answerable = {
       ...base,
@@ -285,14 +334,17 @@ class Compiler {
     const emojis = new Set<string>();
     return list.map((o, i) => {
       const at: IssuePath = [...path, i];
-      if (codes.has(o.code)) this.add(issue('duplicate-id', [...at, 'code'], `option code "${o.code}" is used twice`, 'option codes must be unique within a question'));
+      if (codes.has(o.code))
+        this.add(issue('duplicate-id', [...at, 'code'], `option code "${o.code}" is used twice`, 'option codes must be unique within a question'));
       codes.add(o.code);
       if (o.emoji) {
         if (emojis.has(o.emoji)) this.add(issue('duplicate-id', [...at, 'emoji'], `emoji ${o.emoji} is used twice`));
-        if ([...o.emoji].length > 2 || /[\p{L}\p{N}]/u.test(o.emoji)) this.add(issue('invalid-value', [...at, 'emoji'], 'emoji must be a single emoji', 'TI-Messenger reactions are single emoji'));
+        if ([...o.emoji].length > 2 || /[\p{L}\p{N}]/u.test(o.emoji))
+          this.add(issue('invalid-value', [...at, 'emoji'], 'emoji must be a single emoji', 'TI-Messenger reactions are single emoji'));
         emojis.add(o.emoji);
       }
-      if (o.exclusive && type !== 'multi-choice') this.add(issue('invalid-value', [...at, 'exclusive'], 'exclusive only makes sense in a multi-choice question'));
+      if (o.exclusive && type !== 'multi-choice')
+        this.add(issue('invalid-value', [...at, 'exclusive'], 'exclusive only makes sense in a multi-choice question'));
       this.patientText(o.text, [...at, 'text']);
       const system = o.system === undefined || o.system === 'local' ? this.codeSystem : (CODE_SYSTEM_ALIASES[o.system] ?? o.system);
       const option: ChoiceOption = { code: o.code, system, text: text(o.text), exclusive: o.exclusive ?? false };
@@ -306,7 +358,14 @@ class Compiler {
     this.expression(v.expression, [...path, 'expression']);
     for (const ref of referencedLinkIds(v.expression)) {
       if (this.items.get(ref)?.kind === 'computed') {
-        this.add(issue('invalid-expression', [...path, 'expression'], `computed value "${v.id}" uses computed value "${ref}"`, 'computed values are calculated from answers only; repeat the other expression here'));
+        this.add(
+          issue(
+            'invalid-expression',
+            [...path, 'expression'],
+            `computed value "${v.id}" uses computed value "${ref}"`,
+            'computed values are calculated from answers only; repeat the other expression here',
+          ),
+        );
       }
     }
     if (v.text) this.patientText(v.text, [...path, 'text']);
@@ -320,7 +379,15 @@ class Compiler {
 
   private rule(r: EscalationSource, path: IssuePath, itemId: string | undefined): EscalationRule {
     const earlier = this.ruleIds.get(r.id);
-    if (earlier) this.add(issue('duplicate-id', [...path, 'id'], `escalation id "${r.id}" is used twice`, 'escalation ids must be unique in the flow so teams can tune each rule'));
+    if (earlier)
+      this.add(
+        issue(
+          'duplicate-id',
+          [...path, 'id'],
+          `escalation id "${r.id}" is used twice`,
+          'escalation ids must be unique in the flow so teams can tune each rule',
+        ),
+      );
     this.ruleIds.set(r.id, path);
     this.clinicianText(r.message, [...path, 'message']);
     this.inRule = true;
@@ -354,24 +421,41 @@ class Compiler {
   }
 
   private trend(c: ConditionSource, answer: string, path: IssuePath): Condition {
-    const test: TrendTest =
-      c.rising ? { type: 'rising' }
-      : c.falling ? { type: 'falling' }
-      : c.increase !== undefined ? { type: 'increase', by: c.increase }
-      : c.decrease !== undefined ? { type: 'decrease', by: c.decrease }
-      : { type: 'each', op: (c.op ?? '>=') as Extract<TrendTest, { type: 'each' }>['op'], value: typeof c.value === 'number' ? c.value : 0 };
+    const test: TrendTest = c.rising
+      ? { type: 'rising' }
+      : c.falling
+        ? { type: 'falling' }
+        : c.increase !== undefined
+          ? { type: 'increase', by: c.increase }
+          : c.decrease !== undefined
+            ? { type: 'decrease', by: c.decrease }
+            : { type: 'each', op: (c.op ?? '>=') as Extract<TrendTest, { type: 'each' }>['op'], value: typeof c.value === 'number' ? c.value : 0 };
     const out: TrendCondition = { kind: 'trend', answer, test };
     if (c.checkins !== undefined) out.checkins = c.checkins;
     const within = c.within !== undefined ? WITHIN_PATTERN.exec(c.within) : null;
     if (within) out.within = { amount: Number(within[1]), unit: within[2] === 'h' ? 'h' : 'd' };
     if (!this.inRule) {
-      this.add(issue('invalid-value', [...path, 'trend'], 'a trend condition can only be used in escalation rules', 'branching (enableWhen) looks at today\'s answers only'));
+      this.add(
+        issue(
+          'invalid-value',
+          [...path, 'trend'],
+          'a trend condition can only be used in escalation rules',
+          "branching (enableWhen) looks at today's answers only",
+        ),
+      );
       return out;
     }
     const item = this.items.get(answer);
     if (!item) {
       const guess = closest(answer, this.items.keys());
-      this.add(issue('unknown-reference', [...path, 'trend'], `unknown question "${answer}"`, guess ? `did you mean "${guess}"?` : 'use the id of a number question (quantity or scale) of this flow'));
+      this.add(
+        issue(
+          'unknown-reference',
+          [...path, 'trend'],
+          `unknown question "${answer}"`,
+          guess ? `did you mean "${guess}"?` : 'use the id of a number question (quantity or scale) of this flow',
+        ),
+      );
       return out;
     }
     const q = item.source;
@@ -381,7 +465,9 @@ class Compiler {
           'invalid-value',
           [...path, 'trend'],
           `a trend needs a number question (quantity or scale); "${answer}" is ${item.kind === 'computed' ? 'a computed value' : `a ${q.type} question`}`,
-          item.kind === 'computed' ? 'computed values are not kept per check-in; use the question they are calculated from' : 'use a quantity or scale question, e.g. temperature or pain',
+          item.kind === 'computed'
+            ? 'computed values are not kept per check-in; use the question they are calculated from'
+            : 'use a quantity or scale question, e.g. temperature or pain',
         ),
       );
       return out;
@@ -391,15 +477,34 @@ class Compiler {
     const range = `${min ?? '−∞'}–${max ?? '∞'}`;
     if (test.type === 'each' && ((min !== undefined && test.value < min) || (max !== undefined && test.value > max))) {
       this.add(
-        issue('threshold-out-of-range', [...path, 'value'], `threshold ${test.value} is outside the range of "${answer}" (${range}), so this rule can never behave as intended`, `use a value between ${min ?? '−∞'} and ${max ?? '∞'}, or widen min/max of "${answer}"`),
+        issue(
+          'threshold-out-of-range',
+          [...path, 'value'],
+          `threshold ${test.value} is outside the range of "${answer}" (${range}), so this rule can never behave as intended`,
+          `use a value between ${min ?? '−∞'} and ${max ?? '∞'}, or widen min/max of "${answer}"`,
+        ),
       );
     }
     if ((test.type === 'increase' || test.type === 'decrease') && min !== undefined && max !== undefined && test.by > max - min) {
       const key = test.type;
-      this.add(issue('threshold-out-of-range', [...path, key], `a change of ${test.by} is more than the whole range of "${answer}" (${range}), so this rule can never fire`, `use an amount of at most ${max - min}`));
+      this.add(
+        issue(
+          'threshold-out-of-range',
+          [...path, key],
+          `a change of ${test.by} is more than the whole range of "${answer}" (${range}), so this rule can never fire`,
+          `use an amount of at most ${max - min}`,
+        ),
+      );
     }
     if ((test.type === 'rising' || test.type === 'falling') && q.type === 'scale' && c.checkins !== undefined && c.checkins - 1 > q.max - q.min) {
-      this.add(issue('invalid-value', [...path, 'checkins'], `"${answer}" (${range}) cannot ${test.type === 'rising' ? 'rise' : 'fall'} strictly over ${c.checkins} check-ins`, 'use fewer check-ins'));
+      this.add(
+        issue(
+          'invalid-value',
+          [...path, 'checkins'],
+          `"${answer}" (${range}) cannot ${test.type === 'rising' ? 'rise' : 'fall'} strictly over ${c.checkins} check-ins`,
+          'use fewer check-ins',
+        ),
+      );
     }
     return out;
   }
@@ -408,7 +513,14 @@ class Compiler {
     const item = this.items.get(answer);
     if (!item) {
       const guess = closest(answer, this.items.keys());
-      this.add(issue('unknown-reference', [...path, 'answer'], `unknown question "${answer}"`, guess ? `did you mean "${guess}"?` : 'use the id of a question or computed value of this flow'));
+      this.add(
+        issue(
+          'unknown-reference',
+          [...path, 'answer'],
+          `unknown question "${answer}"`,
+          guess ? `did you mean "${guess}"?` : 'use the id of a question or computed value of this flow',
+        ),
+      );
       return;
     }
     const q = item.source;
@@ -424,12 +536,16 @@ class Compiler {
       return;
     }
     if ((op === 'in') !== Array.isArray(value) && op !== 'includes') {
-      this.add(issue('wrong-type', valuePath, op === 'in' ? 'op "in" needs a list, e.g. value: [red, swollen]' : `op "${op}" needs a single value, not a list`));
+      this.add(
+        issue('wrong-type', valuePath, op === 'in' ? 'op "in" needs a list, e.g. value: [red, swollen]' : `op "${op}" needs a single value, not a list`),
+      );
       return;
     }
     const numeric = type === 'quantity' || type === 'scale' || type === 'integer' || type === 'decimal';
     if (['>', '>=', '<', '<='].includes(op) && !numeric && type !== 'date') {
-      this.add(issue('invalid-value', [...path, 'op'], `op "${op}" compares numbers but "${answer}" is a ${type} question`, 'use "=", "!=", "in" or "includes"'));
+      this.add(
+        issue('invalid-value', [...path, 'op'], `op "${op}" compares numbers but "${answer}" is a ${type} question`, 'use "=", "!=", "in" or "includes"'),
+      );
       return;
     }
     if (op === 'includes' && type !== 'multi-choice') {
@@ -437,13 +553,21 @@ class Compiler {
       return;
     }
     for (const v of values) {
-      if (numeric && typeof v !== 'number') this.add(issue('wrong-type', valuePath, `"${answer}" is a number; compare with a number, not ${JSON.stringify(v)}`));
+      if (numeric && typeof v !== 'number')
+        this.add(issue('wrong-type', valuePath, `"${answer}" is a number; compare with a number, not ${JSON.stringify(v)}`));
       if (type === 'boolean' && typeof v !== 'boolean') this.add(issue('wrong-type', valuePath, `"${answer}" is yes/no; compare with true or false`));
       if ((type === 'choice' || type === 'multi-choice') && 'options' in q) {
         const codes = q.options.map((o) => o.code);
         if (!codes.includes(String(v))) {
           const guess = closest(String(v), codes);
-          this.add(issue('unknown-reference', valuePath, `"${String(v)}" is not an option code of "${answer}" (options: ${codes.join(', ')})`, guess ? `did you mean "${guess}"?` : undefined));
+          this.add(
+            issue(
+              'unknown-reference',
+              valuePath,
+              `"${String(v)}" is not an option code of "${answer}" (options: ${codes.join(', ')})`,
+              guess ? `did you mean "${guess}"?` : undefined,
+            ),
+          );
         }
       }
       if (numeric && typeof v === 'number' && 'min' in q) {
@@ -467,13 +591,27 @@ class Compiler {
     try {
       compileFhirPath(expression);
     } catch (err) {
-      this.add(issue('invalid-expression', path, `FHIRPath does not parse: ${err instanceof Error ? err.message : String(err)}`, "check brackets and quotes, e.g. %resource.item.where(linkId='pain').answer.value >= 7"));
+      this.add(
+        issue(
+          'invalid-expression',
+          path,
+          `FHIRPath does not parse: ${err instanceof Error ? err.message : String(err)}`,
+          "check brackets and quotes, e.g. %resource.item.where(linkId='pain').answer.value >= 7",
+        ),
+      );
       return;
     }
     for (const id of referencedLinkIds(expression)) {
       if (!this.items.has(id)) {
         const guess = closest(id, this.items.keys());
-        this.add(issue('unknown-reference', path, `expression refers to unknown linkId '${id}'`, guess ? `did you mean '${guess}'?` : 'use the id of a question or computed value'));
+        this.add(
+          issue(
+            'unknown-reference',
+            path,
+            `expression refers to unknown linkId '${id}'`,
+            guess ? `did you mean '${guess}'?` : 'use the id of a question or computed value',
+          ),
+        );
       }
     }
   }
@@ -493,8 +631,12 @@ class Compiler {
       return into;
     };
     for (const item of this.items.values()) {
-      const deps = item.kind === 'question' ? refs((item.source as QuestionSource).enableWhen, []) : referencedLinkIds((item.source as ComputedSource).expression);
-      edges.set(item.id, deps.filter((d) => this.items.has(d)));
+      const deps =
+        item.kind === 'question' ? refs((item.source as QuestionSource).enableWhen, []) : referencedLinkIds((item.source as ComputedSource).expression);
+      edges.set(
+        item.id,
+        deps.filter((d) => this.items.has(d)),
+      );
     }
     const state = new Map<string, 'visiting' | 'done'>();
     const stack: string[] = [];
@@ -509,7 +651,14 @@ class Compiler {
           if (first && !cyclic.has(dep)) {
             loop.forEach((x) => cyclic.add(x));
             const where = first.kind === 'question' ? [...first.path, 'enableWhen'] : [...first.path, 'expression'];
-            this.add(issue('branching-cycle', where, `branching cycle: ${loop.join(' → ')}`, 'a condition can only depend on answers given before it; remove one of these references'));
+            this.add(
+              issue(
+                'branching-cycle',
+                where,
+                `branching cycle: ${loop.join(' → ')}`,
+                'a condition can only depend on answers given before it; remove one of these references',
+              ),
+            );
           }
         } else if (!state.has(dep)) visit(dep);
       }
@@ -523,7 +672,14 @@ class Compiler {
       for (const dep of edges.get(item.id) ?? []) {
         const target = this.items.get(dep);
         if (target && target.kind === 'question' && target.position > item.position && !cyclic.has(dep)) {
-          this.add(issue('forward-reference', [...item.path, 'enableWhen'], `"${item.id}" depends on "${dep}", which is asked later`, `move "${dep}" before "${item.id}" — conditions can only use earlier answers`));
+          this.add(
+            issue(
+              'forward-reference',
+              [...item.path, 'enableWhen'],
+              `"${item.id}" depends on "${dep}", which is asked later`,
+              `move "${dep}" before "${item.id}" — conditions can only use earlier answers`,
+            ),
+          );
         }
       }
     }
@@ -544,7 +700,14 @@ class Compiler {
       this.add(issue('invalid-value', ['schedule', 'timezone'], `unknown time zone "${timezone}"`, 'use an IANA name such as Europe/Berlin'));
     }
     if (s.reminderAfterHours !== undefined && s.expireAfterHours !== undefined && s.reminderAfterHours >= s.expireAfterHours) {
-      this.add(issue('invalid-value', ['schedule', 'reminderAfterHours'], 'the reminder must come before the check-in expires', 'make reminderAfterHours smaller than expireAfterHours'));
+      this.add(
+        issue(
+          'invalid-value',
+          ['schedule', 'reminderAfterHours'],
+          'the reminder must come before the check-in expires',
+          'make reminderAfterHours smaller than expireAfterHours',
+        ),
+      );
     }
     const out: NonNullable<Flow['schedule']> = { anchor: s.anchor, days, time: s.time, timezone };
     if (s.reminderAfterHours !== undefined) out.reminderAfterHours = s.reminderAfterHours;

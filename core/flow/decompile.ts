@@ -1,4 +1,15 @@
-import { CODE_SYSTEM_ALIASES, type Coding, type Condition, DEFAULT_DECIMALS, DEFAULT_MAX_ATTEMPTS, DEFAULT_TEXT_MAX_LENGTH, type EscalationRule, type Flow, type Question, VISITE_BASE } from './model.ts';
+import {
+  CODE_SYSTEM_ALIASES,
+  type Coding,
+  type Condition,
+  DEFAULT_DECIMALS,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_TEXT_MAX_LENGTH,
+  type EscalationRule,
+  type Flow,
+  type Question,
+  VISITE_BASE,
+} from './model.ts';
 import type { CodingSource, ConditionSource, EscalationSource, FlowSource, QuestionSource } from './schema.ts';
 
 /**

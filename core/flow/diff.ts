@@ -122,10 +122,16 @@ function withoutTexts(entry: object, nested: string[] = []): Record<string, unkn
 }
 
 function fieldChanges(a: Record<string, unknown>, b: Record<string, unknown>): FieldChange[] {
-  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((f) => !same(a[f], b[f])).map((field) => ({ field, before: a[field] ?? null, after: b[field] ?? null }));
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])]
+    .filter((f) => !same(a[f], b[f]))
+    .map((field) => ({ field, before: a[field] ?? null, after: b[field] ?? null }));
 }
 
-function itemChanges<T extends { id: string }>(before: readonly T[], after: readonly T[], shape: (item: T, position: number) => Record<string, unknown>): ItemChange[] {
+function itemChanges<T extends { id: string }>(
+  before: readonly T[],
+  after: readonly T[],
+  shape: (item: T, position: number) => Record<string, unknown>,
+): ItemChange[] {
   const a = new Map(before.map((item, i) => [item.id, shape(item, i)]));
   const b = new Map(after.map((item, i) => [item.id, shape(item, i)]));
   const out: ItemChange[] = [];
@@ -142,7 +148,8 @@ function itemChanges<T extends { id: string }>(before: readonly T[], after: read
 }
 
 function optionChanges(before: readonly QuestionSource[], after: readonly QuestionSource[]): OptionChange[] {
-  const options = (q: QuestionSource | undefined) => new Map((((q as Record<string, unknown> | undefined)?.['options'] as OptionSource[] | undefined) ?? []).map((o) => [o.code, withoutTexts(o)]));
+  const options = (q: QuestionSource | undefined) =>
+    new Map((((q as Record<string, unknown> | undefined)?.['options'] as OptionSource[] | undefined) ?? []).map((o) => [o.code, withoutTexts(o)]));
   const out: OptionChange[] = [];
   for (const q of after) {
     const old = before.find((x) => x.id === q.id);
@@ -176,6 +183,8 @@ function thresholdChanges(before: Flow | undefined, after: Flow): ThresholdChang
   const old = new Map(tunableRules(before).map((t) => [t.ruleId, t]));
   return tunableRules(after).flatMap((t) => {
     const previous = old.get(t.ruleId);
-    return previous && previous.current !== t.current && previous.questionId === t.questionId ? [{ ruleId: t.ruleId, questionId: t.questionId, before: previous.current, after: t.current }] : [];
+    return previous && previous.current !== t.current && previous.questionId === t.questionId
+      ? [{ ruleId: t.ruleId, questionId: t.questionId, before: previous.current, after: t.current }]
+      : [];
   });
 }

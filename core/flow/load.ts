@@ -52,13 +52,28 @@ export function parseFlow(text: string, file = '<flow>', options: CompileOptions
       // The first error is the real one; later ones are usually its echo.
       issues: doc.errors.slice(0, 1).map((e) => {
         const pos = lineCounter.linePos(e.pos[0]);
-        return { ...issue('yaml-syntax', [], `YAML syntax: ${e.message.split('\n')[0]}`, 'check indentation, colons and quotes around this line'), file, line: pos.line, col: pos.col };
+        return {
+          ...issue('yaml-syntax', [], `YAML syntax: ${e.message.split('\n')[0]}`, 'check indentation, colons and quotes around this line'),
+          file,
+          line: pos.line,
+          col: pos.col,
+        };
       }),
     };
   }
   const data: unknown = doc.toJS({ maxAliasCount: 100 });
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    return { ok: false, issues: [{ ...issue('wrong-type', [], 'a flow file is a YAML mapping (id:, version:, questions:, ...)', 'see docs/flows.md for a minimal example'), file, line: 1, col: 1 }] };
+    return {
+      ok: false,
+      issues: [
+        {
+          ...issue('wrong-type', [], 'a flow file is a YAML mapping (id:, version:, questions:, ...)', 'see docs/flows.md for a minimal example'),
+          file,
+          line: 1,
+          col: 1,
+        },
+      ],
+    };
   }
   const parsed = FlowSchema.safeParse(data);
   if (!parsed.success) {
@@ -91,7 +106,14 @@ function fromZod(zi: z.core.$ZodIssue, data: unknown): FlowIssue[] {
       if ('discriminator' in zi && zi.discriminator === 'type') {
         const guess = typeof value === 'string' ? closest(value, QUESTION_TYPES) : undefined;
         if (value === undefined) return [issue('missing-key', path, 'question needs a `type:`', `one of: ${QUESTION_TYPES.join(', ')}`)];
-        return [issue('invalid-value', path, `unknown question type ${JSON.stringify(value)}`, guess ? `did you mean "${guess}"? Types: ${QUESTION_TYPES.join(', ')}` : `one of: ${QUESTION_TYPES.join(', ')}`)];
+        return [
+          issue(
+            'invalid-value',
+            path,
+            `unknown question type ${JSON.stringify(value)}`,
+            guess ? `did you mean "${guess}"? Types: ${QUESTION_TYPES.join(', ')}` : `one of: ${QUESTION_TYPES.join(', ')}`,
+          ),
+        ];
       }
       return [issue('wrong-type', path, `"${field}" has the wrong form (${describe(value)})`, 'see docs/flows.md for the allowed forms')];
     case 'invalid_value':
@@ -111,7 +133,9 @@ function fromZod(zi: z.core.$ZodIssue, data: unknown): FlowIssue[] {
 }
 
 function article(expected: string): string {
-  return ({ array: 'a list', object: 'a mapping', string: 'a text', number: 'a number', boolean: 'true or false' } as Record<string, string>)[expected] ?? expected;
+  return (
+    ({ array: 'a list', object: 'a mapping', string: 'a text', number: 'a number', boolean: 'true or false' } as Record<string, string>)[expected] ?? expected
+  );
 }
 function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';

@@ -23,9 +23,7 @@ export const LocalizedTextSchema = z.strictObject({
 export type LocalizedTextSource = z.infer<typeof LocalizedTextSchema>;
 
 export const ID_PATTERN = /^[a-z][a-z0-9_-]{0,63}$/;
-export const IdSchema = z
-  .string()
-  .regex(ID_PATTERN, 'ids are lower-case letters, digits, "_" or "-", starting with a letter (max 64)');
+export const IdSchema = z.string().regex(ID_PATTERN, 'ids are lower-case letters, digits, "_" or "-", starting with a letter (max 64)');
 
 export const CodingSchema = z.strictObject({
   /** `loinc`, `snomed`, `local` (the flow's own code system) or an absolute URI. */
@@ -141,15 +139,25 @@ function trendForm(c: ConditionSource, ctx: z.core.$RefinementCtx<ConditionSourc
     ctx.addIssue({ code: 'custom', message, params: { visite, hint }, ...(path ? { path: [path] } : {}) });
   const others = (['answer', 'all', 'any', 'not', 'expression'] as const).filter((k) => c[k] !== undefined);
   if (others.length > 0) {
-    fail(`a trend condition cannot also use "${others.join('", "')}"`, 'invalid-value', 'combine conditions with { all: [ { trend: ... }, { answer: ..., op: ..., value: ... } ] }');
+    fail(
+      `a trend condition cannot also use "${others.join('", "')}"`,
+      'invalid-value',
+      'combine conditions with { all: [ { trend: ... }, { answer: ..., op: ..., value: ... } ] }',
+    );
     return;
   }
-  const tests = [c.op !== undefined || c.value !== undefined ? 'op/value' : undefined, c.rising ? 'rising' : undefined, c.falling ? 'falling' : undefined, c.increase !== undefined ? 'increase' : undefined, c.decrease !== undefined ? 'decrease' : undefined].filter(
-    (x): x is string => x !== undefined,
-  );
+  const tests = [
+    c.op !== undefined || c.value !== undefined ? 'op/value' : undefined,
+    c.rising ? 'rising' : undefined,
+    c.falling ? 'falling' : undefined,
+    c.increase !== undefined ? 'increase' : undefined,
+    c.decrease !== undefined ? 'decrease' : undefined,
+  ].filter((x): x is string => x !== undefined);
   if (tests.length !== 1) {
     fail(
-      tests.length === 0 ? 'a trend condition needs what to look for: op + value, rising, falling, increase or decrease' : `a trend condition looks for one thing, found ${tests.join(' + ')}`,
+      tests.length === 0
+        ? 'a trend condition needs what to look for: op + value, rising, falling, increase or decrease'
+        : `a trend condition looks for one thing, found ${tests.join(' + ')}`,
       tests.length === 0 ? 'missing-key' : 'invalid-value',
       'e.g. { trend: temperature, checkins: 2, op: ">=", value: 38.0 }, { trend: pain, checkins: 3, rising: true } or { trend: weight, within: 3d, increase: 2 }',
     );
@@ -162,15 +170,25 @@ function trendForm(c: ConditionSource, ctx: z.core.$RefinementCtx<ConditionSourc
   }
   const t = tests[0];
   if (t === 'op/value') {
-    if (c.op === undefined || c.value === undefined) fail('a trend with a threshold needs both "op" and "value"', 'missing-key', 'e.g. { trend: temperature, checkins: 2, op: ">=", value: 38.0 }');
-    else if (!['>', '>=', '<', '<='].includes(c.op)) fail(`a trend compares numbers with >, >=, < or <=, not "${c.op}"`, 'invalid-value', 'e.g. op: ">="', 'op');
+    if (c.op === undefined || c.value === undefined)
+      fail('a trend with a threshold needs both "op" and "value"', 'missing-key', 'e.g. { trend: temperature, checkins: 2, op: ">=", value: 38.0 }');
+    else if (!['>', '>=', '<', '<='].includes(c.op))
+      fail(`a trend compares numbers with >, >=, < or <=, not "${c.op}"`, 'invalid-value', 'e.g. op: ">="', 'op');
     else if (typeof c.value !== 'number') fail('a trend threshold is a number', 'wrong-type', 'write the number without quotes or units, e.g. 38.0', 'value');
   }
   if ((t === 'op/value' || t === 'rising' || t === 'falling') && c.checkins === undefined) {
-    fail(`this trend needs "checkins:" (how many check-ins, today's included)`, 'missing-key', t === 'op/value' ? 'e.g. checkins: 2 for "on two check-ins in a row"' : 'e.g. checkins: 3 for "over three check-ins"');
+    fail(
+      `this trend needs "checkins:" (how many check-ins, today's included)`,
+      'missing-key',
+      t === 'op/value' ? 'e.g. checkins: 2 for "on two check-ins in a row"' : 'e.g. checkins: 3 for "over three check-ins"',
+    );
   }
   if ((t === 'increase' || t === 'decrease') && c.checkins === undefined && c.within === undefined) {
-    fail(`"${t}" needs "within:" (e.g. within: 3d) or "checkins:" — since when the change counts`, 'missing-key', 'e.g. { trend: weight, within: 3d, increase: 2 }');
+    fail(
+      `"${t}" needs "within:" (e.g. within: 3d) or "checkins:" — since when the change counts`,
+      'missing-key',
+      'e.g. { trend: weight, within: 3d, increase: 2 }',
+    );
   }
 }
 
@@ -292,17 +310,7 @@ export const InfoQuestionSchema = z.strictObject({
   ...common,
 });
 
-export const QUESTION_TYPES = [
-  'quantity',
-  'scale',
-  'boolean',
-  'choice',
-  'multi-choice',
-  'text',
-  'date',
-  'photo',
-  'info',
-] as const;
+export const QUESTION_TYPES = ['quantity', 'scale', 'boolean', 'choice', 'multi-choice', 'text', 'date', 'photo', 'info'] as const;
 export type QuestionType = (typeof QUESTION_TYPES)[number];
 
 export const QuestionSchema = z.discriminatedUnion('type', [

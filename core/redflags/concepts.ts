@@ -189,4 +189,19 @@ export function isConcept(value: string): value is Concept {
 }
 
 /** Grammar and context concepts: never a finding by themselves. */
-export const FUNCTION_CONCEPTS: ReadonlySet<Concept> = new Set<Concept>(['neg', 'neg_after', 'no_answer', 'contrast', 'and', 'pronoun', 'almost', 'thoughts', 'joke', 'past', 'resolved', 'idiom', 'smalltalk', 'filler']);
+export const FUNCTION_CONCEPTS: ReadonlySet<Concept> = new Set<Concept>([
+  'neg',
+  'neg_after',
+  'no_answer',
+  'contrast',
+  'and',
+  'pronoun',
+  'almost',
+  'thoughts',
+  'joke',
+  'past',
+  'resolved',
+  'idiom',
+  'smalltalk',
+  'filler',
+]);

@@ -87,7 +87,17 @@ export interface Evaluation {
   byCategory: Map<RedFlagCategory, Tally>;
 }
 
-const emptyTally = (): Tally => ({ urgent: 0, caught: 0, rightCategory: 0, raised: 0, falseAlarms: 0, ordinary: 0, ordinaryUrgent: 0, negations: 0, negationsUrgent: 0 });
+const emptyTally = (): Tally => ({
+  urgent: 0,
+  caught: 0,
+  rightCategory: 0,
+  raised: 0,
+  falseAlarms: 0,
+  ordinary: 0,
+  ordinaryUrgent: 0,
+  negations: 0,
+  negationsUrgent: 0,
+});
 
 function add(t: Tally, o: Outcome): void {
   const urgent = o.finding.severity === 'urgent';
@@ -106,7 +116,10 @@ function add(t: Tally, o: Outcome): void {
   if (o.falseAlarm) t.falseAlarms++;
 }
 
-export function evaluate(items: readonly CorpusItem[], detect: (text: string, language: Language) => RedFlagFinding = (text, language) => detectRedFlags(text, { language })): Evaluation {
+export function evaluate(
+  items: readonly CorpusItem[],
+  detect: (text: string, language: Language) => RedFlagFinding = (text, language) => detectRedFlags(text, { language }),
+): Evaluation {
   const evaluation: Evaluation = { outcomes: [], total: emptyTally(), byLanguage: new Map(), byCategory: new Map() };
   for (const item of items) {
     const finding = detect(item.text, item.lang);

@@ -147,7 +147,11 @@ export function buildLexicon(resources: Resource = readLocaleResources()): Lexic
     if (!isConcept(concept)) throw new LexiconError(`${where}: unknown concept "${concept}"`);
     // Grammar words never match with a typo: "gelmiyor" (not coming) is one
     // letter from "geliyor" (coming), "nichts" from "nicht".
-    if (FUNCTION_CONCEPTS.has(concept)) raw = raw.split(/\s+/).map((w) => (w === '+' || w.endsWith('!') ? w : `${w}!`)).join(' ');
+    if (FUNCTION_CONCEPTS.has(concept))
+      raw = raw
+        .split(/\s+/)
+        .map((w) => (w === '+' || w.endsWith('!') ? w : `${w}!`))
+        .join(' ');
     const variants = [raw];
     const umlaut = umlautVariant(raw);
     if (umlaut) variants.push(umlaut);

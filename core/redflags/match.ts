@@ -39,19 +39,86 @@ export interface WordHit {
   translit?: boolean;
 }
 
-
 const NEGATIONS: ReadonlySet<Concept> = new Set<Concept>(['neg', 'neg_after', 'no_answer']);
 
 /** Concepts that describe another (how much, how long, what it looks like). */
 const QUALIFIERS: ReadonlySet<Concept> = new Set<Concept>([
-  'heavy', 'wont_stop', 'hours', 'duration', 'opened', 'spreading', 'rigid', 'bloated', 'pressure', 'stabbing', 'radiates', 'droop', 'weak', 'hot', 'red', 'black',
-  'swelling', 'smell', 'pus', 'sudden', 'worst', 'mild', 'cant', 'hard', 'everything', 'at_rest', 'inhale', 'very', 'bigger', 'cant_move', 'blocked', 'fast', 'blue',
-  'pale', 'sweat', 'tar', 'coffee_grounds', 'shiver', 'rigors', 'one_side', 'whole_body',
+  'heavy',
+  'wont_stop',
+  'hours',
+  'duration',
+  'opened',
+  'spreading',
+  'rigid',
+  'bloated',
+  'pressure',
+  'stabbing',
+  'radiates',
+  'droop',
+  'weak',
+  'hot',
+  'red',
+  'black',
+  'swelling',
+  'smell',
+  'pus',
+  'sudden',
+  'worst',
+  'mild',
+  'cant',
+  'hard',
+  'everything',
+  'at_rest',
+  'inhale',
+  'very',
+  'bigger',
+  'cant_move',
+  'blocked',
+  'fast',
+  'blue',
+  'pale',
+  'sweat',
+  'tar',
+  'coffee_grounds',
+  'shiver',
+  'rigors',
+  'one_side',
+  'whole_body',
 ]);
 /** Body sites and core symptoms a qualifier phrase never hides. */
 const KEPT: ReadonlySet<Concept> = new Set<Concept>([
-  'blood', 'bleed', 'chest', 'heart', 'abdomen', 'wound', 'breathe', 'arm', 'leg', 'calf', 'face', 'mouth', 'lips', 'tongue', 'throat', 'eye', 'head', 'urine',
-  'stool', 'gas', 'toilet', 'skin', 'nose', 'gums', 'bladder', 'vomit', 'cough', 'fever', 'swelling', 'pain', 'red', 'black',
+  'blood',
+  'bleed',
+  'chest',
+  'heart',
+  'abdomen',
+  'wound',
+  'breathe',
+  'arm',
+  'leg',
+  'calf',
+  'face',
+  'mouth',
+  'lips',
+  'tongue',
+  'throat',
+  'eye',
+  'head',
+  'urine',
+  'stool',
+  'gas',
+  'toilet',
+  'skin',
+  'nose',
+  'gums',
+  'bladder',
+  'vomit',
+  'cough',
+  'fever',
+  'swelling',
+  'pain',
+  'red',
+  'black',
 ]);
 /** Distinct spellings remembered per word list (a bounded cache: cleared when full). */
 const LOOKUP_CACHE = 50_000;
@@ -94,8 +161,11 @@ function walkFuzzy(root: TrieNode, s: string, out: WordHit[]): void {
   const found = new Set<number>();
   const report = (n: TrieNode, i: number, edits: number) => {
     if (edits !== 1) return;
-    for (const r of n.prefix) if (r.entry.words[0]!.fuzzy && !found.has(r.entry.id)) found.add(r.entry.id), out.push({ entry: r.entry, from: 0, to: s.length, fuzzy: true });
-    if (i === s.length) for (const r of n.exact) if (r.entry.words[0]!.fuzzy && !found.has(r.entry.id)) found.add(r.entry.id), out.push({ entry: r.entry, from: 0, to: s.length, fuzzy: true });
+    for (const r of n.prefix)
+      if (r.entry.words[0]!.fuzzy && !found.has(r.entry.id)) found.add(r.entry.id), out.push({ entry: r.entry, from: 0, to: s.length, fuzzy: true });
+    if (i === s.length)
+      for (const r of n.exact)
+        if (r.entry.words[0]!.fuzzy && !found.has(r.entry.id)) found.add(r.entry.id), out.push({ entry: r.entry, from: 0, to: s.length, fuzzy: true });
   };
   const visit = (n: TrieNode, i: number, edits: number): void => {
     if (!n.fuzzyBelow) return;
@@ -150,7 +220,6 @@ function lookup(lexicon: Lexicon, token: Token): WordHit[] {
   }
   return out;
 }
-
 
 /**
  * Most phrases fail at their second word: a word that starts with another
@@ -256,7 +325,14 @@ function prepare(lexicon: Lexicon, token: Token): Lookup {
   const kept = singles.filter(
     (h) =>
       FUNCTION_CONCEPTS.has(h.entry.concept) ||
-      !singles.some((o) => o !== h && (o.entry.concept === 'idiom' || !FUNCTION_CONCEPTS.has(o.entry.concept)) && o.from <= h.from && o.to >= h.to && o.to - o.from > h.to - h.from),
+      !singles.some(
+        (o) =>
+          o !== h &&
+          (o.entry.concept === 'idiom' || !FUNCTION_CONCEPTS.has(o.entry.concept)) &&
+          o.from <= h.from &&
+          o.to >= h.to &&
+          o.to - o.from > h.to - h.from,
+      ),
   );
   const byNext = new Map<number, WordHit[]>();
   const latinNext = new Map<number, WordHit[]>();
@@ -284,13 +360,13 @@ function prepare(lexicon: Lexicon, token: Token): Lookup {
     if (next.fuzzy && next.text.length > 1) bucket(FUZZY_KEY + next.text.charCodeAt(1), h);
   }
   const all = kept.map((h) => {
-      let negatedInside = false;
-      if (h.entry.words[0]!.mode === 'prefix' && h.entry.language) {
-        const suffix = lexicon.languages.get(h.entry.language)?.negationSuffix;
-        if (suffix && suffix.test(token.norm.slice(h.to))) negatedInside = true;
-      }
-      return { entry: h.entry, fuzzy: h.fuzzy, negatedInside, translit: h.translit === true };
-    });
+    let negatedInside = false;
+    if (h.entry.words[0]!.mode === 'prefix' && h.entry.language) {
+      const suffix = lexicon.languages.get(h.entry.language)?.negationSuffix;
+      if (suffix && suffix.test(token.norm.slice(h.to))) negatedInside = true;
+    }
+    return { entry: h.entry, fuzzy: h.fuzzy, negatedInside, translit: h.translit === true };
+  });
   const chatty = (c: Concept) => c === 'smalltalk' || c === 'filler';
   // Grammar counts once per word, whichever language said it ("не": ru and uk).
   const grammar = new Set<Concept>();
@@ -306,7 +382,18 @@ function tryPhrases(list: WordHit[], tokens: Token[], i: number, skeletons: Map<
     const depth = matchRest(h.entry.words, 1, tokens, i + 1, skeletons, stack, 1);
     if (depth < 0) continue;
     const matched = stack.slice(0, depth);
-    occurrences.push({ concept: h.entry.concept, language: h.entry.language, entry: h.entry, first: i, last: matched[matched.length - 1]!, tokens: matched, fuzzy: h.fuzzy, negatedInside: false, negated: false, translit: h.translit === true });
+    occurrences.push({
+      concept: h.entry.concept,
+      language: h.entry.language,
+      entry: h.entry,
+      first: i,
+      last: matched[matched.length - 1]!,
+      tokens: matched,
+      fuzzy: h.fuzzy,
+      negatedInside: false,
+      negated: false,
+      translit: h.translit === true,
+    });
   }
 }
 
@@ -330,16 +417,47 @@ export function findOccurrences(tokens: Token[], lexicon: Lexicon, hint?: Langua
       }
       if (token.folded) token.folded.lookup = { lexicon, found };
     }
-    if (smallTalk) for (const h of found.chat) occurrences.push({ concept: h.entry.concept, language: h.entry.language, entry: h.entry, first: i, last: i, tokens: [i], fuzzy: h.fuzzy, negatedInside: h.negatedInside, negated: false, translit: h.translit });
+    if (smallTalk)
+      for (const h of found.chat)
+        occurrences.push({
+          concept: h.entry.concept,
+          language: h.entry.language,
+          entry: h.entry,
+          first: i,
+          last: i,
+          tokens: [i],
+          fuzzy: h.fuzzy,
+          negatedInside: h.negatedInside,
+          negated: false,
+          translit: h.translit,
+        });
     for (const h of found.singles) {
-      occurrences.push({ concept: h.entry.concept, language: h.entry.language, entry: h.entry, first: i, last: i, tokens: [i], fuzzy: h.fuzzy, negatedInside: h.negatedInside, negated: false, translit: h.translit });
+      occurrences.push({
+        concept: h.entry.concept,
+        language: h.entry.language,
+        entry: h.entry,
+        first: i,
+        last: i,
+        tokens: [i],
+        fuzzy: h.fuzzy,
+        negatedInside: h.negatedInside,
+        negated: false,
+        translit: h.translit,
+      });
     }
     if (found.phrases.length > 0) tryPhrases(found.phrases, tokens, i, skeletons, occurrences);
     const next = tokens[i + 1];
     if (next && next.brk === 0 && (found.byNext.size > 0 || found.latinNext.size > 0)) {
       if (next.script === 'arabic') {
         const tried = new Set<WordHit>();
-        for (const list of found.byNext.values()) tryPhrases(list.filter((h) => !tried.has(h) && tried.add(h)), tokens, i, skeletons, occurrences);
+        for (const list of found.byNext.values())
+          tryPhrases(
+            list.filter((h) => !tried.has(h) && tried.add(h)),
+            tokens,
+            i,
+            skeletons,
+            occurrences,
+          );
       } else {
         const c0 = next.norm.charCodeAt(0);
         const first = found.byNext.get(c0);

@@ -18,14 +18,30 @@ import type { Token } from './tokens.ts';
 const BEFORE = 4; // words between negation and finding, at most
 const AFTER = 3;
 
-
 /**
  * Circumstances are not denied with the symptom: in "haven't passed urine for
  * 12 hours" the hours are not negated, the urine is.
  */
 const CIRCUMSTANCES: ReadonlySet<Concept> = new Set<Concept>([
-  'duration', 'hours', 'sudden', 'at_rest', 'everything', 'new_drug', 'after_surgery', 'anticoag', 'inhale', 'one_side', 'whole_body', 'language_name', 'very',
-  'mild', 'call', 'please', 'quick', 'come', 'emergency_number',
+  'duration',
+  'hours',
+  'sudden',
+  'at_rest',
+  'everything',
+  'new_drug',
+  'after_surgery',
+  'anticoag',
+  'inhale',
+  'one_side',
+  'whole_body',
+  'language_name',
+  'very',
+  'mild',
+  'call',
+  'please',
+  'quick',
+  'come',
+  'emergency_number',
 ]);
 
 const NEG = 1;
@@ -33,7 +49,15 @@ const NEG_AFTER = 2;
 const NO_ANSWER = 4;
 const STOP = 8;
 const THOUGHTS = 16;
-const BIT: Partial<Record<Concept, number>> = { neg: NEG, neg_after: NEG_AFTER, no_answer: NO_ANSWER, contrast: STOP, and: STOP, pronoun: STOP, thoughts: THOUGHTS };
+const BIT: Partial<Record<Concept, number>> = {
+  neg: NEG,
+  neg_after: NEG_AFTER,
+  no_answer: NO_ANSWER,
+  contrast: STOP,
+  and: STOP,
+  pronoun: STOP,
+  thoughts: THOUGHTS,
+};
 
 export function markNegations(tokens: Token[], occurrences: Occurrence[]): void {
   // One byte of flags per word: what grammar stands there.

@@ -59,7 +59,16 @@ export const RULES: readonly Rule[] = [
 
   // Breathing (airway, inadequate breathing).
   { id: 'breathing.no-air', category: 'breathing', severity: 'urgent', all: [['no_air', 'gasping']] },
-  { id: 'breathing.cannot', category: 'breathing', severity: 'urgent', all: [['breathe', 'air'], ['cant', 'hard']], window: 6 },
+  {
+    id: 'breathing.cannot',
+    category: 'breathing',
+    severity: 'urgent',
+    all: [
+      ['breathe', 'air'],
+      ['cant', 'hard'],
+    ],
+    window: 6,
+  },
   { id: 'breathing.dyspnea', category: 'breathing', severity: 'urgent', all: ['dyspnea'], unless: ['mild'] },
   { id: 'breathing.fast', category: 'breathing', severity: 'urgent', all: ['breathe', 'fast'], window: 5 },
   { id: 'breathing.blue', category: 'breathing', severity: 'urgent', all: ['blue', ['lips', 'face', 'mouth', 'skin']], window: 6 },
@@ -76,14 +85,40 @@ export const RULES: readonly Rule[] = [
   // Stroke: BE-FAST and sudden confusion.
   { id: 'stroke.named', category: 'stroke', severity: 'urgent', all: ['stroke_word'] },
   { id: 'stroke.face', category: 'stroke', severity: 'urgent', all: [['face', 'mouth'], 'droop'], window: 6 },
-  { id: 'stroke.limb', category: 'stroke', severity: 'urgent', all: [['arm', 'leg', 'one_side'], ['weak', 'cant_move'], ['sudden', 'one_side']], window: 10 },
+  {
+    id: 'stroke.limb',
+    category: 'stroke',
+    severity: 'urgent',
+    all: [
+      ['arm', 'leg', 'one_side'],
+      ['weak', 'cant_move'],
+      ['sudden', 'one_side'],
+    ],
+    window: 10,
+  },
   { id: 'stroke.limb-cannot', category: 'stroke', severity: 'urgent', all: [['arm', 'leg'], 'cant_move'], window: 8 },
   { id: 'stroke.speech', category: 'stroke', severity: 'urgent', all: ['speech'], unless: ['language_name'] },
   { id: 'stroke.vision', category: 'stroke', severity: 'urgent', all: ['vision_loss'] },
   { id: 'stroke.eye', category: 'stroke', severity: 'urgent', all: ['cant_see', ['eye', 'sudden']], window: 8 },
-  { id: 'stroke.headache', category: 'stroke', severity: 'urgent', all: [['headache', 'head'], ['worst', 'sudden']], window: 10 },
+  {
+    id: 'stroke.headache',
+    category: 'stroke',
+    severity: 'urgent',
+    all: [
+      ['headache', 'head'],
+      ['worst', 'sudden'],
+    ],
+    window: 10,
+  },
   { id: 'stroke.confusion', category: 'stroke', severity: 'urgent', all: ['disoriented'] },
-  { id: 'stroke.sudden-confusion', category: 'stroke', severity: 'urgent', all: ['confused', ['sudden', 'very']], window: 6, unless: ['fever', 'temp_high', 'rigors'] },
+  {
+    id: 'stroke.sudden-confusion',
+    category: 'stroke',
+    severity: 'urgent',
+    all: ['confused', ['sudden', 'very']],
+    window: 6,
+    unless: ['fever', 'temp_high', 'rigors'],
+  },
   { id: 'stroke.bp', category: 'stroke', severity: 'urgent', all: ['bp_very_high'] },
 
   // Anaphylaxis.
@@ -91,7 +126,16 @@ export const RULES: readonly Rule[] = [
   { id: 'allergic_reaction.swelling', category: 'allergic_reaction', severity: 'urgent', all: [SWOLLEN_SITE, 'swelling'], window: 6 },
   { id: 'allergic_reaction.throat', category: 'allergic_reaction', severity: 'urgent', all: ['throat', 'pressure'], window: 6 },
   { id: 'allergic_reaction.swallow', category: 'allergic_reaction', severity: 'urgent', all: ['swallow', ['cant', 'hard']], window: 5 },
-  { id: 'allergic_reaction.hives', category: 'allergic_reaction', severity: 'urgent', all: [['hives', 'rash'], ['whole_body', 'breathe', 'dyspnea', 'wheeze', 'swelling', 'dizzy']], window: 12 },
+  {
+    id: 'allergic_reaction.hives',
+    category: 'allergic_reaction',
+    severity: 'urgent',
+    all: [
+      ['hives', 'rash'],
+      ['whole_body', 'breathe', 'dyspnea', 'wheeze', 'swelling', 'dizzy'],
+    ],
+    window: 12,
+  },
 
   // Bleeding: heavy, from the gut or the urinary tract, on anticoagulants.
   { id: 'bleeding.heavy', category: 'bleeding', severity: 'urgent', all: [BLEEDING, 'heavy'], window: 3 },
@@ -104,7 +148,13 @@ export const RULES: readonly Rule[] = [
   { id: 'bleeding.anticoagulant', category: 'bleeding', severity: 'urgent', all: [BLEEDING, ['anticoag', 'inr_high']], message: true },
 
   // Sepsis: temperature with rigors, confusion, fast pulse or breathing, mottled skin.
-  { id: 'sepsis.fever-plus', category: 'sepsis', severity: 'urgent', all: [FEVER, ['rigors', 'shiver', 'confused', 'disoriented', 'fast', 'mottled', 'dying', 'pulse_high', 'rr_high', 'very_unwell']], window: 25 },
+  {
+    id: 'sepsis.fever-plus',
+    category: 'sepsis',
+    severity: 'urgent',
+    all: [FEVER, ['rigors', 'shiver', 'confused', 'disoriented', 'fast', 'mottled', 'dying', 'pulse_high', 'rr_high', 'very_unwell']],
+    window: 25,
+  },
   { id: 'sepsis.shaking', category: 'sepsis', severity: 'urgent', all: ['shiver', ['whole_body', 'heavy', 'worst', 'very']], window: 6, unless: ['mild'] },
   { id: 'sepsis.rigors', category: 'sepsis', severity: 'urgent', all: ['rigors'], unless: ['mild'] },
   { id: 'sepsis.mottled', category: 'sepsis', severity: 'urgent', all: ['mottled'] },
@@ -112,7 +162,14 @@ export const RULES: readonly Rule[] = [
   { id: 'sepsis.named', category: 'sepsis', severity: 'urgent', all: ['sepsis_word'] },
 
   // Thrombosis: DVT (one leg swollen, hot, red, painful) and PE.
-  { id: 'thrombosis.calf', category: 'thrombosis', severity: 'urgent', all: [['calf', 'leg'], 'swelling', ['hot', 'red', 'pain', 'one_side', 'bigger', 'sudden']], window: 12, unless: ['mild'] },
+  {
+    id: 'thrombosis.calf',
+    category: 'thrombosis',
+    severity: 'urgent',
+    all: [['calf', 'leg'], 'swelling', ['hot', 'red', 'pain', 'one_side', 'bigger', 'sudden']],
+    window: 12,
+    unless: ['mild'],
+  },
   { id: 'thrombosis.calf-hot', category: 'thrombosis', severity: 'urgent', all: ['calf', ['hot', 'red'], ['pain', 'hot', 'red', 'swelling']], window: 10 },
   { id: 'thrombosis.bigger', category: 'thrombosis', severity: 'urgent', all: [['calf', 'leg'], 'bigger'], window: 8 },
   { id: 'thrombosis.named', category: 'thrombosis', severity: 'urgent', all: ['thrombosis_word'] },
@@ -133,7 +190,13 @@ export const RULES: readonly Rule[] = [
   { id: 'abdomen.rigid', category: 'abdomen', severity: 'urgent', all: ['abdomen', 'rigid'], window: 6 },
   { id: 'abdomen.vomit-all', category: 'abdomen', severity: 'urgent', all: ['vomit_all'] },
   { id: 'abdomen.vomit-constant', category: 'abdomen', severity: 'urgent', all: ['vomit', ['everything', 'wont_stop']], window: 6 },
-  { id: 'abdomen.obstruction', category: 'abdomen', severity: 'urgent', all: [{ any: ['stool', 'gas', 'toilet'], negated: true }, ['bloated', 'vomit', 'swelling']], window: 20 },
+  {
+    id: 'abdomen.obstruction',
+    category: 'abdomen',
+    severity: 'urgent',
+    all: [{ any: ['stool', 'gas', 'toilet'], negated: true }, ['bloated', 'vomit', 'swelling']],
+    window: 20,
+  },
   { id: 'abdomen.no-stool', category: 'abdomen', severity: 'urgent', all: ['no_stool', ['bloated', 'vomit', 'swelling', 'pain', 'abdomen']], window: 20 },
   { id: 'abdomen.bloated', category: 'abdomen', severity: 'urgent', all: ['bloated', ['sudden', 'worst', 'vomit']], window: 10 },
   { id: 'abdomen.swollen-vomiting', category: 'abdomen', severity: 'urgent', all: ['abdomen', ['bloated', 'swelling', 'rigid'], 'vomit'], window: 15 },
@@ -141,7 +204,13 @@ export const RULES: readonly Rule[] = [
   // Urinary retention.
   { id: 'urinary_retention.cannot', category: 'urinary_retention', severity: 'urgent', all: [['cant_pee', 'nothing_out']] },
   { id: 'urinary_retention.cannot-words', category: 'urinary_retention', severity: 'urgent', all: ['urine', 'cant'], window: 6 },
-  { id: 'urinary_retention.not-since', category: 'urinary_retention', severity: 'urgent', all: [{ any: ['urine'], negated: true }, ['duration', 'hours', 'bladder', 'pain', 'abdomen']], window: 12 },
+  {
+    id: 'urinary_retention.not-since',
+    category: 'urinary_retention',
+    severity: 'urgent',
+    all: [{ any: ['urine'], negated: true }, ['duration', 'hours', 'bladder', 'pain', 'abdomen']],
+    window: 12,
+  },
   { id: 'urinary_retention.bladder', category: 'urinary_retention', severity: 'urgent', all: ['bladder', ['pressure', 'opened', 'worst', 'heavy']], window: 8 },
   { id: 'urinary_retention.catheter', category: 'urinary_retention', severity: 'urgent', all: ['catheter', 'blocked'], window: 8 },
 
@@ -159,8 +228,23 @@ export const RULES: readonly Rule[] = [
   { id: 'warning.abdomen', category: 'abdomen', severity: 'warning', all: [['abdomen', 'vomit', 'nausea', 'bloated', 'vomit_all', 'blocked']] },
   { id: 'warning.constipation', category: 'abdomen', severity: 'warning', all: [{ any: ['stool', 'gas'], negated: true }] },
   { id: 'warning.no-stool', category: 'abdomen', severity: 'warning', all: ['no_stool'] },
-  { id: 'warning.wound', category: 'wound', severity: 'warning', all: ['wound', ['pain', 'red', 'swelling', 'hot', 'bleed', 'blood', 'opened', 'smell', 'spreading']], window: 10 },
-  { id: 'warning.leg', category: 'thrombosis', severity: 'warning', all: [['calf', 'leg'], ['swelling', 'pain', 'hot', 'red']], window: 8 },
+  {
+    id: 'warning.wound',
+    category: 'wound',
+    severity: 'warning',
+    all: ['wound', ['pain', 'red', 'swelling', 'hot', 'bleed', 'blood', 'opened', 'smell', 'spreading']],
+    window: 10,
+  },
+  {
+    id: 'warning.leg',
+    category: 'thrombosis',
+    severity: 'warning',
+    all: [
+      ['calf', 'leg'],
+      ['swelling', 'pain', 'hot', 'red'],
+    ],
+    window: 8,
+  },
   { id: 'warning.bleeding', category: 'bleeding', severity: 'warning', all: [BLEEDING] },
   { id: 'warning.fever', category: 'sepsis', severity: 'warning', all: [['fever', 'low_temp', 'rigors', 'shiver', 'pulse_raised', 'fast']] },
   { id: 'warning.breathing', category: 'breathing', severity: 'warning', all: [['dyspnea', 'wheeze', 'cough', 'spo2_lowish']] },

@@ -84,7 +84,17 @@ function classOf(code: number): number {
   let c = CLASSES[code]!;
   if (c === 0) {
     const ch = String.fromCharCode(code);
-    c = /\p{L}/u.test(ch) ? LETTER : /\p{M}/u.test(ch) ? MARK : /\p{Nd}/u.test(ch) ? DIGIT : /\p{N}/u.test(ch) ? NUMERIC : "'’ʼ".includes(ch) ? APOSTROPHE : OTHER;
+    c = /\p{L}/u.test(ch)
+      ? LETTER
+      : /\p{M}/u.test(ch)
+        ? MARK
+        : /\p{Nd}/u.test(ch)
+          ? DIGIT
+          : /\p{N}/u.test(ch)
+            ? NUMERIC
+            : "'’ʼ".includes(ch)
+              ? APOSTROPHE
+              : OTHER;
     CLASSES[code] = c;
   }
   return c;
@@ -195,7 +205,22 @@ export function tokenise(input: string): Token[] {
     else if (kind === 'number') norm = digitsToAscii(raw).replace('٫', '.').replace(',', '.');
     else f = symbol(raw); // emoji: cached like words, so their lookups are too
     // One object shape for every token (fast property access).
-    const token: Token = { text: raw, start, end, norm, ascii, kind, script, brk: tokens.length === 0 ? 2 : brk, question, slash, percent: false, degree: false, value: kind === 'number' ? Number(norm) : undefined, folded: f };
+    const token: Token = {
+      text: raw,
+      start,
+      end,
+      norm,
+      ascii,
+      kind,
+      script,
+      brk: tokens.length === 0 ? 2 : brk,
+      question,
+      slash,
+      percent: false,
+      degree: false,
+      value: kind === 'number' ? Number(norm) : undefined,
+      folded: f,
+    };
     tokens.push(token);
     previous = token;
     last = end;

@@ -25,9 +25,19 @@ const KINDS: Kind[] = [
     keyword: 'temp_kw',
     min: 30,
     max: 45,
-    classify: (v) => [...(v >= 39.5 ? (['temp_high'] as const) : []), ...(v >= 38 ? (['fever'] as const) : []), ...(v <= 35 ? (['temp_very_low'] as const) : []), ...(v < 36 ? (['low_temp'] as const) : [])],
+    classify: (v) => [
+      ...(v >= 39.5 ? (['temp_high'] as const) : []),
+      ...(v >= 38 ? (['fever'] as const) : []),
+      ...(v <= 35 ? (['temp_very_low'] as const) : []),
+      ...(v < 36 ? (['low_temp'] as const) : []),
+    ],
   },
-  { keyword: 'pulse_kw', min: 20, max: 250, classify: (v) => (v > 130 ? ['pulse_high', 'fast'] : v > 100 ? ['pulse_raised', 'fast'] : v < 40 ? ['pulse_low'] : []) },
+  {
+    keyword: 'pulse_kw',
+    min: 20,
+    max: 250,
+    classify: (v) => (v > 130 ? ['pulse_high', 'fast'] : v > 100 ? ['pulse_raised', 'fast'] : v < 40 ? ['pulse_low'] : []),
+  },
   { keyword: 'spo2_kw', min: 50, max: 100, classify: (v) => (v < 92 ? ['spo2_low'] : v <= 94 ? ['spo2_lowish'] : []) },
   { keyword: 'rr_kw', min: 4, max: 80, classify: (v) => (v >= 25 ? ['rr_high', 'fast'] : []) },
   {
@@ -94,7 +104,18 @@ export function findValues(tokens: Token[], occurrences: Occurrence[]): Occurren
     const last = Math.max(o.last, second !== undefined ? at + 1 : at);
     const first = Math.min(o.first, at);
     for (const concept of k.classify(value, second)) {
-      out.push({ concept, language: o.language, entry: valueEntry(concept, o.entry), first, last, tokens: [o.first, at], fuzzy: false, negatedInside: false, negated: false, translit: false });
+      out.push({
+        concept,
+        language: o.language,
+        entry: valueEntry(concept, o.entry),
+        first,
+        last,
+        tokens: [o.first, at],
+        fuzzy: false,
+        negatedInside: false,
+        negated: false,
+        translit: false,
+      });
     }
   }
   // A temperature without keyword: "39,8°", "39,8 grad".

@@ -65,9 +65,12 @@ export function readFormResponse(flow: Flow, resource: unknown, ctx: FormContext
 
   // gematik fhir.json: the event must say what it carries.
   if (ctx.structure.url !== ISIK.formData) fail('fhir.json de.gematik.fhir.structure_definition.url', `expected ${ISIK.formData}, got ${ctx.structure.url}`);
-  if (ctx.structure.type !== 'QuestionnaireResponse') fail('fhir.json de.gematik.fhir.structure_definition.type', `expected QuestionnaireResponse, got ${ctx.structure.type}`);
-  if (!/^4\.0(\.\d+)?$/.test(ctx.structure.fhirVersion)) fail('fhir.json de.gematik.fhir.structure_definition.fhir_version', `expected FHIR 4.0.x (R4), got ${ctx.structure.fhirVersion}`);
-  if (!sameIsikStage(ctx.structure.version)) fail('fhir.json de.gematik.fhir.structure_definition.version', `expected ISiK ${ISIK.version} (same major version), got ${ctx.structure.version}`);
+  if (ctx.structure.type !== 'QuestionnaireResponse')
+    fail('fhir.json de.gematik.fhir.structure_definition.type', `expected QuestionnaireResponse, got ${ctx.structure.type}`);
+  if (!/^4\.0(\.\d+)?$/.test(ctx.structure.fhirVersion))
+    fail('fhir.json de.gematik.fhir.structure_definition.fhir_version', `expected FHIR 4.0.x (R4), got ${ctx.structure.fhirVersion}`);
+  if (!sameIsikStage(ctx.structure.version))
+    fail('fhir.json de.gematik.fhir.structure_definition.version', `expected ISiK ${ISIK.version} (same major version), got ${ctx.structure.version}`);
   if (typeof resource !== 'object' || resource === null || (resource as { resourceType?: unknown }).resourceType !== 'QuestionnaireResponse') {
     fail('fhir.json de.gematik.fhir.resource', 'the resource is not a QuestionnaireResponse');
     return { ok: false, problems };
@@ -83,7 +86,8 @@ export function readFormResponse(flow: Flow, resource: unknown, ctx: FormContext
   // ISiKFormularDaten 5.0.0: MDR relevance 1..1 (a modifier); any other modifier we do not know makes the form unreadable.
   const modifiers = qr.modifierExtension ?? [];
   const mdr = modifiers.filter((e) => e.url === ISIK.mdrExtension);
-  if (mdr.length !== 1 || typeof mdr[0]?.valueCoding?.code !== 'string') fail('ISiKFormularDaten.modifierExtension:MDR-Relevant 1..1', 'the MDR relevance (ISiKMDRRelevanzFormularExtension with valueCoding) is required once');
+  if (mdr.length !== 1 || typeof mdr[0]?.valueCoding?.code !== 'string')
+    fail('ISiKFormularDaten.modifierExtension:MDR-Relevant 1..1', 'the MDR relevance (ISiKMDRRelevanzFormularExtension with valueCoding) is required once');
   for (const m of modifiers) if (m.url !== ISIK.mdrExtension) fail('R4 modifierExtension', `unknown modifier extension ${m.url}`);
 
   // ISiKFormularDaten.questionnaire 1..1 with questionnaireDisplay 1..1, and it must be the flow's form.

@@ -105,7 +105,13 @@ function localizeItem(item: QuestionnaireItem, q: Question, lang: Language): Que
   }
   if (item.item) {
     out.item = item.item.map((child) => {
-      const source = child.linkId.endsWith('.help') ? q.hint : child.linkId.endsWith('.lower') && q.type === 'scale' ? q.minLabel : child.linkId.endsWith('.upper') && q.type === 'scale' ? q.maxLabel : undefined;
+      const source = child.linkId.endsWith('.help')
+        ? q.hint
+        : child.linkId.endsWith('.lower') && q.type === 'scale'
+          ? q.minLabel
+          : child.linkId.endsWith('.upper') && q.type === 'scale'
+            ? q.maxLabel
+            : undefined;
       const localized: QuestionnaireItem = { ...child, text: source ? localize(source, lang) : (child.text ?? '') };
       delete (localized as { _text?: unknown })._text;
       const ext = keep(child.extension);

@@ -549,7 +549,10 @@ class PersistentStore {
     const { snapshot: sealed, frames } = await this.backend.load();
     if (!sealed) {
       if (frames.length > 0) {
-        throw new CryptoStoreError('CRYPTO_STORE_DAMAGED', `the crypto store ${this.label} has journal frames but no snapshot; restore the snapshot from the backup`);
+        throw new CryptoStoreError(
+          'CRYPTO_STORE_DAMAGED',
+          `the crypto store ${this.label} has journal frames but no snapshot; restore the snapshot from the backup`,
+        );
       }
       this.salt = randomBytes(SALT_BYTES);
       this.key = scryptSync(this.passphrase, this.salt, 32, SCRYPT);

@@ -45,7 +45,11 @@ export const validationHook: Hook<unknown, ApiEnv, string, unknown> = (result) =
 };
 
 /** The failing fields of a zod result by path, as the API names them (empty: valid). Also used by the web app's forms. */
-export function validationProblems(result: { success: true; data: unknown } | { success: false; error: { issues: ReadonlyArray<{ code: string; path: PropertyKey[]; message: string; keys?: string[] }> } }): Array<{ path: string; message: string }> {
+export function validationProblems(
+  result:
+    | { success: true; data: unknown }
+    | { success: false; error: { issues: ReadonlyArray<{ code: string; path: PropertyKey[]; message: string; keys?: string[] }> } },
+): Array<{ path: string; message: string }> {
   if (result.success) return textProblems(result.data);
   return result.error.issues.flatMap((issue) =>
     // Unknown keys are named one by one: "orgId: unknown field" says what to remove.
@@ -96,7 +100,13 @@ export function createApi(deps: ApiDeps, options: ApiOptions): OpenAPIHono<ApiEn
     const type = c.req.header('content-type');
     // Flow texts may also come as YAML (the format of the flow files) or as a FHIR Questionnaire.
     const text = takesFlowText(c.req.path) && (isYaml(type) || type?.toLowerCase().startsWith(FHIR_JSON));
-    if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && c.req.header('content-length') !== '0' && type !== undefined && !text && !/^application\/json\b/i.test(type)) {
+    if (
+      ['POST', 'PUT', 'PATCH'].includes(c.req.method) &&
+      c.req.header('content-length') !== '0' &&
+      type !== undefined &&
+      !text &&
+      !/^application\/json\b/i.test(type)
+    ) {
       throw new ApiError('unsupported_media_type', 'send JSON with content-type: application/json');
     }
     await next();
@@ -132,7 +142,9 @@ export function createApi(deps: ApiDeps, options: ApiOptions): OpenAPIHono<ApiEn
   });
   api.get('/docs', (c) => {
     c.header('content-security-policy', DOCS_CSP);
-    return c.html(docsPage(api.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'Visite API', version: API_VERSION } }) as unknown as Record<string, unknown>));
+    return c.html(
+      docsPage(api.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'Visite API', version: API_VERSION } }) as unknown as Record<string, unknown>),
+    );
   });
   api.get('/docs.css', (c) => c.body(DOCS_CSS, 200, { 'content-type': 'text/css; charset=utf-8' }));
   return api;

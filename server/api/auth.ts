@@ -59,7 +59,8 @@ export function createOidcVerifier(options: OidcOptions): TokenVerifier {
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
     });
     const orgId = payload[options.orgClaim];
-    if (typeof orgId !== 'string' || !UUID.test(orgId)) throw new joseErrors.JWTClaimValidationFailed(`missing or invalid "${options.orgClaim}" claim`, payload, options.orgClaim);
+    if (typeof orgId !== 'string' || !UUID.test(orgId))
+      throw new joseErrors.JWTClaimValidationFailed(`missing or invalid "${options.orgClaim}" claim`, payload, options.orgClaim);
     return { kind: 'user', id: payload.sub!, orgId, roles: rolesFrom(payload[options.rolesClaim]) };
   };
 }
@@ -69,10 +70,18 @@ const KEY_FORMAT = /^vk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
 /** A new API key: the full secret is returned once; only its hash is stored. */
-export async function createApiKey(db: Db, orgId: string, name: string, roles: Role[]): Promise<{ id: string; prefix: string; secret: string; roles: Role[]; createdAt: Date }> {
+export async function createApiKey(
+  db: Db,
+  orgId: string,
+  name: string,
+  roles: Role[],
+): Promise<{ id: string; prefix: string; secret: string; roles: Role[]; createdAt: Date }> {
   const prefix = randomBytes(6).toString('hex');
   const secret = `vk_${prefix}_${randomBytes(32).toString('base64url')}`;
-  const [row] = await db.insert(apiKeys).values({ orgId, name, prefix, secretHash: hashSecret(secret), roles }).returning();
+  const [row] = await db
+    .insert(apiKeys)
+    .values({ orgId, name, prefix, secretHash: hashSecret(secret), roles })
+    .returning();
   return { id: row!.id, prefix, secret, roles, createdAt: row!.createdAt };
 }
 
@@ -87,7 +96,11 @@ export async function verifyApiKey(db: Db, token: string): Promise<Principal | n
   const expected = Buffer.from(row.secretHash, 'hex');
   const actual = Buffer.from(hashSecret(token), 'hex');
   if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return null;
-  void db.update(apiKeys).set({ lastUsedAt: new Date() }).where(eq(apiKeys.id, row.id)).catch(() => {});
+  void db
+    .update(apiKeys)
+    .set({ lastUsedAt: new Date() })
+    .where(eq(apiKeys.id, row.id))
+    .catch(() => {});
   return { kind: 'api_key', id: row.id, orgId: row.orgId, roles: rolesFrom(row.roles) };
 }
 
@@ -195,7 +208,14 @@ export function authenticate(limiter: FailureLimiter): MiddlewareHandler<ApiEnv>
     }
     // A valid token naming an organisation this server does not hold: authenticated, but no access.
     if (principal.kind === 'user' && !(await organisationExists(deps.db, principal.orgId))) {
-      await writeAudit(deps.db, { orgId: null, actorType: principal.kind, actorId: principal.id, action: `${c.req.method} ${c.req.routePath}`, outcome: 'denied', ip });
+      await writeAudit(deps.db, {
+        orgId: null,
+        actorType: principal.kind,
+        actorId: principal.id,
+        action: `${c.req.method} ${c.req.routePath}`,
+        outcome: 'denied',
+        ip,
+      });
       throw new ApiError('forbidden', 'the organisation named in the token is not known to this server');
     }
     c.set('principal', principal);

@@ -45,7 +45,9 @@ export function docsPage(doc: Json): string {
   for (const [path, methods] of Object.entries((doc['paths'] as Json | undefined) ?? {})) {
     for (const [method, op] of Object.entries(methods as Json)) {
       const o = op as Json;
-      const params = ((o['parameters'] as Json[] | undefined) ?? []).map((p) => `<li><code>${esc(p['name'])}</code> (${esc(p['in'])}) ${esc((p['schema'] as Json | undefined)?.['type'] ?? '')}</li>`).join('');
+      const params = ((o['parameters'] as Json[] | undefined) ?? [])
+        .map((p) => `<li><code>${esc(p['name'])}</code> (${esc(p['in'])}) ${esc((p['schema'] as Json | undefined)?.['type'] ?? '')}</li>`)
+        .join('');
       const body = ((o['requestBody'] as Json | undefined)?.['content'] as Json | undefined)?.['application/json'] as Json | undefined;
       const responses = Object.entries((o['responses'] as Json | undefined) ?? {})
         .map(([status, r]) => `<li><b>${esc(status)}</b> ${esc((r as Json)['description'])}</li>`)

@@ -16,8 +16,7 @@ export interface DateRange {
   to: Date;
 }
 
-const SYNTAX =
-  /^([a-z]{2})?(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/;
+const SYNTAX = /^([a-z]{2})?(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/;
 
 export const FHIR_DATE_HELP = 'expected [prefix]YYYY[-MM[-DD[Thh:mm[:ss](Z|+hh:mm)]]] with prefix eq, ge, gt, le or lt, e.g. ge2026-12-01';
 
@@ -41,7 +40,8 @@ export function parseFhirDate(value: string): DateRange | { error: string } {
   const m = SYNTAX.exec(value);
   if (!m) return { error: FHIR_DATE_HELP };
   const [, rawPrefix, y, mo, d, h, mi, s, frac, zone] = m;
-  if (rawPrefix !== undefined && !(DATE_PREFIXES as readonly string[]).includes(rawPrefix)) return { error: `prefix "${rawPrefix}" is not supported; use eq, ge, gt, le or lt` };
+  if (rawPrefix !== undefined && !(DATE_PREFIXES as readonly string[]).includes(rawPrefix))
+    return { error: `prefix "${rawPrefix}" is not supported; use eq, ge, gt, le or lt` };
   const prefix = (rawPrefix ?? 'eq') as DatePrefix;
   const year = Number(y);
   if (year < 1) return { error: 'year must be 0001 or later' };

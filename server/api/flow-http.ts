@@ -87,10 +87,15 @@ export async function audited<T>(c: Context<ApiEnv>, action: string, flowId: str
  * imported (errors name the item's linkId) and stored as YAML. An import's
  * canonical URL is replaced by this server's.
  */
-export async function flowTextOf(c: Context<ApiEnv>, flowId: string | undefined, flowRef: () => Promise<string | undefined>): Promise<{ text: string; warnings: string[] }> {
+export async function flowTextOf(
+  c: Context<ApiEnv>,
+  flowId: string | undefined,
+  flowRef: () => Promise<string | undefined>,
+): Promise<{ text: string; warnings: string[] }> {
   const type = c.req.header('content-type') ?? '';
   const text = await c.req.text();
-  if (text.trim() === '') throw new ApiError('bad_request', 'invalid request: (body)', { fields: [{ path: '(body)', message: 'send the flow as YAML or JSON' }] });
+  if (text.trim() === '')
+    throw new ApiError('bad_request', 'invalid request: (body)', { fields: [{ path: '(body)', message: 'send the flow as YAML or JSON' }] });
   if (!type.toLowerCase().startsWith(FHIR_JSON)) return { text, warnings: [] };
   let json: unknown;
   try {
@@ -99,7 +104,11 @@ export async function flowTextOf(c: Context<ApiEnv>, flowId: string | undefined,
     throw new ApiError('bad_request', 'invalid request: (body)', { fields: [{ path: '(body)', message: 'malformed JSON' }] });
   }
   const result = importQuestionnaire(json);
-  if (!result.ok) throw new ApiError('invalid_flow', `the Questionnaire cannot become a flow (${result.issues.length} problem(s))`, { issues: result.issues.map(describeIssue), missingTexts: [] });
+  if (!result.ok)
+    throw new ApiError('invalid_flow', `the Questionnaire cannot become a flow (${result.issues.length} problem(s))`, {
+      issues: result.issues.map(describeIssue),
+      missingTexts: [],
+    });
   const source = { ...result.source };
   const warnings = [...result.warnings];
   if (flowId !== undefined && source.id !== flowId) {

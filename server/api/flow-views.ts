@@ -24,7 +24,12 @@ export const FlowIssueSchema = z
   .openapi('FlowIssue');
 
 const MissingTexts = z
-  .array(z.object({ language: z.string(), keys: z.array(z.string()).openapi({ description: 'E.g. `questions.pain.text`, `questions.wound.options.redness.text`' }) }))
+  .array(
+    z.object({
+      language: z.string(),
+      keys: z.array(z.string()).openapi({ description: 'E.g. `questions.pain.text`, `questions.wound.options.redness.text`' }),
+    }),
+  )
   .openapi({ description: 'Texts still missing, per language (publishing refuses the draft until they are there)' });
 
 export const DraftView = z
@@ -74,7 +79,12 @@ export const keepRawText: MiddlewareHandler<ApiEnv> = async (c, next) => {
   await next();
 };
 
-export function draftView(c: Context<ApiEnv>, row: FlowVersionRow, saved?: Pick<SavedDraft, 'warnings' | 'missingTexts'>, importWarnings?: string[]): z.infer<typeof DraftView> {
+export function draftView(
+  c: Context<ApiEnv>,
+  row: FlowVersionRow,
+  saved?: Pick<SavedDraft, 'warnings' | 'missingTexts'>,
+  importWarnings?: string[],
+): z.infer<typeof DraftView> {
   return {
     flowId: row.flowId,
     version: row.version,
@@ -117,4 +127,3 @@ export function questionnaireOf(flow: Flow, row: FlowVersionRow) {
   const status = row.status === 'published' ? 'active' : row.status === 'retired' ? 'retired' : 'draft';
   return { ...exportQuestionnaire(flow), id: row.id, status, ...(row.publishedAt ? { date: row.publishedAt.toISOString() } : {}) };
 }
-

@@ -65,7 +65,11 @@ export function rejectUnknownQuery(route: RouteConfig): MiddlewareHandler<ApiEnv
       const nameProblem = textProblem(name);
       if (nameProblem) fields.push({ path: label, message: `parameter name ${nameProblem}` });
       else if (!known.has(name)) {
-        if (!ignoreUnknown) fields.push({ path: label, message: known.size > 0 ? `unknown query parameter; this route takes ${[...known].join(', ')}` : 'unknown query parameter; this route takes none' });
+        if (!ignoreUnknown)
+          fields.push({
+            path: label,
+            message: known.size > 0 ? `unknown query parameter; this route takes ${[...known].join(', ')}` : 'unknown query parameter; this route takes none',
+          });
       } else {
         const problem = values.map(textProblem).find(Boolean);
         if (problem) fields.push({ path: label, message: problem });

@@ -45,7 +45,11 @@ function scoped(db: Executor, table: ListedTable, orgId: string, conditions: Arr
       .$dynamic();
   }
   const t = table as typeof patients;
-  return db.select({ row: t }).from(t).where(and(eq(t.orgId, orgId), ...conditions)).$dynamic();
+  return db
+    .select({ row: t })
+    .from(t)
+    .where(and(eq(t.orgId, orgId), ...conditions))
+    .$dynamic();
 }
 
 /**
@@ -58,7 +62,13 @@ export function owned(table: DirectTable, orgId: string, id?: string): SQL {
 }
 
 /** One object of the organisation, or undefined — without auditing. `lock`: `for update` (in a transaction). */
-export async function selectOwned<T extends OwnedTable>(db: Executor, table: T, orgId: string, id: string, options: { lock?: boolean } = {}): Promise<T['$inferSelect'] | undefined> {
+export async function selectOwned<T extends OwnedTable>(
+  db: Executor,
+  table: T,
+  orgId: string,
+  id: string,
+  options: { lock?: boolean } = {},
+): Promise<T['$inferSelect'] | undefined> {
   const query = scoped(db, table, orgId, [eq((table as typeof patients).id, id)]);
   const [found] = await (options.lock ? query.for('update', VIA_PATIENT.has(table) ? { of: table as ViaPatientTable } : {}) : query);
   return found?.row as T['$inferSelect'] | undefined;
@@ -77,7 +87,11 @@ export interface AuditOptions {
  * The end of "look it up in the organisation": audit the outcome and answer
  * 404 `notFound` when there is no row. Returns the row.
  */
-export async function ensureFound<R>(c: Context<ApiEnv>, row: R | null | undefined | false, options: AuditOptions & { id: string | null; notFound: string }): Promise<R> {
+export async function ensureFound<R>(
+  c: Context<ApiEnv>,
+  row: R | null | undefined | false,
+  options: AuditOptions & { id: string | null; notFound: string },
+): Promise<R> {
   const found = row !== null && row !== undefined && row !== false;
   if (options.action && (!found || options.auditFound !== false)) {
     await audit(c, options.action, { type: options.type ?? 'unknown', id: options.id }, found ? 'ok' : 'not_found');

@@ -43,16 +43,23 @@ export const IdParam = z.object({
 });
 
 /** A UTC instant in a query, e.g. `2026-12-01T08:00:00Z`, within the years 0001–9999 Postgres and JavaScript share. */
-export const InstantQuery = z.iso
-  .datetime({ error: 'expected a UTC time, e.g. 2026-12-01T08:00:00Z' })
-  .refine((value) => {
+export const InstantQuery = z.iso.datetime({ error: 'expected a UTC time, e.g. 2026-12-01T08:00:00Z' }).refine(
+  (value) => {
     const year = new Date(value).getUTCFullYear();
     return year >= 1 && year <= 9999;
-  }, { error: 'expected a time within the years 0001–9999' });
+  },
+  { error: 'expected a time within the years 0001–9999' },
+);
 
 /** Paging of a list: `limit` (1…max, default 100) and `offset` (default 0). */
 export const pageQuery = (max = 500) => ({
-  limit: z.coerce.number().int().min(1).max(max).default(100).openapi({ description: `At most this many (1–${max})` }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(max)
+    .default(100)
+    .openapi({ description: `At most this many (1–${max})` }),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0).openapi({ description: 'Skip this many (for the next page)' }),
 });
 
@@ -65,14 +72,17 @@ export const MatrixUserId = z
 
 export const TimeZoneSchema = z
   .string()
-  .refine((tz) => {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  }, { error: 'expected an IANA time zone, e.g. Europe/Berlin' })
+  .refine(
+    (tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { error: 'expected an IANA time zone, e.g. Europe/Berlin' },
+  )
   .openapi({ example: 'Europe/Berlin' });
 
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });

@@ -41,7 +41,11 @@ export async function checkAlertRoom(c: Context<ApiEnv>, roomId: string, field: 
 /** A unique violation on the care teams' room: the room is another team's (of whichever organisation). */
 export function isRoomTaken(error: unknown): boolean {
   for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
-    if ((e as { code?: unknown }).code === '23505' && String((e as { constraint_name?: unknown; constraint?: unknown }).constraint_name ?? (e as { constraint?: unknown }).constraint ?? '').includes('room_id')) return true;
+    if (
+      (e as { code?: unknown }).code === '23505' &&
+      String((e as { constraint_name?: unknown; constraint?: unknown }).constraint_name ?? (e as { constraint?: unknown }).constraint ?? '').includes('room_id')
+    )
+      return true;
   }
   return false;
 }

@@ -57,6 +57,13 @@ export function healthRoutes(checks: readonly ReadinessCheck[], details?: () => 
         if (Object.keys(degraded).length > 0) return c.json({ status: 'degraded', checks: results, degraded, ...extra });
         return c.json({ status: 'ready', checks: results, ...extra });
       }
-      return c.json({ ...errorBody('not_ready', `not ready: ${failing.join(', ')} unreachable`, { failing, ...(Object.keys(degraded).length > 0 ? { degraded } : {}) }), checks: results, ...extra }, 503);
+      return c.json(
+        {
+          ...errorBody('not_ready', `not ready: ${failing.join(', ')} unreachable`, { failing, ...(Object.keys(degraded).length > 0 ? { degraded } : {}) }),
+          checks: results,
+          ...extra,
+        },
+        503,
+      );
     });
 }

@@ -107,11 +107,16 @@ export function createWebApp(deps: ApiDeps, options: WebOptions): Hono<WebEnv> {
    * The organisation's flows by id, as its catalog gives them: the version new check-ins start on,
    * else the newest version its check-ins ran on (a flow retired since still reads).
    */
-  const flowsOf = async (orgId: string, refs: ReadonlyArray<{ flowId: string; version?: string | null; versionId?: string | null }>): Promise<Map<string, Flow>> => {
+  const flowsOf = async (
+    orgId: string,
+    refs: ReadonlyArray<{ flowId: string; version?: string | null; versionId?: string | null }>,
+  ): Promise<Map<string, Flow>> => {
     const out = new Map<string, Flow>();
     for (const ref of refs) {
       if (out.has(ref.flowId)) continue;
-      const flow = (await deps.flows.find(orgId, ref.flowId)) ?? (ref.version ? await deps.flows.find(orgId, ref.flowId, { version: ref.version, versionId: ref.versionId ?? null }) : undefined);
+      const flow =
+        (await deps.flows.find(orgId, ref.flowId)) ??
+        (ref.version ? await deps.flows.find(orgId, ref.flowId, { version: ref.version, versionId: ref.versionId ?? null }) : undefined);
       if (flow) out.set(ref.flowId, flow);
     }
     return out;
@@ -119,7 +124,14 @@ export function createWebApp(deps: ApiDeps, options: WebOptions): Hono<WebEnv> {
   /** Every flow the organisation can enroll into or author: its own and the deployed ones. */
   const catalogFlows = async (orgId: string): Promise<Flow[]> => {
     const ids = [...new Set([...(await ownVersions(db, orgId)).map((r) => r.flowId), ...deps.flows.deployed.keys()])].sort();
-    return [...(await flowsOf(orgId, ids.map((flowId) => ({ flowId })))).values()];
+    return [
+      ...(
+        await flowsOf(
+          orgId,
+          ids.map((flowId) => ({ flowId })),
+        )
+      ).values(),
+    ];
   };
   const cookieBase = { path: '/app', httpOnly: true, sameSite: 'Lax' as const, secure: options.secureCookies };
 
@@ -158,36 +170,41 @@ export function createWebApp(deps: ApiDeps, options: WebOptions): Hono<WebEnv> {
   };
 
   /** … and, signed in, carry the session's CSRF token (form field or header). */
-  const signedIn = (touch = true): MiddlewareHandler<WebEnv> => async (c, next) => {
-    const token = getCookie(c, SESSION_COOKIE);
-    const session = token ? await findSession(db, token, options.idleMs, new Date(), touch) : undefined;
-    if (!session) {
-      if (token) deleteCookie(c, SESSION_COOKIE, cookieBase);
-      const wantsHtml = c.req.method === 'GET' && (c.req.header('accept') ?? '').includes('text/html');
-      if (wantsHtml) return c.redirect(`/app/login?next=${encodeURIComponent(new URL(c.req.url).pathname + new URL(c.req.url).search)}${token ? '&expired=1' : ''}`, 303);
-      return c.json({ error: { code: 'unauthorized', message: 'sign in first' } }, 401);
-    }
-    c.set('session', session);
-    c.set('principal', { kind: 'user', id: session.subject, orgId: session.orgId, roles: session.roles as Role[] } satisfies Principal);
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
-      const sent = c.req.header('x-csrf-token') ?? (await formField(c, '_csrf'));
-      if (!sent || !sameToken(sent, session.csrfToken)) {
-        await audit(api(c), `${c.req.method} ${c.req.routePath}`, { type: 'WebSession' }, 'denied');
-        return render(c, messagePage(pageOptions(c, c.get('t')('error.forbidden')), c.get('t')('error.forbidden'), c.get('t')('error.csrf')), 403);
+  const signedIn =
+    (touch = true): MiddlewareHandler<WebEnv> =>
+    async (c, next) => {
+      const token = getCookie(c, SESSION_COOKIE);
+      const session = token ? await findSession(db, token, options.idleMs, new Date(), touch) : undefined;
+      if (!session) {
+        if (token) deleteCookie(c, SESSION_COOKIE, cookieBase);
+        const wantsHtml = c.req.method === 'GET' && (c.req.header('accept') ?? '').includes('text/html');
+        if (wantsHtml)
+          return c.redirect(`/app/login?next=${encodeURIComponent(new URL(c.req.url).pathname + new URL(c.req.url).search)}${token ? '&expired=1' : ''}`, 303);
+        return c.json({ error: { code: 'unauthorized', message: 'sign in first' } }, 401);
       }
-    }
-    await next();
-  };
+      c.set('session', session);
+      c.set('principal', { kind: 'user', id: session.subject, orgId: session.orgId, roles: session.roles as Role[] } satisfies Principal);
+      if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+        const sent = c.req.header('x-csrf-token') ?? (await formField(c, '_csrf'));
+        if (!sent || !sameToken(sent, session.csrfToken)) {
+          await audit(api(c), `${c.req.method} ${c.req.routePath}`, { type: 'WebSession' }, 'denied');
+          return render(c, messagePage(pageOptions(c, c.get('t')('error.forbidden')), c.get('t')('error.forbidden'), c.get('t')('error.csrf')), 403);
+        }
+      }
+      await next();
+    };
 
   /** The role must allow the page; otherwise 403 (audited as denied, like the API). */
-  const allow = (check: (roles: readonly Role[]) => boolean): MiddlewareHandler<WebEnv> => async (c, next) => {
-    if (!check(c.get('session').roles as Role[])) {
-      await audit(api(c), `${c.req.method} ${c.req.routePath}`, { type: 'WebPage' }, 'denied');
-      const t = c.get('t');
-      return render(c, messagePage(pageOptions(c, t('error.forbidden')), t('error.forbidden'), t('error.forbiddenText')), 403);
-    }
-    await next();
-  };
+  const allow =
+    (check: (roles: readonly Role[]) => boolean): MiddlewareHandler<WebEnv> =>
+    async (c, next) => {
+      if (!check(c.get('session').roles as Role[])) {
+        await audit(api(c), `${c.req.method} ${c.req.routePath}`, { type: 'WebPage' }, 'denied');
+        const t = c.get('t');
+        return render(c, messagePage(pageOptions(c, t('error.forbidden')), t('error.forbidden'), t('error.forbiddenText')), 403);
+      }
+      await next();
+    };
 
   // Only the app's own paths: the API mounted beside it keeps its own rules.
   // Pages are compressed (a worklist of 1,000 alerts is ~850 KiB of HTML, ~60 KiB gzip); the event stream is not.
@@ -211,7 +228,13 @@ export function createWebApp(deps: ApiDeps, options: WebOptions): Hono<WebEnv> {
   web.get('/app/login', async (c) => {
     const t = c.get('t');
     const next = safeReturn(c.req.query('next'));
-    const note = c.req.query('expired') ? t('auth.expired') : c.req.query('signedOut') ? t('auth.signedOut') : c.req.query('failed') ? t('auth.failed', { reason: c.req.query('failed') ?? '' }) : '';
+    const note = c.req.query('expired')
+      ? t('auth.expired')
+      : c.req.query('signedOut')
+        ? t('auth.signedOut')
+        : c.req.query('failed')
+          ? t('auth.failed', { reason: c.req.query('failed') ?? '' })
+          : '';
     return render(
       c,
       page(
@@ -237,7 +260,11 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
     return c.redirect(`/app/login?failed=${encodeURIComponent(reason)}`, 303);
   };
 
-  const startSession = async (c: WebContext, session: { orgId: string; subject: string; displayName: string; roles: Role[]; method: 'oidc' | 'link' }, returnTo: string) => {
+  const startSession = async (
+    c: WebContext,
+    session: { orgId: string; subject: string; displayName: string; roles: Role[]; method: 'oidc' | 'link' },
+    returnTo: string,
+  ) => {
     const { token } = await createSession(db, { ...session, lifetimeMs: options.lifetimeMs });
     setCookie(c, SESSION_COOKIE, token, { ...cookieBase, maxAge: Math.floor(options.lifetimeMs / 1000) });
     await writeAudit(db, { orgId: session.orgId, actorType: 'user', actorId: session.subject, action: 'web.sign_in', outcome: 'ok', ip: c.get('clientIp') });
@@ -261,12 +288,20 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
       // The access token is checked exactly as the API checks bearer tokens: issuer, audience, claims.
       principal = await deps.verifyToken(accessToken);
       if (principal.id !== idToken.sub) return failLogin(c, 'subject');
-      name = typeof idToken['name'] === 'string' && idToken['name'] ? idToken['name'] : typeof idToken['preferred_username'] === 'string' ? idToken['preferred_username'] : principal.id;
+      name =
+        typeof idToken['name'] === 'string' && idToken['name']
+          ? idToken['name']
+          : typeof idToken['preferred_username'] === 'string'
+            ? idToken['preferred_username']
+            : principal.id;
     } catch (error) {
       deps.logger.warn('oidc code exchange failed', { error: (error as Error).name });
       return failLogin(c, 'token');
     }
-    const [org] = await db.select({ id: organisations.id }).from(organisations).where(z.uuid().safeParse(principal.orgId).success ? eqOrg(principal.orgId) : eqOrg('00000000-0000-0000-0000-000000000000'));
+    const [org] = await db
+      .select({ id: organisations.id })
+      .from(organisations)
+      .where(z.uuid().safeParse(principal.orgId).success ? eqOrg(principal.orgId) : eqOrg('00000000-0000-0000-0000-000000000000'));
     if (!org) return failLogin(c, 'organisation', principal.id);
     if (principal.roles.length === 0) return failLogin(c, 'roles', principal.id);
     return startSession(c, { orgId: principal.orgId, subject: principal.id, displayName: name, roles: [...principal.roles], method: 'oidc' }, pending.returnTo);
@@ -289,14 +324,29 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
     const token = (await formField(c, 'token')) ?? '';
     const link = await consumeLoginLink(db, token);
     if (!link) return failLogin(c, 'link');
-    return startSession(c, { orgId: link.orgId, subject: `link:${link.tokenHash.slice(0, 16)}`, displayName: link.name, roles: link.roles as Role[], method: 'link' }, '/app/');
+    return startSession(
+      c,
+      { orgId: link.orgId, subject: `link:${link.tokenHash.slice(0, 16)}`, displayName: link.name, roles: link.roles as Role[], method: 'link' },
+      '/app/',
+    );
   });
 
   // ---- signed in --------------------------------------------------------------------------
   web.use('/app/events', signedIn(false));
   web.use('/app', signedIn());
   web.use('/app/', signedIn());
-  for (const path of ['/app/logout', '/app/worklist', '/app/worklist/*', '/app/alerts/*', '/app/patients', '/app/patients/*', '/app/enroll', '/app/flows', '/app/flows/*']) web.use(path, signedIn());
+  for (const path of [
+    '/app/logout',
+    '/app/worklist',
+    '/app/worklist/*',
+    '/app/alerts/*',
+    '/app/patients',
+    '/app/patients/*',
+    '/app/enroll',
+    '/app/flows',
+    '/app/flows/*',
+  ])
+    web.use(path, signedIn());
 
   web.post('/app/logout', async (c) => {
     const token = getCookie(c, SESSION_COOKIE);
@@ -328,15 +378,33 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
     const session = c.get('session');
     const filter = worklistFilter(c);
     const [rows, teams] = await Promise.all([openAlerts(db, session.orgId, filter), teamsOf(db, session.orgId)]);
-    const flows = await flowsOf(session.orgId, rows.flatMap((r) => (r.flowId ? [{ flowId: r.flowId, version: r.flowVersion, versionId: r.flowVersionId }] : [])));
+    const flows = await flowsOf(
+      session.orgId,
+      rows.flatMap((r) => (r.flowId ? [{ flowId: r.flowId, version: r.flowVersion, versionId: r.flowVersionId }] : [])),
+    );
     await audit(api(c), 'alert.list', { type: 'Alert', id: filter.teamId ?? null });
-    return { rows, teams, filter, flows, language: c.get('language'), t: c.get('t'), user: { displayName: session.displayName, roles: session.roles as Role[], csrfToken: session.csrfToken }, now: new Date(), notice };
+    return {
+      rows,
+      teams,
+      filter,
+      flows,
+      language: c.get('language'),
+      t: c.get('t'),
+      user: { displayName: session.displayName, roles: session.roles as Role[], csrfToken: session.csrfToken },
+      now: new Date(),
+      notice,
+    };
   };
 
   web.get('/app/worklist', allow(can.alerts), async (c) => {
     const t = c.get('t');
     const acked = c.req.query('acked');
-    const notice = acked !== undefined && /^\d+$/.test(acked) ? t('worklist.acked', { count: acked }) : c.req.query('already') ? t('worklist.alreadyAcked', { who: c.req.query('already') ?? '' }) : undefined;
+    const notice =
+      acked !== undefined && /^\d+$/.test(acked)
+        ? t('worklist.acked', { count: acked })
+        : c.req.query('already')
+          ? t('worklist.alreadyAcked', { who: c.req.query('already') ?? '' })
+          : undefined;
     return render(c, page(pageOptions(c, t('worklist.title'), { current: 'worklist', page: 'worklist' }), worklistBody(await worklistView(c, notice))));
   });
 
@@ -405,7 +473,9 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
   web.post('/app/alerts/acknowledge', allow(can.alerts), async (c) => {
     const form = await c.req.parseBody({ all: true });
     const raw = form['ids'];
-    const ids = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).filter((v): v is string => typeof v === 'string' && UUID.safeParse(v).success).slice(0, 1000);
+    const ids = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw])
+      .filter((v): v is string => typeof v === 'string' && UUID.safeParse(v).success)
+      .slice(0, 1000);
     // Only the organisation's alerts: ids of others are dropped exactly like unknown ones.
     const owned = await ownedOpenAlertIds(db, c.get('session').orgId, ids);
     const { done } = await acknowledge(c, owned);
@@ -421,7 +491,10 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
     const teamId = team && UUID.safeParse(team).success ? team : undefined;
     const [rows, teams] = await Promise.all([patientsOverview(db, session.orgId, { search, teamId }), teamsOf(db, session.orgId)]);
     await audit(api(c), 'patient.list', { type: 'Patient' });
-    return render(c, page(pageOptions(c, t('patients.title'), { current: 'patients' }), patientsBody({ rows, search, teams, teamId, t, language: c.get('language') })));
+    return render(
+      c,
+      page(pageOptions(c, t('patients.title'), { current: 'patients' }), patientsBody({ rows, search, teams, teamId, t, language: c.get('language') })),
+    );
   });
 
   const patientId = async (c: WebContext, action: string) => {
@@ -435,16 +508,33 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
 
   web.get('/app/patients/:id', allow(can.patients), async (c) => {
     const id = await patientId(c, 'patient.chart.view');
-    const data = await ensureFound(api(c), await chartData(db, c.get('session').orgId, id), { id, action: 'patient.chart.view', type: 'Patient', notFound: 'no such patient' });
+    const data = await ensureFound(api(c), await chartData(db, c.get('session').orgId, id), {
+      id,
+      action: 'patient.chart.view',
+      type: 'Patient',
+      notFound: 'no such patient',
+    });
     const t = c.get('t');
-    const flows = await flowsOf(c.get('session').orgId, [...data.enrollments.map((e) => ({ flowId: e.enrollment.flowId })), ...[...data.checkins].reverse().map((x) => ({ flowId: x.flowId, version: x.flowVersion, versionId: x.flowVersionId }))]);
-    return render(c, page(pageOptions(c, t('chart.title', { name: data.patient.displayName ?? data.patient.matrixUserId }), { current: 'patients', page: 'chart' }), chartBody({ data, flows, t, language: c.get('language'), allTranscripts: c.req.query('transcripts') === 'all' })));
+    const flows = await flowsOf(c.get('session').orgId, [
+      ...data.enrollments.map((e) => ({ flowId: e.enrollment.flowId })),
+      ...[...data.checkins].reverse().map((x) => ({ flowId: x.flowId, version: x.flowVersion, versionId: x.flowVersionId })),
+    ]);
+    return render(
+      c,
+      page(
+        pageOptions(c, t('chart.title', { name: data.patient.displayName ?? data.patient.matrixUserId }), { current: 'patients', page: 'chart' }),
+        chartBody({ data, flows, t, language: c.get('language'), allTranscripts: c.req.query('transcripts') === 'all' }),
+      ),
+    );
   });
 
   web.get('/app/patients/:id/everything', allow(can.patients), async (c) => {
     const id = await patientId(c, 'fhir.Patient.everything');
     const bundle = await patientEverything(api(c), id);
-    return c.body(JSON.stringify(bundle, null, 2), 200, { 'content-type': 'application/fhir+json', 'content-disposition': `attachment; filename="patient-${id}.fhir.json"` });
+    return c.body(JSON.stringify(bundle, null, 2), 200, {
+      'content-type': 'application/fhir+json',
+      'content-disposition': `attachment; filename="patient-${id}.fhir.json"`,
+    });
   });
 
   web.get('/app/patients/:id/photos/:photo', allow(can.patients), async (c) => {
@@ -461,15 +551,33 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
 
   // ---- enroll ----------------------------------------------------------------------------
   const enrollChoices = async (c: WebContext) => ({
-    flows: (await catalogFlows(c.get('session').orgId)).filter((f) => f.schedule).map((f) => ({ id: f.id, title: `${localize(f.title, c.get('language'))} (${f.id})` })),
+    flows: (await catalogFlows(c.get('session').orgId))
+      .filter((f) => f.schedule)
+      .map((f) => ({ id: f.id, title: `${localize(f.title, c.get('language'))} (${f.id})` })),
     teams: (await teamsOf(db, c.get('session').orgId)).map((team) => ({ id: team.id, name: team.name })),
   });
-  const enrollPage = async (c: WebContext, values: Partial<Record<EnrollField, string>>, errors: Partial<Record<EnrollField | 'form', string>>, done?: string, status: 200 | 400 | 409 = 200) => {
+  const enrollPage = async (
+    c: WebContext,
+    values: Partial<Record<EnrollField, string>>,
+    errors: Partial<Record<EnrollField | 'form', string>>,
+    done?: string,
+    status: 200 | 400 | 409 = 200,
+  ) => {
     const session = c.get('session');
     const t = c.get('t');
     return render(
       c,
-      page(pageOptions(c, t('enroll.title'), { current: 'enroll' }), enrollBody({ t, user: { displayName: session.displayName, roles: session.roles as Role[], csrfToken: session.csrfToken }, ...(await enrollChoices(c)), values, errors, done })),
+      page(
+        pageOptions(c, t('enroll.title'), { current: 'enroll' }),
+        enrollBody({
+          t,
+          user: { displayName: session.displayName, roles: session.roles as Role[], csrfToken: session.csrfToken },
+          ...(await enrollChoices(c)),
+          values,
+          errors,
+          done,
+        }),
+      ),
       status,
     );
   };
@@ -480,8 +588,17 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
     const form = await c.req.parseBody();
     const values = Object.fromEntries(ENROLL_FIELDS.map((f) => [f, typeof form[f] === 'string' ? (form[f] as string) : ''])) as Record<EnrollField, string>;
     // The API's own schemas: the same rules and the same messages, next to the field.
-    const patientInput = CreatePatient.safeParse({ matrixUserId: values.matrixUserId, language: values.language || undefined, timeZone: values.timeZone || undefined, ...(values.displayName.trim() ? { displayName: values.displayName.trim() } : {}) });
-    const enrollmentInput = CreateEnrollment.omit({ patientId: true }).safeParse({ flowId: values.flowId, anchorDate: values.anchorDate, careTeamId: values.careTeamId });
+    const patientInput = CreatePatient.safeParse({
+      matrixUserId: values.matrixUserId,
+      language: values.language || undefined,
+      timeZone: values.timeZone || undefined,
+      ...(values.displayName.trim() ? { displayName: values.displayName.trim() } : {}),
+    });
+    const enrollmentInput = CreateEnrollment.omit({ patientId: true }).safeParse({
+      flowId: values.flowId,
+      anchorDate: values.anchorDate,
+      careTeamId: values.careTeamId,
+    });
     const errors: Partial<Record<EnrollField | 'form', string>> = {};
     for (const problem of [...validationProblems(patientInput), ...validationProblems(enrollmentInput)]) {
       const field = (ENROLL_FIELDS as readonly string[]).includes(problem.path) ? (problem.path as EnrollField) : 'form';
@@ -503,7 +620,12 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
       const { row } = await enroll(api(c), { ...enrollmentInput.data, patientId: patient.id });
       const team = await selectOwned(db, careTeams, orgId, row.careTeamId);
       const flow = await deps.flows.find(orgId, row.flowId);
-      return enrollPage(c, { language: 'de', timeZone: 'Europe/Berlin' }, {}, `${t('enroll.done', { name: patient.displayName ?? patient.matrixUserId, flow: flow ? localize(flow.title, c.get('language')) : row.flowId })} ${team ? `(${team.name})` : ''}`);
+      return enrollPage(
+        c,
+        { language: 'de', timeZone: 'Europe/Berlin' },
+        {},
+        `${t('enroll.done', { name: patient.displayName ?? patient.matrixUserId, flow: flow ? localize(flow.title, c.get('language')) : row.flowId })} ${team ? `(${team.name})` : ''}`,
+      );
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       const fields = (error.details?.['fields'] as Array<{ path: string; message: string }> | undefined) ?? [];
@@ -517,7 +639,13 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
   web.get('/app/flows', allow(can.flows), async (c) => {
     const t = c.get('t');
     await audit(api(c), 'flow.list', { type: 'Flow' });
-    return render(c, page(pageOptions(c, t('flows.title'), { current: 'flows' }), flowsBody({ flows: await catalogFlows(c.get('session').orgId), t, language: c.get('language') })));
+    return render(
+      c,
+      page(
+        pageOptions(c, t('flows.title'), { current: 'flows' }),
+        flowsBody({ flows: await catalogFlows(c.get('session').orgId), t, language: c.get('language') }),
+      ),
+    );
   });
 
   web.get('/app/flows/:id', allow(can.flows), async (c) => {
@@ -525,7 +653,10 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
     const flow = (await flowsOf(c.get('session').orgId, [{ flowId: c.req.param('id') }])).get(c.req.param('id'));
     if (!flow) throw new ApiError('not_found', 'no such flow');
     await audit(api(c), 'flow.read', { type: 'Flow', id: flow.id });
-    return render(c, page(pageOptions(c, localize(flow.title, c.get('language')), { current: 'flows' }), flowTextsBody({ flow, t, language: c.get('language') })));
+    return render(
+      c,
+      page(pageOptions(c, localize(flow.title, c.get('language')), { current: 'flows' }), flowTextsBody({ flow, t, language: c.get('language') })),
+    );
   });
 
   // ---- flow editor: the catalog's authoring service, as the API's draft routes use it ------
@@ -537,13 +668,20 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
     if (!FLOW_ID.test(id)) throw new ApiError('not_found', 'no such flow');
     return id;
   };
-  const problemsOf = (issues: readonly FlowIssue[]): Problem[] => issues.map((i) => ({ message: i.message, hint: i.hint, path: i.path.map(String).join('.'), line: i.line, column: i.col }));
+  const problemsOf = (issues: readonly FlowIssue[]): Problem[] =>
+    issues.map((i) => ({ message: i.message, hint: i.hint, path: i.path.map(String).join('.'), line: i.line, column: i.col }));
   const check = (text: string, flowRef: string) => {
     const result = deps.flows.compileText(text, flowRef, { incompleteTexts: true });
-    return result.ok ? { flow: result.flow as Flow | undefined, problems: problemsOf(result.warnings) } : { flow: undefined, problems: problemsOf(result.issues) };
+    return result.ok
+      ? { flow: result.flow as Flow | undefined, problems: problemsOf(result.warnings) }
+      : { flow: undefined, problems: problemsOf(result.issues) };
   };
 
-  const editorPage = async (c: WebContext, extra: Partial<Pick<EditorView, 'chat' | 'notice' | 'error'>> & { text?: string; problems?: Problem[] } = {}, status: 200 | 400 | 403 | 404 | 409 | 422 = 200) => {
+  const editorPage = async (
+    c: WebContext,
+    extra: Partial<Pick<EditorView, 'chat' | 'notice' | 'error'>> & { text?: string; problems?: Problem[] } = {},
+    status: 200 | 400 | 403 | 404 | 409 | 422 = 200,
+  ) => {
     const id = flowIdOf(c);
     const session = c.get('session');
     const orgId = session.orgId;
@@ -556,7 +694,12 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
     const source = extra.text ?? draft?.row.source ?? own[own.length - 1]?.source ?? deps.flows.deployed.get(id)?.source;
     if (source === undefined) throw new ApiError('not_found', 'no such flow');
     const checked = check(source, draft?.row.flowRef ?? own[0]?.flowRef ?? id);
-    const diff = draft ? await deps.authoring.diff(orgId, id).then((d) => d.diff as unknown as DiffView).catch(() => undefined) : undefined;
+    const diff = draft
+      ? await deps.authoring
+          .diff(orgId, id)
+          .then((d) => d.diff as unknown as DiffView)
+          .catch(() => undefined)
+      : undefined;
     const roles = session.roles as Role[];
     await audit(api(c), 'flow.read', { type: 'Flow', id });
     return render(
@@ -587,7 +730,19 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
   const failed = (error: unknown) => {
     if (!(error instanceof ApiError)) throw error;
     const issues = (error.details?.['issues'] as Array<{ message: string; hint?: string; path?: string; line?: number; column?: number }> | undefined) ?? [];
-    return { error: error.message, problems: issues.length > 0 ? issues.map((i) => ({ message: i.message, hint: i.hint, path: i.path, line: i.line, column: i.column })) : undefined, status: (error.code === 'invalid_flow' ? 422 : error.code === 'forbidden' ? 403 : error.code === 'not_found' ? 404 : error.code === 'conflict' ? 409 : 400) as 422 | 403 | 404 | 409 | 400 };
+    return {
+      error: error.message,
+      problems: issues.length > 0 ? issues.map((i) => ({ message: i.message, hint: i.hint, path: i.path, line: i.line, column: i.column })) : undefined,
+      status: (error.code === 'invalid_flow'
+        ? 422
+        : error.code === 'forbidden'
+          ? 403
+          : error.code === 'not_found'
+            ? 404
+            : error.code === 'conflict'
+              ? 409
+              : 400) as 422 | 403 | 404 | 409 | 400,
+    };
   };
 
   web.get('/app/flows/:id/edit', allow(can.flows), (c) => editorPage(c));
@@ -602,7 +757,13 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
     const id = flowIdOf(c);
     const text = (await formField(c, 'yaml')) ?? '';
     try {
-      await audited(api(c), 'flow.draft.write', id, () => deps.authoring.saveDraft(c.get('session').orgId, id, text, `user:${c.get('session').subject}`), (saved) => saved.row.version);
+      await audited(
+        api(c),
+        'flow.draft.write',
+        id,
+        () => deps.authoring.saveDraft(c.get('session').orgId, id, text, `user:${c.get('session').subject}`),
+        (saved) => saved.row.version,
+      );
       return editorPage(c, { notice: c.get('t')('editor.saved') });
     } catch (error) {
       const f = failed(error);
@@ -614,9 +775,15 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
     const id = flowIdOf(c);
     const form = await c.req.parseBody();
     const lang = isLanguage(form['lang']) ? form['lang'] : 'de';
-    const answers = String(form['answers'] ?? '').split(/\r?\n/).map((a) => a.trim()).filter(Boolean).slice(0, 200);
+    const answers = String(form['answers'] ?? '')
+      .split(/\r?\n/)
+      .map((a) => a.trim())
+      .filter(Boolean)
+      .slice(0, 200);
     try {
-      const { events } = await audited(api(c), 'flow.draft.try', id, () => deps.authoring.tryDraft(c.get('session').orgId, id, answers, { lang, now: new Date(), subject: 'Patient/example' }));
+      const { events } = await audited(api(c), 'flow.draft.try', id, () =>
+        deps.authoring.tryDraft(c.get('session').orgId, id, answers, { lang, now: new Date(), subject: 'Patient/example' }),
+      );
       return editorPage(c, { chat: { lang, answers, events } });
     } catch (error) {
       const f = failed(error);
@@ -627,7 +794,13 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
   web.post('/app/flows/:id/submit', allow(writers), async (c) => {
     const id = flowIdOf(c);
     try {
-      await audited(api(c), 'flow.draft.submit', id, () => deps.authoring.submit(c.get('session').orgId, id, `user:${c.get('session').subject}`), (r) => r.row.version);
+      await audited(
+        api(c),
+        'flow.draft.submit',
+        id,
+        () => deps.authoring.submit(c.get('session').orgId, id, `user:${c.get('session').subject}`),
+        (r) => r.row.version,
+      );
       return editorPage(c, { notice: c.get('t')('editor.submitted') });
     } catch (error) {
       const f = failed(error);
@@ -638,7 +811,13 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
   web.post('/app/flows/:id/publish', allow(publishers), async (c) => {
     const id = flowIdOf(c);
     try {
-      const published = await audited(api(c), 'flow.publish', id, () => deps.authoring.publish(c.get('session').orgId, id, `user:${c.get('session').subject}`), (r) => r.row.version);
+      const published = await audited(
+        api(c),
+        'flow.publish',
+        id,
+        () => deps.authoring.publish(c.get('session').orgId, id, `user:${c.get('session').subject}`),
+        (r) => r.row.version,
+      );
       return editorPage(c, { notice: c.get('t')('editor.published', { version: published.row.version }) });
     } catch (error) {
       const f = failed(error);
@@ -656,7 +835,11 @@ ${options.oidc ? html`<p>${t('auth.intro')}</p><p><a class="button" href="/app/a
     const t = c.get('t') ?? translatorFor('de');
     if (error instanceof ApiError && (error.code === 'not_found' || error.code === 'forbidden' || error.code === 'bad_request')) {
       const [title, text, status] =
-        error.code === 'not_found' ? (['error.notFound', 'error.notFoundText', 404] as const) : error.code === 'forbidden' ? (['error.forbidden', 'error.forbiddenText', 403] as const) : (['error.internal', 'error.internal', 400] as const);
+        error.code === 'not_found'
+          ? (['error.notFound', 'error.notFoundText', 404] as const)
+          : error.code === 'forbidden'
+            ? (['error.forbidden', 'error.forbiddenText', 403] as const)
+            : (['error.internal', 'error.internal', 400] as const);
       return render(c, messagePage(pageOptions(c, t(title as TextKey)), t(title as TextKey), t(text as TextKey)), status);
     }
     deps.logger.error('web request failed', { path: c.req.routePath, method: c.req.method, error: error.name });

@@ -80,14 +80,15 @@ export function trendSvg(chart: TrendChart): HtmlEscapedString {
 <g class="grid">${yTicks.map((v) => html`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${r(y(v))}" y2="${r(y(v))}"></line><text x="${PAD.left - 6}" y="${r(y(v)) + 4}" text-anchor="end">${chart.number(v)}</text>`)}</g>
 <g class="axis">${xTicks.map((at) => html`<text x="${r(x(at))}" y="${H - 10}" text-anchor="middle">${chart.tick(at)}</text>`)}</g>
 ${chart.thresholds.map(
-  (t) => html`<g class="threshold ${t.kind}" data-threshold="${t.value}"><line x1="${PAD.left}" x2="${W - PAD.right}" y1="${r(y(t.value))}" y2="${r(y(t.value))}"></line><text x="${W - PAD.right - 4}" y="${r(y(t.value)) - 4}" text-anchor="end">${t.label}</text><title>${t.label}</title></g>`,
+  (t) =>
+    html`<g class="threshold ${t.kind}" data-threshold="${t.value}"><line x1="${PAD.left}" x2="${W - PAD.right}" y1="${r(y(t.value))}" y2="${r(y(t.value))}"></line><text x="${W - PAD.right - 4}" y="${r(y(t.value)) - 4}" text-anchor="end">${t.label}</text><title>${t.label}</title></g>`,
 )}
 <path class="series" d="${line}"></path>
 <g class="points">${chart.points.map((p) => html`<circle cx="${r(x(p.at))}" cy="${r(y(p.value))}" r="3.5" data-value="${p.value}"><title>${p.label}</title></circle>`)}</g>
 <g class="alerts">${chart.alerts.map((a) => {
-  const ax = r(x(a.at));
-  const ay = r(y(a.value));
-  return html`<path d="M${ax},${r(ay - 13)} l6,9 h-12 z" data-alert-value="${a.value}"><title>${a.label}</title></path>`;
-})}</g>
+    const ax = r(x(a.at));
+    const ay = r(y(a.value));
+    return html`<path d="M${ax},${r(ay - 13)} l6,9 h-12 z" data-alert-value="${a.value}"><title>${a.label}</title></path>`;
+  })}</g>
 </svg>` as HtmlEscapedString;
 }

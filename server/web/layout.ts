@@ -73,20 +73,24 @@ ${user ? html`<meta name="csrf-token" content="${user.csrfToken}">` : ''}
 <a class="skip" href="#main">${t('nav.skip')}</a>
 <header class="top">
   <a class="brand" href="/app/">Visite</a>
-  ${user
-    ? html`<nav aria-label="${t('nav.main')}"><ul>
+  ${
+    user
+      ? html`<nav aria-label="${t('nav.main')}"><ul>
       ${can.alerts(user.roles) ? nav('worklist', '/app/worklist', t('nav.worklist')) : ''}
       ${can.patients(user.roles) ? nav('patients', '/app/patients', t('nav.patients')) : ''}
       ${can.enroll(user.roles) ? nav('enroll', '/app/enroll', t('nav.enroll')) : ''}
       ${can.flows(user.roles) ? nav('flows', '/app/flows', t('nav.flows')) : ''}
     </ul></nav>`
-    : ''}
+      : ''
+  }
   <div class="session">
     <a class="lang" href="/app/lang/${other}?back=${encodeURIComponent(options.path)}" lang="${other}" hreflang="${other}">${t(`lang.${other}`)}</a>
-    ${user
-      ? html`<span class="who">${t('auth.signedInAs', { name: user.displayName })}</span>
+    ${
+      user
+        ? html`<span class="who">${t('auth.signedInAs', { name: user.displayName })}</span>
     <form method="post" action="/app/logout" class="inline">${csrfField(user)}<button type="submit" class="secondary">${t('auth.signOut')}</button></form>`
-      : ''}
+        : ''
+    }
   </div>
 </header>
 <main id="main" tabindex="-1">

@@ -29,7 +29,11 @@ export interface OidcClient {
   /** Where to send the browser, with a fresh state, nonce and PKCE verifier to remember. */
   start(redirectUri: string): Promise<{ url: string; state: string; nonce: string; codeVerifier: string }>;
   /** Code → tokens; the ID token is verified (issuer, audience, nonce, signature). */
-  finish(code: string, redirectUri: string, pending: { codeVerifier: string; nonce: string }): Promise<{ accessToken: string; idToken: JWTPayload & { sub: string } }>;
+  finish(
+    code: string,
+    redirectUri: string,
+    pending: { codeVerifier: string; nonce: string },
+  ): Promise<{ accessToken: string; idToken: JWTPayload & { sub: string } }>;
   /** The provider's sign-out endpoint, if it has one. */
   endSessionUrl(postLogoutRedirectUri: string): Promise<string | undefined>;
 }

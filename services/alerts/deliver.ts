@@ -41,7 +41,9 @@ export async function deliverEscalations(tx: Tx, ctx: DeliveryContext, now: Date
 
 async function deliverOne(tx: Tx, ctx: DeliveryContext, e: Escalation, patient: PatientRow, team: CareTeam & { roomId: string }, now: Date): Promise<void> {
   const checkin = e.checkinId ? await checkinById(tx, e.checkinId) : undefined;
-  const asked = checkin ? await ctx.flows.find(patient.orgId, checkin.flowId, { version: checkin.flowVersion, versionId: checkin.flowVersionId }, tx) : undefined;
+  const asked = checkin
+    ? await ctx.flows.find(patient.orgId, checkin.flowId, { version: checkin.flowVersion, versionId: checkin.flowVersionId }, tx)
+    : undefined;
   // The team's own thresholds are the ones to show.
   const flow: Flow | undefined = asked ? withTeamThresholds(asked, team.thresholds) : undefined;
   const itemId = (e.details as { itemId?: unknown }).itemId;
@@ -52,7 +54,9 @@ async function deliverOne(tx: Tx, ctx: DeliveryContext, e: Escalation, patient: 
     details: { ...(e.details as Record<string, unknown>), ruleId: e.ruleId },
     patient: { id: patient.id, displayName: patient.displayName },
     flow,
-    ...(checkin && typeof itemId === 'string' ? { recent: await recentValues(tx, { patientId: patient.id, flowId: checkin.flowId, questionId: itemId, checkinId: checkin.id }) } : {}),
+    ...(checkin && typeof itemId === 'string'
+      ? { recent: await recentValues(tx, { patientId: patient.id, flowId: checkin.flowId, questionId: itemId, checkinId: checkin.id }) }
+      : {}),
     mentions: team.members,
     count: repeat ? repeat.repeats + 2 : 1,
     at: e.createdAt,

@@ -55,10 +55,18 @@ export function deliveryOutcomes(options: { logger: Logger; onQueued: () => void
         if (e.acknowledgedAt) continue;
         const fallback = await fallbackRoomOf(tx, e.patientId);
         if (fallback && fallback !== row.roomId) {
-          const alert: AlertText = { ...row.message.alert, lines: [...row.message.alert.lines, translator(row.message.alert.language)('rerouted', { ns: 'alerts', code: errcode })] };
+          const alert: AlertText = {
+            ...row.message.alert,
+            lines: [...row.message.alert.lines, translator(row.message.alert.language)('rerouted', { ns: 'alerts', code: errcode })],
+          };
           const [outboxId] = await enqueue(tx, fallback, [{ type: 'alert', alert }], { txnId: `visite-alert-${e.id}-fallback-${row.id}` });
           await rerouteAlert(tx, e.id, { outboxId: outboxId!, note: `refused:${errcode}` });
-          log.warn('alert refused by the care-team room; sent to the fallback room', { escalationId: e.id, roomId: row.roomId, fallbackRoomId: fallback, errcode });
+          log.warn('alert refused by the care-team room; sent to the fallback room', {
+            escalationId: e.id,
+            roomId: row.roomId,
+            fallbackRoomId: fallback,
+            errcode,
+          });
         } else {
           await rerouteAlert(tx, e.id, { outboxId: null, note: 'undeliverable' });
           log.error('alert undeliverable: the care-team room refused it and no fallback room is left', { escalationId: e.id, roomId: row.roomId, errcode });

@@ -14,7 +14,14 @@ export async function forwardPhotos(tx: Tx, now: Date): Promise<number> {
     const alert = await firstAlertOfCheckin(tx, photo.checkinId!);
     if (!alert) continue;
     await enqueue(tx, alert.roomId, [
-      { type: 'photo', url: photo.mxcUrl, contentType: photo.contentType, size: photo.size, caption: `#${alert.patientId.slice(0, 8)}`, replyTo: alert.outboxId },
+      {
+        type: 'photo',
+        url: photo.mxcUrl,
+        contentType: photo.contentType,
+        size: photo.size,
+        caption: `#${alert.patientId.slice(0, 8)}`,
+        replyTo: alert.outboxId,
+      },
     ]);
     await markPhotoForwarded(tx, photo.id, now);
     forwarded += 1;

@@ -49,7 +49,10 @@ async function handleDue(tx: Tx, ctx: DueContext, row: ClaimedDue, siblings: Par
   });
   switch (decision.action) {
     case 'start': {
-      const started = await ctx.conversations.startCheckinInTx(tx, row.patientId, row.flowId, now, { enrollmentId: row.enrollmentId, version: row.flowVersion });
+      const started = await ctx.conversations.startCheckinInTx(tx, row.patientId, row.flowId, now, {
+        enrollmentId: row.enrollmentId,
+        version: row.flowVersion,
+      });
       await markStarted(tx, row.id, started.checkinId, now);
       result.started += 1;
       result.maxLagMs = Math.max(result.maxLagMs, Date.now() - row.dueAt.getTime());

@@ -14,7 +14,9 @@ export async function remindBatch(tx: Tx, log: Logger, now: Date, limit: number)
     const contact = await openCheckinContact(tx, row);
     if (contact) {
       const lang = isLanguage(contact.language) ? contact.language : 'de';
-      await enqueue(tx, contact.roomId, [{ type: 'bot', message: { kind: 'question', text: translator(lang)('reminder.text'), lang, rtl: isRightToLeft(lang) } }]);
+      await enqueue(tx, contact.roomId, [
+        { type: 'bot', message: { kind: 'question', text: translator(lang)('reminder.text'), lang, rtl: isRightToLeft(lang) } },
+      ]);
       sent += 1;
       log.debug('reminder queued', { scheduledCheckinId: row.id, checkinId: row.checkinId });
     }

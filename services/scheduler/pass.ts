@@ -152,7 +152,8 @@ export function schedulerPass(options: SchedulerPassOptions): SchedulerPass {
     } catch (error) {
       followUp('form fallback')(error);
     }
-    if (result.started + result.skipped + result.cancelled + result.postponed + result.reminded + result.expired + result.formsFellBack + result.failed > 0) log.info('scheduler pass', { ...result });
+    if (result.started + result.skipped + result.cancelled + result.postponed + result.reminded + result.expired + result.formsFellBack + result.failed > 0)
+      log.info('scheduler pass', { ...result });
     return result;
   };
 }

@@ -14,7 +14,17 @@ export interface PassResult {
   maxLagMs: number;
 }
 
-export const emptyResult = (): PassResult => ({ started: 0, skipped: 0, cancelled: 0, postponed: 0, reminded: 0, expired: 0, formsFellBack: 0, failed: 0, maxLagMs: 0 });
+export const emptyResult = (): PassResult => ({
+  started: 0,
+  skipped: 0,
+  cancelled: 0,
+  postponed: 0,
+  reminded: 0,
+  expired: 0,
+  formsFellBack: 0,
+  failed: 0,
+  maxLagMs: 0,
+});
 
 export function addResult(into: PassResult, from: PassResult): void {
   into.started += from.started;

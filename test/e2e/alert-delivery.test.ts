@@ -20,12 +20,23 @@ async function setUp(options: { org: string; fallback: boolean }) {
   const bot = suite.running.botUser.userId;
   const org = await createOrganisation(suite.database.db, { name: options.org });
   const { user: doctor, client: doctorClient } = await newUser('dr');
-  const [clinician] = await suite.database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: doctor.userId, displayName: 'Dr. Weg', roles: ['clinician'] }).returning();
-  const { room_id: teamRoom } = await doctorClient.request<{ room_id: string }>('POST', '/createRoom', { preset: 'private_chat', name: 'Station 5', invite: [bot] });
+  const [clinician] = await suite.database.db
+    .insert(clinicians)
+    .values({ orgId: org.id, matrixUserId: doctor.userId, displayName: 'Dr. Weg', roles: ['clinician'] })
+    .returning();
+  const { room_id: teamRoom } = await doctorClient.request<{ room_id: string }>('POST', '/createRoom', {
+    preset: 'private_chat',
+    name: 'Station 5',
+    invite: [bot],
+  });
   await doctorClient.waitForJoin(teamRoom, bot);
   let fallbackRoom: string | undefined;
   if (options.fallback) {
-    ({ room_id: fallbackRoom } = await doctorClient.request<{ room_id: string }>('POST', '/createRoom', { preset: 'private_chat', name: 'Leitstelle', invite: [bot] }));
+    ({ room_id: fallbackRoom } = await doctorClient.request<{ room_id: string }>('POST', '/createRoom', {
+      preset: 'private_chat',
+      name: 'Leitstelle',
+      invite: [bot],
+    }));
     await doctorClient.waitForJoin(fallbackRoom, bot);
     await suite.database.db.update(organisations).set({ fallbackRoomId: fallbackRoom }).where(eq(organisations.id, org.id));
   }
@@ -33,7 +44,9 @@ async function setUp(options: { org: string; fallback: boolean }) {
   await suite.database.db.insert(careTeamMembers).values({ careTeamId: team!.id, clinicianId: clinician!.id });
   const { user, client } = await newUser('patient');
   const patient = await enrollPatient(suite.database.db, { orgId: org.id, matrixUserId: user.userId, language: 'de', displayName: 'Karl Kick' });
-  await suite.database.db.insert(enrollments).values({ orgId: org.id, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId: team!.id });
+  await suite.database.db
+    .insert(enrollments)
+    .values({ orgId: org.id, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId: team!.id });
   await suite.running.visite.startCheckin(patient, 'post-op');
   const chat = new PatientChat(client, await client.acceptInviteFrom(bot), bot);
   await chat.expectBot(/einverstanden/);

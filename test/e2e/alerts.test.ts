@@ -15,12 +15,18 @@ import { newUser, visiteSuite } from '../harness/visite.ts';
  */
 const suite = visiteSuite();
 
-
 const careTeamWithPatient = (names: Parameters<typeof careTeamPatient>[1]) => careTeamPatient(suite, names);
 
 describe('alerts in the care-team room', () => {
   it('mentions the team for a red value and a red flag, updates a repeat in place, and takes acknowledgements by reaction and reply', async () => {
-    const { doctor, doctorClient, teamRoom, patient, chat, teamView: team$ } = await careTeamWithPatient({ org: 'Klinikum Alerts', doctor: 'dr.berg', doctorName: 'Dr. Berg', patientName: 'Erika Muster', room: 'Station 3' });
+    const {
+      doctor,
+      doctorClient,
+      teamRoom,
+      patient,
+      chat,
+      teamView: team$,
+    } = await careTeamWithPatient({ org: 'Klinikum Alerts', doctor: 'dr.berg', doctorName: 'Dr. Berg', patientName: 'Erika Muster', room: 'Station 3' });
     await chat.say('9', /Körpertemperatur/);
     const pain = await team$.expectBot(/🟠 Warnung · Erika Muster/);
     expect(pain.content['msgtype']).toBe('m.text');
@@ -47,20 +53,31 @@ describe('alerts in the care-team room', () => {
     expect((taken.content['m.new_content'] as { body: string; 'm.mentions': unknown }).body).toMatch(/wiederholt, 2×[\s\S]*✅ Übernommen von Dr. Berg/);
     expect((taken.content['m.new_content'] as { 'm.mentions': unknown })['m.mentions']).toEqual({ user_ids: [] });
     // … and by reply.
-    await doctorClient.sendEvent(teamRoom, 'm.room.message', { msgtype: 'm.text', body: '> <@visite> Warnung\n\nok', 'm.relates_to': { 'm.in_reply_to': { event_id: pain.event_id } } });
+    await doctorClient.sendEvent(teamRoom, 'm.room.message', {
+      msgtype: 'm.text',
+      body: '> <@visite> Warnung\n\nok',
+      'm.relates_to': { 'm.in_reply_to': { event_id: pain.event_id } },
+    });
     await team$.expectBot(/✅ Übernommen von Dr. Berg/);
 
-    const rows = await eventually(async () => {
-      const all = await suite.database.db.select().from(escalations).where(eq(escalations.patientId, patient.id));
-      return all.every((e) => e.acknowledgedAt !== null) ? all : undefined;
-    }, 10_000, 'all acknowledged');
+    const rows = await eventually(
+      async () => {
+        const all = await suite.database.db.select().from(escalations).where(eq(escalations.patientId, patient.id));
+        return all.every((e) => e.acknowledgedAt !== null) ? all : undefined;
+      },
+      10_000,
+      'all acknowledged',
+    );
     expect(rows.map((e) => [e.kind, e.severity, e.acknowledgedBy]).sort()).toEqual([
       ['red_flag', 'urgent', doctor.userId],
       ['red_flag', 'urgent', doctor.userId],
       ['rule', 'warning', doctor.userId],
     ]);
     // Each alert is also a FHIR Flag, closed on acknowledgement.
-    const flags = await suite.database.db.select().from(fhirResources).where(and(eq(fhirResources.patientId, patient.id), eq(fhirResources.resourceType, 'Flag')));
+    const flags = await suite.database.db
+      .select()
+      .from(fhirResources)
+      .where(and(eq(fhirResources.patientId, patient.id), eq(fhirResources.resourceType, 'Flag')));
     expect(flags.map((f) => (f.resource as { status: string }).status).sort()).toEqual(['inactive', 'inactive']);
     expect(flags.every((f) => (f.resource as { period: { end?: string } }).period.end)).toBe(true);
     // A second ✅ says it is already taken over instead of acknowledging twice.
@@ -76,9 +93,19 @@ describe('re-escalation of an urgent alert nobody takes over', () => {
     const org = await createOrganisation(suite.database.db, { name: 'Klinikum Chain' });
     const { user: nurse, client: nurseClient } = await newUser('pfl.weber');
     const { user: senior, client: seniorClient } = await newUser('oa.schulz');
-    const [nurseRow] = await suite.database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: nurse.userId, displayName: 'Pfl. Weber', roles: ['clinician'] }).returning();
-    const [seniorRow] = await suite.database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: senior.userId, displayName: 'OA Schulz', roles: ['clinician'] }).returning();
-    const { room_id: teamRoom } = await nurseClient.request<{ room_id: string }>('POST', '/createRoom', { preset: 'private_chat', name: 'Station 5', invite: [bot] });
+    const [nurseRow] = await suite.database.db
+      .insert(clinicians)
+      .values({ orgId: org.id, matrixUserId: nurse.userId, displayName: 'Pfl. Weber', roles: ['clinician'] })
+      .returning();
+    const [seniorRow] = await suite.database.db
+      .insert(clinicians)
+      .values({ orgId: org.id, matrixUserId: senior.userId, displayName: 'OA Schulz', roles: ['clinician'] })
+      .returning();
+    const { room_id: teamRoom } = await nurseClient.request<{ room_id: string }>('POST', '/createRoom', {
+      preset: 'private_chat',
+      name: 'Station 5',
+      invite: [bot],
+    });
     await nurseClient.waitForJoin(teamRoom, bot);
     await nurseClient.request('POST', `/rooms/${encodeURIComponent(teamRoom)}/invite`, { user_id: senior.userId });
     await seniorClient.joinRoom(teamRoom);
@@ -90,7 +117,9 @@ describe('re-escalation of an urgent alert nobody takes over', () => {
 
     const { user, client } = await newUser('patient');
     const patient = await enrollPatient(suite.database.db, { orgId: org.id, matrixUserId: user.userId, language: 'de', displayName: 'Hans Beispiel' });
-    await suite.database.db.insert(enrollments).values({ orgId: org.id, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId: team!.id });
+    await suite.database.db
+      .insert(enrollments)
+      .values({ orgId: org.id, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId: team!.id });
     await suite.running.visite.startCheckin(patient, 'post-op');
     const chat = new PatientChat(client, await client.acceptInviteFrom(bot), bot);
     await chat.expectBot(/einverstanden/);
@@ -121,11 +150,25 @@ describe('re-escalation of an urgent alert nobody takes over', () => {
 
 describe('care-team commands', () => {
   it('shows a patient, starts a check-in, pauses and resumes — for team members only', async () => {
-    const { bot, doctorClient, teamRoom, patient, chat } = await careTeamWithPatient({ org: 'Klinikum Commands', doctor: 'dr.kaya', doctorName: 'Dr. Kaya', patientName: 'Lena Probe', room: 'Station 7' });
+    const { bot, doctorClient, teamRoom, patient, chat } = await careTeamWithPatient({
+      org: 'Klinikum Commands',
+      doctor: 'dr.kaya',
+      doctorName: 'Dr. Kaya',
+      patientName: 'Lena Probe',
+      room: 'Station 7',
+    });
     const { user: visitor, client: visitorClient } = await newUser('besuch');
     await doctorClient.request('POST', `/rooms/${encodeURIComponent(teamRoom)}/invite`, { user_id: visitor.userId });
     await visitorClient.joinRoom(teamRoom);
-    for (const [answer, next] of [['2', /Körpertemperatur/], ['37,0', /Wunde/], ['1', /übel/], ['1', /bewegen/], ['1', /Stuhlgang/], ['ja', /mitteilen/], ['nein', /Vielen Dank/]] as const) {
+    for (const [answer, next] of [
+      ['2', /Körpertemperatur/],
+      ['37,0', /Wunde/],
+      ['1', /übel/],
+      ['1', /bewegen/],
+      ['1', /Stuhlgang/],
+      ['ja', /mitteilen/],
+      ['nein', /Vielen Dank/],
+    ] as const) {
       await chat.say(answer, next);
     }
 
@@ -156,13 +199,24 @@ describe('care-team commands', () => {
     const refused = await visitorView.expectBot(/Nur Mitglieder/);
     expect(refused.content['body']).not.toMatch(/Lena/);
     const audit = await suite.database.db.select().from(auditLog).where(eq(auditLog.orgId, patient.orgId));
-    expect(audit.map((a) => a.action).sort()).toEqual(['careteam.checkin.start', 'careteam.monitoring.pause', 'careteam.monitoring.resume', 'careteam.patient.read']);
+    expect(audit.map((a) => a.action).sort()).toEqual([
+      'careteam.checkin.start',
+      'careteam.monitoring.pause',
+      'careteam.monitoring.resume',
+      'careteam.patient.read',
+    ]);
   });
 });
 
 describe('photos with alerts', () => {
-  it('sends the patient\'s wound photo into the care-team room after the alert it belongs to', async () => {
-    const { patientClient, chat, teamView, doctorClient, teamRoom } = await careTeamWithPatient({ org: 'Klinikum Fotos', doctor: 'dr.lang', doctorName: 'Dr. Lang', patientName: 'Paul Foto', room: 'Station 9' });
+  it("sends the patient's wound photo into the care-team room after the alert it belongs to", async () => {
+    const { patientClient, chat, teamView, doctorClient, teamRoom } = await careTeamWithPatient({
+      org: 'Klinikum Fotos',
+      doctor: 'dr.lang',
+      doctorName: 'Dr. Lang',
+      patientName: 'Paul Foto',
+      room: 'Station 9',
+    });
     await chat.say('3', /Körpertemperatur/);
     await chat.say('37,1', /Wunde/);
     await chat.say('4', /Foto der Wunde/);
@@ -171,10 +225,14 @@ describe('photos with alerts', () => {
     const mxc = await patientClient.upload(jpeg, 'image/jpeg', 'wunde.jpg');
     await patientClient.sendImage(chat.roomId, mxc, { mimetype: 'image/jpeg', size: jpeg.byteLength });
     await chat.expectBot(/Foto ist angekommen/);
-    const photo = await eventually(async () => {
-      await teamView.client.sync(500);
-      return teamView.botMessages().find((e) => e.content['msgtype'] === 'm.image');
-    }, 15_000, 'photo in the team room');
+    const photo = await eventually(
+      async () => {
+        await teamView.client.sync(500);
+        return teamView.botMessages().find((e) => e.content['msgtype'] === 'm.image');
+      },
+      15_000,
+      'photo in the team room',
+    );
     expect(photo.content['url']).toBe(mxc);
     expect(photo.content['m.relates_to']).toEqual({ 'm.in_reply_to': { event_id: alert.event_id } });
     // Barrier: one more full alert pass (a second forward would be queued now), then a command whose

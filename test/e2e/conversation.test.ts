@@ -98,16 +98,30 @@ describe('check-in conversations on a real Synapse', () => {
     expect(records.patient.consent).toBe('given');
     // The last messages may still be on their way; every queued message goes out (the form offered at the
     // start is skipped: this patient's client does not announce it can show forms, docs/tim.md).
-    await eventually(async () => ((await recordsOf(db(), p.user.userId)).outbox.every((row) => row.status === 'sent' || (row.status === 'skipped' && row.message?.type === 'fhir')) ? true : undefined), 10_000, 'outbox drained');
+    await eventually(
+      async () =>
+        (await recordsOf(db(), p.user.userId)).outbox.every((row) => row.status === 'sent' || (row.status === 'skipped' && row.message?.type === 'fhir'))
+          ? true
+          : undefined,
+      10_000,
+      'outbox drained',
+    );
     // Every patient message was recorded once by event id, and the bot marked it read.
     expect(records.inbound).toHaveLength(9);
     await p.client.sync(0);
-    const lastPatientMessage = p.client.timeline.get(p.roomId)!.filter((e) => e.sender === p.user.userId && e.type === 'm.room.message').at(-1)!;
-    const readers = await eventually(async () => {
-      await p.client.sync(500);
-      const users = p.client.receipts.get(p.roomId)?.get(lastPatientMessage.event_id);
-      return users?.has(bot()) ? users : undefined;
-    }, 10_000, 'read receipt');
+    const lastPatientMessage = p.client.timeline
+      .get(p.roomId)!
+      .filter((e) => e.sender === p.user.userId && e.type === 'm.room.message')
+      .at(-1)!;
+    const readers = await eventually(
+      async () => {
+        await p.client.sync(500);
+        const users = p.client.receipts.get(p.roomId)?.get(lastPatientMessage.event_id);
+        return users?.has(bot()) ? users : undefined;
+      },
+      10_000,
+      'read receipt',
+    );
     expect(readers.has(bot())).toBe(true);
     // No message contents or answers in the application log.
     expect(running.logs.join('\n')).not.toMatch(/37,2|Erika|Muster|notiert/);
@@ -284,6 +298,11 @@ describe('check-in conversations on a real Synapse', () => {
     await p.chat.expectBot(/Wie gut können Sie sich heute bewegen/);
     const records = await recordsOf(db(), p.user.userId);
     const byQuestion = Object.fromEntries(records.answers.map((a) => [a.questionId, a.value]));
-    expect(byQuestion).toMatchObject({ pain: { type: 'number', value: 3 }, temperature: { type: 'number', value: 37.5, unit: 'Cel' }, wound: { type: 'choices' }, nausea: { type: 'choice' } });
+    expect(byQuestion).toMatchObject({
+      pain: { type: 'number', value: 3 },
+      temperature: { type: 'number', value: 37.5, unit: 'Cel' },
+      wound: { type: 'choices' },
+      nausea: { type: 'choice' },
+    });
   });
 });

@@ -38,7 +38,10 @@ describe('an encrypted check-in with Visite', () => {
     await p.chat.expectBot(/Ich bin Visite, ein digitaler Helfer/);
     await p.chat.say('ja', /Dann fangen wir an/);
 
-    const state = await p.client.request<Array<{ type: string; state_key: string; content: Record<string, unknown> }>>('GET', `/rooms/${encodeURIComponent(p.roomId)}/state`);
+    const state = await p.client.request<Array<{ type: string; state_key: string; content: Record<string, unknown> }>>(
+      'GET',
+      `/rooms/${encodeURIComponent(p.roomId)}/state`,
+    );
     const get = (type: string) => state.find((e) => e.type === type && e.state_key === '')?.content;
     expect(get('m.room.encryption')).toEqual({ algorithm: 'm.megolm.v1.aes-sha2' });
     expect(get('m.room.join_rules')).toEqual({ join_rule: 'invite' });
@@ -50,7 +53,12 @@ describe('an encrypted check-in with Visite', () => {
     expect(String(get('m.room.topic')?.['topic'])).toMatch(/112/);
     expect(await p.client.e2ee.isRoomEncrypted(p.roomId)).toBe(true);
 
-    const raw = await p.client.request<{ chunk: Array<{ type: string; sender: string; content: Record<string, unknown> }> }>('GET', `/rooms/${encodeURIComponent(p.roomId)}/messages`, undefined, { dir: 'b', limit: '50' });
+    const raw = await p.client.request<{ chunk: Array<{ type: string; sender: string; content: Record<string, unknown> }> }>(
+      'GET',
+      `/rooms/${encodeURIComponent(p.roomId)}/messages`,
+      undefined,
+      { dir: 'b', limit: '50' },
+    );
     const messages = raw.chunk.filter((e) => e.type === 'm.room.message' || e.type === 'm.room.encrypted');
     expect(messages.length).toBeGreaterThanOrEqual(4);
     expect(messages.every((e) => e.type === 'm.room.encrypted')).toBe(true);
@@ -112,5 +120,4 @@ describe('an encrypted check-in with Visite', () => {
     });
     await p.chat.expectBot(/nicht entschlüsseln.*noch einmal/, 20_000);
   });
-
 });

@@ -118,11 +118,14 @@ describe('check-ins in end-to-end encrypted rooms', () => {
       await chat.expectBot(/Wie stark sind Ihre Schmerzen/);
 
       // Someone holding only the patient's access token (not their keys) answers in the clear.
-      const res = await fetch(`${homeserver.url}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/plain-${randomBytes(4).toString('hex')}`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ msgtype: 'm.text', body: '0' }),
-      });
+      const res = await fetch(
+        `${homeserver.url}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/plain-${randomBytes(4).toString('hex')}`,
+        {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ msgtype: 'm.text', body: '0' }),
+        },
+      );
       expect(res.status).toBe(200);
       const refused = await chat.expectBot(/unverschlüsselt/);
       expect(refused.encrypted).toBe(true);

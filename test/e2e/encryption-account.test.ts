@@ -38,7 +38,12 @@ describe('cross-signing and key backup of the bot', () => {
     const patientUser = await registerUser(homeserver, `e2ee-xs-patient-${randomBytes(4).toString('hex')}`);
     storage = new MemoryStorageProvider();
     bot = await startEchoBot(botUser, storage, join(dir, 'store'), passphrase);
-    patient = await E2eeClient.start({ baseUrl: homeserver.url, userId: patientUser.userId, accessToken: patientUser.accessToken, deviceId: patientUser.deviceId });
+    patient = await E2eeClient.start({
+      baseUrl: homeserver.url,
+      userId: patientUser.userId,
+      accessToken: patientUser.accessToken,
+      deviceId: patientUser.deviceId,
+    });
     roomId = await patient.createEncryptedDirectRoom(botUser.userId);
     await patient.waitForMembership(roomId, botUser.userId, 'join');
   });

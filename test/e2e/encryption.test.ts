@@ -16,7 +16,8 @@ import { E2eeClient } from '../harness/e2ee-client.ts';
 import { startEchoBot, type EchoBot } from '../harness/e2ee-bot.ts';
 
 type TestBot = EchoBot;
-const startTestBot = (user: RegisteredUser, storage: MemoryStorageProvider, storeDir: string, passphrase: string) => startEchoBot(user, storage, storeDir, passphrase, echoImage);
+const startTestBot = (user: RegisteredUser, storage: MemoryStorageProvider, storeDir: string, passphrase: string) =>
+  startEchoBot(user, storage, storeDir, passphrase, echoImage);
 
 /** Decrypts the patient's photo and sends it back as a new encrypted image (fresh key, fresh upload). */
 async function echoImage(client: MatrixClient, roomId: string, rawFile: unknown): Promise<void> {
@@ -25,7 +26,12 @@ async function echoImage(client: MatrixClient, roomId: string, rawFile: unknown)
   const photo = decryptAttachment(data, file);
   const encrypted = encryptAttachment(photo);
   const url = await client.uploadContent(Buffer.from(encrypted.data), 'application/octet-stream');
-  await client.sendMessage(roomId, { msgtype: 'm.image', body: 'echo.png', info: { mimetype: 'image/png', size: photo.byteLength }, file: { ...encrypted.file, url } });
+  await client.sendMessage(roomId, {
+    msgtype: 'm.image',
+    body: 'echo.png',
+    info: { mimetype: 'image/png', size: photo.byteLength },
+    file: { ...encrypted.file, url },
+  });
 }
 
 const fromBot = (botId: string, body: string) => (e: { sender: string; type: string; content: Record<string, unknown> }) =>
@@ -49,7 +55,12 @@ describe('end-to-end encryption with matrix-bot-sdk on the wasm binding', () => 
     patientUser = await registerUser(homeserver, `e2ee-patient-${randomBytes(4).toString('hex')}`);
     storage = new MemoryStorageProvider();
     bot = await startTestBot(botUser, storage, join(dir, 'store'), passphrase);
-    patient = await E2eeClient.start({ baseUrl: homeserver.url, userId: patientUser.userId, accessToken: patientUser.accessToken, deviceId: patientUser.deviceId });
+    patient = await E2eeClient.start({
+      baseUrl: homeserver.url,
+      userId: patientUser.userId,
+      accessToken: patientUser.accessToken,
+      deviceId: patientUser.deviceId,
+    });
   });
 
   afterAll(async () => {
@@ -140,7 +151,13 @@ describe('end-to-end encryption with matrix-bot-sdk on the wasm binding', () => 
     bot = undefined;
     const file = join(dir, 'store', 'crypto-store.bin');
     const before = readFileSync(file);
-    const wrong = createCrypto({ userId: botUser.userId, deviceId: botUser.deviceId, storeDir: join(dir, 'store'), passphrase: 'not-the-passphrase', logger: createLogger('error') });
+    const wrong = createCrypto({
+      userId: botUser.userId,
+      deviceId: botUser.deviceId,
+      storeDir: join(dir, 'store'),
+      passphrase: 'not-the-passphrase',
+      logger: createLogger('error'),
+    });
     const client = new MatrixClient(homeserver.url, botUser.accessToken, storage, wrong.cryptoStore);
     const error = await client.start().then(
       () => undefined,

@@ -101,7 +101,15 @@ describe('authoring a flow over the API, without a deploy', () => {
     expect(published.body).toMatchObject({ previous: null, published: { version: '1.0.1', status: 'published', origin: 'organisation' } });
 
     // The running check-in finishes on the version it started with.
-    for (const [answer, next] of [['38,2', /Wunde/], ['1', /übel/], ['1', /bewegen/], ['1', /Stuhlgang/], ['ja', /mitteilen/], ['nein', /Vielen Dank/]] as const) await chat.say(answer, next);
+    for (const [answer, next] of [
+      ['38,2', /Wunde/],
+      ['1', /übel/],
+      ['1', /bewegen/],
+      ['1', /Stuhlgang/],
+      ['ja', /mitteilen/],
+      ['nein', /Vielen Dank/],
+    ] as const)
+      await chat.say(answer, next);
 
     // The next check-in asks the new text, in the same encrypted room.
     expect((await http('POST', `/v1/patients/${patient.body.id}/checkins`, kis, { flowId: 'post-op' })).body.flowVersion).toBe('1.0.1');
@@ -150,6 +158,8 @@ describe('authoring a flow over the API, without a deploy', () => {
     writeFileSync(file, template.source.replace('version: "1.0.0"', 'version: "2.0.1"').replace(/^ {4}min: 0$/m, '    mni: 0'));
     const broken = await visite(['flows', 'push', file, '--url', url, '--key', author]);
     expect(broken.code).toBe(1);
-    expect(broken.stderr).toMatch(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+:5: unknown key "mni" \\[unknown-key\\]\\n  hint: did you mean "min"\\?`));
+    expect(broken.stderr).toMatch(
+      new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+:5: unknown key "mni" \\[unknown-key\\]\\n  hint: did you mean "min"\\?`),
+    );
   });
 });

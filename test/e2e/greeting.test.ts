@@ -45,7 +45,12 @@ describe('greeting round trip on a real Synapse', () => {
     await patient.sendText(roomId, 'ok');
     await patient.sendText(roomId, 'Hallo');
     const barrier = await patient.waitForEvent(roomId, (e) => fromBot(running.botUser.userId)(e) && /^Guten Tag/.test(String(e.content['body'])));
-    expect(patient.timeline.get(roomId)!.filter(fromBot(running.botUser.userId)).map((e) => e.event_id)).toEqual([reply.event_id, barrier.event_id]);
+    expect(
+      patient.timeline
+        .get(roomId)!
+        .filter(fromBot(running.botUser.userId))
+        .map((e) => e.event_id),
+    ).toEqual([reply.event_id, barrier.event_id]);
   });
 
   it('declines invites from users not on the allow-list and says nothing there', async () => {
@@ -80,7 +85,12 @@ describe('greeting round trip on a real Synapse', () => {
     // Barrier: a later greeting's answer comes after any second answer to the first.
     await patient.sendText(roomId, 'Hello');
     const barrier = await patient.waitForEvent(roomId, (e) => fromBot(running.botUser.userId)(e) && /^Hello!/.test(String(e.content['body'])));
-    expect(patient.timeline.get(roomId)!.filter(fromBot(running.botUser.userId)).map((e) => e.event_id)).toEqual([reply.event_id, barrier.event_id]);
+    expect(
+      patient.timeline
+        .get(roomId)!
+        .filter(fromBot(running.botUser.userId))
+        .map((e) => e.event_id),
+    ).toEqual([reply.event_id, barrier.event_id]);
   });
 
   it('treats what happened before its very first start as history, not as requests', async () => {
@@ -100,7 +110,12 @@ describe('greeting round trip on a real Synapse', () => {
       // Barrier: had the old "Hallo" been answered, that answer would precede this one.
       await patient.sendText(roomId, 'Guten Morgen');
       const barrier = await patient.waitForEvent(roomId, (e) => fromBot(freshBot.userId)(e) && /^Guten Tag/.test(String(e.content['body'])));
-      expect(patient.timeline.get(roomId)!.filter(fromBot(freshBot.userId)).map((e) => e.event_id)).toEqual([reply.event_id, barrier.event_id]);
+      expect(
+        patient.timeline
+          .get(roomId)!
+          .filter(fromBot(freshBot.userId))
+          .map((e) => e.event_id),
+      ).toEqual([reply.event_id, barrier.event_id]);
     } finally {
       await first.visite.stop();
     }

@@ -34,7 +34,12 @@ describe('integrator: enroll over the API, read FHIR results', () => {
 
     const patient = await http('POST', '/v1/patients', key, { matrixUserId: user.userId, language: 'de', displayName: 'Max Mustermann' });
     expect(patient.status).toBe(201);
-    const enrollment = await http('POST', '/v1/enrollments', key, { patientId: patient.body.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId: team!.id });
+    const enrollment = await http('POST', '/v1/enrollments', key, {
+      patientId: patient.body.id,
+      flowId: 'post-op',
+      anchorDate: '2026-11-27',
+      careTeamId: team!.id,
+    });
     expect(enrollment.status).toBe(201);
 
     // The bot opened a direct room and asks for consent.
@@ -52,7 +57,15 @@ describe('integrator: enroll over the API, read FHIR results', () => {
     // A second pass (or a second instance) starts nothing more.
     await suite.running.visite.scheduler.runOnce(new Date('2026-11-28T08:01:30Z'));
     expect((await http('GET', `/v1/enrollments/${enrollment.body.id}`, key)).body.schedule).toEqual(scheduled.body.schedule);
-    for (const [answer, next] of [['5', /Körpertemperatur/], ['38,2', /Wunde/], ['1', /übel/], ['1', /bewegen/], ['1', /Stuhlgang/], ['ja', /mitteilen/], ['nein', /Vielen Dank/]] as const) {
+    for (const [answer, next] of [
+      ['5', /Körpertemperatur/],
+      ['38,2', /Wunde/],
+      ['1', /übel/],
+      ['1', /bewegen/],
+      ['1', /Stuhlgang/],
+      ['ja', /mitteilen/],
+      ['nein', /Vielen Dank/],
+    ] as const) {
       await chat.say(answer, next);
     }
 

@@ -18,7 +18,13 @@ const openCheckinOf = async (patientId: string) => (await suite.database.db.sele
 
 describe('red flags in patient messages', () => {
   it('"7, und ich blute stark aus der wunde": an urgent alert with the patient\'s words and what matched, and the 7 is stored', async () => {
-    const { patient, chat, teamView } = await careTeamPatient(suite, { org: 'Klinik Blutung', doctor: 'dr.rot', doctorName: 'Dr. Rot', patientName: 'Ida Blut', room: 'Station B' });
+    const { patient, chat, teamView } = await careTeamPatient(suite, {
+      org: 'Klinik Blutung',
+      doctor: 'dr.rot',
+      doctorName: 'Dr. Rot',
+      patientName: 'Ida Blut',
+      room: 'Station B',
+    });
     const reply = await chat.say('7, und ich blute stark aus der wunde', /112/);
     expect(reply.content['body']).not.toMatch(/benachrichtigt/);
     const alert = await teamView.expectBot(/DRINGEND · Ida Blut/);
@@ -44,7 +50,14 @@ describe('red flags in patient messages', () => {
     ['en', 'honestly theres no point living anymore', /Suizidgedanken/],
     ['en', 'throat feels like its closing up after the new antibiotic', /allergische Reaktion/],
   ] as const)('[%s] "%s" reaches the team as an urgent alert', async (language, text, concept) => {
-    const { chat, teamView } = await careTeamPatient(suite, { org: `Klinik ${language} ${text.slice(0, 12)}`, doctor: 'dr.flag', doctorName: 'Dr. Flag', patientName: 'Pat Flag', room: 'Station F', language });
+    const { chat, teamView } = await careTeamPatient(suite, {
+      org: `Klinik ${language} ${text.slice(0, 12)}`,
+      doctor: 'dr.flag',
+      doctorName: 'Dr. Flag',
+      patientName: 'Pat Flag',
+      room: 'Station F',
+      language,
+    });
     await chat.say(text, /112/);
     const alert = await teamView.expectBot(/DRINGEND · Pat Flag/);
     expect(alert.content['body']).toMatch(concept);
@@ -54,7 +67,13 @@ describe('red flags in patient messages', () => {
 
 describe('no patient words dropped', () => {
   it('messages the bot does not understand reach the team as one batched alert, and the patient is told', async () => {
-    const { patient, chat, teamView } = await careTeamPatient(suite, { org: 'Klinik Worte', doctor: 'dr.wort', doctorName: 'Dr. Wort', patientName: 'Uwe Wort', room: 'Station W' });
+    const { patient, chat, teamView } = await careTeamPatient(suite, {
+      org: 'Klinik Worte',
+      doctor: 'dr.wort',
+      doctorName: 'Dr. Wort',
+      patientName: 'Uwe Wort',
+      room: 'Station W',
+    });
     const told = await chat.say('keine ahnung, der arzt meinte das wird schon', /Behandlungsteam weiter/);
     expect(told.content['msgtype']).toBe('m.text');
     const first = await teamView.expectBot(/Info · Uwe Wort/);
@@ -64,10 +83,14 @@ describe('no patient words dropped', () => {
     const edit = await teamView.expectBot(/kann ich morgen duschen/);
     expect(edit.content['m.relates_to']).toEqual({ rel_type: 'm.replace', event_id: first.event_id });
     expect(String(edit.content['body'])).toMatch(/keine ahnung[\s\S]*kann ich morgen duschen/);
-    const rows = await eventually(async () => {
-      const all = await suite.database.db.select().from(escalations).where(eq(escalations.patientId, patient.id));
-      return all.length === 2 ? all : undefined;
-    }, 10_000, 'two batched escalations');
+    const rows = await eventually(
+      async () => {
+        const all = await suite.database.db.select().from(escalations).where(eq(escalations.patientId, patient.id));
+        return all.length === 2 ? all : undefined;
+      },
+      10_000,
+      'two batched escalations',
+    );
     expect(rows.map((e) => [e.kind, e.ruleId, e.dedupeOf === null])).toEqual(
       expect.arrayContaining([
         ['patient_message', 'patient-message', true],

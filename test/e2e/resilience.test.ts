@@ -149,7 +149,9 @@ describe('homeserver outage', () => {
       await running.visite.conversations.startCheckin(patient.id, 'post-op');
       await new Promise((r) => setTimeout(r, 4_000));
       const pending = await recordsOf(database.db, user.userId);
-      const waiting = pending.outbox.filter((row) => row.status === 'pending').map((row) => (row.message?.type === 'bot' ? row.message.message.text.slice(0, 40) : ''));
+      const waiting = pending.outbox
+        .filter((row) => row.status === 'pending')
+        .map((row) => (row.message?.type === 'bot' ? row.message.message.text.slice(0, 40) : ''));
       expect(waiting).toHaveLength(2);
       expect(pending.outbox.some((row) => row.attempts > 0)).toBe(true);
 
@@ -201,4 +203,3 @@ describe('two Visite instances on one database', () => {
     }
   });
 });
-

@@ -94,11 +94,15 @@ beforeAll(async () => {
   await startInstance('visite-a', 18_000 + Math.floor(Math.random() * 2_000));
   await startInstance('visite-b', 20_000 + Math.floor(Math.random() * 2_000));
   // Three accounts over two live instances: each runs at least one, nobody runs one twice.
-  await eventually(async () => {
-    const held = await holders();
-    const per = [...held.values()].reduce((m, i) => m.set(i, (m.get(i) ?? 0) + 1), new Map<string, number>());
-    return held.size === 3 && per.size === 2 ? held : undefined;
-  }, 40_000, 'three accounts spread over both instances');
+  await eventually(
+    async () => {
+      const held = await holders();
+      const per = [...held.values()].reduce((m, i) => m.set(i, (m.get(i) ?? 0) + 1), new Map<string, number>());
+      return held.size === 3 && per.size === 2 ? held : undefined;
+    },
+    40_000,
+    'three accounts spread over both instances',
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -138,7 +142,10 @@ describe('several instances, several bot accounts, encrypted rooms', () => {
     const senders = (chat: PatientChat) => new Set(chat.botMessages().map((e) => e.sender));
     expect([...senders(a.chat)]).toEqual([nord.bot.userId]);
     expect([...senders(b.chat)]).toEqual([sued.bot.userId]);
-    const [stored] = await database.db.select({ deviceId: cryptoStores.deviceId, hasSnapshot: sql<boolean>`${cryptoStores.snapshot} is not null` }).from(cryptoStores).where(eq(cryptoStores.accountId, nord.accountId));
+    const [stored] = await database.db
+      .select({ deviceId: cryptoStores.deviceId, hasSnapshot: sql<boolean>`${cryptoStores.snapshot} is not null` })
+      .from(cryptoStores)
+      .where(eq(cryptoStores.accountId, nord.accountId));
     expect(stored?.hasSnapshot).toBe(true);
   }, 120_000);
 
@@ -175,15 +182,24 @@ describe('several instances, several bot accounts, encrypted rooms', () => {
       .innerJoin(checkins, eq(checkins.id, answers.checkinId))
       .where(eq(checkins.patientId, p.patientId));
     expect(stored.map((r) => r.questionId).sort()).toEqual(['nausea', 'pain', 'temperature', 'wound']);
-    const rows = await database.db.select({ status: outbox.status, accountId: outbox.accountId, message: outbox.message }).from(outbox).where(eq(outbox.roomId, p.roomId));
+    const rows = await database.db
+      .select({ status: outbox.status, accountId: outbox.accountId, message: outbox.message })
+      .from(outbox)
+      .where(eq(outbox.roomId, p.roomId));
     expect(rows.map((r) => r.accountId).every((id) => id === nord.accountId)).toBe(true);
     // The form offered at the start is skipped: matrix-js-sdk announces no form support (docs/tim.md).
-    expect(rows.filter((r) => r.status !== 'sent').map((r) => `${r.status}:${r.message?.type}`)).toEqual(rows.filter((r) => r.status !== 'sent').map(() => 'skipped:fhir'));
+    expect(rows.filter((r) => r.status !== 'sent').map((r) => `${r.status}:${r.message?.type}`)).toEqual(
+      rows.filter((r) => r.status !== 'sent').map(() => 'skipped:fhir'),
+    );
     // All three accounts run on the survivor now.
-    await eventually(async () => {
-      const held = await holders();
-      return held.size === 3 && [...held.values()].every((i) => i === survivor) ? true : undefined;
-    }, 30_000, 'every account on the surviving instance');
+    await eventually(
+      async () => {
+        const held = await holders();
+        return held.size === 3 && [...held.values()].every((i) => i === survivor) ? true : undefined;
+      },
+      30_000,
+      'every account on the surviving instance',
+    );
     const ready = (await (await fetch(`${instances.get(survivor)!.url}/readyz`)).json()) as { accounts?: Array<{ userId: string }> };
     expect(ready.accounts?.map((a) => a.userId).sort()).toEqual([envBot.userId, ...orgs.map((o) => o.bot.userId)].sort());
   }, 180_000);

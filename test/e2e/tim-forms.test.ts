@@ -84,7 +84,11 @@ let apiKey: string;
 
 /** Visite's REST and FHIR API, as the hospital's systems read it. */
 async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${suite.running.visite.httpUrl}${path}`, { method, headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const res = await fetch(`${suite.running.visite.httpUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
   expect(res.status, `${method} ${path}`).toBe(200);
   return (await res.json()) as T;
 }
@@ -93,7 +97,10 @@ beforeAll(async () => {
   orgId = (await createOrganisation(db(), { name: 'Klinik TI-M Formulare' })).id;
   const { user: dr, client } = await newUser('dr.form', { e2ee: true });
   doctor = client as E2eeTestClient;
-  const [clinician] = await db().insert(clinicians).values({ orgId, matrixUserId: dr.userId, displayName: 'Dr. Form', roles: ['clinician'] }).returning();
+  const [clinician] = await db()
+    .insert(clinicians)
+    .values({ orgId, matrixUserId: dr.userId, displayName: 'Dr. Form', roles: ['clinician'] })
+    .returning();
   teamRoom = await doctor.createDirectRoom(bot());
   await doctor.waitForJoin(teamRoom, bot());
   const [team] = await db().insert(careTeams).values({ orgId, name: 'Chirurgie TI-M', roomId: teamRoom, language: 'de' }).returning();
@@ -101,7 +108,9 @@ beforeAll(async () => {
   await db().insert(careTeamMembers).values({ careTeamId: teamId, clinicianId: clinician!.id });
   apiKey = (await createApiKey(db(), orgId, 'tests', ['org_admin', 'integration'])).secret;
   // The team wants completed check-ins as de.gematik.fhir in its room too.
-  expect(await api<{ postFhirResponses: boolean }>('PATCH', `/v1/care-teams/${teamId}`, { postFhirResponses: true })).toMatchObject({ postFhirResponses: true });
+  expect(await api<{ postFhirResponses: boolean }>('PATCH', `/v1/care-teams/${teamId}`, { postFhirResponses: true })).toMatchObject({
+    postFhirResponses: true,
+  });
 });
 
 interface Patient {
@@ -123,7 +132,9 @@ async function patient(options: { capable: boolean; flowId?: string; name: strin
     await e2ee.request('PUT', `/profile/${encodeURIComponent(user.userId)}/${encodeURIComponent(key)}`, { [key]: FORM_CAPABILITY });
   }
   const enrolled = await enrollPatient(db(), { orgId, matrixUserId: user.userId, language: 'de', displayName: options.name });
-  await db().insert(enrollments).values({ orgId, patientId: enrolled.id, flowId: options.flowId ?? 'post-op', anchorDate: '2026-11-26', careTeamId: teamId });
+  await db()
+    .insert(enrollments)
+    .values({ orgId, patientId: enrolled.id, flowId: options.flowId ?? 'post-op', anchorDate: '2026-11-26', careTeamId: teamId });
   await suite.running.visite.startCheckin(enrolled, options.flowId ?? 'post-op');
   const roomId = await e2ee.acceptInviteFrom(bot());
   const chat = new PatientChat(e2ee, roomId, bot());
@@ -138,7 +149,9 @@ async function receiveForm(p: Patient): Promise<{ event: ClearEvent; questionnai
   const event = await p.client.e2ee.waitForEvent(p.roomId, isForm, 30_000);
   const c = event.content;
   const file = c['de.gematik.fhir.file'] as { url: string; key: { k: string }; iv: string; hashes: { sha256: string } } | undefined;
-  const questionnaire = (file ? JSON.parse(Buffer.from(await p.client.e2ee.downloadAndDecrypt(file)).toString('utf8')) : c['de.gematik.fhir.resource']) as Questionnaire;
+  const questionnaire = (
+    file ? JSON.parse(Buffer.from(await p.client.e2ee.downloadAndDecrypt(file)).toString('utf8')) : c['de.gematik.fhir.resource']
+  ) as Questionnaire;
   return { event, questionnaire };
 }
 
@@ -171,7 +184,13 @@ async function sendForm(p: Patient, resource: unknown, options: { asFile?: boole
     const json = Buffer.from(JSON.stringify(resource));
     const encrypted = await encryptAttachment(json);
     const upload = await p.client.e2ee.matrix.uploadContent(Buffer.from(encrypted.data), { type: 'application/octet-stream', includeFilename: false });
-    content['de.gematik.fhir.file'] = { ...encrypted.info, url: upload.content_uri, name: 'antworten.json', mimetype: 'application/fhir+json', size: json.byteLength };
+    content['de.gematik.fhir.file'] = {
+      ...encrypted.info,
+      url: upload.content_uri,
+      name: 'antworten.json',
+      mimetype: 'application/fhir+json',
+      size: json.byteLength,
+    };
   } else {
     content['de.gematik.fhir.resource'] = resource;
   }
@@ -179,30 +198,54 @@ async function sendForm(p: Patient, resource: unknown, options: { asFile?: boole
   return p.client.sendEvent(p.roomId, 'de.gematik.fhir', content);
 }
 
-async function statusOf(p: Patient, eventId: string): Promise<{ status: string; messages: Array<{ type: string; 'de.gematik.text': Array<{ body: string }> }> }> {
-  const event = await p.client.e2ee.waitForEvent(p.roomId, (e) => e.sender === bot() && e.type === 'de.gematik.response.status' && (e.content['m.relates_to'] as { event_id?: string } | undefined)?.event_id === eventId, 30_000);
+async function statusOf(
+  p: Patient,
+  eventId: string,
+): Promise<{ status: string; messages: Array<{ type: string; 'de.gematik.text': Array<{ body: string }> }> }> {
+  const event = await p.client.e2ee.waitForEvent(
+    p.roomId,
+    (e) =>
+      e.sender === bot() && e.type === 'de.gematik.response.status' && (e.content['m.relates_to'] as { event_id?: string } | undefined)?.event_id === eventId,
+    30_000,
+  );
   expect(checkStatusResponse(event)).toEqual([]);
   expect((event.content['de.gematik.response.status'] as { from_device: string }).from_device).not.toBe('');
   return event.content['de.gematik.response.status'] as never;
 }
 
-const option = (q: Questionnaire, linkId: string, code: string) => ({ valueCoding: (q.item ?? []).find((i) => i.linkId === linkId)?.answerOption?.find((o) => o.valueCoding?.code === code)?.valueCoding });
+const option = (q: Questionnaire, linkId: string, code: string) => ({
+  valueCoding: (q.item ?? []).find((i) => i.linkId === linkId)?.answerOption?.find((o) => o.valueCoding?.code === code)?.valueCoding,
+});
 
 async function completed(p: Patient) {
-  return eventually(async () => {
-    const [row] = await db().select().from(checkins).where(eq(checkins.patientId, p.id)).orderBy(asc(checkins.createdAt));
-    return row?.status === 'completed' ? row : undefined;
-  }, 15_000, 'check-in completed');
+  return eventually(
+    async () => {
+      const [row] = await db().select().from(checkins).where(eq(checkins.patientId, p.id)).orderBy(asc(checkins.createdAt));
+      return row?.status === 'completed' ? row : undefined;
+    },
+    15_000,
+    'check-in completed',
+  );
 }
 
 /** The clinical record of a patient: answers with channel, escalations, FHIR resources. */
 async function recordOf(p: Patient) {
   const checkin = await completed(p);
-  const rows = await db().select().from(answers).where(and(eq(answers.checkinId, checkin.id), eq(answers.status, 'current')));
+  const rows = await db()
+    .select()
+    .from(answers)
+    .where(and(eq(answers.checkinId, checkin.id), eq(answers.status, 'current')));
   const raised = await db().select().from(escalations).where(eq(escalations.patientId, p.id));
   const resources = await db().select().from(fhirResources).where(eq(fhirResources.patientId, p.id));
   const of = (type: string) => resources.filter((r) => r.resourceType === type).map((r) => r.resource as Record<string, unknown>);
-  return { checkin, answers: rows, escalations: raised, observations: of('Observation'), responses: of('QuestionnaireResponse'), provenances: of('Provenance') };
+  return {
+    checkin,
+    answers: rows,
+    escalations: raised,
+    observations: of('Observation'),
+    responses: of('QuestionnaireResponse'),
+    provenances: of('Provenance'),
+  };
 }
 
 describe('native TI-M questionnaires, the chat as the fallback', () => {
@@ -220,7 +263,12 @@ describe('native TI-M questionnaires, the chat as the fallback', () => {
     const { event, questionnaire: q } = await receiveForm(p);
     // gematik fhir.json, inline with the plain-text fallback first and a processing-status request.
     expect(checkFhirEvent(event)).toEqual([]);
-    expect(event.content['de.gematik.fhir.structure_definition']).toEqual({ url: ISIK_URLS.DEFINITION, version: '5.0.0', type: 'Questionnaire', fhir_version: '4.0.1' });
+    expect(event.content['de.gematik.fhir.structure_definition']).toEqual({
+      url: ISIK_URLS.DEFINITION,
+      version: '5.0.0',
+      type: 'Questionnaire',
+      fhir_version: '4.0.1',
+    });
     expect((event.content['de.gematik.text'] as Array<{ mimetype?: string }>)[0]?.mimetype).toBe('text/plain');
     expect(event.content['de.gematik.request.status']).toMatchObject({ lifetime: WAIT_MINUTES * 60_000 });
     expect(violations(FORM_DEFINITION_RULES, q)).toEqual({});
@@ -270,10 +318,21 @@ describe('native TI-M questionnaires, the chat as the fallback', () => {
     expect(chat.answers.every((a) => a.channel === 'chat')).toBe(true);
     const rules = (rows: typeof form.escalations) => rows.map((e) => [e.kind, e.ruleId, e.severity]).sort();
     expect(rules(form.escalations)).toEqual(rules(chat.escalations));
-    expect(rules(form.escalations)).toEqual(expect.arrayContaining([['rule', 'fever', 'warning'], ['rule', 'pain-severe', 'warning']]));
+    expect(rules(form.escalations)).toEqual(
+      expect.arrayContaining([
+        ['rule', 'fever', 'warning'],
+        ['rule', 'pain-severe', 'warning'],
+      ]),
+    );
     const values = (obs: Array<Record<string, unknown>>) =>
       obs
-        .map((o) => JSON.stringify({ code: o['code'], category: o['category'], value: o['valueQuantity'] ?? o['valueInteger'] ?? o['valueBoolean'] ?? o['valueCodeableConcept'] ?? o['valueString'] }))
+        .map((o) =>
+          JSON.stringify({
+            code: o['code'],
+            category: o['category'],
+            value: o['valueQuantity'] ?? o['valueInteger'] ?? o['valueBoolean'] ?? o['valueCodeableConcept'] ?? o['valueString'],
+          }),
+        )
         .sort();
     expect(values(form.observations)).toEqual(values(chat.observations));
     const channelOf = (o: Record<string, unknown>) => (o['extension'] as Array<{ valueCode: string }> | undefined)?.[0]?.valueCode;
@@ -298,9 +357,18 @@ describe('native TI-M questionnaires, the chat as the fallback', () => {
     expect((read['item'] as Array<{ extension: Array<{ valueCode: string }> }>)[0]!.extension[0]!.valueCode).toBe('form');
 
     // The care team (postFhirResponses) gets the completed check-in as de.gematik.fhir with the text fallback.
-    const posted = await doctor.e2ee.waitForEvent(teamRoom, (e) => e.sender === bot() && e.type === 'de.gematik.fhir' && JSON.stringify(e.content).includes(`Patient/${p.id}`), 30_000);
+    const posted = await doctor.e2ee.waitForEvent(
+      teamRoom,
+      (e) => e.sender === bot() && e.type === 'de.gematik.fhir' && JSON.stringify(e.content).includes(`Patient/${p.id}`),
+      30_000,
+    );
     expect(checkFhirEvent(posted)).toEqual([]);
-    expect(posted.content['de.gematik.fhir.structure_definition']).toEqual({ url: ISIK_URLS.DATA, version: '5.0.0', type: 'QuestionnaireResponse', fhir_version: '4.0.1' });
+    expect(posted.content['de.gematik.fhir.structure_definition']).toEqual({
+      url: ISIK_URLS.DATA,
+      version: '5.0.0',
+      type: 'QuestionnaireResponse',
+      fhir_version: '4.0.1',
+    });
     const teamQr = posted.content['de.gematik.fhir.resource'] as Record<string, unknown>;
     expect(violations(FORM_DATA_RULES, teamQr)).toEqual({});
     expect(validateR4(teamQr as never)).toEqual([]);
@@ -319,7 +387,12 @@ describe('native TI-M questionnaires, the chat as the fallback', () => {
     expect(validateR4(q)).toEqual([]);
     expect(q.item).toHaveLength(110);
     // The media was reserved once and the event posted once.
-    const [row] = await db().select().from(outbox).where(and(eq(outbox.roomId, p.roomId), eq(outbox.status, 'sent'))).orderBy(asc(outbox.id)).then((rows) => rows.filter((r) => r.message?.type === 'fhir'));
+    const [row] = await db()
+      .select()
+      .from(outbox)
+      .where(and(eq(outbox.roomId, p.roomId), eq(outbox.status, 'sent')))
+      .orderBy(asc(outbox.id))
+      .then((rows) => rows.filter((r) => r.message?.type === 'fhir'));
     expect((row?.prepared as { url: string }).url).toBe(file['url']);
     expect(p.client.e2ee.events(p.roomId).filter(isForm)).toHaveLength(1);
 
@@ -354,7 +427,14 @@ describe('native TI-M questionnaires, the chat as the fallback', () => {
     await p.chat.say('4', /übel/); // nausea, the missing one; temperature and the rest are not asked again
     await p.chat.say('1', /Vielen Dank/);
     const record = await recordOf(p);
-    expect(Object.fromEntries(record.answers.map((a) => [a.questionId, a.channel]))).toEqual({ pain: 'chat', temperature: 'form', wound: 'form', nausea: 'chat', mobility: 'form', bowel: 'form' });
+    expect(Object.fromEntries(record.answers.map((a) => [a.questionId, a.channel]))).toEqual({
+      pain: 'chat',
+      temperature: 'form',
+      wound: 'form',
+      nausea: 'chat',
+      mobility: 'form',
+      bowel: 'form',
+    });
 
     // A form that is not ISiKFormularDaten at all (no subject, not finished): refused whole, the chat asks from the start.
     const q2 = await patient({ capable: true, name: 'Rolf Refused' });
@@ -364,7 +444,9 @@ describe('native TI-M questionnaires, the chat as the fallback', () => {
     const refused = await statusOf(q2, await sendForm(q2, broken));
     expect(refused.status).toBe('error');
     const reasons = refused.messages.map((m) => m['de.gematik.text'][0]?.body ?? '');
-    expect(reasons).toEqual(expect.arrayContaining([expect.stringMatching(/^ISiKFormularDaten\.status/), expect.stringMatching(/^ISiKFormularDaten\.subject 1\.\.1/)]));
+    expect(reasons).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^ISiKFormularDaten\.status/), expect.stringMatching(/^ISiKFormularDaten\.subject 1\.\.1/)]),
+    );
     await q2.chat.expectBot(/Formular konnte ich leider nicht übernehmen/);
     await q2.chat.expectBot(/Wie stark sind Ihre Schmerzen/);
   });
@@ -398,7 +480,11 @@ describe('native TI-M questionnaires, the chat as the fallback', () => {
     const p = await patient({ capable: true, name: 'Emil Error' });
     const { event } = await receiveForm(p);
     await p.client.sendEvent(p.roomId, 'de.gematik.response.status', {
-      'de.gematik.response.status': { from_device: p.deviceId, status: 'error', messages: [{ type: 'error', 'de.gematik.text': [{ body: 'Formular kann nicht angezeigt werden' }] }] },
+      'de.gematik.response.status': {
+        from_device: p.deviceId,
+        status: 'error',
+        messages: [{ type: 'error', 'de.gematik.text': [{ body: 'Formular kann nicht angezeigt werden' }] }],
+      },
       'm.relates_to': { rel_type: 'm.reference', event_id: event.eventId },
     });
     await p.chat.expectBot(/Fragen jetzt hier im Chat/);
@@ -434,10 +520,26 @@ describe('native TI-M questionnaires, the chat as the fallback', () => {
   it('a replayed form answer is taken once (event-id claim)', async () => {
     const p = await patient({ capable: true, name: 'Rita Replay' });
     const { questionnaire: q } = await receiveForm(p);
-    const eventId = await sendForm(p, filledIn(p, q, { pain: [{ valueInteger: 1 }], wound: [option(q, 'wound', 'unremarkable')], nausea: [option(q, 'nausea', 'none')], mobility: [option(q, 'mobility', 'as-usual')], bowel: [{ valueBoolean: true }] }));
+    const eventId = await sendForm(
+      p,
+      filledIn(p, q, {
+        pain: [{ valueInteger: 1 }],
+        wound: [option(q, 'wound', 'unremarkable')],
+        nausea: [option(q, 'nausea', 'none')],
+        mobility: [option(q, 'mobility', 'as-usual')],
+        bowel: [{ valueBoolean: true }],
+      }),
+    );
     await statusOf(p, eventId);
     await completed(p);
-    const again = await suite.running.visite.conversations.handleFhir({ eventId, roomId: p.roomId, sender: p.userId, structure: { url: ISIK_URLS.DATA, version: '5.0.0', type: 'QuestionnaireResponse', fhirVersion: '4.0.1' }, resource: {}, respond: true });
+    const again = await suite.running.visite.conversations.handleFhir({
+      eventId,
+      roomId: p.roomId,
+      sender: p.userId,
+      structure: { url: ISIK_URLS.DATA, version: '5.0.0', type: 'QuestionnaireResponse', fhirVersion: '4.0.1' },
+      resource: {},
+      respond: true,
+    });
     expect(again).toBe('duplicate');
     const statuses = p.client.e2ee.events(p.roomId).filter((e) => e.type === 'de.gematik.response.status');
     expect(statuses).toHaveLength(1);

@@ -19,15 +19,24 @@ describe('trend alerts in the care-team room', () => {
     const bot = suite.running.botUser.userId;
     const org = await createOrganisation(suite.database.db, { name: 'Klinikum Trend' });
     const { user: doctor, client: doctorClient } = await newUser('dr.trend');
-    const [clinician] = await suite.database.db.insert(clinicians).values({ orgId: org.id, matrixUserId: doctor.userId, displayName: 'Dr. Weiß', roles: ['clinician'] }).returning();
-    const { room_id: teamRoom } = await doctorClient.request<{ room_id: string }>('POST', '/createRoom', { preset: 'private_chat', name: 'Chirurgie 2', invite: [bot] });
+    const [clinician] = await suite.database.db
+      .insert(clinicians)
+      .values({ orgId: org.id, matrixUserId: doctor.userId, displayName: 'Dr. Weiß', roles: ['clinician'] })
+      .returning();
+    const { room_id: teamRoom } = await doctorClient.request<{ room_id: string }>('POST', '/createRoom', {
+      preset: 'private_chat',
+      name: 'Chirurgie 2',
+      invite: [bot],
+    });
     await doctorClient.waitForJoin(teamRoom, bot);
     const [team] = await suite.database.db.insert(careTeams).values({ orgId: org.id, name: 'Chirurgie 2', roomId: teamRoom, language: 'de' }).returning();
     await suite.database.db.insert(careTeamMembers).values({ careTeamId: team!.id, clinicianId: clinician!.id });
 
     const { user, client } = await newUser('patient.trend');
     const patient = await enrollPatient(suite.database.db, { orgId: org.id, matrixUserId: user.userId, language: 'de', displayName: 'Hans Trend' });
-    await suite.database.db.insert(enrollments).values({ orgId: org.id, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-26', careTeamId: team!.id });
+    await suite.database.db
+      .insert(enrollments)
+      .values({ orgId: org.id, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-26', careTeamId: team!.id });
 
     // Day 1: 38,2 °C — below the single-value fever rule (38,5), so no alert yet.
     const first = await suite.running.visite.startCheckin(patient, 'post-op');
@@ -41,14 +50,21 @@ describe('trend alerts in the care-team room', () => {
     await chat.say('wie gewohnt', /Stuhlgang/);
     await chat.say('ja', /mitteilen/);
     await chat.say('nein', /Vielen Dank/);
-    await eventually(async () => {
-      const [row] = await suite.database.db.select({ status: checkins.status }).from(checkins).where(eq(checkins.id, first.checkinId));
-      return row?.status === 'completed' ? row : undefined;
-    }, 10_000, 'first check-in completed');
+    await eventually(
+      async () => {
+        const [row] = await suite.database.db.select({ status: checkins.status }).from(checkins).where(eq(checkins.id, first.checkinId));
+        return row?.status === 'completed' ? row : undefined;
+      },
+      10_000,
+      'first check-in completed',
+    );
 
     // … which was yesterday.
     const day = sql`interval '1 day'`;
-    await suite.database.db.update(answers).set({ answeredAt: sql`${answers.answeredAt} - ${day}` }).where(eq(answers.checkinId, first.checkinId));
+    await suite.database.db
+      .update(answers)
+      .set({ answeredAt: sql`${answers.answeredAt} - ${day}` })
+      .where(eq(answers.checkinId, first.checkinId));
     await suite.database.db
       .update(checkins)
       .set({ createdAt: sql`${checkins.createdAt} - ${day}`, startedAt: sql`${checkins.startedAt} - ${day}`, endedAt: sql`${checkins.endedAt} - ${day}` })
@@ -66,7 +82,10 @@ describe('trend alerts in the care-team room', () => {
     expect(alert.content['body']).toMatch(/Temperatur 38,2 → 38,4 °C \(\d\d\.\d\d\.–\d\d\.\d\d\.\)/);
     expect(alert.content['m.mentions']).toEqual({ user_ids: [doctor.userId] });
 
-    const [row] = await suite.database.db.select().from(escalations).where(and(eq(escalations.patientId, patient.id), eq(escalations.ruleId, 'fever-persisting')));
+    const [row] = await suite.database.db
+      .select()
+      .from(escalations)
+      .where(and(eq(escalations.patientId, patient.id), eq(escalations.ruleId, 'fever-persisting')));
     expect(row).toMatchObject({ kind: 'rule', severity: 'warning', checkinId: second.checkinId });
     const trend = (row!.details as { trend?: Record<string, { value: number; at: string }[]> }).trend;
     expect(trend?.['temperature']?.map((p) => p.value)).toEqual([38.2, 38.4]);

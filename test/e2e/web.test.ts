@@ -61,7 +61,12 @@ async function expectAccessible(page: Page, name: string): Promise<void> {
   expect(await axeViolations(page), `axe-core on ${name}`).toEqual([]);
 }
 
-async function signInWithLink(page: Page, orgId: string, name: string, roles: Array<'clinician' | 'org_admin' | 'flow_author' | 'flow_reviewer'>): Promise<void> {
+async function signInWithLink(
+  page: Page,
+  orgId: string,
+  name: string,
+  roles: Array<'clinician' | 'org_admin' | 'flow_author' | 'flow_reviewer'>,
+): Promise<void> {
   const { token } = await createLoginLink(suite.database.db, { orgId, name, roles, lifetimeMs: 10 * 60_000 });
   await page.goto(`${suite.url}/app/auth/link?token=${token}`);
   await page.getByRole('button', { name: /anmelden|sign in/i }).click();
@@ -69,8 +74,14 @@ async function signInWithLink(page: Page, orgId: string, name: string, roles: Ar
 }
 
 describe('the web app in a browser', () => {
-  it('signs in through the OIDC provider, shows an alert the patient raises without a reload, acknowledges it and the room\'s alert is edited, and plots the chart', async () => {
-    const { org, doctor, patient, chat, teamView } = await careTeamPatient(suite, { org: 'Klinikum Web', doctor: 'dr.web', doctorName: 'Dr. Web', patientName: 'Erika Browser', room: 'Station Web' });
+  it("signs in through the OIDC provider, shows an alert the patient raises without a reload, acknowledges it and the room's alert is edited, and plots the chart", async () => {
+    const { org, doctor, patient, chat, teamView } = await careTeamPatient(suite, {
+      org: 'Klinikum Web',
+      doctor: 'dr.web',
+      doctorName: 'Dr. Web',
+      patientName: 'Erika Browser',
+      room: 'Station Web',
+    });
     await suite.database.db.update(clinicians).set({ oidcSubject: 'dr.web' }).where(eq(clinicians.matrixUserId, doctor.userId));
     suite.provider.account('dr.web', { name: 'Dr. Web', orgId: org.id, roles: ['clinician'] });
 
@@ -114,9 +125,15 @@ describe('the web app in a browser', () => {
     await expectAccessible(page, '03-worklist-alerts');
 
     // One click acknowledges; the room's alert message is edited to say who took it.
-    const [urgent] = await suite.database.db.select().from(escalations).where(and(eq(escalations.patientId, patient.id), eq(escalations.severity, 'urgent')));
+    const [urgent] = await suite.database.db
+      .select()
+      .from(escalations)
+      .where(and(eq(escalations.patientId, patient.id), eq(escalations.severity, 'urgent')));
     const posted = await teamView.expectBot(/🔴 DRINGEND · Erika Browser/);
-    await rows.nth(0).getByRole('button', { name: /Übernehmen/ }).click();
+    await rows
+      .nth(0)
+      .getByRole('button', { name: /Übernehmen/ })
+      .click();
     await page.waitForURL(/acked=1/);
     expect(await page.locator('tbody#worklist-rows tr.alert').count()).toBe(1);
     const edit = await teamView.expectBot(/✅ Übernommen von Dr\. Web/);
@@ -126,7 +143,10 @@ describe('the web app in a browser', () => {
     expect(acked!.acknowledgedBy).toBe('user:dr.web');
 
     // The API's acknowledgement is the same: the warning's room message is edited, naming the key.
-    const [warning] = await suite.database.db.select().from(escalations).where(and(eq(escalations.patientId, patient.id), eq(escalations.severity, 'warning')));
+    const [warning] = await suite.database.db
+      .select()
+      .from(escalations)
+      .where(and(eq(escalations.patientId, patient.id), eq(escalations.severity, 'warning')));
     const key = await createApiKey(suite.database.db, org.id, 'Stationsrechner', ['clinician']);
     const viaApi = await fetch(`${suite.url}/v1/alerts/${warning!.id}/acknowledge`, { method: 'POST', headers: { authorization: `Bearer ${key.secret}` } });
     expect(viaApi.status).toBe(200);
@@ -149,7 +169,10 @@ describe('the web app in a browser', () => {
     expect(await page.textContent('details.transcript')).toMatch(/Wie stark sind Ihre Schmerzen[\s\S]*9/);
     await expectAccessible(page, '05-chart');
     // Every chart view is audited.
-    const views = await suite.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'patient.chart.view'), eq(auditLog.resourceId, patient.id)));
+    const views = await suite.database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'patient.chart.view'), eq(auditLog.resourceId, patient.id)));
     expect(views).toEqual([expect.objectContaining({ actorType: 'user', actorId: 'dr.web', outcome: 'ok', orgId: org.id })]);
     // The FHIR export downloads.
     const download = await page.request.get(`${suite.url}/app/patients/${patient.id}/everything`);
@@ -167,7 +190,7 @@ describe('the web app in a browser', () => {
     await context.close();
   });
 
-  it('enrolls a patient through the form with the API\'s errors next to the field, signed in with a link; another organisation\'s chart is a 404 and roles are enforced', async () => {
+  it("enrolls a patient through the form with the API's errors next to the field, signed in with a link; another organisation's chart is a 404 and roles are enforced", async () => {
     const org = await createOrganisation(suite.database.db, { name: 'Klinikum Formular' });
     const [team] = await suite.database.db.insert(careTeams).values({ orgId: org.id, name: 'Station Formular', language: 'de' }).returning();
     const { user } = await newUser('patient.form');
@@ -177,23 +200,30 @@ describe('the web app in a browser', () => {
     // A used link is worth nothing.
     await page.goto(`${suite.url}/app/enroll`);
     expect(await page.textContent('h1')).toContain('Enroll a patient');
-    await page.getByLabel('Patient\'s Matrix id').fill('erika-without-server');
+    await page.getByLabel("Patient's Matrix id").fill('erika-without-server');
     await page.getByLabel('Flow').selectOption('post-op');
     await page.getByLabel('Care team').selectOption(team!.id);
     await page.getByLabel('Anchor date').fill('1999-12-31');
     await page.getByRole('button', { name: 'Enroll' }).click();
     expect(await page.locator('#e-matrixUserId').textContent()).toContain('expected a Matrix user id');
     expect(await page.locator('#e-anchorDate').textContent()).toContain('expected a date from 2000-01-01');
-    expect(await page.getByLabel('Patient\'s Matrix id').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByLabel("Patient's Matrix id").getAttribute('aria-invalid')).toBe('true');
     await expectAccessible(page, '07-enroll-errors');
-    await page.getByLabel('Patient\'s Matrix id').fill(user.userId);
+    await page.getByLabel("Patient's Matrix id").fill(user.userId);
     await page.getByLabel('Name (shown to the team only)').fill('Paul Formular');
     await page.getByLabel('Anchor date').fill('2026-12-01');
     await page.getByRole('button', { name: 'Enroll' }).click();
     expect(await page.textContent('.notice')).toContain('Enrolled: Paul Formular');
     await expectAccessible(page, '08-enroll-done');
-    const [enrolled] = await suite.database.db.select().from(patients).innerJoin(enrollments, eq(enrollments.patientId, patients.id)).where(eq(patients.matrixUserId, user.userId));
-    expect(enrolled).toMatchObject({ patients: { orgId: org.id, displayName: 'Paul Formular' }, enrollments: { flowId: 'post-op', anchorDate: '2026-12-01', careTeamId: team!.id } });
+    const [enrolled] = await suite.database.db
+      .select()
+      .from(patients)
+      .innerJoin(enrollments, eq(enrollments.patientId, patients.id))
+      .where(eq(patients.matrixUserId, user.userId));
+    expect(enrolled).toMatchObject({
+      patients: { orgId: org.id, displayName: 'Paul Formular' },
+      enrollments: { flowId: 'post-op', anchorDate: '2026-12-01', careTeamId: team!.id },
+    });
 
     // Another organisation's clinician: the patient is not found, exactly like a random id.
     const other = await createOrganisation(suite.database.db, { name: 'Klinikum Fremd' });
@@ -257,7 +287,7 @@ describe('the web app in a browser', () => {
     await page.selectOption('#try-lang', 'tr');
     await page.fill('#try-answers', '');
     await page.getByRole('button', { name: 'Ausprobieren' }).click();
-    expect(await page.locator('#chat').textContent()).toContain("Bugün ağrınız ne kadar şiddetli");
+    expect(await page.locator('#chat').textContent()).toContain('Bugün ağrınız ne kadar şiddetli');
     expect(await page.locator('.diff ins').allTextContents()).toContain("Bugün ağrınız ne kadar şiddetli, 0'dan 10'a kadar?");
     await expectAccessible(page, '13-editor-preview-tr');
 

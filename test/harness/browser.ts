@@ -7,7 +7,15 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
  * browser build), driven by playwright-core.
  */
 export const CHROMIUM = process.env['VISITE_CHROMIUM'] ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 export const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'var', 'screenshots');
 
 export async function launchBrowser(): Promise<Browser> {
@@ -16,7 +24,11 @@ export async function launchBrowser(): Promise<Browser> {
 
 /** A browser profile of its own (cookies, language) at tablet size. */
 export async function newContext(browser: Browser, options: { locale?: string } = {}): Promise<BrowserContext> {
-  return browser.newContext({ locale: options.locale ?? 'de-DE', viewport: { width: 1024, height: 768 }, extraHTTPHeaders: { 'accept-language': options.locale ?? 'de-DE' } });
+  return browser.newContext({
+    locale: options.locale ?? 'de-DE',
+    viewport: { width: 1024, height: 768 },
+    extraHTTPHeaders: { 'accept-language': options.locale ?? 'de-DE' },
+  });
 }
 
 /** A full-page screenshot kept as a test artifact under var/screenshots. */
@@ -33,6 +45,10 @@ export async function axeViolations(page: Page): Promise<Array<{ id: string; imp
   const source = axe.source;
   // CSP forbids inline script on our pages; axe is evaluated through the DevTools protocol instead.
   await page.evaluate(source);
-  const result = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as { violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> };
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  const result = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as {
+    violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
+  };
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) }));
 }

@@ -69,11 +69,10 @@ export class TestClient {
   }
 
   async sendText(roomId: string, body: string, msgtype = 'm.text'): Promise<string> {
-    const { event_id } = await this.request<{ event_id: string }>(
-      'PUT',
-      `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${randomUUID()}`,
-      { msgtype, body },
-    );
+    const { event_id } = await this.request<{ event_id: string }>('PUT', `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${randomUUID()}`, {
+      msgtype,
+      body,
+    });
     return event_id;
   }
 
@@ -97,7 +96,11 @@ export class TestClient {
   }
 
   async sendEvent(roomId: string, type: string, content: Record<string, unknown>): Promise<string> {
-    const { event_id } = await this.request<{ event_id: string }>('PUT', `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${randomUUID()}`, content);
+    const { event_id } = await this.request<{ event_id: string }>(
+      'PUT',
+      `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${randomUUID()}`,
+      content,
+    );
     return event_id;
   }
 
@@ -141,7 +144,13 @@ export class TestClient {
     const res = await this.request<{
       next_batch: string;
       rooms?: {
-        join?: Record<string, { timeline?: { events?: MatrixEvent[] }; ephemeral?: { events?: Array<{ type: string; content: Record<string, Record<string, Record<string, unknown>>> }> } }>;
+        join?: Record<
+          string,
+          {
+            timeline?: { events?: MatrixEvent[] };
+            ephemeral?: { events?: Array<{ type: string; content: Record<string, Record<string, Record<string, unknown>>> }> };
+          }
+        >;
         invite?: Record<string, { invite_state?: { events?: Array<{ type: string; sender: string; state_key?: string }> } }>;
       };
     }>('GET', '/sync', undefined, query);

@@ -46,15 +46,20 @@ export async function startEchoBot(
   client.on('room.invite', (roomId: string) => void client.joinRoom(roomId).catch(() => {}));
   client.on('room.decrypted_event', (_roomId: string, event: { event_id: string }) => decryptedIds.add(event.event_id));
   client.on('room.failed_decryption', (_roomId: string, event: { event_id: string }, error: Error) => bot.failures.push(`${event.event_id}: ${error.message}`));
-  client.on('room.message', (roomId: string, event: { event_id: string; sender: string; type: string; content: { msgtype?: string; body?: unknown; file?: unknown } }) => {
-    bot.seen.push({ roomId, eventId: event.event_id, type: event.type, body: event.content.body, decrypted: decryptedIds.has(event.event_id) });
-    if (event.sender === user.userId) return;
-    if (event.content.msgtype === 'm.text') {
-      void client.sendMessage(roomId, { msgtype: 'm.text', body: `echo: ${String(event.content.body)}` }).catch((error: unknown) => bot.failures.push(`send: ${String(error)}`));
-    } else if (event.content.msgtype === 'm.image' && onImage) {
-      void onImage(client, roomId, event.content.file).catch((error: unknown) => bot.failures.push(`image: ${String(error)}`));
-    }
-  });
+  client.on(
+    'room.message',
+    (roomId: string, event: { event_id: string; sender: string; type: string; content: { msgtype?: string; body?: unknown; file?: unknown } }) => {
+      bot.seen.push({ roomId, eventId: event.event_id, type: event.type, body: event.content.body, decrypted: decryptedIds.has(event.event_id) });
+      if (event.sender === user.userId) return;
+      if (event.content.msgtype === 'm.text') {
+        void client
+          .sendMessage(roomId, { msgtype: 'm.text', body: `echo: ${String(event.content.body)}` })
+          .catch((error: unknown) => bot.failures.push(`send: ${String(error)}`));
+      } else if (event.content.msgtype === 'm.image' && onImage) {
+        void onImage(client, roomId, event.content.file).catch((error: unknown) => bot.failures.push(`image: ${String(error)}`));
+      }
+    },
+  );
   await client.start();
   return bot;
 }

@@ -5,15 +5,7 @@
  * so a bug in our crypto binding cannot hide itself here.
  */
 import 'fake-indexeddb/auto';
-import {
-  ClientEvent,
-  createClient,
-  MsgType,
-  Preset,
-  SyncState,
-  type MatrixClient,
-  type MatrixEvent,
-} from 'matrix-js-sdk';
+import { ClientEvent, createClient, MsgType, Preset, SyncState, type MatrixClient, type MatrixEvent } from 'matrix-js-sdk';
 import { logger as globalSdkLogger, type Logger } from 'matrix-js-sdk/lib/logger.js';
 
 /** matrix-js-sdk logs every sync and crypto step; the tests show only its errors. */

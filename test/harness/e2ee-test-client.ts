@@ -65,7 +65,11 @@ export class E2eeTestClient extends TestClient {
   /** Encrypts, then uploads the ciphertext; `sendImage` with the returned URI sends it as an encrypted `file`. */
   override async upload(data: Uint8Array, _contentType: string, filename: string): Promise<string> {
     const encrypted = await encryptAttachment(data);
-    const { content_uri } = await this.e2ee.matrix.uploadContent(Buffer.from(encrypted.data), { type: 'application/octet-stream', name: filename, includeFilename: false });
+    const { content_uri } = await this.e2ee.matrix.uploadContent(Buffer.from(encrypted.data), {
+      type: 'application/octet-stream',
+      name: filename,
+      includeFilename: false,
+    });
     this.#uploads.set(content_uri, encrypted.info);
     return content_uri;
   }

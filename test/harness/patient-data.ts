@@ -38,23 +38,61 @@ export async function seedPatientData(db: Db, orgId: string, patientId: string, 
   const roomId = `!room${tag}:klinik.de`;
   const answerText = `Wundschmerz-${tag}`;
   await db.update(patients).set({ roomId, consent: 'given', consentAt: at, updatedAt: at, createdAt: at }).where(eq(patients.id, patientId));
-  const [team] = await db.insert(careTeams).values({ orgId, name: `Team ${tag}`, roomId: `!team${tag}:klinik.de` }).returning();
-  const [enrollment] = await db.insert(enrollments).values({ orgId, patientId, flowId: 'post-op', anchorDate: at.toISOString().slice(0, 10), careTeamId: team!.id, createdAt: at }).returning();
+  const [team] = await db
+    .insert(careTeams)
+    .values({ orgId, name: `Team ${tag}`, roomId: `!team${tag}:klinik.de` })
+    .returning();
+  const [enrollment] = await db
+    .insert(enrollments)
+    .values({ orgId, patientId, flowId: 'post-op', anchorDate: at.toISOString().slice(0, 10), careTeamId: team!.id, createdAt: at })
+    .returning();
   const [checkin] = await db
     .insert(checkins)
-    .values({ patientId, enrollmentId: enrollment!.id, flowId: 'post-op', flowVersion: '1', status: 'active', state: { note: answerText }, createdAt: at, startedAt: at, updatedAt: at })
+    .values({
+      patientId,
+      enrollmentId: enrollment!.id,
+      flowId: 'post-op',
+      flowVersion: '1',
+      status: 'active',
+      state: { note: answerText },
+      createdAt: at,
+      startedAt: at,
+      updatedAt: at,
+    })
     .returning();
-  await db.insert(scheduledCheckins).values({ orgId, enrollmentId: enrollment!.id, day: 1, dueAt: at, status: 'started', checkinId: checkin!.id, startedAt: at });
+  await db
+    .insert(scheduledCheckins)
+    .values({ orgId, enrollmentId: enrollment!.id, day: 1, dueAt: at, status: 'started', checkinId: checkin!.id, startedAt: at });
   await db.insert(answers).values([
     { checkinId: checkin!.id, questionId: 'pain', value: 8, answeredAt: at, sourceEventId: `$pain${tag}` },
     { checkinId: checkin!.id, questionId: 'note', value: answerText, answeredAt: at, sourceEventId: `$note${tag}` },
   ]);
   const [alert] = await db
     .insert(escalations)
-    .values({ patientId, checkinId: checkin!.id, kind: 'rule', severity: 'urgent', ruleId: 'pain-high', details: { itemId: 'pain', values: [8], message: answerText }, createdAt: at })
+    .values({
+      patientId,
+      checkinId: checkin!.id,
+      kind: 'rule',
+      severity: 'urgent',
+      ruleId: 'pain-high',
+      details: { itemId: 'pain', values: [8], message: answerText },
+      createdAt: at,
+    })
     .returning();
-  await db.insert(attachments).values({ patientId, checkinId: checkin!.id, questionId: 'wound', mxcUrl: `mxc://klinik.de/${tag}`, contentType: 'image/png', size: 4, data: new Uint8Array([1, 2, 3, 4]), sourceEventId: `$photo${tag}`, createdAt: at });
-  await db.insert(outbox).values({ roomId, txnId: `txn${tag}`, eventType: 'm.room.message', content: { msgtype: 'm.text', body: `Danke, notiert: ${answerText}` }, createdAt: at });
+  await db.insert(attachments).values({
+    patientId,
+    checkinId: checkin!.id,
+    questionId: 'wound',
+    mxcUrl: `mxc://klinik.de/${tag}`,
+    contentType: 'image/png',
+    size: 4,
+    data: new Uint8Array([1, 2, 3, 4]),
+    sourceEventId: `$photo${tag}`,
+    createdAt: at,
+  });
+  await db
+    .insert(outbox)
+    .values({ roomId, txnId: `txn${tag}`, eventType: 'm.room.message', content: { msgtype: 'm.text', body: `Danke, notiert: ${answerText}` }, createdAt: at });
   await db.insert(inboundEvents).values({ eventId: `$in${tag}`, roomId, kind: 'text', receivedAt: at });
   return { patientId, roomId, checkinId: checkin!.id, alertId: alert!.id, careTeamId: team!.id, enrollmentId: enrollment!.id, answerText };
 }
@@ -70,10 +108,18 @@ export interface Finding {
  * information_schema, so new tables are scanned too) and reports where any
  * needle occurs. `allow(table, column, needle)` exempts expected places.
  */
-export async function scanAllTables(url: string, needles: string[], allow: (f: Finding) => boolean = () => false): Promise<{ tables: string[]; findings: Finding[] }> {
+export async function scanAllTables(
+  url: string,
+  needles: string[],
+  allow: (f: Finding) => boolean = () => false,
+): Promise<{ tables: string[]; findings: Finding[] }> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    const tables = (await sql<{ table_name: string }[]>`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by table_name`).map((t) => t.table_name);
+    const tables = (
+      await sql<
+        { table_name: string }[]
+      >`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by table_name`
+    ).map((t) => t.table_name);
     const findings: Finding[] = [];
     for (const table of tables) {
       const rows = await sql.unsafe<Array<{ j: Record<string, unknown> }>>(`select row_to_json(t) as j from "${table}" t`);

@@ -45,7 +45,13 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
 }
 
 /** The environment of a Visite process for the run's Synapse and Postgres with this bot account. */
-export function processEnv(homeserver: { url: string }, bot: { userId: string; password: string }, databaseUrl: string, port: number, extra: Record<string, string> = {}): Record<string, string> {
+export function processEnv(
+  homeserver: { url: string },
+  bot: { userId: string; password: string },
+  databaseUrl: string,
+  port: number,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     VISITE_HOMESERVER_URL: homeserver.url,
     VISITE_BOT_USER_ID: bot.userId,

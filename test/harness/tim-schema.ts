@@ -26,7 +26,8 @@ function checkTexts(schema: string, path: string, value: unknown, out: string[])
     }
   });
   // "Senders MUST ... always include a plaintext representation" (mimetype defaults to text/plain).
-  if (!value.some((item) => isObject(item) && (item['mimetype'] === undefined || item['mimetype'] === 'text/plain'))) out.push(`${schema}: ${path} must include a text/plain representation`);
+  if (!value.some((item) => isObject(item) && (item['mimetype'] === undefined || item['mimetype'] === 'text/plain')))
+    out.push(`${schema}: ${path} must include a text/plain representation`);
 }
 
 /** A file object (`de.gematik.fhir.file` / `de.gematik.file`): url (^mxc://.+) and name required; size integer ≥ 0; key, iv, hashes, v as in EncryptedFile. */
@@ -37,7 +38,8 @@ function checkFile(schema: string, path: string, value: unknown, mimetypes: read
   }
   if (!isString(value['url']) || !/^mxc:\/\/.+/.test(value['url'])) out.push(`${schema}: ${path}.url is required and must match ^mxc://.+`);
   if (!isString(value['name'])) out.push(`${schema}: ${path}.name is required (string)`);
-  if (value['mimetype'] !== undefined && (!isString(value['mimetype']) || (mimetypes && !mimetypes.includes(value['mimetype'])))) out.push(`${schema}: ${path}.mimetype must be one of ${mimetypes?.join(', ') ?? 'a string'}`);
+  if (value['mimetype'] !== undefined && (!isString(value['mimetype']) || (mimetypes && !mimetypes.includes(value['mimetype']))))
+    out.push(`${schema}: ${path}.mimetype must be one of ${mimetypes?.join(', ') ?? 'a string'}`);
   if (value['size'] !== undefined && !isNonNegativeInteger(value['size'])) out.push(`${schema}: ${path}.size must be an integer ≥ 0`);
   if (value['key'] !== undefined && !isObject(value['key'])) out.push(`${schema}: ${path}.key must be an object (JWK)`);
   if (value['iv'] !== undefined && !isString(value['iv'])) out.push(`${schema}: ${path}.iv must be a string`);
@@ -132,7 +134,8 @@ export function checkClientCapabilities(value: unknown): string[] {
       if (!Array.isArray(e['content'])) out.push(`clientCapabilities.json: events[${i}].content must be an array`);
       else
         e['content'].forEach((r, j) => {
-          if (!isObject(r) || !isString(r['key']) || !isString(r['value'])) out.push(`clientCapabilities.json: events[${i}].content[${j}] requires key and value (strings)`);
+          if (!isObject(r) || !isString(r['key']) || !isString(r['value']))
+            out.push(`clientCapabilities.json: events[${i}].content[${j}] requires key and value (strings)`);
         });
     }
     return undefined;

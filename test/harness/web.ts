@@ -27,7 +27,16 @@ export async function testWeb(db: Db, options: Partial<WebOptions> = {}): Promis
   const logs: string[] = [];
   const logger = createLogger('debug', (line) => logs.push(line));
   const flows = await openTestCatalog(db);
-  const deps = { db, flows, authoring: testAuthoring(db, flows), templates: SHIPPED, logger, verifyToken: null, contact: recordingContact(), publicUrl: TEST_PUBLIC_URL };
+  const deps = {
+    db,
+    flows,
+    authoring: testAuthoring(db, flows),
+    templates: SHIPPED,
+    logger,
+    verifyToken: null,
+    contact: recordingContact(),
+    publicUrl: TEST_PUBLIC_URL,
+  };
   const api = createApi(deps, { maxBodyBytes: 64 * 1024 });
   const web = createWebApp(deps, { idleMs: 30 * 60_000, lifetimeMs: 12 * 3_600_000, secureCookies: false, livePollMs: 100, ...options });
   const app = createApp({ logger, api, web, readiness: [] });
@@ -49,13 +58,24 @@ export async function get(app: Hono, path: string, user?: WebUser) {
 }
 
 /** A form post; `csrf: false` leaves the token out. */
-export async function post(app: Hono, path: string, user: WebUser | undefined, fields: Record<string, string | string[]> = {}, options: { csrf?: boolean; origin?: string } = {}) {
+export async function post(
+  app: Hono,
+  path: string,
+  user: WebUser | undefined,
+  fields: Record<string, string | string[]> = {},
+  options: { csrf?: boolean; origin?: string } = {},
+) {
   const body = new URLSearchParams();
   if (user && options.csrf !== false) body.append('_csrf', user.csrf);
   for (const [k, v] of Object.entries(fields)) for (const one of Array.isArray(v) ? v : [v]) body.append(k, one);
   const res = await app.request(path, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', ...(user ? { cookie: user.cookie } : {}), ...(options.origin ? { origin: options.origin } : {}) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'text/html',
+      ...(user ? { cookie: user.cookie } : {}),
+      ...(options.origin ? { origin: options.origin } : {}),
+    },
     body: body.toString(),
   });
   return { status: res.status, headers: res.headers, text: await res.text() };

@@ -135,7 +135,11 @@ describe('bot accounts API', () => {
 
   it('registers an account with a password (checked only when Visite logs in) and a default display name', async () => {
     const { keys } = await api.organisation();
-    const res = await request('POST', '/v1/bot-accounts', keys.org_admin, { homeserverUrl: 'https://matrix.klinik.de', userId: fakeUser(), password: password() });
+    const res = await request('POST', '/v1/bot-accounts', keys.org_admin, {
+      homeserverUrl: 'https://matrix.klinik.de',
+      userId: fakeUser(),
+      password: password(),
+    });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ displayName: 'Visite (Chatbot)', allowedInviters: [], homeserverUrl: 'https://matrix.klinik.de' });
   });
@@ -154,7 +158,11 @@ describe('bot accounts API', () => {
     // A logged-out token is refused alike.
     const logout = await fetch(`${homeserver.url}/_matrix/client/v3/logout`, { method: 'POST', headers: { authorization: `Bearer ${user.accessToken}` } });
     expect(logout.status).toBe(200);
-    const out = await request('POST', '/v1/bot-accounts', keys.org_admin, { homeserverUrl: homeserver.url, userId: user.userId, accessToken: user.accessToken });
+    const out = await request('POST', '/v1/bot-accounts', keys.org_admin, {
+      homeserverUrl: homeserver.url,
+      userId: user.userId,
+      accessToken: user.accessToken,
+    });
     expect(out.status).toBe(400);
     expect(fields(out)).toEqual(['accessToken']);
   });
@@ -163,11 +171,19 @@ describe('bot accounts API', () => {
     const { keys } = await api.organisation();
     const bot = await botUser();
     const other = await botUser('someone');
-    const res = await request('POST', '/v1/bot-accounts', keys.org_admin, { homeserverUrl: homeserver.url, userId: bot.userId, accessToken: other.accessToken });
+    const res = await request('POST', '/v1/bot-accounts', keys.org_admin, {
+      homeserverUrl: homeserver.url,
+      userId: bot.userId,
+      accessToken: other.accessToken,
+    });
     expect(res.status).toBe(400);
     expect(fields(res)).toEqual(['accessToken']);
     expect(res.body.error.details.fields[0].message).toContain(`belongs to ${other.userId}`);
-    const created = await request('POST', '/v1/bot-accounts', keys.org_admin, { homeserverUrl: homeserver.url, userId: bot.userId, accessToken: bot.accessToken });
+    const created = await request('POST', '/v1/bot-accounts', keys.org_admin, {
+      homeserverUrl: homeserver.url,
+      userId: bot.userId,
+      accessToken: bot.accessToken,
+    });
     expect(created.status).toBe(201);
     const rotate = await request('POST', `/v1/bot-accounts/${created.body.id}/credentials`, keys.org_admin, { accessToken: other.accessToken });
     expect(rotate.status).toBe(400);
@@ -182,7 +198,11 @@ describe('bot accounts API', () => {
     const token = `syt_${randomBytes(16).toString('hex')}`;
     sentSecrets.push(token);
     const userId = fakeUser();
-    const down = await request('POST', '/v1/bot-accounts', keys.org_admin, { homeserverUrl: `http://127.0.0.1:${await freePort()}`, userId, accessToken: token });
+    const down = await request('POST', '/v1/bot-accounts', keys.org_admin, {
+      homeserverUrl: `http://127.0.0.1:${await freePort()}`,
+      userId,
+      accessToken: token,
+    });
     expect(down.status).toBe(503);
     expect(down.body.error.code).toBe('not_ready');
     // Synapse's URL with a path under which there is no client API.
@@ -196,12 +216,18 @@ describe('bot accounts API', () => {
     const a = await api.organisation();
     const b = await api.organisation();
     const userId = fakeUser();
-    expect((await request('POST', '/v1/bot-accounts', a.keys.org_admin, { homeserverUrl: 'https://matrix.klinik.de', userId, password: password() })).status).toBe(201);
+    expect(
+      (await request('POST', '/v1/bot-accounts', a.keys.org_admin, { homeserverUrl: 'https://matrix.klinik.de', userId, password: password() })).status,
+    ).toBe(201);
     const again = await request('POST', '/v1/bot-accounts', a.keys.org_admin, { homeserverUrl: 'https://matrix.klinik.de', userId, password: password() });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('conflict');
     // With a token for an unreachable homeserver: 409, not 503.
-    const other = await request('POST', '/v1/bot-accounts', b.keys.org_admin, { homeserverUrl: `http://127.0.0.1:${await freePort()}`, userId, accessToken: `syt_${randomUUID()}` });
+    const other = await request('POST', '/v1/bot-accounts', b.keys.org_admin, {
+      homeserverUrl: `http://127.0.0.1:${await freePort()}`,
+      userId,
+      accessToken: `syt_${randomUUID()}`,
+    });
     expect(other.status).toBe(409);
     const audit = await database.db.select().from(auditLog).where(sql`${auditLog.orgId} = ${b.orgId} and ${auditLog.action} = 'bot_account.create'`);
     expect(audit.map((e) => e.outcome)).toEqual(['invalid']);
@@ -222,14 +248,23 @@ describe('bot accounts API', () => {
     ['a credentials version', { credentialsVersion: 7 }, ['credentialsVersion']],
   ])('rejects %s with 400 naming the field', async (_name, extra, expected) => {
     const { keys } = await api.organisation();
-    const res = await request('POST', '/v1/bot-accounts', keys.org_admin, { homeserverUrl: 'https://matrix.klinik.de', userId: fakeUser(), password: 'pw-valid-but-unused', ...extra });
+    const res = await request('POST', '/v1/bot-accounts', keys.org_admin, {
+      homeserverUrl: 'https://matrix.klinik.de',
+      userId: fakeUser(),
+      password: 'pw-valid-but-unused',
+      ...extra,
+    });
     expect(res.status).toBe(400);
     expect(fields(res)).toEqual(expected);
   });
 
   it('rejects bad changes and rotations with 400 naming the field', async () => {
     const { keys } = await api.organisation();
-    const created = await request('POST', '/v1/bot-accounts', keys.org_admin, { homeserverUrl: 'https://matrix.klinik.de', userId: fakeUser(), password: password() });
+    const created = await request('POST', '/v1/bot-accounts', keys.org_admin, {
+      homeserverUrl: 'https://matrix.klinik.de',
+      userId: fakeUser(),
+      password: password(),
+    });
     const id = created.body.id as string;
     for (const [body, expected] of [
       [{ disabled: 'yes' }, ['disabled']],
@@ -254,13 +289,23 @@ describe('bot accounts API', () => {
     }
   });
 
-  it('treats another organisation\'s account (and the environment\'s) exactly like a random id: 404', async () => {
+  it("treats another organisation's account (and the environment's) exactly like a random id: 404", async () => {
     const a = await api.organisation('A');
     const b = await api.organisation('B');
-    const created = await request('POST', '/v1/bot-accounts', a.keys.org_admin, { homeserverUrl: 'https://matrix.a.de', userId: fakeUser(), password: password() });
+    const created = await request('POST', '/v1/bot-accounts', a.keys.org_admin, {
+      homeserverUrl: 'https://matrix.a.de',
+      userId: fakeUser(),
+      password: password(),
+    });
     const [environment] = await database.db
       .insert(botAccounts)
-      .values({ orgId: null, homeserverUrl: 'https://matrix.klinik.de', userId: fakeUser(), credentials: TEST_SECRETS.seal('{"password":"x"}'), displayName: 'Visite (Chatbot)' })
+      .values({
+        orgId: null,
+        homeserverUrl: 'https://matrix.klinik.de',
+        userId: fakeUser(),
+        credentials: TEST_SECRETS.seal('{"password":"x"}'),
+        displayName: 'Visite (Chatbot)',
+      })
       .returning();
     for (const id of [created.body.id as string, environment!.id]) {
       for (const [method, path, body] of [
@@ -283,7 +328,11 @@ describe('bot accounts API', () => {
 
   it('is for org_admin only: every other role gets 403 (audited as denied)', async () => {
     const { orgId, keys } = await api.organisation();
-    const created = await request('POST', '/v1/bot-accounts', keys.org_admin, { homeserverUrl: 'https://matrix.klinik.de', userId: fakeUser(), password: password() });
+    const created = await request('POST', '/v1/bot-accounts', keys.org_admin, {
+      homeserverUrl: 'https://matrix.klinik.de',
+      userId: fakeUser(),
+      password: password(),
+    });
     const id = created.body.id as string;
     for (const role of ['clinician', 'integration', 'flow_author', 'flow_reviewer'] as const) {
       for (const [method, path, body] of [

@@ -24,7 +24,10 @@ beforeAll(async () => {
   issuer = await startTestIssuer();
   api = await testApi(database.db, issuer, { startCheckin: dbStartCheckin(database.db) });
   org = await api.organisation('Fail closed');
-  const created = await call(api.app, 'POST', '/v1/patients', org.keys.integration, { matrixUserId: `@fc.${randomUUID().slice(0, 8)}:klinik.de`, displayName: 'Erika Closed' });
+  const created = await call(api.app, 'POST', '/v1/patients', org.keys.integration, {
+    matrixUserId: `@fc.${randomUUID().slice(0, 8)}:klinik.de`,
+    displayName: 'Erika Closed',
+  });
   patientId = created.body.id;
   const seeded = await seedPatientData(database.db, org.orgId, patientId);
   careTeamId = seeded.careTeamId;
@@ -88,10 +91,14 @@ describe('unknown query parameters (a misspelt filter returns everything)', () =
   });
 
   it('FHIR searches with Prefer: handling=lenient ignore unknown parameters, as the FHIR spec allows', async () => {
-    const res = await call(api.app, 'GET', `/fhir/R4/QuestionnaireResponse?patient=${patientId}&_unknown=1`, org.keys.clinician, undefined, { prefer: 'handling=lenient' });
+    const res = await call(api.app, 'GET', `/fhir/R4/QuestionnaireResponse?patient=${patientId}&_unknown=1`, org.keys.clinician, undefined, {
+      prefer: 'handling=lenient',
+    });
     expect(res.status).toBe(200);
     expect(res.body.resourceType).toBe('Bundle');
-    const strict = await call(api.app, 'GET', `/fhir/R4/QuestionnaireResponse?patient=${patientId}&_unknown=1`, org.keys.clinician, undefined, { prefer: 'handling=strict' });
+    const strict = await call(api.app, 'GET', `/fhir/R4/QuestionnaireResponse?patient=${patientId}&_unknown=1`, org.keys.clinician, undefined, {
+      prefer: 'handling=strict',
+    });
     expect(strict.status).toBe(400);
   });
 
@@ -116,16 +123,58 @@ describe('unknown query parameters (a misspelt filter returns everything)', () =
 
 describe('malformed input is a 400 naming the field, never a 500', () => {
   it.each([
-    ['POST /v1/patients displayName with NUL', 'POST', '/v1/patients', () => ({ matrixUserId: `@nul.${randomUUID().slice(0, 6)}:klinik.de`, displayName: 'Eri\u0000ka' }), 'displayName'],
-    ['POST /v1/patients displayName with a lone surrogate', 'POST', '/v1/patients', () => ({ matrixUserId: `@sur.${randomUUID().slice(0, 6)}:klinik.de`, displayName: 'Eri\uD800ka' }), 'displayName'],
+    [
+      'POST /v1/patients displayName with NUL',
+      'POST',
+      '/v1/patients',
+      () => ({ matrixUserId: `@nul.${randomUUID().slice(0, 6)}:klinik.de`, displayName: 'Eri\u0000ka' }),
+      'displayName',
+    ],
+    [
+      'POST /v1/patients displayName with a lone surrogate',
+      'POST',
+      '/v1/patients',
+      () => ({ matrixUserId: `@sur.${randomUUID().slice(0, 6)}:klinik.de`, displayName: 'Eri\uD800ka' }),
+      'displayName',
+    ],
     ['POST /v1/care-teams name with NUL', 'POST', '/v1/care-teams', () => ({ name: 'Station\u00003', roomId: '!s3:klinik.de' }), 'name'],
-    ['POST /v1/care-teams thresholds key with NUL', 'POST', '/v1/care-teams', () => ({ name: 'Station 3', roomId: '!s3:klinik.de', thresholds: { 'post\u0000op': { fever: 38 } } }), 'thresholds.post\u0000op'],
-    ['POST /v1/clinicians displayName with NUL', 'POST', '/v1/clinicians', () => ({ matrixUserId: `@dr.${randomUUID().slice(0, 6)}:klinik.de`, displayName: 'Dr.\u0000Berg' }), 'displayName'],
-    ['POST /v1/clinicians oidcSubject with a lone surrogate', 'POST', '/v1/clinicians', () => ({ matrixUserId: `@dr.${randomUUID().slice(0, 6)}:klinik.de`, displayName: 'Dr. Berg', oidcSubject: '\uDC00' }), 'oidcSubject'],
+    [
+      'POST /v1/care-teams thresholds key with NUL',
+      'POST',
+      '/v1/care-teams',
+      () => ({ name: 'Station 3', roomId: '!s3:klinik.de', thresholds: { 'post\u0000op': { fever: 38 } } }),
+      'thresholds.post\u0000op',
+    ],
+    [
+      'POST /v1/clinicians displayName with NUL',
+      'POST',
+      '/v1/clinicians',
+      () => ({ matrixUserId: `@dr.${randomUUID().slice(0, 6)}:klinik.de`, displayName: 'Dr.\u0000Berg' }),
+      'displayName',
+    ],
+    [
+      'POST /v1/clinicians oidcSubject with a lone surrogate',
+      'POST',
+      '/v1/clinicians',
+      () => ({ matrixUserId: `@dr.${randomUUID().slice(0, 6)}:klinik.de`, displayName: 'Dr. Berg', oidcSubject: '\uDC00' }),
+      'oidcSubject',
+    ],
     ['POST /v1/api-keys name with NUL', 'POST', '/v1/api-keys', () => ({ name: 'PVS\u0000' }), 'name'],
     ['PATCH /v1/organisation name with NUL', 'PATCH', '/v1/organisation', () => ({ name: '\u0000' }), 'name'],
-    ['POST /v1/enrollments anchorDate 9999-12-31', 'POST', '/v1/enrollments', () => ({ patientId, flowId: 'post-op', anchorDate: '9999-12-31', careTeamId }), 'anchorDate'],
-    ['POST /v1/enrollments anchorDate before 2000', 'POST', '/v1/enrollments', () => ({ patientId, flowId: 'post-op', anchorDate: '1999-12-31', careTeamId }), 'anchorDate'],
+    [
+      'POST /v1/enrollments anchorDate 9999-12-31',
+      'POST',
+      '/v1/enrollments',
+      () => ({ patientId, flowId: 'post-op', anchorDate: '9999-12-31', careTeamId }),
+      'anchorDate',
+    ],
+    [
+      'POST /v1/enrollments anchorDate before 2000',
+      'POST',
+      '/v1/enrollments',
+      () => ({ patientId, flowId: 'post-op', anchorDate: '1999-12-31', careTeamId }),
+      'anchorDate',
+    ],
     [
       'POST /v1/enrollments anchorDate more than 2 years ahead',
       'POST',
@@ -198,10 +247,16 @@ describe('enrollments are idempotent', () => {
   it('the same enrollment posted twice makes one active enrollment with one set of check-ins (200 the second time)', async () => {
     const s = await call(api.app, 'POST', '/v1/patients', org.keys.integration, { matrixUserId: `@twice.${randomUUID().slice(0, 8)}:klinik.de` });
     const body = { patientId: s.body.id, flowId: 'post-op', anchorDate: isoDay(new Date(Date.now() + 7 * 86_400_000)), careTeamId };
-    const [first, second] = await Promise.all([call(api.app, 'POST', '/v1/enrollments', org.keys.integration, body), call(api.app, 'POST', '/v1/enrollments', org.keys.integration, body)]);
+    const [first, second] = await Promise.all([
+      call(api.app, 'POST', '/v1/enrollments', org.keys.integration, body),
+      call(api.app, 'POST', '/v1/enrollments', org.keys.integration, body),
+    ]);
     expect([first.status, second.status].sort()).toEqual([200, 201]);
     expect(first.body.id).toBe(second.body.id);
-    const active = await database.db.select().from(enrollments).where(and(eq(enrollments.patientId, s.body.id), eq(enrollments.status, 'active')));
+    const active = await database.db
+      .select()
+      .from(enrollments)
+      .where(and(eq(enrollments.patientId, s.body.id), eq(enrollments.status, 'active')));
     expect(active).toHaveLength(1);
     const scheduled = await database.db.select().from(scheduledCheckins).where(eq(scheduledCheckins.enrollmentId, active[0]!.id));
     expect(scheduled).toHaveLength(first.body.schedule.length);
@@ -271,7 +326,10 @@ describe('request bodies', () => {
 
 describe('OIDC token age', () => {
   it('rejects a token issued in the future (beyond the clock skew) with 401', async () => {
-    const token = await issuer.sign({ sub: 'dr.future', visite_org: org.orgId, visite_roles: ['clinician'] }, { issuedAt: Math.floor(Date.now() / 1000) + 600, expiresIn: '2h' });
+    const token = await issuer.sign(
+      { sub: 'dr.future', visite_org: org.orgId, visite_roles: ['clinician'] },
+      { issuedAt: Math.floor(Date.now() / 1000) + 600, expiresIn: '2h' },
+    );
     expect((await call(api.app, 'GET', '/v1/organisation', token)).status).toBe(401);
   });
 
@@ -280,7 +338,10 @@ describe('OIDC token age', () => {
     const token = await issuer.sign({ sub: 'dr.old', visite_org: org.orgId, visite_roles: ['clinician'] }, { issuedAt: old, expiresIn: '48h' });
     expect((await call(api.app, 'GET', '/v1/organisation', token)).status).toBe(401);
     const shortLived = await testApi(database.db, issuer, { maxTokenAgeSeconds: 600 });
-    const twentyMinutes = await issuer.sign({ sub: 'dr.old', visite_org: org.orgId, visite_roles: ['clinician'] }, { issuedAt: Math.floor(Date.now() / 1000) - 1200, expiresIn: '1h' });
+    const twentyMinutes = await issuer.sign(
+      { sub: 'dr.old', visite_org: org.orgId, visite_roles: ['clinician'] },
+      { issuedAt: Math.floor(Date.now() / 1000) - 1200, expiresIn: '1h' },
+    );
     expect((await call(shortLived.app, 'GET', '/v1/organisation', twentyMinutes)).status).toBe(401);
     expect((await call(api.app, 'GET', '/v1/organisation', twentyMinutes)).status).toBe(200);
   });
@@ -288,7 +349,11 @@ describe('OIDC token age', () => {
 
 describe('failed-authentication limit', () => {
   const from = (app: TestApi['app'], address: string, token: string | null, method = 'GET') =>
-    app.request('/v1/flows', { method, headers: token ? { authorization: `Bearer ${token}` } : {} }, { incoming: { socket: { remoteAddress: address, remotePort: 1 } } });
+    app.request(
+      '/v1/flows',
+      { method, headers: token ? { authorization: `Bearer ${token}` } : {} },
+      { incoming: { socket: { remoteAddress: address, remotePort: 1 } } },
+    );
 
   it('lets a valid credential through from an address that is over the limit', async () => {
     const limited = await testApi(database.db, issuer, { authFailureLimit: 3 });

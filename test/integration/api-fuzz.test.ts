@@ -149,7 +149,7 @@ function check(op: Operation, field: string, res: { status: number; body: unknow
   if (res.status === 400) expect(names(res.body, field), `${where} must name ${field}: ${JSON.stringify(res.body)?.slice(0, 300)}`).toBe(true);
 }
 
-const RUNS = { numRuns: Number(process.env["FUZZ_RUNS"] ?? 25) };
+const RUNS = { numRuns: Number(process.env['FUZZ_RUNS'] ?? 25) };
 
 describe('no input yields a 500', () => {
   it('every query parameter of every route, with nasty values: below 500, a 400 names it', async () => {
@@ -189,19 +189,50 @@ describe('no input yields a 500', () => {
   const VALID: Record<string, () => { params?: Record<string, string>; body: Record<string, unknown> }> = {
     'POST /v1/api-keys': () => ({ body: { name: 'PVS', roles: ['integration'] } }),
     'PATCH /v1/organisation': () => ({ body: { name: 'Klinik Fuzz', retentionDays: 365 } }),
-    'POST /v1/patients': () => ({ body: { matrixUserId: `@p.${randomUUID().slice(0, 8)}:klinik.de`, language: 'de', timeZone: 'Europe/Berlin', displayName: 'Erika' } }),
-    'POST /v1/enrollments': () => ({ body: { patientId: ids.patientId, flowId: 'post-op', anchorDate: new Date().toISOString().slice(0, 10), careTeamId: ids.careTeamId } }),
-    'POST /v1/care-teams': () => ({ body: { name: 'Station', roomId: '!s:klinik.de', language: 'de', escalationChain: [{ afterMinutes: 5, clinicianIds: [ids.clinicianId] }], thresholds: {} } }),
-    'PATCH /v1/care-teams/{id}': () => ({ params: { id: ids.careTeamId }, body: { name: 'Station', roomId: '!s:klinik.de', language: 'de', escalationChain: [], thresholds: {} } }),
-    'POST /v1/clinicians': () => ({ body: { matrixUserId: `@dr.${randomUUID().slice(0, 8)}:klinik.de`, displayName: 'Dr. X', roles: ['clinician'], oidcSubject: 'sub' } }),
+    'POST /v1/patients': () => ({
+      body: { matrixUserId: `@p.${randomUUID().slice(0, 8)}:klinik.de`, language: 'de', timeZone: 'Europe/Berlin', displayName: 'Erika' },
+    }),
+    'POST /v1/enrollments': () => ({
+      body: { patientId: ids.patientId, flowId: 'post-op', anchorDate: new Date().toISOString().slice(0, 10), careTeamId: ids.careTeamId },
+    }),
+    'POST /v1/care-teams': () => ({
+      body: {
+        name: 'Station',
+        roomId: '!s:klinik.de',
+        language: 'de',
+        escalationChain: [{ afterMinutes: 5, clinicianIds: [ids.clinicianId] }],
+        thresholds: {},
+      },
+    }),
+    'PATCH /v1/care-teams/{id}': () => ({
+      params: { id: ids.careTeamId },
+      body: { name: 'Station', roomId: '!s:klinik.de', language: 'de', escalationChain: [], thresholds: {} },
+    }),
+    'POST /v1/clinicians': () => ({
+      body: { matrixUserId: `@dr.${randomUUID().slice(0, 8)}:klinik.de`, displayName: 'Dr. X', roles: ['clinician'], oidcSubject: 'sub' },
+    }),
     'PATCH /v1/clinicians/{id}': () => ({ params: { id: ids.clinicianId }, body: { displayName: 'Dr. Fuzz', roles: ['clinician'], oidcSubject: null } }),
     'POST /v1/patients/{id}/checkins': () => ({ params: { id: ids.patientId }, body: { flowId: 'post-op' } }),
     'POST /v1/flows': () => ({ body: { fromTemplate: 'post-op' } }),
-    'PUT /v1/flows/{id}/draft': () => ({ params: { id: 'fuzz-flow' }, body: { ...(parse(SHIPPED.get('post-op')!.source) as Record<string, unknown>), id: 'fuzz-flow' } }),
-    'PUT /v1/flows/{id}/draft/transcripts': () => ({ params: { id: 'fuzz-flow' }, body: parse(SHIPPED.get('post-op')!.transcripts!) as Record<string, unknown> }),
+    'PUT /v1/flows/{id}/draft': () => ({
+      params: { id: 'fuzz-flow' },
+      body: { ...(parse(SHIPPED.get('post-op')!.source) as Record<string, unknown>), id: 'fuzz-flow' },
+    }),
+    'PUT /v1/flows/{id}/draft/transcripts': () => ({
+      params: { id: 'fuzz-flow' },
+      body: parse(SHIPPED.get('post-op')!.transcripts!) as Record<string, unknown>,
+    }),
     'POST /v1/flows/{id}/draft/try': () => ({ params: { id: 'fuzz-flow' }, body: { lang: 'de', answers: ['8', '39,7'], now: '2026-01-15T08:00:00Z' } }),
     // Passwords (a token would be checked with a homeserver); ids of no account: the body is checked first.
-    'POST /v1/bot-accounts': () => ({ body: { homeserverUrl: 'https://matrix.klinik.de', userId: `@bot.${randomUUID().slice(0, 8)}:klinik.de`, password: 'fuzz', displayName: 'Fuzz (Chatbot)', allowedInviters: ['@*:klinik.de'] } }),
+    'POST /v1/bot-accounts': () => ({
+      body: {
+        homeserverUrl: 'https://matrix.klinik.de',
+        userId: `@bot.${randomUUID().slice(0, 8)}:klinik.de`,
+        password: 'fuzz',
+        displayName: 'Fuzz (Chatbot)',
+        allowedInviters: ['@*:klinik.de'],
+      },
+    }),
     'PATCH /v1/bot-accounts/{id}': () => ({ params: { id: randomUUID() }, body: { displayName: 'Fuzz (Chatbot)', allowedInviters: [], disabled: false } }),
     'POST /v1/bot-accounts/{id}/credentials': () => ({ params: { id: randomUUID() }, body: { password: 'fuzz' } }),
   };

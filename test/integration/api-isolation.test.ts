@@ -70,7 +70,11 @@ const ROUTES: Record<string, Case> = {
   'PUT /v1/flows/:id/draft': { params: (a) => ({ id: a.flowId }), random: randomFlow, body: {}, status: 422 },
   'GET /v1/flows/:id/draft': { params: (a) => ({ id: a.flowId }), random: randomFlow },
   'DELETE /v1/flows/:id/draft': { params: (a) => ({ id: a.flowId }), random: randomFlow },
-  'PUT /v1/flows/:id/draft/transcripts': { params: (a) => ({ id: a.flowId }), random: randomFlow, body: { transcripts: [{ name: 'x', lang: 'de', messages: [], expect: {} }] } },
+  'PUT /v1/flows/:id/draft/transcripts': {
+    params: (a) => ({ id: a.flowId }),
+    random: randomFlow,
+    body: { transcripts: [{ name: 'x', lang: 'de', messages: [], expect: {} }] },
+  },
   'GET /v1/flows/:id/draft/transcripts': { params: (a) => ({ id: a.flowId }), random: randomFlow },
   'POST /v1/flows/:id/draft/try': { params: (a) => ({ id: a.flowId }), random: randomFlow, body: { answers: ['1'] } },
   'GET /v1/flows/:id/draft/diff': { params: (a) => ({ id: a.flowId }), random: randomFlow },
@@ -101,7 +105,8 @@ beforeAll(async () => {
   expect(await call(api.app, 'PUT', `/v1/care-teams/${seeded.careTeamId}/members/${clinician.body.id}`, orgA.keys.org_admin)).toMatchObject({ status: 204 });
   // A flow of A's own: version 1.0 published, 2.0 in review.
   const flowId = `iso-${randomUUID().slice(0, 8)}`;
-  const flowText = (version: string) => `id: ${flowId}\nversion: "${version}"\ntitle: { de: Isoliert, en: Isolated }\nlanguages: [de, en]\nquestions:\n  - id: q\n    type: boolean\n    text: { de: Frage?, en: Question? }\n`;
+  const flowText = (version: string) =>
+    `id: ${flowId}\nversion: "${version}"\ntitle: { de: Isoliert, en: Isolated }\nlanguages: [de, en]\nquestions:\n  - id: q\n    type: boolean\n    text: { de: Frage?, en: Question? }\n`;
   const yaml = { 'content-type': 'application/yaml' };
   expect((await call(api.app, 'PUT', `/v1/flows/${flowId}/draft`, orgA.keys.flow_author, flowText('1.0'), yaml)).status).toBe(201);
   expect((await call(api.app, 'POST', `/v1/flows/${flowId}/draft/submit`, orgA.keys.flow_author)).status).toBe(200);
@@ -109,9 +114,23 @@ beforeAll(async () => {
   expect((await call(api.app, 'PUT', `/v1/flows/${flowId}/draft`, orgA.keys.flow_author, flowText('2.0'), yaml)).status).toBe(201);
   expect((await call(api.app, 'POST', `/v1/flows/${flowId}/draft/submit`, orgA.keys.flow_author)).status).toBe(200);
   const questionnaireId = (await call(api.app, 'GET', `/v1/flows/${flowId}`, orgA.keys.org_admin)).body.versions[0].questionnaireId as string;
-  const bot = await call(api.app, 'POST', '/v1/bot-accounts', orgA.keys.org_admin, { homeserverUrl: 'https://matrix.a.de', userId: `@bot.${randomUUID().slice(0, 8)}:a.de`, password: 'bot password of A' });
+  const bot = await call(api.app, 'POST', '/v1/bot-accounts', orgA.keys.org_admin, {
+    homeserverUrl: 'https://matrix.a.de',
+    userId: `@bot.${randomUUID().slice(0, 8)}:a.de`,
+    password: 'bot password of A',
+  });
   expect(bot.status).toBe(201);
-  a = { ...seeded, orgId: orgA.orgId, clinicianId: clinician.body.id, apiKeyId: key.body.id, matrixUserId, displayName, flowId, questionnaireId, botAccountId: bot.body.id };
+  a = {
+    ...seeded,
+    orgId: orgA.orgId,
+    clinicianId: clinician.body.id,
+    apiKeyId: key.body.id,
+    matrixUserId,
+    displayName,
+    flowId,
+    questionnaireId,
+    botAccountId: bot.body.id,
+  };
 
   const orgB = await api.organisation('B');
   keyB = (await createApiKey(database.db, orgB.orgId, 'all roles', [...ROLES])).secret;
@@ -135,18 +154,43 @@ describe('tenant isolation', () => {
     expect(stale, 'these routes no longer exist').toEqual([]);
   });
 
-  it('lists of organisation B never contain organisation A\'s objects, also when filtered by A\'s ids', async () => {
-    const secrets = () => [a.patientId, a.checkinId, a.alertId, a.careTeamId, a.enrollmentId, a.clinicianId, a.apiKeyId, a.orgId, a.matrixUserId, a.displayName, a.roomId, a.answerText, a.flowId, a.questionnaireId, a.botAccountId];
+  it("lists of organisation B never contain organisation A's objects, also when filtered by A's ids", async () => {
+    const secrets = () => [
+      a.patientId,
+      a.checkinId,
+      a.alertId,
+      a.careTeamId,
+      a.enrollmentId,
+      a.clinicianId,
+      a.apiKeyId,
+      a.orgId,
+      a.matrixUserId,
+      a.displayName,
+      a.roomId,
+      a.answerText,
+      a.flowId,
+      a.questionnaireId,
+      a.botAccountId,
+    ];
     // The audit list first: B's own later requests (which name A's ids as filters) are B's to see.
-    const lists = routes.filter((r) => r.method === 'GET' && !r.path.includes(':')).sort((x, y) => Number(y.path === '/v1/audit') - Number(x.path === '/v1/audit'));
-    expect(lists.map((r) => r.path)).toEqual(expect.arrayContaining(['/v1/patients', '/v1/checkins', '/v1/alerts', '/v1/care-teams', '/v1/clinicians', '/v1/enrollments', '/v1/audit']));
+    const lists = routes
+      .filter((r) => r.method === 'GET' && !r.path.includes(':'))
+      .sort((x, y) => Number(y.path === '/v1/audit') - Number(x.path === '/v1/audit'));
+    expect(lists.map((r) => r.path)).toEqual(
+      expect.arrayContaining(['/v1/patients', '/v1/checkins', '/v1/alerts', '/v1/care-teams', '/v1/clinicians', '/v1/enrollments', '/v1/audit']),
+    );
     // Filters a route declares, filled with A's ids (undeclared parameters are a 400: api-fail-closed.test.ts).
     const doc = await call(api.app, 'GET', '/openapi.json', null);
     const declared = (path: string): string[] =>
       ((doc.body.paths[path]?.get?.parameters ?? []) as Array<{ name: string; in: string }>).filter((p) => p.in === 'query').map((p) => p.name);
     const filters: Record<string, string> = { patientId: a.patientId, careTeamId: a.careTeamId, patient: a.patientId };
     for (const { path } of lists) {
-      const queries = ['', ...declared(path).filter((name) => name in filters).map((name) => `?${name}=${filters[name]}`)];
+      const queries = [
+        '',
+        ...declared(path)
+          .filter((name) => name in filters)
+          .map((name) => `?${name}=${filters[name]}`),
+      ];
       for (const query of queries) {
         const res = await call(api.app, 'GET', `${path}${query}`, keyB);
         expect(res.status, `${path}${query}`).toBe(200);
@@ -156,7 +200,7 @@ describe('tenant isolation', () => {
     }
   });
 
-  it.each(Object.entries(ROUTES))('%s with A\'s ids answers exactly like a random id (404)', async (route, { params, body, random, status }) => {
+  it.each(Object.entries(ROUTES))("%s with A's ids answers exactly like a random id (404)", async (route, { params, body, random, status }) => {
     const [method, path] = route.split(' ') as [string, string];
     const ids = params(a);
     const viaA = await call(api.app, method, fill(path, ids), keyB, body);
@@ -166,7 +210,7 @@ describe('tenant isolation', () => {
     if (path.startsWith('/v1/') && status === undefined) expect(viaA.body.error.code).toBe('not_found');
   });
 
-  it('refers to A\'s objects in request bodies only as to unknown ones', async () => {
+  it("refers to A's objects in request bodies only as to unknown ones", async () => {
     const team = (await call(api.app, 'POST', '/v1/care-teams', keyB, { name: 'B', roomId: '!b:klinik.de' })).body.id as string;
     const patient = (await call(api.app, 'POST', '/v1/patients', keyB, { matrixUserId: '@b.patient:klinik.de' })).body.id as string;
     const cases: Array<[string, string, (ids: { patientId: string; careTeamId: string; clinicianId: string }) => unknown]> = [
@@ -199,7 +243,12 @@ describe('tenant isolation', () => {
     expect((await get('/v1/api-keys')).body.apiKeys.find((k: { id: string }) => k.id === a.apiKeyId)).toMatchObject({ revokedAt: null });
     expect(api.contact.calls.filter((c) => c.includes(a.patientId) || c.includes(a.roomId))).toEqual([]);
     const flow = (await get(`/v1/flows/${a.flowId}`)).body;
-    expect(flow).toMatchObject({ origin: 'organisation', version: '1.0', versions: [{ version: '1.0', status: 'published' }], draft: { version: '2.0', status: 'in_review' } });
+    expect(flow).toMatchObject({
+      origin: 'organisation',
+      version: '1.0',
+      versions: [{ version: '1.0', status: 'published' }],
+      draft: { version: '2.0', status: 'in_review' },
+    });
     expect((await get(`/fhir/R4/Questionnaire/${a.questionnaireId}`)).status).toBe(200);
   });
 });

@@ -39,7 +39,11 @@ describe('application logs', () => {
   it('contain no patient names, patient Matrix ids or answer values during a whole API session', async () => {
     const { orgId, keys } = await api.organisation('Logs');
     const dr = await call(api.app, 'POST', '/v1/clinicians', keys.org_admin, { matrixUserId: '@dr.log:klinik.de', displayName: 'Dr. Log' });
-    const team = await call(api.app, 'POST', '/v1/care-teams', keys.org_admin, { name: 'Station L', roomId: '!stationl:klinik.de', escalationChain: [{ afterMinutes: 5, clinicianIds: [dr.body.id] }] });
+    const team = await call(api.app, 'POST', '/v1/care-teams', keys.org_admin, {
+      name: 'Station L',
+      roomId: '!stationl:klinik.de',
+      escalationChain: [{ afterMinutes: 5, clinicianIds: [dr.body.id] }],
+    });
     await call(api.app, 'PUT', `/v1/care-teams/${team.body.id}/members/${dr.body.id}`, keys.org_admin);
     const patient = await call(api.app, 'POST', '/v1/patients', keys.integration, { matrixUserId: MATRIX_ID, displayName: NAME, language: 'tr' });
     expect(patient.status).toBe(201);
@@ -56,7 +60,11 @@ describe('application logs', () => {
     expect(JSON.stringify(failed.body)).not.toContain(NAME);
     expect((await call(api.app, 'POST', `/v1/patients/${patientId}/checkins`, keys.clinician, { flowId: 'post-op' })).status).toBe(201);
 
-    const seeded = await seedPatientData(database.db, orgId, (await call(api.app, 'POST', '/v1/patients', keys.integration, { matrixUserId: '@zeynep.second:klinik.de', displayName: NAME })).body.id);
+    const seeded = await seedPatientData(
+      database.db,
+      orgId,
+      (await call(api.app, 'POST', '/v1/patients', keys.integration, { matrixUserId: '@zeynep.second:klinik.de', displayName: NAME })).body.id,
+    );
     await call(api.app, 'GET', `/v1/checkins/${seeded.checkinId}`, keys.clinician);
     await call(api.app, 'GET', `/v1/checkins?patientId=${patientId}`, keys.integration);
     await call(api.app, 'GET', '/v1/alerts?open=true', keys.clinician);
@@ -73,7 +81,8 @@ describe('application logs', () => {
     expect(api.logs.some((l) => l.includes('starting a check-in failed'))).toBe(true);
     expect(api.logs.some((l) => l.includes('retention pass'))).toBe(true);
     const text = api.logs.join('\n');
-    for (const needle of [NAME, 'Zeynep', MATRIX_ID, '@zeynep.second', seeded.answerText, seeded.roomId, '"pain":8', 'Wundschmerz']) expect(text, needle).not.toContain(needle);
+    for (const needle of [NAME, 'Zeynep', MATRIX_ID, '@zeynep.second', seeded.answerText, seeded.roomId, '"pain":8', 'Wundschmerz'])
+      expect(text, needle).not.toContain(needle);
     for (const line of api.logs) expect(() => JSON.parse(line)).not.toThrow();
   });
 });

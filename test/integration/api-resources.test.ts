@@ -24,7 +24,12 @@ afterAll(async () => {
 const fields = (res: { body: any }): string[] => res.body?.error?.details?.fields?.map((f: { path: string }) => f.path) ?? [];
 const RANDOM = '6f1d2c9e-3b4a-4c5d-8e6f-0a1b2c3d4e5f';
 let counter = 0;
-const clinicianBody = (extra: Record<string, unknown> = {}) => ({ matrixUserId: `@dr.${++counter}:klinik.de`, displayName: 'Dr. Berg', roles: ['clinician'], ...extra });
+const clinicianBody = (extra: Record<string, unknown> = {}) => ({
+  matrixUserId: `@dr.${++counter}:klinik.de`,
+  displayName: 'Dr. Berg',
+  roles: ['clinician'],
+  ...extra,
+});
 /** A care team body with a room of its own (a room belongs to one team). */
 let rooms = 0;
 const teamBody = (extra: Record<string, unknown> = {}) => ({ name: 'Station 3', roomId: `!station${++rooms}:klinik.de`, language: 'de', ...extra });
@@ -38,7 +43,13 @@ async function patient(keys: Record<string, string>, n = ++counter) {
 describe('clinicians', () => {
   it('creates, lists, reads, changes and removes a clinician', async () => {
     const { keys } = await api.organisation();
-    const created = await call(api.app, 'POST', '/v1/clinicians', keys.org_admin, clinicianBody({ oidcSubject: 'kc-123', roles: ['clinician', 'flow_author'] }));
+    const created = await call(
+      api.app,
+      'POST',
+      '/v1/clinicians',
+      keys.org_admin,
+      clinicianBody({ oidcSubject: 'kc-123', roles: ['clinician', 'flow_author'] }),
+    );
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ displayName: 'Dr. Berg', roles: ['clinician', 'flow_author'], oidcSubject: 'kc-123' });
     const id = created.body.id as string;
@@ -99,10 +110,19 @@ describe('care teams', () => {
     const { keys } = await api.organisation();
     const dr = (await call(api.app, 'POST', '/v1/clinicians', keys.org_admin, clinicianBody())).body.id as string;
     const nurse = (await call(api.app, 'POST', '/v1/clinicians', keys.org_admin, clinicianBody())).body.id as string;
-    const chain = [{ afterMinutes: 10, clinicianIds: [dr, nurse] }, { afterMinutes: 30, roomId: '!oncall:klinik.de' }];
+    const chain = [
+      { afterMinutes: 10, clinicianIds: [dr, nurse] },
+      { afterMinutes: 30, roomId: '!oncall:klinik.de' },
+    ];
     const created = await call(api.app, 'POST', '/v1/care-teams', keys.org_admin, teamBody({ escalationChain: chain }));
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: 'Station 3', roomId: expect.stringMatching(/^!station\d+:klinik\.de$/), language: 'de', escalationChain: chain, memberIds: [] });
+    expect(created.body).toMatchObject({
+      name: 'Station 3',
+      roomId: expect.stringMatching(/^!station\d+:klinik\.de$/),
+      language: 'de',
+      escalationChain: chain,
+      memberIds: [],
+    });
     // What Visite found in the room: it is in it, may post, and the organisation's clinicians are members.
     expect(created.body.roomCheck).toMatchObject({ botJoined: true, botCanPost: true });
     const id = created.body.id as string;
@@ -124,7 +144,10 @@ describe('care teams', () => {
     expect((await call(api.app, 'DELETE', `/v1/clinicians/${dr}`, keys.org_admin)).status).toBe(204);
     const after = await call(api.app, 'GET', `/v1/care-teams/${id}`, keys.org_admin);
     expect(after.body.memberIds).toEqual([]);
-    expect(after.body.escalationChain).toEqual([{ afterMinutes: 10, clinicianIds: [nurse] }, { afterMinutes: 30, roomId: '!oncall:klinik.de' }]);
+    expect(after.body.escalationChain).toEqual([
+      { afterMinutes: 10, clinicianIds: [nurse] },
+      { afterMinutes: 30, roomId: '!oncall:klinik.de' },
+    ]);
 
     expect((await call(api.app, 'DELETE', `/v1/care-teams/${id}`, keys.org_admin)).status).toBe(204);
     expect((await call(api.app, 'GET', `/v1/care-teams/${id}`, keys.org_admin)).status).toBe(404);
@@ -143,15 +166,29 @@ describe('care teams', () => {
     const b = await api.organisation();
     const mine = (await call(api.app, 'POST', '/v1/clinicians', b.keys.org_admin, clinicianBody())).body.id as string;
     const theirs = (await call(api.app, 'POST', '/v1/clinicians', a.keys.org_admin, clinicianBody())).body.id as string;
-    const foreign = await call(api.app, 'POST', '/v1/care-teams', b.keys.org_admin, teamBody({ escalationChain: [{ afterMinutes: 5, clinicianIds: [mine, theirs] }] }));
-    const unknown = await call(api.app, 'POST', '/v1/care-teams', b.keys.org_admin, teamBody({ escalationChain: [{ afterMinutes: 5, clinicianIds: [mine, RANDOM] }] }));
+    const foreign = await call(
+      api.app,
+      'POST',
+      '/v1/care-teams',
+      b.keys.org_admin,
+      teamBody({ escalationChain: [{ afterMinutes: 5, clinicianIds: [mine, theirs] }] }),
+    );
+    const unknown = await call(
+      api.app,
+      'POST',
+      '/v1/care-teams',
+      b.keys.org_admin,
+      teamBody({ escalationChain: [{ afterMinutes: 5, clinicianIds: [mine, RANDOM] }] }),
+    );
     expect(foreign.status).toBe(400);
     expect(fields(foreign)).toEqual(['escalationChain.0.clinicianIds.1']);
     expect(foreign.body).toEqual(unknown.body);
     expect(JSON.stringify(foreign.body)).not.toContain(theirs);
     // Also on change, and for members.
     const team = (await call(api.app, 'POST', '/v1/care-teams', b.keys.org_admin, teamBody())).body.id as string;
-    expect(fields(await call(api.app, 'PATCH', `/v1/care-teams/${team}`, b.keys.org_admin, { escalationChain: [{ afterMinutes: 5, clinicianIds: [theirs] }] }))).toEqual(['escalationChain.0.clinicianIds.0']);
+    expect(
+      fields(await call(api.app, 'PATCH', `/v1/care-teams/${team}`, b.keys.org_admin, { escalationChain: [{ afterMinutes: 5, clinicianIds: [theirs] }] })),
+    ).toEqual(['escalationChain.0.clinicianIds.0']);
     const viaMember = await call(api.app, 'PUT', `/v1/care-teams/${team}/members/${theirs}`, b.keys.org_admin);
     const randomMember = await call(api.app, 'PUT', `/v1/care-teams/${team}/members/${RANDOM}`, b.keys.org_admin);
     expect([viaMember.status, viaMember.body]).toEqual([404, randomMember.body]);
@@ -163,7 +200,16 @@ describe('care teams', () => {
     ['an unknown language', { language: 'xx' }, 'language'],
     ['afterMinutes below 1', { escalationChain: [{ afterMinutes: 0, roomId: '!a:b.de' }] }, 'escalationChain.0.afterMinutes'],
     ['a fractional afterMinutes', { escalationChain: [{ afterMinutes: 1.5, roomId: '!a:b.de' }] }, 'escalationChain.0.afterMinutes'],
-    ['unordered steps', { escalationChain: [{ afterMinutes: 30, roomId: '!a:b.de' }, { afterMinutes: 10, roomId: '!a:b.de' }] }, 'escalationChain.1.afterMinutes'],
+    [
+      'unordered steps',
+      {
+        escalationChain: [
+          { afterMinutes: 30, roomId: '!a:b.de' },
+          { afterMinutes: 10, roomId: '!a:b.de' },
+        ],
+      },
+      'escalationChain.1.afterMinutes',
+    ],
     ['a step with nobody to call', { escalationChain: [{ afterMinutes: 5 }] }, 'escalationChain.0'],
     ['a clinician id that is no UUID', { escalationChain: [{ afterMinutes: 5, clinicianIds: ['x'] }] }, 'escalationChain.0.clinicianIds.0'],
     ['an unknown step field', { escalationChain: [{ afterMinutes: 5, roomId: '!a:b.de', orgId: RANDOM }] }, 'escalationChain.0.orgId'],
@@ -208,12 +254,17 @@ describe('check-ins', () => {
     const list = await call(api.app, 'GET', `/v1/checkins?patientId=${patientId}`, keys.integration);
     expect(list.status).toBe(200);
     expect(list.body.checkins.map((c: { id: string }) => c.id).sort()).toEqual([started.body.id, seeded.checkinId].sort());
-    expect((await call(api.app, 'GET', '/v1/checkins?status=active', keys.integration)).body.checkins.map((c: { id: string }) => c.id)).toEqual([seeded.checkinId]);
+    expect((await call(api.app, 'GET', '/v1/checkins?status=active', keys.integration)).body.checkins.map((c: { id: string }) => c.id)).toEqual([
+      seeded.checkinId,
+    ]);
 
     const one = await call(api.app, 'GET', `/v1/checkins/${seeded.checkinId}`, keys.clinician);
     expect(one.status).toBe(200);
     expect(one.body.answers).toEqual(
-      expect.arrayContaining([expect.objectContaining({ questionId: 'pain', value: 8, revision: 1 }), expect.objectContaining({ questionId: 'note', value: seeded.answerText })]),
+      expect.arrayContaining([
+        expect.objectContaining({ questionId: 'pain', value: 8, revision: 1 }),
+        expect.objectContaining({ questionId: 'note', value: seeded.answerText }),
+      ]),
     );
     expect(one.body).not.toHaveProperty('state');
 
@@ -237,7 +288,9 @@ describe('check-ins', () => {
     expect(unknown.status).toBe(400);
     expect(fields(unknown)).toEqual(['flowId']);
     expect(fields(await call(api.app, 'POST', `/v1/patients/${patientId}/checkins`, keys.integration, {}))).toEqual(['flowId']);
-    expect(fields(await call(api.app, 'POST', `/v1/patients/${patientId}/checkins`, keys.integration, { flowId: 'post-op', status: 'completed' }))).toEqual(['status']);
+    expect(fields(await call(api.app, 'POST', `/v1/patients/${patientId}/checkins`, keys.integration, { flowId: 'post-op', status: 'completed' }))).toEqual([
+      'status',
+    ]);
     expect(fields(await call(api.app, 'GET', '/v1/checkins?status=done', keys.integration))).toEqual(['status']);
     expect(fields(await call(api.app, 'GET', '/v1/checkins?patientId=42', keys.integration))).toEqual(['patientId']);
     await database.db.update(patients).set({ monitoring: 'stopped' }).where(eq(patients.id, patientId));
@@ -264,7 +317,9 @@ describe('alerts', () => {
     const seeded = await seedPatientData(database.db, orgId, await patient(keys));
     const list = await call(api.app, 'GET', `/v1/alerts?open=true&severity=urgent&patientId=${seeded.patientId}`, keys.clinician);
     expect(list.status).toBe(200);
-    expect(list.body.alerts).toEqual([expect.objectContaining({ id: seeded.alertId, kind: 'rule', severity: 'urgent', ruleId: 'pain-high', acknowledgedAt: null })]);
+    expect(list.body.alerts).toEqual([
+      expect.objectContaining({ id: seeded.alertId, kind: 'rule', severity: 'urgent', ruleId: 'pain-high', acknowledgedAt: null }),
+    ]);
     expect((await call(api.app, 'GET', '/v1/alerts?severity=info', keys.clinician)).body.alerts).toEqual([]);
 
     const acked = await call(api.app, 'POST', `/v1/alerts/${seeded.alertId}/acknowledge`, keys.clinician);

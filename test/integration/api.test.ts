@@ -42,7 +42,11 @@ describe('authentication', () => {
   });
 
   it.each([
-    ['alg none', async (orgId: string) => `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'x', visite_org: orgId, visite_roles: ['org_admin'], iss: issuer.issuer, aud: issuer.audience, exp: Math.floor(Date.now() / 1000) + 300 })).toString('base64url')}.`],
+    [
+      'alg none',
+      async (orgId: string) =>
+        `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'x', visite_org: orgId, visite_roles: ['org_admin'], iss: issuer.issuer, aud: issuer.audience, exp: Math.floor(Date.now() / 1000) + 300 })).toString('base64url')}.`,
+    ],
     ['a bad signature', (orgId: string) => issuer.signWithForeignKey({ sub: 'x', visite_org: orgId, visite_roles: ['org_admin'] })],
     ['an expired token', (orgId: string) => issuer.sign({ sub: 'x', visite_org: orgId, visite_roles: ['org_admin'] }, { expiresIn: '-10m' })],
     ['a wrong audience', (orgId: string) => issuer.sign({ sub: 'x', visite_org: orgId, visite_roles: ['org_admin'] }, { audience: 'another-api' })],
@@ -164,7 +168,7 @@ describe('patients', () => {
 });
 
 describe('tenant isolation', () => {
-  it('never shows, changes or confirms another organisation\'s objects (404)', async () => {
+  it("never shows, changes or confirms another organisation's objects (404)", async () => {
     const a = await api.organisation('A');
     const b = await api.organisation('B');
     const created = await call(api.app, 'POST', '/v1/patients', a.keys.integration, patientBody('iso'));
@@ -195,7 +199,11 @@ describe('OpenAPI', () => {
     const doc = await call(api.app, 'GET', '/openapi.json', null);
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toBe('3.1.0');
-    const documented = new Set(Object.entries(doc.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`)));
+    const documented = new Set(
+      Object.entries(doc.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+        Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+      ),
+    );
     const reachable = api.app.routes.filter((r) => r.path.startsWith('/v1/') && r.method !== 'ALL').map((r) => `${r.method} ${r.path}`);
     expect(reachable.length).toBeGreaterThan(5);
     for (const route of reachable) expect(documented, route).toContain(route);

@@ -51,12 +51,37 @@ afterAll(async () => {
 describe('visite admin add-bot / rotate-bot / list-bots', { timeout: 120_000 }, () => {
   it('adds a bot with a token from the environment, lists it without secrets, rotates it to a password', async () => {
     const added = await visite(
-      ['admin', 'add-bot', '--org', orgId, '--user', bot.userId, '--homeserver', homeserver.url, '--token-env', 'BOT_TOKEN', '--display-name', 'Station 3 (Chatbot)', '--inviter', '@dr.berg:klinik.de', '--inviter', `@*:${homeserver.serverName}`],
+      [
+        'admin',
+        'add-bot',
+        '--org',
+        orgId,
+        '--user',
+        bot.userId,
+        '--homeserver',
+        homeserver.url,
+        '--token-env',
+        'BOT_TOKEN',
+        '--display-name',
+        'Station 3 (Chatbot)',
+        '--inviter',
+        '@dr.berg:klinik.de',
+        '--inviter',
+        `@*:${homeserver.serverName}`,
+      ],
       { BOT_TOKEN: bot.accessToken },
     );
     expect(added.code, added.stderr).toBe(0);
     const account = JSON.parse(added.stdout).botAccount;
-    expect(account).toMatchObject({ orgId, userId: bot.userId, homeserverUrl: homeserver.url, displayName: 'Station 3 (Chatbot)', allowedInviters: ['@dr.berg:klinik.de', `@*:${homeserver.serverName}`], credentialsVersion: 1, disabled: false });
+    expect(account).toMatchObject({
+      orgId,
+      userId: bot.userId,
+      homeserverUrl: homeserver.url,
+      displayName: 'Station 3 (Chatbot)',
+      allowedInviters: ['@dr.berg:klinik.de', `@*:${homeserver.serverName}`],
+      credentialsVersion: 1,
+      disabled: false,
+    });
     expect(added.stdout + added.stderr).not.toContain(bot.accessToken);
 
     // Sealed with the server's key; it opens to the token.
@@ -83,7 +108,9 @@ describe('visite admin add-bot / rotate-bot / list-bots', { timeout: 120_000 }, 
     expect(openCredentials(secretBox({ key: Buffer.from(KEY, 'base64') }), after!)).toEqual({ password: bot.password });
 
     // The same user again: refused.
-    const again = await visite(['admin', 'add-bot', '--org', orgId, '--user', bot.userId, '--homeserver', homeserver.url, '--password-env', 'BOT_PASSWORD'], { BOT_PASSWORD: 'x' });
+    const again = await visite(['admin', 'add-bot', '--org', orgId, '--user', bot.userId, '--homeserver', homeserver.url, '--password-env', 'BOT_PASSWORD'], {
+      BOT_PASSWORD: 'x',
+    });
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('already registered');
   });
@@ -97,13 +124,33 @@ describe('visite admin add-bot / rotate-bot / list-bots', { timeout: 120_000 }, 
       [[...base, '--password-env', 'A', '--token-env', 'B'], { A: 'x', B: 'y' }, /exactly one of/],
       [[...base, '--password-env', 'NOT_SET_ANYWHERE'], {}, /NOT_SET_ANYWHERE is not set/],
       [[...base, '--password-env', 'hunter2!'], {}, /takes the name of an environment variable/],
-      [['admin', 'add-bot', '--org', 'nope', '--user', user, '--homeserver', 'https://matrix.klinik.de', '--password-env', 'P'], { P: 'x' }, /--org is required/],
-      [['admin', 'add-bot', '--org', orgId, '--user', 'bot', '--homeserver', 'https://matrix.klinik.de', '--password-env', 'P'], { P: 'x' }, /--user is required/],
-      [['admin', 'add-bot', '--org', orgId, '--user', user, '--homeserver', 'ftp://x', '--password-env', 'P'], { P: 'x' }, /--homeserver expected an http\(s\) URL/],
+      [
+        ['admin', 'add-bot', '--org', 'nope', '--user', user, '--homeserver', 'https://matrix.klinik.de', '--password-env', 'P'],
+        { P: 'x' },
+        /--org is required/,
+      ],
+      [
+        ['admin', 'add-bot', '--org', orgId, '--user', 'bot', '--homeserver', 'https://matrix.klinik.de', '--password-env', 'P'],
+        { P: 'x' },
+        /--user is required/,
+      ],
+      [
+        ['admin', 'add-bot', '--org', orgId, '--user', user, '--homeserver', 'ftp://x', '--password-env', 'P'],
+        { P: 'x' },
+        /--homeserver expected an http\(s\) URL/,
+      ],
       [[...base, '--password-env', 'P', '--inviter', 'dr.berg'], { P: 'x' }, /--inviter dr\.berg/],
-      [['admin', 'add-bot', '--org', randomUUID(), '--user', user, '--homeserver', 'https://matrix.klinik.de', '--password-env', 'P'], { P: 'x' }, /no organisation/],
+      [
+        ['admin', 'add-bot', '--org', randomUUID(), '--user', user, '--homeserver', 'https://matrix.klinik.de', '--password-env', 'P'],
+        { P: 'x' },
+        /no organisation/,
+      ],
       [['admin', 'rotate-bot', '--account', randomUUID(), '--password-env', 'P'], { P: 'x' }, /no bot account/],
-      [['admin', 'add-bot', '--org', orgId, '--user', user, '--homeserver', homeserver.url, '--token-env', 'T'], { T: 'syt_not_a_token' }, /--token-env: the homeserver does not accept this access token/],
+      [
+        ['admin', 'add-bot', '--org', orgId, '--user', user, '--homeserver', homeserver.url, '--token-env', 'T'],
+        { T: 'syt_not_a_token' },
+        /--token-env: the homeserver does not accept this access token/,
+      ],
       [[...base, '--password-env', 'P'], { P: 'x', VISITE_SECRET_KEY: 'short' }, /VISITE_SECRET_KEY: expected 32 bytes/],
     ];
     // Independent processes: run side by side.

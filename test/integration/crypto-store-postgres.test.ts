@@ -30,7 +30,11 @@ const PASSPHRASE = 'correct horse battery';
 let n = 0;
 /** The name the binding knows an open store by (a folder path; with a backend nothing is written there). */
 const freshKey = () => join(root, `store-${++n}`);
-const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (e: unknown) => e as Error & { code?: string });
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (e: unknown) => e as Error & { code?: string },
+  );
 
 class LeaseLost extends Error {
   readonly code = 'LEASE_LOST';
@@ -54,7 +58,10 @@ describe.each(BACKENDS)('the crypto store in the database on %s', (kind) => {
 
   /** The lease moves to another instance (a takeover): the epoch grows. */
   const moveLease = (accountId: string, instance: string) =>
-    db().update(botLeases).set({ instanceId: instance, epoch: sql`${botLeases.epoch} + 1` }).where(eq(botLeases.accountId, accountId));
+    db()
+      .update(botLeases)
+      .set({ instanceId: instance, epoch: sql`${botLeases.epoch} + 1` })
+      .where(eq(botLeases.accountId, accountId));
 
   /** Throws unless `instance` holds the account's lease; share-locks it for the write's transaction. */
   const leaseFence = (accountId: string, instance: string, calls?: { n: number }) => async (tx: Tx) => {
@@ -67,7 +74,11 @@ describe.each(BACKENDS)('the crypto store in the database on %s', (kind) => {
     if (rows.length === 0) throw new LeaseLost(`instance ${instance} does not hold the lease on ${accountId}`);
   };
 
-  const store = (a: { accountId: string; userId: string }, instance = 'instance-a', extra: { deviceId?: string; importFromDir?: string; calls?: { n: number } } = {}) =>
+  const store = (
+    a: { accountId: string; userId: string },
+    instance = 'instance-a',
+    extra: { deviceId?: string; importFromDir?: string; calls?: { n: number } } = {},
+  ) =>
     postgresCryptoStore(db(), {
       accountId: a.accountId,
       userId: a.userId,
@@ -92,7 +103,12 @@ describe.each(BACKENDS)('the crypto store in the database on %s', (kind) => {
     const upload = (await machine.outgoingRequests()).find((r) => r.type === binding.RequestType.KeysUpload)!;
     const body = JSON.parse(upload.body) as { device_keys?: unknown; one_time_keys?: Record<string, unknown> };
     expect(body.device_keys).toBeDefined();
-    return () => machine.markRequestAsSent(upload.id, upload.type, JSON.stringify({ one_time_key_counts: { signed_curve25519: Object.keys(body.one_time_keys ?? {}).length } }));
+    return () =>
+      machine.markRequestAsSent(
+        upload.id,
+        upload.type,
+        JSON.stringify({ one_time_key_counts: { signed_curve25519: Object.keys(body.one_time_keys ?? {}).length } }),
+      );
   }
   /** After a restart: device keys are not uploaded again (the server would refuse other keys for the device). */
   async function deviceKeysUploaded(machine: Machine) {
@@ -185,7 +201,10 @@ describe.each(BACKENDS)('the crypto store in the database on %s', (kind) => {
     const [frame] = await frames(a.accountId);
     const flipped = Buffer.from(frame!.frame);
     flipped[flipped.length - 5] = flipped[flipped.length - 5]! ^ 0x01;
-    await db().update(cryptoStoreFrames).set({ frame: flipped }).where(and(eq(cryptoStoreFrames.accountId, a.accountId), eq(cryptoStoreFrames.seq, frame!.seq)));
+    await db()
+      .update(cryptoStoreFrames)
+      .set({ frame: flipped })
+      .where(and(eq(cryptoStoreFrames.accountId, a.accountId), eq(cryptoStoreFrames.seq, frame!.seq)));
 
     const key = freshKey();
     const second = await open(a.userId, store(a), { key });
@@ -195,7 +214,10 @@ describe.each(BACKENDS)('the crypto store in the database on %s', (kind) => {
     await binding.closeStore(key);
     await first.close();
 
-    await db().update(cryptoStores).set({ snapshot: Buffer.from('not a store') }).where(eq(cryptoStores.accountId, a.accountId));
+    await db()
+      .update(cryptoStores)
+      .set({ snapshot: Buffer.from('not a store') })
+      .where(eq(cryptoStores.accountId, a.accountId));
     expect((await failure(open(a.userId, store(a))))?.code).toBe('CRYPTO_STORE_DAMAGED');
   });
 

@@ -21,7 +21,11 @@ const open = (dir: string, passphrase: string, device = 'BOTDEVICE') => {
   binding.configureStore(dir, { passphrase });
   return binding.OlmMachine.initialize(new binding.UserId('@visite:example.org'), new binding.DeviceId(device), dir, '', binding.StoreType.Sqlite);
 };
-const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (e: unknown) => e as InstanceType<typeof binding.CryptoStoreError>);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (e: unknown) => e as InstanceType<typeof binding.CryptoStoreError>,
+  );
 
 describe('the persistent crypto store', () => {
   it('keeps the identity across a close and reopen, in encrypted files only', async () => {

@@ -8,7 +8,7 @@ import { MIGRATIONS_DIR, openDatabase, type Database, type DatabaseTarget } from
 import { claimInboundEvent } from '../../db/inbound-events.ts';
 
 /** postgres.js returns rows as an array, PGlite as `{ rows }`. */
-const rowsOf = <T,>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows);
+const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows);
 
 const pgliteDir = mkdtempSync(join(tmpdir(), 'visite-pglite-'));
 afterAll(() => rmSync(pgliteDir, { recursive: true, force: true }));

@@ -81,7 +81,10 @@ describe.each(BACKENDS)('event id and effect in one transaction, on %s', (kind) 
     expect(await commands.handle(roomId, event)).toBe(true); // a third delivery: already handled
     expect((await backend.db.select().from(patients).where(eq(patients.id, patient.id)))[0]?.monitoring).toBe('paused');
     expect(await messagesIn(roomId)).toBe(1);
-    const audits = await backend.db.select().from(auditLog).where(and(eq(auditLog.actorId, doctor), eq(auditLog.action, 'careteam.monitoring.pause')));
+    const audits = await backend.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.actorId, doctor), eq(auditLog.action, 'careteam.monitoring.pause')));
     expect(audits).toHaveLength(1);
   });
 

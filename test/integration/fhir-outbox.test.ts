@@ -33,7 +33,11 @@ describe('a large FHIR resource through the outbox (encrypted file)', () => {
     const asBot = new TestClient(homeserver.url, bot.userId, bot.accessToken);
     const { room_id: roomId } = await asBot.request<{ room_id: string }>('POST', '/createRoom', { preset: 'private_chat' });
 
-    const resource = JSON.stringify({ resourceType: 'QuestionnaireResponse', status: 'completed', item: Array.from({ length: 600 }, (_, i) => ({ linkId: `q${i}`, text: `Frage ${i} `.repeat(8), answer: [{ valueInteger: i }] })) });
+    const resource = JSON.stringify({
+      resourceType: 'QuestionnaireResponse',
+      status: 'completed',
+      item: Array.from({ length: 600 }, (_, i) => ({ linkId: `q${i}`, text: `Frage ${i} `.repeat(8), answer: [{ valueInteger: i }] })),
+    });
     expect(resource.length).toBeGreaterThan(45_000);
     await enqueue(backend.db, roomId, [{ type: 'fhir', structure: FORM_DATA, resource, fileName: 'response.json', text: 'Check-in abgeschlossen' }]);
 
@@ -62,17 +66,25 @@ describe('a large FHIR resource through the outbox (encrypted file)', () => {
     // Other files' rows share the database: only this room's go to the homeserver.
     const send: SendEvent = async (to, type, txnId, content) => {
       if (to !== roomId) return `$${txnId}`;
-      const { event_id } = await asBot.request<{ event_id: string }>('PUT', `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txnId)}`, content);
+      const { event_id } = await asBot.request<{ event_id: string }>(
+        'PUT',
+        `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txnId)}`,
+        content,
+      );
       posts.push({ txnId, eventId: event_id });
       if (posts.length === 1) throw new Error('the answer to the post was lost');
       return event_id;
     };
     const sender = startOutboxSender({ db: backend.db, send, logger, structured: io, pollMs: 50 });
     try {
-      await eventually(async () => {
-        const [row] = await backend.db.select().from(outbox).where(eq(outbox.roomId, roomId));
-        return row?.status === 'sent' ? row : undefined;
-      }, 20_000, 'the resource sent');
+      await eventually(
+        async () => {
+          const [row] = await backend.db.select().from(outbox).where(eq(outbox.roomId, roomId));
+          return row?.status === 'sent' ? row : undefined;
+        },
+        20_000,
+        'the resource sent',
+      );
     } finally {
       await sender.stop();
     }
@@ -87,7 +99,12 @@ describe('a large FHIR resource through the outbox (encrypted file)', () => {
     expect(row?.sentEventId).toBe(posts[0]?.eventId);
 
     // One event in the room, following fhir.json, whose file decrypts to the resource.
-    const { chunk } = await asBot.request<{ chunk: Array<{ event_id: string; type: string; content: Record<string, unknown> }> }>('GET', `/rooms/${encodeURIComponent(roomId)}/messages`, undefined, { dir: 'b', limit: '20' });
+    const { chunk } = await asBot.request<{ chunk: Array<{ event_id: string; type: string; content: Record<string, unknown> }> }>(
+      'GET',
+      `/rooms/${encodeURIComponent(roomId)}/messages`,
+      undefined,
+      { dir: 'b', limit: '20' },
+    );
     const events = chunk.filter((e) => e.type === 'de.gematik.fhir');
     expect(events).toHaveLength(1);
     expect(checkFhirEvent(events[0]!)).toEqual([]);

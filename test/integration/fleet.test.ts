@@ -208,12 +208,16 @@ async function roundsPass(w: World) {
   for (let i = 0; i < 2; i++) {
     const [row] = (await w.db.execute(sql`select now() as now`)) as unknown as Array<{ now: Date | string }>;
     const since = new Date(row!.now).getTime();
-    await eventually(async () => {
-      const beats = await w.db.select({ at: botInstances.heartbeatAt }).from(botInstances).where(sql`${botInstances.expiresAt} > now()`);
-      const renewals = await w.db.select({ at: botLeases.renewedAt }).from(botLeases).where(sql`${botLeases.expiresAt} > now()`);
-      const all = [...beats, ...renewals];
-      return all.length > 0 && all.every((r) => r.at.getTime() > since) ? true : undefined;
-    }, 10_000, 'a round of every instance');
+    await eventually(
+      async () => {
+        const beats = await w.db.select({ at: botInstances.heartbeatAt }).from(botInstances).where(sql`${botInstances.expiresAt} > now()`);
+        const renewals = await w.db.select({ at: botLeases.renewedAt }).from(botLeases).where(sql`${botLeases.expiresAt} > now()`);
+        const all = [...beats, ...renewals];
+        return all.length > 0 && all.every((r) => r.at.getTime() > since) ? true : undefined;
+      },
+      10_000,
+      'a round of every instance',
+    );
   }
 }
 
@@ -233,9 +237,17 @@ describe('fleet of bot accounts over leases (Postgres, fresh database per test)'
     const a = w.fleet('instance-a');
     await a.start();
     await eventually(async () => (sameSet(w.runningIn('instance-a'), allIds(w)) ? true : undefined), 10_000, 'all five run in a');
-    expect(a.held().map((h) => h.accountId).sort()).toEqual(allIds(w));
+    expect(
+      a
+        .held()
+        .map((h) => h.accountId)
+        .sort(),
+    ).toEqual(allIds(w));
     expect(a.held().every((h) => h.epoch === 1 && h.connected)).toBe(true);
-    const leases = await w.db.select().from(botLeases).where(inArray(botLeases.accountId, allIds(w)));
+    const leases = await w.db
+      .select()
+      .from(botLeases)
+      .where(inArray(botLeases.accountId, allIds(w)));
     expect(leases.map((l) => l.instanceId)).toEqual(Array(5).fill('instance-a'));
     await roundsPass(w);
     // Stable: nothing was stopped and started again over the rounds.
@@ -250,18 +262,24 @@ describe('fleet of bot accounts over leases (Postgres, fresh database per test)'
     await eventually(async () => (w.runningIn('instance-a').length === 5 ? true : undefined), 10_000, 'all five run in a');
     const b = w.fleet('instance-b', { database: await w.open() });
     await b.start();
-    await eventually(
-      async () => (w.runningIn('instance-a').length === 3 && w.runningIn('instance-b').length === 2 ? true : undefined),
-      10_000,
-      'a 3/2 split',
-    );
+    await eventually(async () => (w.runningIn('instance-a').length === 3 && w.runningIn('instance-b').length === 2 ? true : undefined), 10_000, 'a 3/2 split');
     await roundsPass(w);
     // Still 3/2 after more rounds, every account in exactly one instance.
     expect(w.runningIn('instance-a')).toHaveLength(3);
     expect(w.runningIn('instance-b')).toHaveLength(2);
     expect([...w.runningIn('instance-a'), ...w.runningIn('instance-b')].sort()).toEqual(allIds(w));
-    expect(a.held().map((h) => h.accountId).sort()).toEqual(w.runningIn('instance-a'));
-    expect(b.held().map((h) => h.accountId).sort()).toEqual(w.runningIn('instance-b'));
+    expect(
+      a
+        .held()
+        .map((h) => h.accountId)
+        .sort(),
+    ).toEqual(w.runningIn('instance-a'));
+    expect(
+      b
+        .held()
+        .map((h) => h.accountId)
+        .sort(),
+    ).toEqual(w.runningIn('instance-b'));
     // b took over released leases: a new epoch for each.
     expect(b.held().every((h) => h.epoch === 2)).toBe(true);
     for (const h of b.held()) expect(await leaseOf(w, h.accountId)).toEqual({ instanceId: 'instance-b', epoch: 2, live: true });
@@ -274,7 +292,11 @@ describe('fleet of bot accounts over leases (Postgres, fresh database per test)'
     const b = w.fleet('instance-b', { database: await w.open() });
     await a.start();
     await b.start();
-    await eventually(async () => (w.runningIn('instance-a').length + w.runningIn('instance-b').length === 5 && w.runningIn('instance-b').length >= 2 ? true : undefined), 10_000, 'both run accounts');
+    await eventually(
+      async () => (w.runningIn('instance-a').length + w.runningIn('instance-b').length === 5 && w.runningIn('instance-b').length >= 2 ? true : undefined),
+      10_000,
+      'both run accounts',
+    );
     const stopping = Date.now();
     await b.stop();
     expect(w.runningIn('instance-b')).toEqual([]);
@@ -299,14 +321,20 @@ describe('fleet of bot accounts over leases (Postgres, fresh database per test)'
     // b can no longer renew, heartbeat or release anything: as if the process was killed.
     await crashing.close();
     const crashedAt = Date.now();
-    const takenOverAt = await eventually(async () => (sameSet(w.runningIn('instance-a'), allIds(w)) ? Date.now() : undefined), LEASE_TTL_MS * 5, 'a runs all five');
+    const takenOverAt = await eventually(
+      async () => (sameSet(w.runningIn('instance-a'), allIds(w)) ? Date.now() : undefined),
+      LEASE_TTL_MS * 5,
+      'a runs all five',
+    );
     expect(takenOverAt - crashedAt).toBeLessThan(LEASE_TTL_MS + 10 * TICK_MS + 1_000);
     for (const accountId of lost) {
       const lease = await leaseOf(w, accountId);
       expect(lease).toEqual({ instanceId: 'instance-a', epoch: epochs.get(accountId)! + 1, live: true });
     }
     // a took each of b's accounts only once b's lease had run out (the takeover's start came after the crash).
-    const takeovers = w.events.filter((e) => e.kind === 'start' && e.instanceId === 'instance-a' && lost.includes(e.accountId) && e.epoch > epochs.get(e.accountId)!);
+    const takeovers = w.events.filter(
+      (e) => e.kind === 'start' && e.instanceId === 'instance-a' && lost.includes(e.accountId) && e.epoch > epochs.get(e.accountId)!,
+    );
     expect(takeovers.map((e) => e.accountId).sort()).toEqual([...lost].sort());
     for (const e of takeovers) expect(e.at).toBeGreaterThanOrEqual(crashedAt);
     // Before the crash, nothing overlapped.
@@ -396,10 +424,15 @@ describe('fleet of bot accounts over leases (Postgres, fresh database per test)'
     await a.start();
     const others = allIds(w).filter((id) => id !== broken.id);
     await eventually(async () => (sameSet(w.runningIn('instance-a'), others) ? true : undefined), 10_000, 'the four others run');
-    await eventually(async () => ((await leaseOf(w, broken.id))?.live === false ? true : undefined), 10_000, 'the broken account\'s lease is released');
+    await eventually(async () => ((await leaseOf(w, broken.id))?.live === false ? true : undefined), 10_000, "the broken account's lease is released");
     await roundsPass(w);
     expect(w.runningIn('instance-a')).toEqual(others);
-    expect(a.held().map((h) => h.accountId).sort()).toEqual(others);
+    expect(
+      a
+        .held()
+        .map((h) => h.accountId)
+        .sort(),
+    ).toEqual(others);
     expect((await leaseOf(w, broken.id))?.live).toBe(false);
     // Given up: tried once, not again and again every round.
     expect(w.logs.filter((l) => l.includes('cannot be run here'))).toHaveLength(1);

@@ -25,7 +25,8 @@ const PAIN_DE = 'Wie stark sind Ihre Schmerzen im Moment, von 0 bis 10?';
 const ANSWERS = ['5', '38,2', '1', '1', '1', 'ja', 'nein'];
 
 /** post-op with its own version and German pain question. */
-const postOp = (version: string, painText: string) => TEMPLATE.replace(/^version: "1\.0\.0"$/m, `version: "${version}"`).replace(`de: ${PAIN_DE}`, `de: "${painText}"`);
+const postOp = (version: string, painText: string) =>
+  TEMPLATE.replace(/^version: "1\.0\.0"$/m, `version: "${version}"`).replace(`de: ${PAIN_DE}`, `de: "${painText}"`);
 const yaml = { 'content-type': 'application/yaml' };
 
 describe.each(BACKENDS)('flow catalog, on %s', (kind) => {
@@ -58,10 +59,13 @@ describe.each(BACKENDS)('flow catalog, on %s', (kind) => {
     return { id: row.id, roomId, sender: matrixUserId };
   }
 
-  const say = (p: { roomId: string; sender: string }, text: string) => conversations.handle({ eventId: `$${randomBytes(8).toString('hex')}`, roomId: p.roomId, sender: p.sender, input: { type: 'text', text } });
+  const say = (p: { roomId: string; sender: string }, text: string) =>
+    conversations.handle({ eventId: `$${randomBytes(8).toString('hex')}`, roomId: p.roomId, sender: p.sender, input: { type: 'text', text } });
   /** The texts the bot queued for the patient, in order. */
   const asked = async (roomId: string) =>
-    (await backend.db.select().from(outbox).where(eq(outbox.roomId, roomId)).orderBy(asc(outbox.id))).flatMap((r) => (r.message?.type === 'bot' ? [r.message.message.text] : []));
+    (await backend.db.select().from(outbox).where(eq(outbox.roomId, roomId)).orderBy(asc(outbox.id))).flatMap((r) =>
+      r.message?.type === 'bot' ? [r.message.message.text] : [],
+    );
 
   /** The Questionnaire a patient's latest QuestionnaireResponse points at, resolved over FHIR with `key`. */
   async function questionnaireOfResponse(patientId: string, key: string) {
@@ -150,9 +154,19 @@ describe.each(BACKENDS)('flow catalog, on %s', (kind) => {
     const published = await call(api.app, 'POST', '/v1/flows/post-op/draft/publish', org.keys.flow_reviewer);
     expect(published.status).toBe(200);
 
-    const entries = await backend.db.select().from(auditLog).where(and(eq(auditLog.orgId, org.orgId), eq(auditLog.resourceType, 'Flow'))).orderBy(asc(auditLog.id));
+    const entries = await backend.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.orgId, org.orgId), eq(auditLog.resourceType, 'Flow')))
+      .orderBy(asc(auditLog.id));
     const line = (e: typeof auditLog.$inferSelect) => `${e.action} ${e.resourceId} ${e.outcome}`;
-    expect(entries.map(line)).toEqual(['flow.draft.write post-op|2.0.0 ok', 'flow.publish post-op invalid', 'flow.submit post-op|2.0.0 ok', 'flow.publish post-op denied', 'flow.publish post-op|2.0.0 ok']);
+    expect(entries.map(line)).toEqual([
+      'flow.draft.write post-op|2.0.0 ok',
+      'flow.publish post-op invalid',
+      'flow.submit post-op|2.0.0 ok',
+      'flow.publish post-op denied',
+      'flow.publish post-op|2.0.0 ok',
+    ]);
     const submit = entries.find((e) => e.action === 'flow.submit')!;
     const publish = entries.find((e) => e.action === 'flow.publish' && e.outcome === 'ok')!;
     expect(submit.actorId).not.toBe(publish.actorId);
@@ -166,7 +180,9 @@ describe.each(BACKENDS)('flow catalog, on %s', (kind) => {
     expect(saved.status).toBe(201);
     expect(saved.body.missingTexts).toEqual([{ language: 'tr', keys: ['questions.pain.text'] }]);
     const lineOfText = text.split('\n').findIndex((l) => l.includes('de: "Schmerzen?"')) + 1;
-    expect(saved.body.warnings).toEqual([expect.objectContaining({ code: 'missing-translation', path: 'questions.0.text', line: lineOfText, column: 7, languages: ['tr'] })]);
+    expect(saved.body.warnings).toEqual([
+      expect.objectContaining({ code: 'missing-translation', path: 'questions.0.text', line: lineOfText, column: 7, languages: ['tr'] }),
+    ]);
     const refused = await call(api.app, 'POST', '/v1/flows/post-op/draft/submit', org.keys.flow_author);
     expect(refused.status).toBe(422);
     expect(refused.body.error.code).toBe('invalid_flow');
@@ -185,12 +201,27 @@ describe.each(BACKENDS)('flow catalog, on %s', (kind) => {
     expect(res.status).toBe(422);
     const line = misspelt.split('\n').findIndex((l) => l === '    mni: 0') + 1;
     expect(res.body.error.details.issues).toContainEqual(expect.objectContaining({ code: 'unknown-key', line, column: 5, hint: 'did you mean "min"?' }));
-    const json = JSON.stringify({ id: 'post-op', version: '1', title: { de: 'T', en: 'T' }, languages: ['de', 'en'], questions: [{ id: 'a', type: 'boolean', txt: { de: 'A', en: 'A' } }] }, null, 2);
+    const json = JSON.stringify(
+      {
+        id: 'post-op',
+        version: '1',
+        title: { de: 'T', en: 'T' },
+        languages: ['de', 'en'],
+        questions: [{ id: 'a', type: 'boolean', txt: { de: 'A', en: 'A' } }],
+      },
+      null,
+      2,
+    );
     const fromJson = await call(api.app, 'PUT', '/v1/flows/post-op/draft', org.keys.flow_author, json);
     expect(fromJson.status).toBe(422);
-    expect(fromJson.body.error.details.issues).toContainEqual(expect.objectContaining({ code: 'unknown-key', line: json.split('\n').findIndex((l) => l.includes('"txt"')) + 1, hint: 'did you mean "text"?' }));
+    expect(fromJson.body.error.details.issues).toContainEqual(
+      expect.objectContaining({ code: 'unknown-key', line: json.split('\n').findIndex((l) => l.includes('"txt"')) + 1, hint: 'did you mean "text"?' }),
+    );
     // The id must be the addressed flow's; `url:` is the server's; a published version never changes.
-    expect((await call(api.app, 'PUT', '/v1/flows/other/draft', org.keys.flow_author, postOp('1', 'x'), yaml)).body.error.details.issues[0]).toMatchObject({ path: 'id', line: 4 });
+    expect((await call(api.app, 'PUT', '/v1/flows/other/draft', org.keys.flow_author, postOp('1', 'x'), yaml)).body.error.details.issues[0]).toMatchObject({
+      path: 'id',
+      line: 4,
+    });
     const withUrl = await call(api.app, 'PUT', '/v1/flows/post-op/draft', org.keys.flow_author, `url: https://elsewhere.example/q\n${postOp('1', 'x')}`, yaml);
     expect(withUrl.body.error.details.issues[0]).toMatchObject({ path: 'url', line: 1 });
     await release(org.keys, 'post-op', postOp('4.0.0', 'Schmerzen?'));
@@ -208,10 +239,17 @@ describe.each(BACKENDS)('flow catalog, on %s', (kind) => {
     expect((await call(api.app, 'PUT', '/v1/flows/post-op/draft', org.keys.flow_author, text, yaml)).status).toBe(200);
     const refused = await call(api.app, 'POST', '/v1/flows/post-op/draft/submit', org.keys.flow_author);
     expect(refused.status).toBe(422);
-    expect(refused.body.error.details.transcriptFailures).toContainEqual(expect.objectContaining({ lang: 'en', failures: [expect.stringMatching(/^alerts: expected \[pain-severe, fever\]/)] }));
+    expect(refused.body.error.details.transcriptFailures).toContainEqual(
+      expect.objectContaining({ lang: 'en', failures: [expect.stringMatching(/^alerts: expected \[pain-severe, fever\]/)] }),
+    );
     // The reviewer's diff shows the moved threshold.
     const diff = await call(api.app, 'GET', '/v1/flows/post-op/draft/diff', org.keys.flow_reviewer);
-    expect(diff.body).toMatchObject({ from: '1.0.0', to: '5.0.0', thresholds: [{ ruleId: 'fever', questionId: 'temperature', before: 38.5, after: 39.5 }], rules: [] });
+    expect(diff.body).toMatchObject({
+      from: '1.0.0',
+      to: '5.0.0',
+      thresholds: [{ ruleId: 'fever', questionId: 'temperature', before: 38.5, after: 39.5 }],
+      rules: [],
+    });
   });
 
   it('try answers what `visite flows try --answers` prints', async () => {
@@ -224,8 +262,12 @@ describe.each(BACKENDS)('flow catalog, on %s', (kind) => {
     expect(tried.status).toBe(200);
     const flow = api.flows.compileText(text, (await call(api.app, 'GET', '/v1/flows/post-op/draft', org.keys.flow_author)).body.url.split('/').at(-1));
     if (!flow.ok) throw new Error('does not compile');
-    expect(tried.body.events).toEqual(JSON.parse(JSON.stringify(tryAnswers(flow.flow, answers, { lang: 'de', now: new Date(now), subject: 'Patient/example' }))));
-    expect(tried.body.events.map((e: { type: string; ruleId?: string }) => e.ruleId ?? e.type)).toEqual(expect.arrayContaining(['pain-severe', 'fever-high', 'questionnaireResponse']));
+    expect(tried.body.events).toEqual(
+      JSON.parse(JSON.stringify(tryAnswers(flow.flow, answers, { lang: 'de', now: new Date(now), subject: 'Patient/example' }))),
+    );
+    expect(tried.body.events.map((e: { type: string; ruleId?: string }) => e.ruleId ?? e.type)).toEqual(
+      expect.arrayContaining(['pain-severe', 'fever-high', 'questionnaireResponse']),
+    );
   });
 
   it("another organisation's flows answer 404, and drafts never reach a patient", async () => {
@@ -238,7 +280,9 @@ describe.each(BACKENDS)('flow catalog, on %s', (kind) => {
     // Only a draft: nothing starts on it.
     const erika = await patient(a.orgId);
     await expect(conversations.startCheckin(erika.id, own)).rejects.toBeInstanceOf(UnknownFlowError);
-    expect((await call(api.app, 'POST', `/v1/patients/${erika.id}/checkins`, a.keys.integration, { flowId: own })).body.error.details.fields[0].path).toBe('flowId');
+    expect((await call(api.app, 'POST', `/v1/patients/${erika.id}/checkins`, a.keys.integration, { flowId: own })).body.error.details.fields[0].path).toBe(
+      'flowId',
+    );
 
     await release(a.keys, own, text.replace('version: "1.0"', 'version: "1.1"'));
     for (const path of [`/v1/flows/${own}`, `/v1/flows/${own}/draft`, `/v1/flows/${own}/versions/1.1`]) {
@@ -278,15 +322,27 @@ describe.each(BACKENDS)('flow catalog, on %s', (kind) => {
 
   it("applies a care team's thresholds to the organisation's versions, and reports one for a rule a new version removed — in the diff, the publish result and the team", async () => {
     const org = await api.organisation();
-    await call(api.app, 'POST', '/v1/clinicians', org.keys.org_admin, { matrixUserId: `@dr-${randomBytes(3).toString('hex')}:klinik.de`, displayName: 'Dr. Schwelle' });
-    const team = await call(api.app, 'POST', '/v1/care-teams', org.keys.org_admin, { name: 'Station 5', roomId: `!s5-${org.orgId}:klinik.de`, thresholds: { 'post-op': { fever: 38.0 } } });
+    await call(api.app, 'POST', '/v1/clinicians', org.keys.org_admin, {
+      matrixUserId: `@dr-${randomBytes(3).toString('hex')}:klinik.de`,
+      displayName: 'Dr. Schwelle',
+    });
+    const team = await call(api.app, 'POST', '/v1/care-teams', org.keys.org_admin, {
+      name: 'Station 5',
+      roomId: `!s5-${org.orgId}:klinik.de`,
+      thresholds: { 'post-op': { fever: 38.0 } },
+    });
     expect(team.body.thresholdProblems).toEqual([]);
     // The organisation's own copy of the template, published with its transcripts.
     expect((await call(api.app, 'POST', '/v1/flows', org.keys.flow_author, { fromTemplate: 'post-op' })).status).toBe(201);
     expect((await call(api.app, 'POST', '/v1/flows/post-op/draft/submit', org.keys.flow_author)).status).toBe(200);
     expect((await call(api.app, 'POST', '/v1/flows/post-op/draft/publish', org.keys.flow_reviewer)).status).toBe(200);
     const p = await patient(org.orgId);
-    const enrollment = await call(api.app, 'POST', '/v1/enrollments', org.keys.integration, { patientId: p.id, flowId: 'post-op', anchorDate: '2026-06-01', careTeamId: team.body.id });
+    const enrollment = await call(api.app, 'POST', '/v1/enrollments', org.keys.integration, {
+      patientId: p.id,
+      flowId: 'post-op',
+      anchorDate: '2026-06-01',
+      careTeamId: team.body.id,
+    });
     const rulesRaised = async (temperature: string) => {
       await backend.db.transaction((tx) => conversations.startCheckinInTx(tx, p.id, 'post-op', new Date(), { enrollmentId: enrollment.body.id }));
       const before = (await backend.db.select().from(escalations).where(eq(escalations.patientId, p.id))).length;
@@ -305,11 +361,14 @@ describe.each(BACKENDS)('flow catalog, on %s', (kind) => {
     expect(diff.body.thresholdProblems).toEqual([expect.objectContaining({ careTeamId: team.body.id, ruleId: 'fever' })]);
     // The transcripts it kept from 1.0.0 still expect "fever": new ones for the new version.
     expect((await call(api.app, 'POST', '/v1/flows/post-op/draft/submit', org.keys.flow_author)).status).toBe(422);
-    const quiet = 'transcripts:\n  - name: quiet\n    lang: de\n    messages: ["2", "38,2", "1", "nein", "wie gewohnt", "ja", "nein"]\n    expect: { alerts: [] }\n';
+    const quiet =
+      'transcripts:\n  - name: quiet\n    lang: de\n    messages: ["2", "38,2", "1", "nein", "wie gewohnt", "ja", "nein"]\n    expect: { alerts: [] }\n';
     expect((await call(api.app, 'PUT', '/v1/flows/post-op/draft/transcripts', org.keys.flow_author, quiet, yaml)).status).toBe(200);
     expect((await call(api.app, 'POST', '/v1/flows/post-op/draft/submit', org.keys.flow_author)).status).toBe(200);
     const published = await call(api.app, 'POST', '/v1/flows/post-op/draft/publish', org.keys.flow_reviewer);
-    expect(published.body.thresholdProblems).toEqual([expect.objectContaining({ careTeamId: team.body.id, ruleId: 'fever', message: expect.stringMatching(/no rule "fever"/) })]);
+    expect(published.body.thresholdProblems).toEqual([
+      expect.objectContaining({ careTeamId: team.body.id, ruleId: 'fever', message: expect.stringMatching(/no rule "fever"/) }),
+    ]);
     expect((await call(api.app, 'GET', `/v1/care-teams/${team.body.id}`, org.keys.org_admin)).body.thresholdProblems).toEqual([
       { flowId: 'post-op', ruleId: 'fever', message: expect.stringMatching(/no rule "fever".*version 2\.0\.0/) },
     ]);
@@ -324,8 +383,15 @@ describe.each(BACKENDS)('flow catalog, on %s', (kind) => {
     const exported = await call(api.app, 'GET', '/v1/flows/post-op/versions/1.2.0?format=fhir', a.keys.flow_author);
     expect(exported.headers.get('content-type')).toBe('application/fhir+json');
     expect(validateR4(exported.body)).toEqual([]);
-    expect(exported.body).toMatchObject({ resourceType: 'Questionnaire', version: '1.2.0', status: 'active', url: expect.stringMatching(/^http:\/\/visite\.test\/fhir\/R4\/Questionnaire\//) });
-    const imported = await call(api.app, 'PUT', '/v1/flows/post-op/draft', b.keys.flow_author, JSON.stringify(exported.body), { 'content-type': 'application/fhir+json' });
+    expect(exported.body).toMatchObject({
+      resourceType: 'Questionnaire',
+      version: '1.2.0',
+      status: 'active',
+      url: expect.stringMatching(/^http:\/\/visite\.test\/fhir\/R4\/Questionnaire\//),
+    });
+    const imported = await call(api.app, 'PUT', '/v1/flows/post-op/draft', b.keys.flow_author, JSON.stringify(exported.body), {
+      'content-type': 'application/fhir+json',
+    });
     expect(imported.status).toBe(201);
     expect(imported.body.version).toBe('1.2.0');
     expect(imported.body.importWarnings).toEqual(expect.arrayContaining([expect.stringMatching(/url .* was replaced by this server's canonical URL/)]));
@@ -333,7 +399,14 @@ describe.each(BACKENDS)('flow catalog, on %s', (kind) => {
     const text = await call(api.app, 'GET', '/v1/flows/post-op/draft?format=yaml', b.keys.flow_author);
     expect(text.body).toMatch(/^# Imported from a FHIR Questionnaire/);
     expect(text.body).toContain('Export: Schmerzen?');
-    const broken = await call(api.app, 'PUT', '/v1/flows/post-op/draft', b.keys.flow_author, JSON.stringify({ resourceType: 'Questionnaire', status: 'active', item: [{ linkId: 'u', type: 'url', text: 'Link?' }] }), { 'content-type': 'application/fhir+json' });
+    const broken = await call(
+      api.app,
+      'PUT',
+      '/v1/flows/post-op/draft',
+      b.keys.flow_author,
+      JSON.stringify({ resourceType: 'Questionnaire', status: 'active', item: [{ linkId: 'u', type: 'url', text: 'Link?' }] }),
+      { 'content-type': 'application/fhir+json' },
+    );
     expect(broken.status).toBe(422);
     expect(broken.body.error.details.issues[0]).toMatchObject({ code: 'unsupported-fhir' });
   });
@@ -343,11 +416,26 @@ describe.each(BACKENDS)('flow catalog, on %s', (kind) => {
     await release(org.keys, 'post-op', postOp('1.0.0', 'Eins: Schmerzen?'));
     await release(org.keys, 'post-op', postOp('2.0.0', 'Zwei: Schmerzen?'));
     const p = await patient(org.orgId);
-    await call(api.app, 'POST', '/v1/clinicians', org.keys.org_admin, { matrixUserId: `@dr-${randomBytes(3).toString('hex')}:klinik.de`, displayName: 'Dr. Pin' });
+    await call(api.app, 'POST', '/v1/clinicians', org.keys.org_admin, {
+      matrixUserId: `@dr-${randomBytes(3).toString('hex')}:klinik.de`,
+      displayName: 'Dr. Pin',
+    });
     const team = await call(api.app, 'POST', '/v1/care-teams', org.keys.org_admin, { name: 'Pin', roomId: `!pin-${org.orgId}:klinik.de` });
-    const badPin = await call(api.app, 'POST', '/v1/enrollments', org.keys.integration, { patientId: p.id, flowId: 'post-op', flowVersion: '9.9', anchorDate: '2026-06-01', careTeamId: team.body.id });
+    const badPin = await call(api.app, 'POST', '/v1/enrollments', org.keys.integration, {
+      patientId: p.id,
+      flowId: 'post-op',
+      flowVersion: '9.9',
+      anchorDate: '2026-06-01',
+      careTeamId: team.body.id,
+    });
     expect(badPin.body.error.details.fields[0].path).toBe('flowVersion');
-    const pinned = await call(api.app, 'POST', '/v1/enrollments', org.keys.integration, { patientId: p.id, flowId: 'post-op', flowVersion: '1.0.0', anchorDate: '2026-06-01', careTeamId: team.body.id });
+    const pinned = await call(api.app, 'POST', '/v1/enrollments', org.keys.integration, {
+      patientId: p.id,
+      flowId: 'post-op',
+      flowVersion: '1.0.0',
+      anchorDate: '2026-06-01',
+      careTeamId: team.body.id,
+    });
     expect(pinned.body).toMatchObject({ flowVersion: '1.0.0' });
     await backend.db.transaction((tx) => conversations.startCheckinInTx(tx, p.id, 'post-op', new Date(), { enrollmentId: pinned.body.id, version: '1.0.0' }));
     expect((await asked(p.roomId)).at(-1)).toContain('Eins: Schmerzen?');
@@ -362,8 +450,16 @@ describe.each(BACKENDS)('flow catalog, on %s', (kind) => {
     const changed = new Map([['post-op', { ...file, source: file.source.replace(`de: ${PAIN_DE}`, 'de: Geändert, ohne neue Version?') }]]);
     const refused = openFlowCatalog({ db: backend.db, deployed: changed, links: { publicUrl: 'http://visite.test' } });
     await expect(refused).rejects.toBeInstanceOf(DeployedFlowChangedError);
-    await expect(refused).rejects.toThrow(new RegExp(`${file.file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:5:10: version 1\\.0\\.0 of "post-op" was deployed before with other content`));
+    await expect(refused).rejects.toThrow(
+      new RegExp(`${file.file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:5:10: version 1\\.0\\.0 of "post-op" was deployed before with other content`),
+    );
     // The same content with other comments is the same version.
-    await expect(openFlowCatalog({ db: backend.db, deployed: new Map([['post-op', { ...file, source: `# a comment\n${file.source}` }]]), links: { publicUrl: 'http://visite.test' } })).resolves.toBeDefined();
+    await expect(
+      openFlowCatalog({
+        db: backend.db,
+        deployed: new Map([['post-op', { ...file, source: `# a comment\n${file.source}` }]]),
+        links: { publicUrl: 'http://visite.test' },
+      }),
+    ).resolves.toBeDefined();
   });
 });

@@ -226,7 +226,7 @@ describe('a takeover against an open fenced transaction (Postgres only: PGlite h
     return Number((rows as unknown as Array<{ n: number }>)[0]?.n ?? 0) > 0 ? true : undefined;
   };
 
-  it('acquireLease waits until the old holder\'s fenced transaction ends, then takes the lease; the old lease is fenced off afterwards', async () => {
+  it("acquireLease waits until the old holder's fenced transaction ends, then takes the lease; the old lease is fenced off afterwards", async () => {
     const db = backend.db;
     const account = await newAccount(db);
     const old = (await acquireLease(db, account.id, `old-${tag()}`, 400))!;

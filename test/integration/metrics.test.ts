@@ -37,18 +37,33 @@ describe('metrics', () => {
       return { text, values: parse(text) };
     };
     const before = (await scrape()).values;
-    for (const name of ['visite_checkins_started_total', 'visite_checkins_completed_total', 'visite_answers_total', 'visite_outbox_lag_seconds', 'visite_scheduler_lag_seconds']) {
+    for (const name of [
+      'visite_checkins_started_total',
+      'visite_checkins_completed_total',
+      'visite_answers_total',
+      'visite_outbox_lag_seconds',
+      'visite_scheduler_lag_seconds',
+    ]) {
       expect(before.has(name), name).toBe(true);
     }
     for (const severity of ['info', 'warning', 'urgent']) expect(before.has(`visite_alerts_total{severity="${severity}"}`)).toBe(true);
 
     // One patient with a started check-in (2 answers, an urgent alert, a queued message) and a completed one.
     const org = await createOrganisation(database.db, { name: 'Metrics' });
-    const [patient] = await database.db.insert(patients).values({ orgId: org.id, matrixUserId: '@metrics.patient:klinik.de', displayName: 'Max Metrik' }).returning();
+    const [patient] = await database.db
+      .insert(patients)
+      .values({ orgId: org.id, matrixUserId: '@metrics.patient:klinik.de', displayName: 'Max Metrik' })
+      .returning();
     const seeded = await seedPatientData(database.db, org.id, patient!.id, new Date(now.getTime() - 90_000));
     await database.db.insert(checkins).values({ patientId: patient!.id, flowId: 'post-op', flowVersion: '1', status: 'completed' });
     await database.db.insert(escalations).values({ patientId: patient!.id, kind: 'red_flag', severity: 'warning', details: {} });
-    await database.db.insert(outbox).values({ roomId: seeded.roomId, txnId: `metrics-old-${seeded.roomId}`, eventType: 'm.room.message', content: {}, createdAt: new Date(now.getTime() - 120_000) });
+    await database.db.insert(outbox).values({
+      roomId: seeded.roomId,
+      txnId: `metrics-old-${seeded.roomId}`,
+      eventType: 'm.room.message',
+      content: {},
+      createdAt: new Date(now.getTime() - 120_000),
+    });
     await database.db.insert(scheduledCheckins).values([
       { orgId: org.id, enrollmentId: seeded.enrollmentId, day: 2, dueAt: new Date(now.getTime() - 300_000), status: 'pending' },
       { orgId: org.id, enrollmentId: seeded.enrollmentId, day: 3, dueAt: new Date(now.getTime() + 86_400_000), status: 'pending' },
@@ -70,7 +85,9 @@ describe('metrics', () => {
     // Labels name severities only: no ids, names, Matrix ids or rooms.
     for (const needle of [patient!.id, 'Max Metrik', '@metrics.patient', seeded.roomId, org.id]) expect(text).not.toContain(needle);
     // Outbox depth is labelled with bot accounts (operators' Matrix ids, never a patient's): checked on its own.
-    const labels: Array<string | undefined> = [...text.matchAll(/^visite_(?:checkins|answers|alerts|outbox(?!_depth)|scheduler)\w*\{([^}]*)\}/gm)].map((m) => m[1]);
+    const labels: Array<string | undefined> = [...text.matchAll(/^visite_(?:checkins|answers|alerts|outbox(?!_depth)|scheduler)\w*\{([^}]*)\}/gm)].map(
+      (m) => m[1],
+    );
     const accounts = [...text.matchAll(/^visite_outbox_depth\{([^}]*)\}/gm)].map((m) => m[1]!);
     expect(accounts.every((l) => /^account="(@[^"]+|unassigned)"$/.test(l) && !l.includes('patient'))).toBe(true);
     expect(labels).toHaveLength(3);

@@ -41,9 +41,15 @@ describe.each(BACKENDS)('outbox sender on %s', (kind) => {
   const backend = useBackend(kind);
   const rowsOf = (roomId: string) => backend.db.select().from(outbox).where(eq(outbox.roomId, roomId)).orderBy(outbox.id);
 
-  it('sends in order per room with the row\'s transaction id, waits retry_after_ms after a 429, and sends nothing twice', async () => {
+  it("sends in order per room with the row's transaction id, waits retry_after_ms after a 429, and sends nothing twice", async () => {
     const roomId = room();
-    await backend.db.transaction((tx) => enqueue(tx, roomId, [1, 2, 3].map((n) => ({ type: 'notice' as const, text: `m${n}`, lang: 'de' as const }))));
+    await backend.db.transaction((tx) =>
+      enqueue(
+        tx,
+        roomId,
+        [1, 2, 3].map((n) => ({ type: 'notice' as const, text: `m${n}`, lang: 'de' as const })),
+      ),
+    );
     const sent: Array<{ body: string; txnId: string; at: number }> = [];
     let limited = false;
     // The database is shared with other test files: only this room's messages are ours to record.
@@ -78,7 +84,10 @@ describe.each(BACKENDS)('outbox sender on %s', (kind) => {
     const stuck = room();
     const free = room();
     await backend.db.transaction(async (tx) => {
-      await enqueue(tx, stuck, [{ type: 'notice', text: 's1', lang: 'de' }, { type: 'notice', text: 's2', lang: 'de' }]);
+      await enqueue(tx, stuck, [
+        { type: 'notice', text: 's1', lang: 'de' },
+        { type: 'notice', text: 's2', lang: 'de' },
+      ]);
       await enqueue(tx, free, [{ type: 'notice', text: 'f1', lang: 'de' }]);
     });
     const sent: string[] = [];
@@ -108,7 +117,12 @@ describe.each(BACKENDS)('outbox sender on %s', (kind) => {
 
   it('gives up on a message the homeserver refuses for good, logs it without content, and moves on', async () => {
     const roomId = room();
-    await backend.db.transaction((tx) => enqueue(tx, roomId, [{ type: 'notice', text: 'geheime Antwort', lang: 'de' }, { type: 'notice', text: 'next', lang: 'de' }]));
+    await backend.db.transaction((tx) =>
+      enqueue(tx, roomId, [
+        { type: 'notice', text: 'geheime Antwort', lang: 'de' },
+        { type: 'notice', text: 'next', lang: 'de' },
+      ]),
+    );
     const sent: string[] = [];
     const send: SendEvent = async (sentTo, _type, txnId, content) => {
       if (sentTo !== roomId) return `$${txnId}`;
@@ -121,7 +135,10 @@ describe.each(BACKENDS)('outbox sender on %s', (kind) => {
     try {
       await eventually(
         async () => {
-          await backend.db.update(outbox).set({ nextAttemptAt: new Date(0) }).where(eq(outbox.roomId, roomId));
+          await backend.db
+            .update(outbox)
+            .set({ nextAttemptAt: new Date(0) })
+            .where(eq(outbox.roomId, roomId));
           return sent.includes('next') ? true : undefined;
         },
         10_000,
@@ -141,7 +158,13 @@ describe.each(BACKENDS)('outbox sender on %s', (kind) => {
 
   it('renders each message when it is sent, with relations to earlier messages resolved to their event ids', async () => {
     const roomId = room();
-    const alert = { language: 'de' as const, severity: 'urgent' as const, head: 'DRINGEND · Erika (#12345678)', lines: ['Fieber 39,8 °C'], mentions: [{ userId: '@dr:localhost', displayName: 'Dr. A' }] };
+    const alert = {
+      language: 'de' as const,
+      severity: 'urgent' as const,
+      head: 'DRINGEND · Erika (#12345678)',
+      lines: ['Fieber 39,8 °C'],
+      mentions: [{ userId: '@dr:localhost', displayName: 'Dr. A' }],
+    };
     const [first] = await enqueue(backend.db, roomId, [{ type: 'alert', alert }]);
     await enqueue(backend.db, roomId, [
       { type: 'alert', alert: { ...alert, lines: ['Fieber 40,1 °C'] }, replaces: first! },
@@ -161,7 +184,10 @@ describe.each(BACKENDS)('outbox sender on %s', (kind) => {
     const postedId = `$${sent[0]!.txnId}`;
     expect(sent[0]!.content).toMatchObject({ msgtype: 'm.text', 'm.mentions': { user_ids: ['@dr:localhost'] } });
     expect(String(sent[0]!.content['formatted_body'])).toContain('https://matrix.to/#/%40dr%3Alocalhost');
-    expect(sent[1]!.content).toMatchObject({ 'm.relates_to': { rel_type: 'm.replace', event_id: postedId }, 'm.new_content': { body: expect.stringContaining('40,1') } });
+    expect(sent[1]!.content).toMatchObject({
+      'm.relates_to': { rel_type: 'm.replace', event_id: postedId },
+      'm.new_content': { body: expect.stringContaining('40,1') },
+    });
     expect(sent[2]!.content).toMatchObject({ msgtype: 'm.notice', body: 'übernommen', 'm.relates_to': { 'm.in_reply_to': { event_id: postedId } } });
   });
 });
@@ -188,9 +214,16 @@ describe.each(BACKENDS)('outbox senders of several bot accounts on %s', (kind) =
     await backend.db.transaction(async (tx) => {
       await enqueue(tx, a1, [{ type: 'notice', text: 'a1', lang: 'de' }]);
       await enqueue(tx, a2, [{ type: 'notice', text: 'a2', lang: 'de' }]);
-      await enqueue(tx, b1, [1, 2, 3].map((n) => ({ type: 'notice' as const, text: `b1-${n}`, lang: 'de' as const })));
+      await enqueue(
+        tx,
+        b1,
+        [1, 2, 3].map((n) => ({ type: 'notice' as const, text: `b1-${n}`, lang: 'de' as const })),
+      );
     });
-    const rows = await backend.db.select({ roomId: outbox.roomId, accountId: outbox.accountId }).from(outbox).where(inArray(outbox.roomId, [a1, a2, b1]));
+    const rows = await backend.db
+      .select({ roomId: outbox.roomId, accountId: outbox.accountId })
+      .from(outbox)
+      .where(inArray(outbox.roomId, [a1, a2, b1]));
     expect(new Set(rows.filter((r) => r.roomId === b1).map((r) => r.accountId))).toEqual(new Set([b.id]));
     expect(new Set(rows.filter((r) => r.roomId !== b1).map((r) => r.accountId))).toEqual(new Set([a.id]));
 
@@ -218,7 +251,12 @@ describe.each(BACKENDS)('outbox senders of several bot accounts on %s', (kind) =
     }
     // Each account sent its own rooms only.
     expect(sent.filter((s) => s.as === 'b').map((s) => s.body)).toEqual(['b1-1', 'b1-2', 'b1-3']);
-    expect(sent.filter((s) => s.as === 'a').map((s) => s.body).sort()).toEqual(['a1', 'a2']);
+    expect(
+      sent
+        .filter((s) => s.as === 'a')
+        .map((s) => s.body)
+        .sort(),
+    ).toEqual(['a1', 'a2']);
     // Account b went on during a's pause; a's other room waited for the pause too, not only the limited one.
     expect(Math.max(...sent.filter((s) => s.as === 'b').map((s) => s.at)) - started).toBeLessThan(800);
     expect(Math.min(...sent.filter((s) => s.as === 'a').map((s) => s.at)) - started).toBeGreaterThanOrEqual(800);

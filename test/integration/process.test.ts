@@ -74,7 +74,10 @@ describe('the visite process', () => {
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(200);
     // The run's database is shared: other files' care teams with made-up rooms may make alert delivery degraded.
-    expect(await ready.json()).toMatchObject({ status: expect.stringMatching(/^(ready|degraded)$/), checks: { database: 'ok', homeserver: 'ok', 'alert-delivery': expect.any(String) } });
+    expect(await ready.json()).toMatchObject({
+      status: expect.stringMatching(/^(ready|degraded)$/),
+      checks: { database: 'ok', homeserver: 'ok', 'alert-delivery': expect.any(String) },
+    });
     const missing = await fetch(`http://127.0.0.1:${port}/nope`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
@@ -89,7 +92,10 @@ describe('the visite process with end-to-end encryption', () => {
     const homeserver = inject('homeserver');
     const bot = await registerUser(homeserver, `visite-${randomBytes(4).toString('hex')}`);
     const port = await freePort();
-    const env = processEnv(homeserver, bot, inject('databaseUrl'), port, { VISITE_DATA_DIR: join(dataDir, 'e2ee'), VISITE_CRYPTO_PASSPHRASE: 'the right passphrase' });
+    const env = processEnv(homeserver, bot, inject('databaseUrl'), port, {
+      VISITE_DATA_DIR: join(dataDir, 'e2ee'),
+      VISITE_CRYPTO_PASSPHRASE: 'the right passphrase',
+    });
     const first = runMain(env);
     await waitForHttp(`http://127.0.0.1:${port}/healthz`);
     for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/readyz`)).ok; i++) await new Promise((r) => setTimeout(r, 100));
@@ -108,7 +114,10 @@ describe('the visite process with end-to-end encryption', () => {
     const homeserver = inject('homeserver');
     const bot = await registerUser(homeserver, `visite-${randomBytes(4).toString('hex')}`);
     const port = await freePort();
-    const env = processEnv(homeserver, bot, inject('databaseUrl'), port, { VISITE_DATA_DIR: join(dataDir, 'e2ee-closed'), VISITE_CRYPTO_PASSPHRASE: 'the right passphrase' });
+    const env = processEnv(homeserver, bot, inject('databaseUrl'), port, {
+      VISITE_DATA_DIR: join(dataDir, 'e2ee-closed'),
+      VISITE_CRYPTO_PASSPHRASE: 'the right passphrase',
+    });
     const first = runMain(env);
     await waitForHttp(`http://127.0.0.1:${port}/healthz`);
     for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/readyz`)).ok; i++) await new Promise((r) => setTimeout(r, 100));
@@ -157,7 +166,10 @@ describe('the visite process with end-to-end encryption', () => {
 
     const database = await openDatabase({ dataDir: join(dir, 'pglite') });
     try {
-      const [row] = await database.db.select().from(botState).where(eq(botState.key, `${bot.userId}:session`));
+      const [row] = await database.db
+        .select()
+        .from(botState)
+        .where(eq(botState.key, `${bot.userId}:session`));
       expect(isSealed(row!.value)).toBe(true);
       const { accessToken } = JSON.parse(secretBox({ passphrase }).open(row!.value)) as { accessToken: string };
       // Nothing on disk (tables, WAL) carries the token in the clear.

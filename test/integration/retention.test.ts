@@ -44,8 +44,25 @@ const needles = (p: Trail) => [p.patientId, p.matrixUserId, p.roomId, p.displayN
 
 /** Nothing anywhere mentions the patient, except the patient id as an audit entry's resource id. */
 async function expectErased(p: Trail) {
-  const { tables, findings } = await scanAllTables(inject('databaseUrl'), needles(p), (f) => f.table === 'audit_log' && f.column === 'resource_id' && f.needle === p.patientId);
-  expect(tables).toEqual(expect.arrayContaining(['patients', 'checkins', 'answers', 'escalations', 'attachments', 'outbox', 'inbound_events', 'enrollments', 'scheduled_checkins', 'audit_log']));
+  const { tables, findings } = await scanAllTables(
+    inject('databaseUrl'),
+    needles(p),
+    (f) => f.table === 'audit_log' && f.column === 'resource_id' && f.needle === p.patientId,
+  );
+  expect(tables).toEqual(
+    expect.arrayContaining([
+      'patients',
+      'checkins',
+      'answers',
+      'escalations',
+      'attachments',
+      'outbox',
+      'inbound_events',
+      'enrollments',
+      'scheduled_checkins',
+      'audit_log',
+    ]),
+  );
   expect(findings).toEqual([]);
 }
 
@@ -57,7 +74,7 @@ async function expectPresent(p: Trail) {
 }
 
 describe('retention', () => {
-  it('erases patients past their organisation\'s retention everywhere, leaves the room, and audits it', async () => {
+  it("erases patients past their organisation's retention everywhere, leaves the room, and audits it", async () => {
     const now = new Date();
     const { orgId, keys } = await api.organisation('Retention 30d');
     expect((await call(api.app, 'PATCH', '/v1/organisation', keys.org_admin, { retentionDays: 30 })).status).toBe(200);
@@ -65,10 +82,15 @@ describe('retention', () => {
     const recent = await patientWithData(keys, orgId, new Date(now.getTime() - 10 * DAY));
     // Old registration, but answered last week: still within retention.
     const answeredLately = await patientWithData(keys, orgId, new Date(now.getTime() - 40 * DAY));
-    await database.db.update(answers).set({ answeredAt: new Date(now.getTime() - 7 * DAY) }).where(eq(answers.checkinId, answeredLately.checkinId));
+    await database.db
+      .update(answers)
+      .set({ answeredAt: new Date(now.getTime() - 7 * DAY) })
+      .where(eq(answers.checkinId, answeredLately.checkinId));
     // Old everything, but a check-in is still scheduled: under care, kept.
     const scheduled = await patientWithData(keys, orgId, new Date(now.getTime() - 40 * DAY));
-    await database.db.insert(scheduledCheckins).values({ orgId, enrollmentId: scheduled.enrollmentId, day: 90, dueAt: new Date(now.getTime() + 5 * DAY), status: 'pending' });
+    await database.db
+      .insert(scheduledCheckins)
+      .values({ orgId, enrollmentId: scheduled.enrollmentId, day: 90, dueAt: new Date(now.getTime() + 5 * DAY), status: 'pending' });
     // Another organisation keeps data for a year: the same age is fine there.
     const other = await api.organisation('Retention 365d');
     const otherOld = await patientWithData(other.keys, other.orgId, new Date(now.getTime() - 40 * DAY));
@@ -87,7 +109,9 @@ describe('retention', () => {
       expect(await database.db.select({ id: checkins.id }).from(checkins).where(eq(checkins.id, kept.checkinId))).toHaveLength(1);
     }
     const entries = await database.db.select().from(auditLog).where(eq(auditLog.resourceId, old.patientId));
-    expect(entries).toEqual(expect.arrayContaining([expect.objectContaining({ actorType: 'system', action: 'patient.retention_erase', outcome: 'ok', orgId })]));
+    expect(entries).toEqual(
+      expect.arrayContaining([expect.objectContaining({ actorType: 'system', action: 'patient.retention_erase', outcome: 'ok', orgId })]),
+    );
     // Org admins see the erasure in their audit log.
     const audit = await call(api.app, 'GET', '/v1/audit', keys.org_admin);
     expect(audit.body.entries).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'patient.retention_erase', resourceId: old.patientId })]));
@@ -113,7 +137,9 @@ describe('retention', () => {
     expect(await database.db.select().from(auditLog).where(eq(auditLog.action, 'patient.retention_erase'))).toEqual(
       expect.arrayContaining([expect.objectContaining({ resourceId: p.patientId })]),
     );
-    expect((await database.db.select().from(auditLog).where(eq(auditLog.resourceId, p.patientId))).filter((e) => e.action === 'patient.retention_erase')).toHaveLength(1);
+    expect(
+      (await database.db.select().from(auditLog).where(eq(auditLog.resourceId, p.patientId))).filter((e) => e.action === 'patient.retention_erase'),
+    ).toHaveLength(1);
     expect(logs.some((l) => l.includes('leaving the patient room failed'))).toBe(true);
     expect(logs.join('\n')).not.toContain(p.roomId);
   });

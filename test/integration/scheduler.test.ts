@@ -88,7 +88,10 @@ describe.each(BACKENDS)('the scheduler on %s', (kind) => {
     return createConversations({ db: database.db, flows: catalogs.get(database)!, vocabulary: vocabulary(), wake: createWake() });
   }
 
-  function scheduler(database: Database, options: { batchSize?: number; conversations?: Conversations; ensureRoom?: (patientId: string) => Promise<unknown> } = {}): Scheduler {
+  function scheduler(
+    database: Database,
+    options: { batchSize?: number; conversations?: Conversations; ensureRoom?: (patientId: string) => Promise<unknown> } = {},
+  ): Scheduler {
     return startScheduler({
       db: database.db,
       conversations: options.conversations ?? conversationsOn(database),
@@ -110,7 +113,10 @@ describe.each(BACKENDS)('the scheduler on %s', (kind) => {
   }
 
   /** `count` consenting patients with a (fake) direct room, each enrolled in `flowId` at the anchor date. */
-  async function enroll(count: number, options: { flowId?: string; anchor?: string; consent?: 'none' | 'given'; withoutRoom?: boolean } = {}): Promise<Enrolled[]> {
+  async function enroll(
+    count: number,
+    options: { flowId?: string; anchor?: string; consent?: 'none' | 'given'; withoutRoom?: boolean } = {},
+  ): Promise<Enrolled[]> {
     const flowId = options.flowId ?? 'post-op';
     const tag = randomBytes(4).toString('hex');
     const rows = await test.db
@@ -130,7 +136,13 @@ describe.each(BACKENDS)('the scheduler on %s', (kind) => {
       .values(rows.map((p) => ({ orgId, patientId: p.id, flowId, anchorDate: options.anchor ?? ANCHOR, careTeamId })))
       .returning();
     for (const e of enrolled) {
-      await scheduleEnrollment(test.db, { enrollmentId: e.id, orgId, anchorDate: e.anchorDate, schedule: flows.get(flowId)!.flow.schedule!, timeZone: 'Europe/Berlin' });
+      await scheduleEnrollment(test.db, {
+        enrollmentId: e.id,
+        orgId,
+        anchorDate: e.anchorDate,
+        schedule: flows.get(flowId)!.flow.schedule!,
+        timeZone: 'Europe/Berlin',
+      });
     }
     return enrolled.map((e, i) => ({ patientId: e.patientId, enrollmentId: e.id, roomId: rows[i]!.roomId! }));
   }
@@ -141,19 +153,37 @@ describe.each(BACKENDS)('the scheduler on %s', (kind) => {
     return test.db
       .select()
       .from(scheduledCheckins)
-      .where(inArray(scheduledCheckins.enrollmentId, people.map((p) => p.enrollmentId)))
+      .where(
+        inArray(
+          scheduledCheckins.enrollmentId,
+          people.map((p) => p.enrollmentId),
+        ),
+      )
       .orderBy(scheduledCheckins.enrollmentId, scheduledCheckins.day);
   }
 
   async function checkinsOf(people: Enrolled[]) {
-    return test.db.select().from(checkins).where(inArray(checkins.patientId, people.map((p) => p.patientId)));
+    return test.db
+      .select()
+      .from(checkins)
+      .where(
+        inArray(
+          checkins.patientId,
+          people.map((p) => p.patientId),
+        ),
+      );
   }
 
   async function outboxCounts(people: Enrolled[]): Promise<Map<string, number>> {
     const rows = await test.db
       .select({ roomId: outbox.roomId, n: sql<number>`count(*)::int` })
       .from(outbox)
-      .where(inArray(outbox.roomId, people.map((p) => p.roomId)))
+      .where(
+        inArray(
+          outbox.roomId,
+          people.map((p) => p.roomId),
+        ),
+      )
       .groupBy(outbox.roomId);
     return new Map(rows.map((r) => [r.roomId, r.n]));
   }
@@ -201,7 +231,15 @@ describe.each(BACKENDS)('the scheduler on %s', (kind) => {
       expect(opened.length).toBe(130);
       expect(new Set(opened).size).toBe(130);
       expect(total(results, 'skipped')).toBe(0);
-      const withRooms = await test.db.select({ id: patients.id, roomId: patients.roomId }).from(patients).where(inArray(patients.id, people.map((p) => p.patientId)));
+      const withRooms = await test.db
+        .select({ id: patients.id, roomId: patients.roomId })
+        .from(patients)
+        .where(
+          inArray(
+            patients.id,
+            people.map((p) => p.patientId),
+          ),
+        );
       expect(withRooms.every((p) => p.roomId?.startsWith(`!opened-${p.id}-`))).toBe(true);
       const rows = (await rowsOf(people)).filter((r) => r.day === 1);
       expect(rows.filter((r) => r.status !== 'started').map((r) => r.reason ?? r.status)).toEqual([]);
@@ -325,7 +363,7 @@ describe.each(BACKENDS)('the scheduler on %s', (kind) => {
       const remindTime = new Date('2026-01-11T11:00:30Z'); // 12:00 local + 30 s
       const reminded = await Promise.all([a.runOnce(remindTime), b.runOnce(remindTime), a.runOnce(remindTime)]);
       expect(total(reminded, 'reminded')).toBe(5);
-      expect(total((await Promise.all([a.runOnce(later(remindTime, 60)), b.runOnce(later(remindTime, 60))])), 'reminded')).toBe(0);
+      expect(total(await Promise.all([a.runOnce(later(remindTime, 60)), b.runOnce(later(remindTime, 60))]), 'reminded')).toBe(0);
       const after = await outboxCounts(people);
       for (const p of people) expect(after.get(p.roomId), p.roomId).toBe((before.get(p.roomId) ?? 0) + (p === done ? 0 : 1));
       const [reminder] = await test.db.select().from(outbox).where(eq(outbox.roomId, people[1]!.roomId)).orderBy(sql`${outbox.id} desc`).limit(1);
@@ -337,13 +375,21 @@ describe.each(BACKENDS)('the scheduler on %s', (kind) => {
       const expiry = new Date('2026-01-11T20:00:00Z'); // 21:00 local
       const expired = await Promise.all([a.runOnce(expiry), b.runOnce(expiry), b.runOnce(expiry)]);
       expect(total(expired, 'expired')).toBe(5);
-      expect(total((await Promise.all([a.runOnce(later(expiry, 5)), b.runOnce(later(expiry, 5))])), 'expired')).toBe(0);
+      expect(total(await Promise.all([a.runOnce(later(expiry, 5)), b.runOnce(later(expiry, 5))]), 'expired')).toBe(0);
       await Promise.all([a.stop(), b.stop()]);
 
       const states = await checkinsOf(people);
       expect(states.filter((c) => c.status === 'expired')).toHaveLength(5);
       expect(states.find((c) => c.patientId === done.patientId)?.status).toBe('completed');
-      const raised = await test.db.select().from(escalations).where(inArray(escalations.patientId, people.map((p) => p.patientId)));
+      const raised = await test.db
+        .select()
+        .from(escalations)
+        .where(
+          inArray(
+            escalations.patientId,
+            people.map((p) => p.patientId),
+          ),
+        );
       expect(raised).toHaveLength(5);
       expect(raised.every((e) => e.kind === 'no_response' && e.severity === 'warning')).toBe(true);
       expect(raised.some((e) => e.patientId === done.patientId)).toBe(false);
@@ -358,7 +404,10 @@ describe.each(BACKENDS)('the scheduler on %s', (kind) => {
       expect((await s.runOnce(new Date('2026-01-11T11:01:00Z'))).reminded).toBe(1);
       expect((await s.runOnce(new Date('2026-01-11T20:01:00Z'))).expired).toBe(1);
       await s.stop();
-      const [raised] = await test.db.select().from(escalations).where(and(eq(escalations.patientId, people[0]!.patientId), eq(escalations.kind, 'no_response')));
+      const [raised] = await test.db
+        .select()
+        .from(escalations)
+        .where(and(eq(escalations.patientId, people[0]!.patientId), eq(escalations.kind, 'no_response')));
       expect(raised?.details).toMatchObject({ day: 1, flowId: 'post-op', status: 'pending' });
     });
   });
@@ -368,14 +417,31 @@ describe.each(BACKENDS)('the scheduler on %s', (kind) => {
       const [first, second] = await enroll(2);
       // Rows due a minute ago and in two seconds (real time), valid for an hour.
       const now = Date.now();
-      await test.db.update(scheduledCheckins).set({ status: 'cancelled' }).where(inArray(scheduledCheckins.enrollmentId, [first!.enrollmentId, second!.enrollmentId]));
+      await test.db
+        .update(scheduledCheckins)
+        .set({ status: 'cancelled' })
+        .where(inArray(scheduledCheckins.enrollmentId, [first!.enrollmentId, second!.enrollmentId]));
       await test.db.insert(scheduledCheckins).values([
         { orgId, enrollmentId: first!.enrollmentId, day: 100, dueAt: new Date(now - 60_000), expiresAt: new Date(now + 3_600_000) },
         { orgId, enrollmentId: second!.enrollmentId, day: 100, dueAt: new Date(now + 2_000), expiresAt: new Date(now + 3_600_000) },
       ]);
       const passes: PassResult[] = [];
-      const s = startScheduler({ db: instanceA.db, conversations: conversationsOn(instanceA), flows: catalogs.get(instanceA)!, logger, wake: createWake(), cron: '* * * * * *', onPass: (r) => passes.push(r) });
-      const started = async (e: Enrolled) => (await test.db.select().from(scheduledCheckins).where(and(eq(scheduledCheckins.enrollmentId, e.enrollmentId), eq(scheduledCheckins.day, 100))))[0]?.status === 'started';
+      const s = startScheduler({
+        db: instanceA.db,
+        conversations: conversationsOn(instanceA),
+        flows: catalogs.get(instanceA)!,
+        logger,
+        wake: createWake(),
+        cron: '* * * * * *',
+        onPass: (r) => passes.push(r),
+      });
+      const started = async (e: Enrolled) =>
+        (
+          await test.db
+            .select()
+            .from(scheduledCheckins)
+            .where(and(eq(scheduledCheckins.enrollmentId, e.enrollmentId), eq(scheduledCheckins.day, 100)))
+        )[0]?.status === 'started';
       await eventually(async () => ((await started(first!)) ? true : undefined), 5_000, 'the start pass');
       await eventually(async () => ((await started(second!)) ? true : undefined), 10_000, 'a tick after the due time');
       await s.stop();

@@ -13,7 +13,7 @@ afterAll(() => {
 });
 
 describe('local Synapse harness', () => {
-  it('fails with Synapse\'s own reason, not a timeout, when Synapse cannot start', async () => {
+  it("fails with Synapse's own reason, not a timeout, when Synapse cannot start", async () => {
     const port = await freePort();
     blocker = createServer().listen(port, '127.0.0.1');
     const started = Date.now();

@@ -13,17 +13,22 @@ import { call, testApi } from '../harness/api.ts';
 describe.each(BACKENDS)('team thresholds, on %s', (kind) => {
   const backend = useBackend(kind);
 
-
   describe('care-team thresholds', () => {
-    it('are validated over the API and change when a team member\'s patient raises an alert', async () => {
+    it("are validated over the API and change when a team member's patient raises an alert", async () => {
       const api = await testApi(backend.db);
       const org = await api.organisation();
       await call(api.app, 'POST', '/v1/clinicians', org.keys.org_admin, { matrixUserId: '@dr.schwelle:klinik.de', displayName: 'Dr. Schwelle' });
       const team = await call(api.app, 'POST', '/v1/care-teams', org.keys.org_admin, { name: 'Station 1', roomId: `!s1-${org.orgId}:klinik.de` });
       expect(team.status).toBe(201);
-      const bad = await call(api.app, 'PATCH', `/v1/care-teams/${team.body.id}`, org.keys.org_admin, { thresholds: { 'post-op': { nosuch: 1, fever: 99 }, 'no-flow': { x: 1 } } });
+      const bad = await call(api.app, 'PATCH', `/v1/care-teams/${team.body.id}`, org.keys.org_admin, {
+        thresholds: { 'post-op': { nosuch: 1, fever: 99 }, 'no-flow': { x: 1 } },
+      });
       expect(bad.status).toBe(400);
-      expect(bad.body.error.details.fields.map((f: { path: string }) => f.path).sort()).toEqual(['thresholds.no-flow', 'thresholds.post-op.fever', 'thresholds.post-op.nosuch']);
+      expect(bad.body.error.details.fields.map((f: { path: string }) => f.path).sort()).toEqual([
+        'thresholds.no-flow',
+        'thresholds.post-op.fever',
+        'thresholds.post-op.nosuch',
+      ]);
       const good = await call(api.app, 'PATCH', `/v1/care-teams/${team.body.id}`, org.keys.org_admin, { thresholds: { 'post-op': { fever: 38.0 } } });
       expect(good.body.thresholds).toEqual({ 'post-op': { fever: 38.0 } });
 
@@ -35,7 +40,10 @@ describe.each(BACKENDS)('team thresholds, on %s', (kind) => {
         await backend.db.update(patients).set({ consent: 'given' }).where(eq(patients.id, patient.id));
         const { checkinId } = await conversations.startCheckin(patient.id, 'post-op');
         if (careTeamId) {
-          const [enrollment] = await backend.db.insert(enrollments).values({ orgId: org.orgId, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId }).returning();
+          const [enrollment] = await backend.db
+            .insert(enrollments)
+            .values({ orgId: org.orgId, patientId: patient.id, flowId: 'post-op', anchorDate: '2026-11-27', careTeamId })
+            .returning();
           await backend.db.update(checkins).set({ enrollmentId: enrollment!.id }).where(eq(checkins.id, checkinId));
         }
         for (const text of ['2', '38,2']) await conversations.handle({ eventId: `$${randomUUID()}`, roomId, sender: userId, input: { type: 'text', text } });

@@ -41,13 +41,19 @@ describe.each(BACKENDS)('trend history, on %s', (kind) => {
   async function checkin(p: { id: string; roomId: string; sender: string }, day: number, messages: string[]): Promise<string> {
     const { checkinId } = await conversations.startCheckin(p.id, 'post-op', at(day));
     for (const [i, text] of messages.entries()) {
-      await conversations.handle({ eventId: `$${randomBytes(8).toString('hex')}`, roomId: p.roomId, sender: p.sender, input: { type: 'text', text } }, at(day, i + 1));
+      await conversations.handle(
+        { eventId: `$${randomBytes(8).toString('hex')}`, roomId: p.roomId, sender: p.sender, input: { type: 'text', text } },
+        at(day, i + 1),
+      );
     }
     return checkinId;
   }
 
   const rest = ['1', 'nein', 'wie gewohnt', 'ja', 'nein'];
-  const rulesOf = async (patientId: string) => (await backend.db.select({ ruleId: escalations.ruleId, details: escalations.details }).from(escalations).where(eq(escalations.patientId, patientId))).filter((e) => e.ruleId);
+  const rulesOf = async (patientId: string) =>
+    (
+      await backend.db.select({ ruleId: escalations.ruleId, details: escalations.details }).from(escalations).where(eq(escalations.patientId, patientId))
+    ).filter((e) => e.ruleId);
 
   describe('history for trend rules', () => {
     it('uses current answers of earlier check-ins of the same patient, ignores withdrawn ones and other patients', async () => {
@@ -56,7 +62,10 @@ describe.each(BACKENDS)('trend history, on %s', (kind) => {
       // Day 1: 38,2 °C. Day 2: 37,0 °C, withdrawn with "zurück" and then skipped.
       await checkin(erika, 1, ['2', '38,2', ...rest]);
       const day2 = await checkin(erika, 2, ['2', '37,0', 'zurück', 'überspringen', ...rest]);
-      const [withdrawn] = await backend.db.select().from(answers).where(and(eq(answers.checkinId, day2), eq(answers.questionId, 'temperature')));
+      const [withdrawn] = await backend.db
+        .select()
+        .from(answers)
+        .where(and(eq(answers.checkinId, day2), eq(answers.questionId, 'temperature')));
       expect(withdrawn).toMatchObject({ status: 'retracted' });
       // Another patient's fever does not count for a first check-in.
       await checkin(other, 3, ['2', '38,1', ...rest]);
@@ -82,7 +91,10 @@ describe.each(BACKENDS)('trend history, on %s', (kind) => {
       // Day 2: superseded after the first answers by a new check-in the same day.
       await checkin(hans, 2, ['3']);
       const day2b = await checkin(hans, 2, ['3', '37,0', ...rest]);
-      const [superseded] = await backend.db.select({ status: checkins.status }).from(checkins).where(and(eq(checkins.patientId, hans.id), eq(checkins.status, 'superseded')));
+      const [superseded] = await backend.db
+        .select({ status: checkins.status })
+        .from(checkins)
+        .where(and(eq(checkins.patientId, hans.id), eq(checkins.status, 'superseded')));
       expect(superseded).toBeDefined();
       expect(day2b).toBeDefined();
       // Values 2 (day 1), 3 (day 2, superseded), 3 (day 2) → day 3: 5 is not strictly rising over the last three.

@@ -62,40 +62,66 @@ const ROUTES: Record<string, Case> = {
   'GET /app/worklist': { method: 'GET', path: () => '/app/worklist', roles: CARE },
   'GET /app/worklist/rows': { method: 'GET', path: () => '/app/worklist/rows', roles: CARE },
   'GET /app/events': { method: 'GET', path: () => '/app/events', roles: CARE },
-  'POST /app/alerts/:id/acknowledge': { method: 'POST', path: () => `/app/alerts/${a.alertId}/acknowledge`, roles: CARE, owned: (id) => `/app/alerts/${id}/acknowledge` },
+  'POST /app/alerts/:id/acknowledge': {
+    method: 'POST',
+    path: () => `/app/alerts/${a.alertId}/acknowledge`,
+    roles: CARE,
+    owned: (id) => `/app/alerts/${id}/acknowledge`,
+  },
   'POST /app/alerts/acknowledge': { method: 'POST', path: () => '/app/alerts/acknowledge', roles: CARE, fields: () => ({ ids: [a.alertId] }) },
   'GET /app/patients': { method: 'GET', path: () => '/app/patients', roles: CARE },
   'GET /app/patients/:id': { method: 'GET', path: () => `/app/patients/${a.patientId}`, roles: CARE, owned: (id) => `/app/patients/${id}` },
-  'GET /app/patients/:id/everything': { method: 'GET', path: () => `/app/patients/${a.patientId}/everything`, roles: CARE, owned: (id) => `/app/patients/${id}/everything` },
-  'GET /app/patients/:id/photos/:photo': { method: 'GET', path: () => `/app/patients/${a.patientId}/photos/${a.photoId}`, roles: CARE, owned: (id) => `/app/patients/${id}/photos/${a.photoId}` },
+  'GET /app/patients/:id/everything': {
+    method: 'GET',
+    path: () => `/app/patients/${a.patientId}/everything`,
+    roles: CARE,
+    owned: (id) => `/app/patients/${id}/everything`,
+  },
+  'GET /app/patients/:id/photos/:photo': {
+    method: 'GET',
+    path: () => `/app/patients/${a.patientId}/photos/${a.photoId}`,
+    roles: CARE,
+    owned: (id) => `/app/patients/${id}/photos/${a.photoId}`,
+  },
   'GET /app/enroll': { method: 'GET', path: () => '/app/enroll', roles: ['org_admin'] },
   'POST /app/enroll': { method: 'POST', path: () => '/app/enroll', roles: ['org_admin'], fields: () => ({ matrixUserId: 'not-an-id' }) },
   'GET /app/flows': { method: 'GET', path: () => '/app/flows', roles: ['flow_author', 'flow_reviewer', 'org_admin'] },
   'GET /app/flows/:id': { method: 'GET', path: () => '/app/flows/post-op', roles: ['flow_author', 'flow_reviewer', 'org_admin'] },
   'GET /app/flows/:id/edit': { method: 'GET', path: () => '/app/flows/post-op/edit', roles: ['flow_author', 'flow_reviewer', 'org_admin'] },
   'POST /app/flows/:id/validate': { method: 'POST', path: () => '/app/flows/post-op/validate', roles: ['flow_author', 'flow_reviewer', 'org_admin'] },
-  'POST /app/flows/:id/try': { method: 'POST', path: () => '/app/flows/post-op/try', roles: ['flow_author', 'flow_reviewer', 'org_admin'], fields: () => ({ lang: 'tr', answers: '7' }) },
-  'POST /app/flows/:id/draft': { method: 'POST', path: () => '/app/flows/post-op/draft', roles: ['flow_author', 'org_admin'], fields: () => ({ yaml: 'id: post-op\nversion: [' }) },
+  'POST /app/flows/:id/try': {
+    method: 'POST',
+    path: () => '/app/flows/post-op/try',
+    roles: ['flow_author', 'flow_reviewer', 'org_admin'],
+    fields: () => ({ lang: 'tr', answers: '7' }),
+  },
+  'POST /app/flows/:id/draft': {
+    method: 'POST',
+    path: () => '/app/flows/post-op/draft',
+    roles: ['flow_author', 'org_admin'],
+    fields: () => ({ yaml: 'id: post-op\nversion: [' }),
+  },
   'POST /app/flows/:id/submit': { method: 'POST', path: () => '/app/flows/post-op/submit', roles: ['flow_author', 'org_admin'] },
   'POST /app/flows/:id/publish': { method: 'POST', path: () => '/app/flows/post-op/publish', roles: ['flow_reviewer', 'org_admin'] },
   'ALL /app/*': { method: 'GET', path: () => '/app/no-such-page', roles: 'public' },
 };
 
 const RANDOM = '00000000-0000-4000-8000-000000000000';
-const request = (c: Case, path: string, user?: WebUser, options: { csrf?: boolean; origin?: string } = {}) => (c.method === 'GET' ? get(web.app, path, user) : post(web.app, path, user, c.fields?.() ?? {}, options));
+const request = (c: Case, path: string, user?: WebUser, options: { csrf?: boolean; origin?: string } = {}) =>
+  c.method === 'GET' ? get(web.app, path, user) : post(web.app, path, user, c.fields?.() ?? {}, options);
 /** The 404 page names its own path (language switch); the rest must be identical. */
 const normalise = (text: string, id: string) => text.replaceAll(id, '<id>').replaceAll(encodeURIComponent(id), '<id>');
 
 describe('every page and action', () => {
   it('has a case here', () => {
-    const routes = web.app.routes.filter((r) => r.path.startsWith('/app') && r.method !== 'ALL' ? true : r.path === '/app/*' && r.method === 'ALL');
+    const routes = web.app.routes.filter((r) => (r.path.startsWith('/app') && r.method !== 'ALL' ? true : r.path === '/app/*' && r.method === 'ALL'));
     const handlers = new Set(routes.filter((r) => r.path.startsWith('/app')).map((r) => `${r.method} ${r.path}`));
     // Middleware registrations appear as ALL; only real handlers count, plus the catch-all.
     const real = [...handlers].filter((k) => !k.startsWith('ALL ') || k === 'ALL /app/*');
     expect(real.filter((k) => !(k in ROUTES))).toEqual([]);
   });
 
-  it('answers another organisation\'s objects exactly like random ids: 404, and changes nothing', async () => {
+  it("answers another organisation's objects exactly like random ids: 404, and changes nothing", async () => {
     const stranger = await web.signIn(bOrg, ['clinician', 'org_admin']);
     for (const [name, c] of Object.entries(ROUTES)) {
       if (!c.owned) continue;
@@ -117,7 +143,10 @@ describe('every page and action', () => {
       expect(page.text, path).not.toContain(a.patientId);
       expect(page.text, path).not.toContain('Anna A');
     }
-    const denied = await database.db.select().from(auditLog).where(and(eq(auditLog.orgId, bOrg), eq(auditLog.outcome, 'not_found')));
+    const denied = await database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.orgId, bOrg), eq(auditLog.outcome, 'not_found')));
     expect(denied.length).toBeGreaterThanOrEqual(4);
   });
 
@@ -133,7 +162,10 @@ describe('every page and action', () => {
     }
     const flowAuthor = await web.signIn(a.orgId, ['flow_author']);
     expect((await post(web.app, `/app/alerts/${a.alertId}/acknowledge`, flowAuthor)).status).toBe(403);
-    const denied = await database.db.select().from(auditLog).where(and(eq(auditLog.actorId, flowAuthor.subject), eq(auditLog.outcome, 'denied')));
+    const denied = await database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.actorId, flowAuthor.subject), eq(auditLog.outcome, 'denied')));
     expect(denied).toHaveLength(1);
     for (const [name, c] of Object.entries(ROUTES)) {
       if (c.roles === 'public') continue;
@@ -147,7 +179,7 @@ describe('every page and action', () => {
 });
 
 describe('state changes', () => {
-  it('need the session\'s CSRF token and our own origin', async () => {
+  it("need the session's CSRF token and our own origin", async () => {
     const user = await web.signIn(a.orgId, ['clinician']);
     const without = await post(web.app, `/app/alerts/${a.alertId}/acknowledge`, user, {}, { csrf: false });
     expect(without.status).toBe(403);
@@ -171,11 +203,19 @@ describe('sessions', () => {
     expect(JSON.stringify(rows)).not.toContain(token);
 
     // Idle for longer than allowed: signed out, the row is gone.
-    await database.db.update(webSessions).set({ lastSeenAt: new Date(Date.now() - 31 * 60_000) }).where(eq(webSessions.tokenHash, hashToken(token)));
+    await database.db
+      .update(webSessions)
+      .set({ lastSeenAt: new Date(Date.now() - 31 * 60_000) })
+      .where(eq(webSessions.tokenHash, hashToken(token)));
     const idle = await get(web.app, '/app/worklist', user);
     expect(idle.status).toBe(303);
     expect(idle.headers.get('location')).toContain('expired=1');
-    expect(await database.db.select().from(webSessions).where(eq(webSessions.tokenHash, hashToken(token)))).toEqual([]);
+    expect(
+      await database.db
+        .select()
+        .from(webSessions)
+        .where(eq(webSessions.tokenHash, hashToken(token))),
+    ).toEqual([]);
 
     const other = await web.signIn(a.orgId, ['clinician']);
     expect((await post(web.app, '/app/logout', other)).headers.get('location')).toBe('/app/login?signedOut=1');
@@ -193,20 +233,24 @@ describe('sessions', () => {
     expect(cookie).toMatch(/Path=\/app/);
     const again = await post(web.app, '/app/auth/link', undefined, { token });
     expect(again.headers.get('location')).toBe('/app/login?failed=link');
-    const expired = await createLoginLink(database.db, { orgId: a.orgId, name: 'Dr. Late', roles: ['clinician'], lifetimeMs: 60_000 }, new Date(Date.now() - 120_000));
+    const expired = await createLoginLink(
+      database.db,
+      { orgId: a.orgId, name: 'Dr. Late', roles: ['clinician'], lifetimeMs: 60_000 },
+      new Date(Date.now() - 120_000),
+    );
     expect((await post(web.app, '/app/auth/link', undefined, { token: expired.token })).headers.get('location')).toBe('/app/login?failed=link');
     const stored = await database.db.select().from(loginLinks).where(eq(loginLinks.orgId, a.orgId));
     expect(JSON.stringify(stored)).not.toContain(token);
   });
 
-  it('OIDC callbacks without this browser\'s state are refused', async () => {
+  it("OIDC callbacks without this browser's state are refused", async () => {
     const refused = await get(web.app, '/app/auth/callback?code=abc&state=forged');
     expect(refused.status).toBe(303);
     expect(refused.headers.get('location')).toMatch(/^\/app\/login/);
     expect((await get(web.app, '/app/auth/link?token=x')).headers.get('set-cookie')).toBeNull();
   });
 
-  it('returns only to the app\'s own pages', async () => {
+  it("returns only to the app's own pages", async () => {
     expect((await get(web.app, '/app/lang/en?back=https://evil.example/')).headers.get('location')).toBe('/app/');
     expect((await get(web.app, '/app/lang/en?back=//evil.example/app')).headers.get('location')).toBe('/app/');
   });
@@ -238,8 +282,14 @@ describe('pages', () => {
     const user = await web.signIn(a.orgId, ['clinician']);
     await get(web.app, `/app/patients/${a.patientId}`, user);
     await get(web.app, `/app/patients/${a.patientId}/everything`, user);
-    const entries = await database.db.select().from(auditLog).where(and(eq(auditLog.actorId, user.subject), eq(auditLog.resourceId, a.patientId)));
-    expect(entries.map((e) => [e.action, e.outcome]).sort()).toEqual([['fhir.Patient.everything', 'ok'], ['patient.chart.view', 'ok']]);
+    const entries = await database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.actorId, user.subject), eq(auditLog.resourceId, a.patientId)));
+    expect(entries.map((e) => [e.action, e.outcome]).sort()).toEqual([
+      ['fhir.Patient.everything', 'ok'],
+      ['patient.chart.view', 'ok'],
+    ]);
   });
 });
 
@@ -290,7 +340,10 @@ describe('acknowledging', () => {
     expect(res.headers.get('location')).toBe('/app/worklist?acked=2');
     const rows = await database.db.select().from(escalations).where(eq(escalations.patientId, patient.id));
     expect(rows.map((e) => e.acknowledgedBy)).toEqual([`user:${user.subject}`, `user:${user.subject}`]);
-    const audited = await database.db.select().from(auditLog).where(and(eq(auditLog.actorId, user.subject), eq(auditLog.action, 'alert.acknowledge')));
+    const audited = await database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.actorId, user.subject), eq(auditLog.action, 'alert.acknowledge')));
     expect(audited.map((e) => e.resourceId).sort()).toEqual(made.map((e) => e.id).sort());
     const after = await get(web.app, '/app/worklist?acked=2', user);
     expect(after.text).not.toContain('Bea Batch');

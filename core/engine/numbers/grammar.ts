@@ -63,7 +63,18 @@ export function readRun(pieces: readonly Piece[], g: Grammar, options: RunOption
   if (options.decimals && numbers.length === 2) {
     const [a, b] = numbers as [ReadNumber, ReadNumber];
     const digit = pieces[b.from];
-    if (a.decimals === 0 && a.value >= 10 && a.value < 100 && b.to - b.from === 1 && b.from === a.to && b.to === pieces.length && !options.hyphenBefore?.has(b.from) && digit?.kind === 'unit' && digit.value > 0 && wordsOnly(pieces, a.from, a.to)) {
+    if (
+      a.decimals === 0 &&
+      a.value >= 10 &&
+      a.value < 100 &&
+      b.to - b.from === 1 &&
+      b.from === a.to &&
+      b.to === pieces.length &&
+      !options.hyphenBefore?.has(b.from) &&
+      digit?.kind === 'unit' &&
+      digit.value > 0 &&
+      wordsOnly(pieces, a.from, a.to)
+    ) {
       return { numbers: [{ value: a.value + digit.value / 10, decimals: 1, from: a.from, to: b.to }], malformed: false };
     }
   }

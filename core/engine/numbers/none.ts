@@ -32,7 +32,9 @@ export function findNone(tokens: readonly Token[], lang: Language, options: None
   let end = 0;
   while (end < tokens.length && !(tokens[end]?.kind === 'symbol' && CLAUSE_END.has(tokens[end]?.key ?? ''))) end++;
   if (end > 0) {
-    const whole = vocabs.some((v) => v.none.general.exactly(tokens, 0, end) || (pain && v.none.pain.exactly(tokens, 0, end))) || options.labels.some((p) => matchAt(tokens, 0, p) === end);
+    const whole =
+      vocabs.some((v) => v.none.general.exactly(tokens, 0, end) || (pain && v.none.pain.exactly(tokens, 0, end))) ||
+      options.labels.some((p) => matchAt(tokens, 0, p) === end);
     if (whole) return { kind: 'none', used: range(0, end) };
   }
   // Symptom phrases anywhere; a one-word label ("keine") only as the first clause, above.
@@ -45,7 +47,8 @@ export function findNone(tokens: readonly Token[], lang: Language, options: None
     for (const v of vocabs) {
       if (v.none.almost.before(tokens, i)) return { kind: 'not-quite' };
       // Within the next two words, not across punctuation ("keine Schmerzen, so ist es" is none).
-      for (let k = stop; k < stop + 2 && tokens[k]?.kind === 'word'; k++) if (v.none.degree.at(tokens, k) || v.none.almost.at(tokens, k)) return { kind: 'not-quite' };
+      for (let k = stop; k < stop + 2 && tokens[k]?.kind === 'word'; k++)
+        if (v.none.degree.at(tokens, k) || v.none.almost.at(tokens, k)) return { kind: 'not-quite' };
     }
     return { kind: 'none', used: range(i, stop) };
   }

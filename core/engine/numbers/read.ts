@@ -151,10 +151,11 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
         tokenOf.push(k);
       } else {
         const a = analyses[k];
-        if (a?.kind === 'number') for (const atom of a.atoms) {
-          pieces.push(atom);
-          tokenOf.push(k);
-        }
+        if (a?.kind === 'number')
+          for (const atom of a.atoms) {
+            pieces.push(atom);
+            tokenOf.push(k);
+          }
       }
     }
     const run = readRun(pieces, v.grammar, hyphenBefore ? { decimals: options.decimals, hyphenBefore } : { decimals: options.decimals });
@@ -207,7 +208,8 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
       // A word joined to the run by a hyphen ("fifty-ne") is part of the number whatever it looks like.
       const before = isHyphen(tokenAt(tokens, i - 1)) ? i - 2 : i - 1;
       const after = isHyphen(tokens[j]) ? j + 1 : j;
-      const doubt = (k: number, hyphen: boolean) => k >= 0 && (analyses[k]?.kind === 'suspicious' || (hyphen && tokens[k]?.kind === 'word' && !tokens[k]?.space));
+      const doubt = (k: number, hyphen: boolean) =>
+        k >= 0 && (analyses[k]?.kind === 'suspicious' || (hyphen && tokens[k]?.kind === 'word' && !tokens[k]?.space));
       if (doubt(before, before === i - 2) && !v.about.before(tokens, i)) fragment = true;
       if (doubt(after, after === j + 1) && !v.units.at(tokens, j) && !v.about.at(tokens, j) && !v.about.at(tokens, after)) fragment = true;
     }
@@ -231,7 +233,12 @@ function readIn(text: string, tokens: readonly Token[], v: Vocabulary, options: 
     for (let n = 0; n + 1 < live.length; n++) {
       const a = live[n] as Found;
       const b = live[n + 1] as Found;
-      const max = b.value === options.outOf && v.outOf.exactly(tokens, a.last + 1, b.first) ? b : a.value === options.outOf && v.outOfMaxFirst.exactly(tokens, a.last + 1, b.first) ? a : undefined;
+      const max =
+        b.value === options.outOf && v.outOf.exactly(tokens, a.last + 1, b.first)
+          ? b
+          : a.value === options.outOf && v.outOfMaxFirst.exactly(tokens, a.last + 1, b.first)
+            ? a
+            : undefined;
       if (!max) continue;
       const keep = max === b ? a : b;
       max.dropped = true;

@@ -115,7 +115,8 @@ function build(lang: Language): Vocabulary {
   const foreign = new Set<string>();
   for (const other of [de, en]) {
     if (other === spec) continue;
-    for (const [key, atom] of Object.entries(other.words)) if (VALUE_KINDS.has(atom.kind)) for (const w of key.split('|')) if (!atoms.has(fold(w))) foreign.add(fold(w));
+    for (const [key, atom] of Object.entries(other.words))
+      if (VALUE_KINDS.has(atom.kind)) for (const w of key.split('|')) if (!atoms.has(fold(w))) foreign.add(fold(w));
   }
   const suffixes = [...new Set((spec.suffixes ?? []).map(fold))].sort((a, b) => b.length - a.length);
 
@@ -151,7 +152,8 @@ function build(lang: Language): Vocabulary {
     if (word.length > MAX_WORD || !/^\p{L}+$/u.test(word)) return { kind: 'other' };
     const glued = best(segment(word, 0));
     // Glued pieces: "achtunddreißig", "yüzonbeş", and Arabic "و" + word ("وثلاثون", "ونص").
-    if (glued && glued !== 'ambiguous' && glued.atoms.length > 1 && wellFormed(glued.atoms)) return { kind: 'number', atoms: glued.atoms, fuzzy: false, weak: false };
+    if (glued && glued !== 'ambiguous' && glued.atoms.length > 1 && wellFormed(glued.atoms))
+      return { kind: 'number', atoms: glued.atoms, fuzzy: false, weak: false };
     for (const s of suffixes) {
       if (word.length <= s.length + 1 || !word.endsWith(s)) continue;
       const stem = word.slice(0, -s.length);
@@ -159,12 +161,14 @@ function build(lang: Language): Vocabulary {
       // A weak word with an ending is a pronoun ("onu", "ona"), not a number.
       if (one && VALUE_KINDS.has(one.kind) && !weak.has(stem)) return { kind: 'number', atoms: [one], fuzzy: false, weak: false };
       const parts = best(segment(stem, 0));
-      if (parts && parts !== 'ambiguous' && parts.atoms.length > 1 && parts.atoms.some((x) => VALUE_KINDS.has(x.kind)) && wellFormed(parts.atoms)) return { kind: 'number', atoms: parts.atoms, fuzzy: false, weak: false };
+      if (parts && parts !== 'ambiguous' && parts.atoms.length > 1 && parts.atoms.some((x) => VALUE_KINDS.has(x.kind)) && wellFormed(parts.atoms))
+        return { kind: 'number', atoms: parts.atoms, fuzzy: false, weak: false };
     }
     if (word.length >= 4 && !notTypos.has(word)) {
       const typo = best(segment(word, 1));
       if (typo === 'ambiguous') return { kind: 'suspicious' };
-      if (typo && typo.atoms.some((x) => VALUE_KINDS.has(x.kind)) && wellFormed(typo.atoms)) return { kind: 'number', atoms: typo.atoms, fuzzy: true, weak: false };
+      if (typo && typo.atoms.some((x) => VALUE_KINDS.has(x.kind)) && wellFormed(typo.atoms))
+        return { kind: 'number', atoms: typo.atoms, fuzzy: true, weak: false };
       if (typo) return { kind: 'suspicious' };
     }
     if (everyday.has(word)) return { kind: 'other' };
@@ -175,10 +179,17 @@ function build(lang: Language): Vocabulary {
     // two from a long one with the same first letter ("dwadziesc", "zwanzich"),
     // or a word that starts with number words ("zweihunert fünfzehn").
     if (typed >= 3 && word.length >= 2 && lookAlikes.some((m) => oneEdit(word, m))) return { kind: 'suspicious' };
-    if (word.length >= 5 && longWords.some((m) => m[0] === word[0] && Math.abs(m.length - word.length) <= 2 && withinTwoEdits(word, m))) return { kind: 'suspicious' };
+    if (word.length >= 5 && longWords.some((m) => m[0] === word[0] && Math.abs(m.length - word.length) <= 2 && withinTwoEdits(word, m)))
+      return { kind: 'suspicious' };
     if (numberPrefix(word) >= 4) return { kind: 'suspicious' };
     // Arabic "و" glued to a broken number word ("واعشرون").
-    if (conjunction && word.startsWith(conjunction) && word.length > conjunction.length + 1 && analyseWord(word.slice(conjunction.length), typed).kind !== 'other') return { kind: 'suspicious' };
+    if (
+      conjunction &&
+      word.startsWith(conjunction) &&
+      word.length > conjunction.length + 1 &&
+      analyseWord(word.slice(conjunction.length), typed).kind !== 'other'
+    )
+      return { kind: 'suspicious' };
     return { kind: 'other' };
   };
 
@@ -235,7 +246,13 @@ interface Segmentation {
  * first letter of a piece, and only in pieces of five letters or more).
  * Memoised per position; capped, so no input makes it explode.
  */
-function segmentations(word: string, atoms: ReadonlyMap<string, Atom>, glue: ReadonlyMap<string, string[]>, typoTargets: readonly string[], edits: number): Segmentation[] {
+function segmentations(
+  word: string,
+  atoms: ReadonlyMap<string, Atom>,
+  glue: ReadonlyMap<string, string[]>,
+  typoTargets: readonly string[],
+  edits: number,
+): Segmentation[] {
   const memo = new Map<number, Segmentation[]>();
   const CAP = 12;
   const rec = (pos: number, left: number): Segmentation[] => {
@@ -314,4 +331,3 @@ export function withinTwoEdits(a: string, b: string): boolean {
   }
   return (prev[lb] ?? 9) <= 2;
 }
-

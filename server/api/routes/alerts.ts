@@ -18,14 +18,17 @@ const Alert = z
     id: z.uuid(),
     patientId: z.uuid(),
     checkinId: z.uuid().nullable(),
-    kind: z.enum(KINDS).openapi({ description: 'red_flag: emergency words; rule: a flow threshold; unanswered; monitoring_stopped; consent_refused; no_response; patient_message: words of the patient the bot did not take as an answer' }),
+    kind: z.enum(KINDS).openapi({
+      description:
+        'red_flag: emergency words; rule: a flow threshold; unanswered; monitoring_stopped; consent_refused; no_response; patient_message: words of the patient the bot did not take as an answer',
+    }),
     severity: z.enum(SEVERITIES),
     ruleId: z.string().nullable(),
     details: z.record(z.string(), z.unknown()).openapi({ description: 'What triggered it: rule values, red-flag category, question id' }),
     createdAt: z.iso.datetime(),
     deliveredAt: z.iso.datetime().nullable().openapi({ description: 'When it was posted to the care-team room' }),
     acknowledgedAt: z.iso.datetime().nullable(),
-    acknowledgedBy: z.string().nullable().openapi({ description: '`api_key:<id>`, `user:<OIDC subject>` or a clinician\'s Matrix id' }),
+    acknowledgedBy: z.string().nullable().openapi({ description: "`api_key:<id>`, `user:<OIDC subject>` or a clinician's Matrix id" }),
   })
   .openapi('Alert');
 
@@ -67,7 +70,7 @@ export function alertRoutes(api: OpenAPIHono<ApiEnv>): void {
       method: 'get',
       path: '/v1/alerts',
       tags: ['Alerts'],
-      summary: 'List alerts about your organisation\'s patients (newest first)',
+      summary: "List alerts about your organisation's patients (newest first)",
       security,
       middleware: readers,
       request: {

@@ -19,7 +19,9 @@ const ApiKey = z
     revokedAt: z.iso.datetime().nullable(),
   })
   .openapi('ApiKey');
-const CreatedApiKey = ApiKey.extend({ secret: z.string().openapi({ description: 'The key itself. Shown only in this response; store it now.' }) }).openapi('CreatedApiKey');
+const CreatedApiKey = ApiKey.extend({ secret: z.string().openapi({ description: 'The key itself. Shown only in this response; store it now.' }) }).openapi(
+  'CreatedApiKey',
+);
 const CreateApiKey = z.strictObject({ name: z.string().min(1).max(100), roles: z.array(Role).min(1).default(['integration']) }).openapi('CreateApiKey');
 
 type Row = typeof apiKeys.$inferSelect;
@@ -62,7 +64,7 @@ export function apiKeyRoutes(api: OpenAPIHono<ApiEnv>): void {
       method: 'get',
       path: '/v1/api-keys',
       tags: ['API keys'],
-      summary: 'List the organisation\'s API keys (without secrets)',
+      summary: "List the organisation's API keys (without secrets)",
       security,
       middleware: adminOnly,
       responses: { 200: json(z.object({ apiKeys: z.array(ApiKey) }), 'API keys'), ...commonErrors },

@@ -38,7 +38,13 @@ export function auditRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const { since, limit, offset } = c.req.valid('query');
-      const rows = await listOwned(c, { table: auditLog, where: [since ? gte(auditLog.at, new Date(since)) : undefined], orderBy: [desc(auditLog.id)], limit, offset });
+      const rows = await listOwned(c, {
+        table: auditLog,
+        where: [since ? gte(auditLog.at, new Date(since)) : undefined],
+        orderBy: [desc(auditLog.id)],
+        limit,
+        offset,
+      });
       return c.json(
         {
           entries: rows.map((r) => ({

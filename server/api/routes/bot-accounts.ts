@@ -1,11 +1,27 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { eq } from 'drizzle-orm';
-import { accountById, accountsOfOrg, createAccount, rotateCredentials, updateAccount, type AccountCredentials, type BotAccount } from '../../../db/bot-accounts.ts';
+import {
+  accountById,
+  accountsOfOrg,
+  createAccount,
+  rotateCredentials,
+  updateAccount,
+  type AccountCredentials,
+  type BotAccount,
+} from '../../../db/bot-accounts.ts';
 import { botAccounts } from '../../../db/schema.ts';
 import type { SecretBox } from '../../../db/secrets.ts';
 import { isMatrixInviter } from '../../../core/matrix-id.ts';
-import { botAccountView, checkAccessToken, DEFAULT_BOT_DISPLAY_NAME, homeserverUrlProblem, HomeserverUnreachableError, isUniqueViolation, normaliseHomeserverUrl } from '../../bot-accounts.ts';
+import {
+  botAccountView,
+  checkAccessToken,
+  DEFAULT_BOT_DISPLAY_NAME,
+  homeserverUrlProblem,
+  HomeserverUnreachableError,
+  isUniqueViolation,
+  normaliseHomeserverUrl,
+} from '../../bot-accounts.ts';
 import { ApiError } from '../../errors.ts';
 import { errorFields } from '../../logger.ts';
 import { audit } from '../audit.ts';
@@ -27,7 +43,7 @@ const BotAccountSchema = z
   .object({
     id: z.uuid(),
     orgId: z.uuid().nullable().openapi({ description: 'Your organisation' }),
-    userId: z.string().openapi({ description: 'The bot\'s Matrix user id' }),
+    userId: z.string().openapi({ description: "The bot's Matrix user id" }),
     homeserverUrl: z.string(),
     deviceId: z.string().nullable().openapi({ description: 'The device the account speaks from, once Visite logged in with it' }),
     displayName: z.string(),
@@ -46,7 +62,7 @@ const HomeserverUrl = z
     const problem = homeserverUrlProblem(value);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
-  .openapi({ description: 'The homeserver\'s client API base URL (http or https)', example: 'https://matrix.klinik.de' });
+  .openapi({ description: "The homeserver's client API base URL (http or https)", example: 'https://matrix.klinik.de' });
 
 const Inviters = z
   .array(z.string().refine(isMatrixInviter, { error: 'expected a Matrix user id or an @*:server pattern, e.g. @dr.berg:klinik.de or @*:klinik.de' }))
@@ -56,10 +72,16 @@ const Inviters = z
 
 const DisplayName = z.string().min(1).max(100).openapi({ description: 'TI-M function accounts are named "<Name> (Chatbot)"', example: 'Station 3 (Chatbot)' });
 
-const secret = (what: string) => z.string().min(1).max(4096).optional().openapi({ description: `${what}. Write-only: never returned.`, writeOnly: true });
+const secret = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .max(4096)
+    .optional()
+    .openapi({ description: `${what}. Write-only: never returned.`, writeOnly: true });
 const Credentials = {
   accessToken: secret('An access token of the account; checked with the homeserver (`whoami`) before it is stored'),
-  password: secret('The account\'s password; Visite logs in with it'),
+  password: secret("The account's password; Visite logs in with it"),
 };
 
 const CreateBotAccount = z
@@ -103,7 +125,12 @@ function secretsOf(c: Context<ApiEnv>): SecretBox {
 }
 
 /** A given access token must work on the homeserver for this user: 400 naming the field, 503 when the homeserver cannot be asked. */
-async function checkToken(c: Context<ApiEnv>, action: string, account: { id: string | null; homeserverUrl: string; userId: string }, credentials: AccountCredentials): Promise<void> {
+async function checkToken(
+  c: Context<ApiEnv>,
+  action: string,
+  account: { id: string | null; homeserverUrl: string; userId: string },
+  credentials: AccountCredentials,
+): Promise<void> {
   if (credentials.accessToken === undefined) return;
   const deps = c.get('deps');
   if (!deps.whoami) throw new ApiError('not_ready', 'access tokens cannot be checked on this server; send a password');
@@ -112,7 +139,7 @@ async function checkToken(c: Context<ApiEnv>, action: string, account: { id: str
     problem = await checkAccessToken(deps.whoami, account.homeserverUrl, account.userId, credentials.accessToken);
   } catch (error) {
     if (!(error instanceof HomeserverUnreachableError)) throw error;
-    deps.logger.warn('a bot account\'s homeserver cannot be asked', { botAccountId: account.id, ...errorFields(error) });
+    deps.logger.warn("a bot account's homeserver cannot be asked", { botAccountId: account.id, ...errorFields(error) });
     await audit(c, action, { type: 'BotAccount', id: account.id }, 'error');
     throw new ApiError('not_ready', 'the homeserver cannot be asked about the access token right now; try again');
   }
@@ -164,7 +191,14 @@ export function botAccountRoutes(api: OpenAPIHono<ApiEnv>): void {
       await checkToken(c, 'bot_account.create', { id: null, homeserverUrl, userId: body.userId }, credentials);
       let row: BotAccount;
       try {
-        row = await createAccount(db, secrets, { orgId: c.get('principal').orgId, homeserverUrl, userId: body.userId, credentials, displayName: body.displayName, allowedInviters: body.allowedInviters });
+        row = await createAccount(db, secrets, {
+          orgId: c.get('principal').orgId,
+          homeserverUrl,
+          userId: body.userId,
+          credentials,
+          displayName: body.displayName,
+          allowedInviters: body.allowedInviters,
+        });
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
         throw await duplicate();
@@ -179,7 +213,7 @@ export function botAccountRoutes(api: OpenAPIHono<ApiEnv>): void {
       method: 'get',
       path: '/v1/bot-accounts',
       tags: ['Bot accounts'],
-      summary: 'List your organisation\'s bot accounts (without credentials)',
+      summary: "List your organisation's bot accounts (without credentials)",
       security,
       middleware: adminOnly,
       responses: { 200: json(z.object({ botAccounts: z.array(BotAccountSchema) }), 'Bot accounts, oldest first'), ...commonErrors },
@@ -209,7 +243,7 @@ export function botAccountRoutes(api: OpenAPIHono<ApiEnv>): void {
       method: 'patch',
       path: '/v1/bot-accounts/{id}',
       tags: ['Bot accounts'],
-      summary: 'Change a bot account\'s display name or allowed inviters, or disable it (fields not sent stay as they are)',
+      summary: "Change a bot account's display name or allowed inviters, or disable it (fields not sent stay as they are)",
       security,
       middleware: adminOnly,
       request: { params: IdParam, ...jsonBody(UpdateBotAccount) },
@@ -232,7 +266,7 @@ export function botAccountRoutes(api: OpenAPIHono<ApiEnv>): void {
       method: 'post',
       path: '/v1/bot-accounts/{id}/credentials',
       tags: ['Bot accounts'],
-      summary: 'Rotate a bot account\'s credentials: a new access token or password (write-only)',
+      summary: "Rotate a bot account's credentials: a new access token or password (write-only)",
       security,
       middleware: adminOnly,
       request: { params: IdParam, ...jsonBody(RotateCredentials) },

@@ -19,8 +19,17 @@ export const MatrixRoomId = z
 
 const EscalationStep = z
   .strictObject({
-    afterMinutes: z.number().int().min(1).max(7 * 24 * 60).openapi({ description: 'Minutes after the alert (without acknowledgement) when this step is taken' }),
-    clinicianIds: z.array(z.uuid({ error: 'expected a UUID' })).max(50).optional().openapi({ description: 'Clinicians of your organisation to mention' }),
+    afterMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .openapi({ description: 'Minutes after the alert (without acknowledgement) when this step is taken' }),
+    clinicianIds: z
+      .array(z.uuid({ error: 'expected a UUID' }))
+      .max(50)
+      .optional()
+      .openapi({ description: 'Clinicians of your organisation to mention' }),
     roomId: MatrixRoomId.optional().openapi({ description: 'Another room to alert, e.g. the on-call room' }),
   })
   .openapi('EscalationStep');
@@ -32,16 +41,16 @@ const EscalationChain = z
     steps.forEach((step, i) => {
       if (!step.clinicianIds?.length && !step.roomId) ctx.addIssue({ code: 'custom', path: [i], message: 'a step needs clinicianIds or a roomId' });
       const previous = steps[i - 1];
-      if (previous && step.afterMinutes <= previous.afterMinutes) ctx.addIssue({ code: 'custom', path: [i, 'afterMinutes'], message: 'steps must be ordered by increasing afterMinutes' });
+      if (previous && step.afterMinutes <= previous.afterMinutes)
+        ctx.addIssue({ code: 'custom', path: [i, 'afterMinutes'], message: 'steps must be ordered by increasing afterMinutes' });
     });
   })
   .openapi({ description: 'Ordered steps: who is alerted next while nobody acknowledges' });
 
-const Thresholds = z
-  .record(z.string().min(1), z.record(z.string().min(1), z.number()))
-  .openapi({
-    description: "The team's own alert thresholds per flow and rule, replacing the flow's single numeric threshold of that rule, e.g. { \"post-op\": { \"fever\": 38.3 } }",
-  });
+const Thresholds = z.record(z.string().min(1), z.record(z.string().min(1), z.number())).openapi({
+  description:
+    'The team\'s own alert thresholds per flow and rule, replacing the flow\'s single numeric threshold of that rule, e.g. { "post-op": { "fever": 38.3 } }',
+});
 
 const CareTeam = z
   .object({
@@ -51,10 +60,14 @@ const CareTeam = z
     language: LanguageSchema,
     escalationChain: z.array(EscalationStep),
     thresholds: Thresholds,
-    postFhirResponses: z.boolean().openapi({ description: 'Also post each completed check-in to the room as a TI-M `de.gematik.fhir` event carrying the ISiKFormularDaten QuestionnaireResponse (with a text fallback), so TI-M Pro clients can show or import it' }),
-    thresholdProblems: z
-      .array(z.object({ flowId: z.string(), ruleId: z.string(), message: z.string() }))
-      .openapi({ description: "Thresholds the flow's current version does not take (e.g. a new version removed the rule): they are not applied to check-ins on that version. Remove or change them." }),
+    postFhirResponses: z.boolean().openapi({
+      description:
+        'Also post each completed check-in to the room as a TI-M `de.gematik.fhir` event carrying the ISiKFormularDaten QuestionnaireResponse (with a text fallback), so TI-M Pro clients can show or import it',
+    }),
+    thresholdProblems: z.array(z.object({ flowId: z.string(), ruleId: z.string(), message: z.string() })).openapi({
+      description:
+        "Thresholds the flow's current version does not take (e.g. a new version removed the rule): they are not applied to check-ins on that version. Remove or change them.",
+    }),
     memberIds: z.array(z.uuid()).openapi({ description: 'Clinicians of this team' }),
     createdAt: z.iso.datetime(),
   })
@@ -77,7 +90,10 @@ const CreateCareTeam = z
     language: LanguageSchema.default('de'),
     escalationChain: EscalationChain.default([]),
     thresholds: Thresholds.default({}),
-    postFhirResponses: z.boolean().default(false).openapi({ description: 'Also post each completed check-in to the room as a TI-M `de.gematik.fhir` event carrying the ISiKFormularDaten QuestionnaireResponse (with a text fallback), so TI-M Pro clients can show or import it' }),
+    postFhirResponses: z.boolean().default(false).openapi({
+      description:
+        'Also post each completed check-in to the room as a TI-M `de.gematik.fhir` event carrying the ISiKFormularDaten QuestionnaireResponse (with a text fallback), so TI-M Pro clients can show or import it',
+    }),
   })
   .openapi('CreateCareTeam');
 
@@ -88,7 +104,10 @@ const UpdateCareTeam = z
     language: LanguageSchema.optional(),
     escalationChain: EscalationChain.optional(),
     thresholds: Thresholds.optional(),
-    postFhirResponses: z.boolean().optional().openapi({ description: 'Also post each completed check-in to the room as a TI-M `de.gematik.fhir` event carrying the ISiKFormularDaten QuestionnaireResponse (with a text fallback), so TI-M Pro clients can show or import it' }),
+    postFhirResponses: z.boolean().optional().openapi({
+      description:
+        'Also post each completed check-in to the room as a TI-M `de.gematik.fhir` event carrying the ISiKFormularDaten QuestionnaireResponse (with a text fallback), so TI-M Pro clients can show or import it',
+    }),
   })
   .openapi('UpdateCareTeam');
 
@@ -114,7 +133,8 @@ async function view(c: Context<ApiEnv>, row: Row, memberIds: string[]): Promise<
   for (const [flowId, overrides] of Object.entries(thresholds)) {
     const flow = await flows.find(row.orgId, flowId);
     if (!flow) thresholdProblems.push(...Object.keys(overrides).map((ruleId) => ({ flowId, ruleId, message: `no published flow "${flowId}"` })));
-    else thresholdProblems.push(...checkThresholds(flow, overrides).map((p) => ({ flowId, ruleId: p.ruleId, message: `${p.message} (version ${flow.version})` })));
+    else
+      thresholdProblems.push(...checkThresholds(flow, overrides).map((p) => ({ flowId, ruleId: p.ruleId, message: `${p.message} (version ${flow.version})` })));
   }
   return {
     id: row.id,
@@ -145,7 +165,9 @@ async function checkChain(c: Context<ApiEnv>, chain: Step[] | undefined): Promis
     .where(and(owned(clinicians, c.get('principal').orgId), inArray(clinicians.id, ids)));
   const known = new Set(found.map((r) => r.id));
   const fields = (chain ?? []).flatMap((step, i) =>
-    (step.clinicianIds ?? []).flatMap((id, j) => (known.has(id) ? [] : [{ path: `escalationChain.${i}.clinicianIds.${j}`, message: 'no such clinician in your organisation' }])),
+    (step.clinicianIds ?? []).flatMap((id, j) =>
+      known.has(id) ? [] : [{ path: `escalationChain.${i}.clinicianIds.${j}`, message: 'no such clinician in your organisation' }],
+    ),
   );
   if (fields.length > 0) throw new ApiError('bad_request', `invalid request: ${fields.map((f) => f.path).join(', ')}`, { fields });
 }
@@ -171,7 +193,12 @@ async function checkStepRooms(c: Context<ApiEnv>, chain: Step[] | undefined): Pr
 async function membersOf(c: Context<ApiEnv>, teamIds: string[]): Promise<Map<string, string[]>> {
   const members = new Map<string, string[]>(teamIds.map((id) => [id, []]));
   if (teamIds.length === 0) return members;
-  const rows = await c.get('deps').db.select().from(careTeamMembers).where(inArray(careTeamMembers.careTeamId, teamIds)).orderBy(asc(careTeamMembers.clinicianId));
+  const rows = await c
+    .get('deps')
+    .db.select()
+    .from(careTeamMembers)
+    .where(inArray(careTeamMembers.careTeamId, teamIds))
+    .orderBy(asc(careTeamMembers.clinicianId));
   for (const row of rows) members.get(row.careTeamId)?.push(row.clinicianId);
   return members;
 }
@@ -205,7 +232,15 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
       const [row] = await c
         .get('deps')
         .db.insert(careTeams)
-        .values({ orgId: c.get('principal').orgId, name: body.name, roomId: body.roomId, language: body.language, escalationChain: body.escalationChain, thresholds: body.thresholds, postFhirResponses: body.postFhirResponses })
+        .values({
+          orgId: c.get('principal').orgId,
+          name: body.name,
+          roomId: body.roomId,
+          language: body.language,
+          escalationChain: body.escalationChain,
+          thresholds: body.thresholds,
+          postFhirResponses: body.postFhirResponses,
+        })
         .returning()
         .catch((error: unknown) => {
           if (isRoomTaken(error)) throw new ApiError('conflict', 'this room is already the alert room of a care team');
@@ -221,14 +256,17 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
       method: 'get',
       path: '/v1/care-teams',
       tags: ['Care teams'],
-      summary: 'List your organisation\'s care teams',
+      summary: "List your organisation's care teams",
       security,
       middleware: readers,
       responses: { 200: json(z.object({ careTeams: z.array(CareTeam) }), 'Care teams by name'), ...commonErrors },
     }),
     async (c) => {
       const rows = await listOwned(c, { table: careTeams, orderBy: [asc(careTeams.name), asc(careTeams.id)] });
-      const members = await membersOf(c, rows.map((r) => r.id));
+      const members = await membersOf(
+        c,
+        rows.map((r) => r.id),
+      );
       return c.json({ careTeams: await Promise.all(rows.map((row) => view(c, row, members.get(row.id) ?? []))) }, 200);
     },
   );
@@ -270,10 +308,18 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
     async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
-      const existing = await findOwned(c, { table: careTeams, id, notFound: 'no such care team', action: 'care_team.update', type: 'CareTeam', auditFound: false });
+      const existing = await findOwned(c, {
+        table: careTeams,
+        id,
+        notFound: 'no such care team',
+        action: 'care_team.update',
+        type: 'CareTeam',
+        auditFound: false,
+      });
       await checkChain(c, body.escalationChain);
       await checkTeamThresholds(c, body.thresholds);
-      const roomCheck = body.roomId !== undefined && body.roomId !== existing.roomId ? await checkAlertRoom(c, body.roomId, 'roomId', { needClinician: true }) : undefined;
+      const roomCheck =
+        body.roomId !== undefined && body.roomId !== existing.roomId ? await checkAlertRoom(c, body.roomId, 'roomId', { needClinician: true }) : undefined;
       await checkStepRooms(c, body.escalationChain);
       const changes = Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
       const [row] =
@@ -308,18 +354,21 @@ export function careTeamRoutes(api: OpenAPIHono<ApiEnv>): void {
     async (c) => {
       const { id } = c.req.valid('param');
       const orgId = c.get('principal').orgId;
-      const outcome = await c.get('deps').db.transaction(async (tx) => {
-        const team = await selectOwned(tx, careTeams, orgId, id, { lock: true });
-        if (!team) return 'not_found' as const;
-        const [used] = await tx.select({ id: enrollments.id }).from(enrollments).where(eq(enrollments.careTeamId, id)).limit(1);
-        if (used) return 'in_use' as const;
-        await tx.delete(careTeams).where(eq(careTeams.id, id));
-        return 'ok' as const;
-      }).catch((error: unknown) => {
-        // An enrollment created at the same moment: the foreign key (restrict) refuses the delete.
-        for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) if ((e as { code?: unknown }).code === '23503') return 'in_use' as const;
-        throw error;
-      });
+      const outcome = await c
+        .get('deps')
+        .db.transaction(async (tx) => {
+          const team = await selectOwned(tx, careTeams, orgId, id, { lock: true });
+          if (!team) return 'not_found' as const;
+          const [used] = await tx.select({ id: enrollments.id }).from(enrollments).where(eq(enrollments.careTeamId, id)).limit(1);
+          if (used) return 'in_use' as const;
+          await tx.delete(careTeams).where(eq(careTeams.id, id));
+          return 'ok' as const;
+        })
+        .catch((error: unknown) => {
+          // An enrollment created at the same moment: the foreign key (restrict) refuses the delete.
+          for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) if ((e as { code?: unknown }).code === '23503') return 'in_use' as const;
+          throw error;
+        });
       await audit(c, 'care_team.delete', { type: 'CareTeam', id }, outcome === 'ok' ? 'ok' : outcome === 'not_found' ? 'not_found' : 'invalid');
       if (outcome === 'not_found') throw new ApiError('not_found', 'no such care team');
       if (outcome === 'in_use') throw new ApiError('conflict', 'enrollments still use this care team');

@@ -20,7 +20,8 @@ const Checkin = z
     flowId: z.string(),
     flowVersion: z.string(),
     status: z.enum(CHECKIN_STATUSES).openapi({
-      description: 'pending: waiting for the patient\'s consent; active: questions running; completed; cancelled; superseded by a newer check-in; expired without response',
+      description:
+        "pending: waiting for the patient's consent; active: questions running; completed; cancelled; superseded by a newer check-in; expired without response",
     }),
     createdAt: z.iso.datetime(),
     startedAt: z.iso.datetime().nullable(),
@@ -34,13 +35,25 @@ const Answer = z
     value: z.unknown().openapi({ description: 'The parsed answer: a number, a choice code, text, a boolean, or a file reference' }),
     answeredAt: z.iso.datetime(),
     revision: z.number().int().openapi({ description: '1 for the first answer, +1 for each correction by the patient' }),
-    channel: z.enum(['chat', 'form']).openapi({ description: 'Where the answer came from: typed in the chat, or a TI-M form the patient\'s client filled in (docs/tim.md)' }),
+    channel: z
+      .enum(['chat', 'form'])
+      .openapi({ description: "Where the answer came from: typed in the chat, or a TI-M form the patient's client filled in (docs/tim.md)" }),
   })
   .openapi('Answer');
 
-const CheckinWithAnswers = Checkin.extend({ answers: z.array(Answer).openapi({ description: 'The current answers, in the order they were given' }) }).openapi('CheckinWithAnswers');
+const CheckinWithAnswers = Checkin.extend({ answers: z.array(Answer).openapi({ description: 'The current answers, in the order they were given' }) }).openapi(
+  'CheckinWithAnswers',
+);
 
-const StartCheckin = z.strictObject({ flowId: z.string().min(1).max(200).openapi({ description: 'A flow with a published version (`GET /v1/flows`); the check-in runs on its current version to the end', example: 'post-op' }) }).openapi('StartCheckin');
+const StartCheckin = z
+  .strictObject({
+    flowId: z
+      .string()
+      .min(1)
+      .max(200)
+      .openapi({ description: 'A flow with a published version (`GET /v1/flows`); the check-in runs on its current version to the end', example: 'post-op' }),
+  })
+  .openapi('StartCheckin');
 
 type Row = typeof checkins.$inferSelect;
 const view = (row: Row): z.infer<typeof Checkin> => ({
@@ -64,7 +77,7 @@ export function checkinRoutes(api: OpenAPIHono<ApiEnv>): void {
       method: 'get',
       path: '/v1/checkins',
       tags: ['Check-ins'],
-      summary: 'List check-ins of your organisation\'s patients (newest first)',
+      summary: "List check-ins of your organisation's patients (newest first)",
       security,
       middleware: readers,
       request: {
@@ -112,7 +125,16 @@ export function checkinRoutes(api: OpenAPIHono<ApiEnv>): void {
         .where(and(eq(answers.checkinId, id), eq(answers.status, 'current')))
         .orderBy(asc(answers.answeredAt), asc(answers.questionId));
       return c.json(
-        { ...view(row), answers: current.map((a) => ({ questionId: a.questionId, value: a.value, answeredAt: a.answeredAt.toISOString(), revision: a.revision, channel: a.channel })) },
+        {
+          ...view(row),
+          answers: current.map((a) => ({
+            questionId: a.questionId,
+            value: a.value,
+            answeredAt: a.answeredAt.toISOString(),
+            revision: a.revision,
+            channel: a.channel,
+          })),
+        },
         200,
       );
     },
@@ -125,7 +147,7 @@ export function checkinRoutes(api: OpenAPIHono<ApiEnv>): void {
       tags: ['Check-ins'],
       summary: 'Start a check-in with the patient now',
       description:
-        'The bot opens the patient\'s room if needed and asks for consent first if the patient has not agreed yet. An open check-in of the patient is superseded by the new one.',
+        "The bot opens the patient's room if needed and asks for consent first if the patient has not agreed yet. An open check-in of the patient is superseded by the new one.",
       security,
       middleware: starters,
       request: { params: IdParam, ...jsonBody(StartCheckin) },
@@ -171,11 +193,16 @@ export function checkinRoutes(api: OpenAPIHono<ApiEnv>): void {
       path: '/v1/checkins/{id}/cancel',
       tags: ['Check-ins'],
       summary: 'Cancel a pending or active check-in',
-      description: 'Answers given so far stay stored. The patient\'s next message is not taken as an answer to it.',
+      description: "Answers given so far stay stored. The patient's next message is not taken as an answer to it.",
       security,
       middleware: starters,
       request: { params: IdParam },
-      responses: { 200: json(Checkin, 'Cancelled'), ...commonErrors, ...notFound, ...conflict('The check-in is not open (already completed, cancelled, superseded or expired)') },
+      responses: {
+        200: json(Checkin, 'Cancelled'),
+        ...commonErrors,
+        ...notFound,
+        ...conflict('The check-in is not open (already completed, cancelled, superseded or expired)'),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');

@@ -83,7 +83,13 @@ export function clinicianRoutes(api: OpenAPIHono<ApiEnv>): void {
       const [row] = await c
         .get('deps')
         .db.insert(clinicians)
-        .values({ orgId: c.get('principal').orgId, matrixUserId: body.matrixUserId, displayName: body.displayName, roles: body.roles, oidcSubject: body.oidcSubject ?? null })
+        .values({
+          orgId: c.get('principal').orgId,
+          matrixUserId: body.matrixUserId,
+          displayName: body.displayName,
+          roles: body.roles,
+          oidcSubject: body.oidcSubject ?? null,
+        })
         .onConflictDoNothing({ target: [clinicians.orgId, clinicians.matrixUserId] })
         .returning();
       await audit(c, 'clinician.create', { type: 'Clinician', id: row?.id ?? null }, row ? 'ok' : 'invalid');
@@ -97,7 +103,7 @@ export function clinicianRoutes(api: OpenAPIHono<ApiEnv>): void {
       method: 'get',
       path: '/v1/clinicians',
       tags: ['Clinicians'],
-      summary: 'List your organisation\'s clinicians',
+      summary: "List your organisation's clinicians",
       security,
       middleware: readers,
       responses: { 200: json(z.object({ clinicians: z.array(Clinician) }), 'Clinicians by name'), ...commonErrors },
@@ -146,7 +152,11 @@ export function clinicianRoutes(api: OpenAPIHono<ApiEnv>): void {
       try {
         [row] =
           Object.keys(changes).length > 0
-            ? await db.update(clinicians).set(changes).where(owned(clinicians, orgId, id)).returning()
+            ? await db
+                .update(clinicians)
+                .set(changes)
+                .where(owned(clinicians, orgId, id))
+                .returning()
             : [await selectOwned(db, clinicians, orgId, id)];
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
@@ -172,10 +182,17 @@ export function clinicianRoutes(api: OpenAPIHono<ApiEnv>): void {
       const { id } = c.req.valid('param');
       const orgId = c.get('principal').orgId;
       const removed = await c.get('deps').db.transaction(async (tx) => {
-        const [row] = await tx.delete(clinicians).where(owned(clinicians, orgId, id)).returning({ id: clinicians.id });
+        const [row] = await tx
+          .delete(clinicians)
+          .where(owned(clinicians, orgId, id))
+          .returning({ id: clinicians.id });
         if (!row) return false;
         // Memberships go by cascade; the escalation chains (JSON) lose the id here.
-        const teams = await tx.select().from(careTeams).where(and(owned(careTeams, orgId), sql`${careTeams.escalationChain}::text like ${`%${id}%`}`)).for('update');
+        const teams = await tx
+          .select()
+          .from(careTeams)
+          .where(and(owned(careTeams, orgId), sql`${careTeams.escalationChain}::text like ${`%${id}%`}`))
+          .for('update');
         for (const team of teams) {
           const chain = (team.escalationChain as Array<{ clinicianIds?: string[]; roomId?: string }>)
             .map((step) => (step.clinicianIds ? { ...step, clinicianIds: step.clinicianIds.filter((c) => c !== id) } : step))

@@ -29,7 +29,7 @@ const Enrollment = z
     careTeamId: z.uuid(),
     status: z.enum(['active', 'ended']),
     createdAt: z.iso.datetime(),
-    schedule: z.array(ScheduledCheckin).openapi({ description: 'The check-ins this enrollment yields, in the patient\'s time zone' }),
+    schedule: z.array(ScheduledCheckin).openapi({ description: "The check-ins this enrollment yields, in the patient's time zone" }),
   })
   .openapi('Enrollment');
 
@@ -49,12 +49,11 @@ export const CreateEnrollment = z
   .strictObject({
     patientId: z.uuid({ error: 'expected the id of one of your patients' }),
     flowId: z.string().min(1).max(200).openapi({ example: 'post-op' }),
-    flowVersion: z
-      .string()
-      .min(1)
-      .max(100)
-      .optional()
-      .openapi({ example: '1.0.0', description: "Pin a published version of the flow (e.g. for a study); without it every check-in starts on the flow's latest published version. A pinned version that is retired later gives way to the latest published one." }),
+    flowVersion: z.string().min(1).max(100).optional().openapi({
+      example: '1.0.0',
+      description:
+        "Pin a published version of the flow (e.g. for a study); without it every check-in starts on the flow's latest published version. A pinned version that is retired later gives way to the latest published one.",
+    }),
     anchorDate: AnchorDate,
     careTeamId: z.uuid({ error: 'expected the id of one of your care teams' }),
   })
@@ -72,7 +71,8 @@ export async function enroll(c: Context<ApiEnv>, body: z.output<typeof CreateEnr
   const { db, flows, contact, logger } = c.get('deps');
   const invalid = (path: string, message: string) => new ApiError('bad_request', `invalid request: ${path}`, { fields: [{ path, message }] });
   const flow = await flows.find(orgId, body.flowId, body.flowVersion);
-  if (body.flowVersion !== undefined && flow?.catalog.status !== 'published') throw invalid('flowVersion', `no published version "${body.flowVersion}" of flow "${body.flowId}" (GET /v1/flows/${body.flowId} lists them)`);
+  if (body.flowVersion !== undefined && flow?.catalog.status !== 'published')
+    throw invalid('flowVersion', `no published version "${body.flowVersion}" of flow "${body.flowId}" (GET /v1/flows/${body.flowId} lists them)`);
   if (!flow) throw invalid('flowId', `no published flow "${body.flowId}" (GET /v1/flows lists them)`);
   if (!flow.schedule) throw invalid('flowId', 'this flow has no schedule; start its check-ins with POST /v1/patients/{id}/checkins');
   const schedule = flow.schedule;
@@ -89,7 +89,12 @@ export async function enroll(c: Context<ApiEnv>, body: z.output<typeof CreateEnr
       .from(enrollments)
       .where(and(eq(enrollments.patientId, patient.id), eq(enrollments.flowId, flow.id), eq(enrollments.status, 'active')))
       .limit(1);
-    if (active) return { row: active, created: false, same: active.anchorDate === body.anchorDate && active.careTeamId === team.id && active.flowVersion === (body.flowVersion ?? null) };
+    if (active)
+      return {
+        row: active,
+        created: false,
+        same: active.anchorDate === body.anchorDate && active.careTeamId === team.id && active.flowVersion === (body.flowVersion ?? null),
+      };
     const [created] = await tx
       .insert(enrollments)
       .values({ orgId, patientId: patient.id, flowId: flow.id, flowVersion: body.flowVersion ?? null, anchorDate: body.anchorDate, careTeamId: team.id })
@@ -100,11 +105,15 @@ export async function enroll(c: Context<ApiEnv>, body: z.output<typeof CreateEnr
   const { row } = outcome;
   await audit(c, 'enrollment.create', { type: 'Enrollment', id: row.id }, outcome.same ? 'ok' : 'invalid');
   if (!outcome.same) {
-    throw new ApiError('conflict', 'the patient already has an active enrollment in this flow; end it first (DELETE /v1/enrollments/{id})', { enrollmentId: row.id });
+    throw new ApiError('conflict', 'the patient already has an active enrollment in this flow; end it first (DELETE /v1/enrollments/{id})', {
+      enrollmentId: row.id,
+    });
   }
   if (!outcome.created) return { row, created: false };
   // The welcome needs the homeserver; if it is down, the first check-in introduces the bot instead.
-  await contact.welcome(row.patientId).catch((error: unknown) => logger.warn('could not welcome the patient yet', { enrollmentId: row.id, error: (error as Error).name }));
+  await contact
+    .welcome(row.patientId)
+    .catch((error: unknown) => logger.warn('could not welcome the patient yet', { enrollmentId: row.id, error: (error as Error).name }));
   return { row, created: true };
 }
 
@@ -139,7 +148,7 @@ export function enrollmentRoutes(api: OpenAPIHono<ApiEnv>): void {
       tags: ['Enrollments'],
       summary: 'Enroll a patient into a flow from an anchor date (e.g. the day of surgery)',
       description:
-        'Computes the check-ins from the schedule of the flow\'s current (or pinned) version at local time in the patient\'s time zone and has the bot introduce itself to the patient in their direct room (asking for consent) if it has not yet. Idempotent: the same enrollment sent again (same patient, flow, pinned version, anchor date and care team while it is active) answers 200 with the existing one and schedules nothing more; a different active enrollment of the patient in the same flow is a 409 naming it.',
+        "Computes the check-ins from the schedule of the flow's current (or pinned) version at local time in the patient's time zone and has the bot introduce itself to the patient in their direct room (asking for consent) if it has not yet. Idempotent: the same enrollment sent again (same patient, flow, pinned version, anchor date and care team while it is active) answers 200 with the existing one and schedules nothing more; a different active enrollment of the patient in the same flow is a 409 naming it.",
       security,
       middleware: writers,
       request: jsonBody(CreateEnrollment),

@@ -34,7 +34,12 @@ export function fhirQuestionnaireRoutes(api: OpenAPIHono<ApiEnv>): void {
       middleware: readers,
       request: {
         query: FormatQuery.extend({
-          url: z.string().min(1).max(2000).optional().openapi({ description: 'Canonical URL, e.g. the part before `|` of a QuestionnaireResponse\'s `questionnaire`' }),
+          url: z
+            .string()
+            .min(1)
+            .max(2000)
+            .optional()
+            .openapi({ description: "Canonical URL, e.g. the part before `|` of a QuestionnaireResponse's `questionnaire`" }),
           version: z.string().min(1).max(100).optional().openapi({ description: 'Business version, e.g. 1.1.0' }),
         }),
       },
@@ -44,7 +49,9 @@ export function fhirQuestionnaireRoutes(api: OpenAPIHono<ApiEnv>): void {
       const query = c.req.valid('query');
       const { db } = c.get('deps');
       const orgId = c.get('principal').orgId;
-      const rows = [...released(await ownVersions(db, orgId)), ...released(await deployedVersions(db))].filter((r) => query.version === undefined || r.version === query.version);
+      const rows = [...released(await ownVersions(db, orgId)), ...released(await deployedVersions(db))].filter(
+        (r) => query.version === undefined || r.version === query.version,
+      );
       const found = rows.map((row) => resource(c, row)).filter((q) => query.url === undefined || q.url === query.url);
       await audit(c, 'fhir.Questionnaire.search', { type: 'Questionnaire', id: null });
       return c.json(bundle(c, 'searchset', found), 200, { 'content-type': FHIR_JSON });
@@ -59,7 +66,10 @@ export function fhirQuestionnaireRoutes(api: OpenAPIHono<ApiEnv>): void {
       summary: 'One Questionnaire: a flow version by its id, or by the id in a canonical URL the version new check-ins start on',
       security,
       middleware: readers,
-      request: { params: z.object({ id: z.uuid({ error: 'expected a Questionnaire id' }).openapi({ param: { name: 'id', in: 'path' } }) }), query: FormatQuery },
+      request: {
+        params: z.object({ id: z.uuid({ error: 'expected a Questionnaire id' }).openapi({ param: { name: 'id', in: 'path' } }) }),
+        query: FormatQuery,
+      },
       responses: { 200: fhir(FhirResource, 'The Questionnaire'), ...commonErrors, ...notFound },
     }),
     async (c) => {

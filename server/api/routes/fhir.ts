@@ -19,7 +19,12 @@ export const FHIR_JSON = 'application/fhir+json';
 
 export const FhirResource = z.record(z.string(), z.unknown()).openapi('FhirResource', { description: 'A FHIR R4 resource' });
 export const Bundle = z
-  .object({ resourceType: z.literal('Bundle'), type: z.string(), total: z.number().int().optional(), entry: z.array(z.object({ fullUrl: z.string(), resource: FhirResource })) })
+  .object({
+    resourceType: z.literal('Bundle'),
+    type: z.string(),
+    total: z.number().int().optional(),
+    entry: z.array(z.object({ fullUrl: z.string(), resource: FhirResource })),
+  })
   .openapi('Bundle');
 export const fhir = (schema: z.ZodType, description: string) => ({ content: { [FHIR_JSON]: { schema } }, description });
 
@@ -40,17 +45,15 @@ export const FormatQuery = z.object({
 });
 
 /** Repeatable `date` values, each a range (see fhir-date.ts). */
-const DateParam = z
-  .union([z.string(), z.array(z.string())])
-  .transform((value, ctx) => {
-    const ranges: DateRange[] = [];
-    for (const item of Array.isArray(value) ? value : [value]) {
-      const parsed = parseFhirDate(item);
-      if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
-      else ranges.push(parsed);
-    }
-    return ranges;
-  });
+const DateParam = z.union([z.string(), z.array(z.string())]).transform((value, ctx) => {
+  const ranges: DateRange[] = [];
+  for (const item of Array.isArray(value) ? value : [value]) {
+    const parsed = parseFhirDate(item);
+    if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+    else ranges.push(parsed);
+  }
+  return ranges;
+});
 
 export function bundle(c: Context<ApiEnv>, type: 'searchset' | 'collection', resources: unknown[]) {
   const base = `${c.get('deps').publicUrl}/fhir/R4`;
@@ -95,7 +98,11 @@ export function fhirRoutes(api: OpenAPIHono<ApiEnv>): void {
               mode: 'server',
               security: { description: 'Bearer API key or OIDC access token; results are limited to your organisation' },
               resource: [
-                { type: 'Observation', interaction: [{ code: 'search-type' }], searchParam: ['patient', 'code', 'date'].map((name) => ({ name, type: name === 'date' ? 'date' : name === 'code' ? 'token' : 'reference' })) },
+                {
+                  type: 'Observation',
+                  interaction: [{ code: 'search-type' }],
+                  searchParam: ['patient', 'code', 'date'].map((name) => ({ name, type: name === 'date' ? 'date' : name === 'code' ? 'token' : 'reference' })),
+                },
                 { type: 'QuestionnaireResponse', interaction: [{ code: 'search-type' }], searchParam: [{ name: 'patient', type: 'reference' }] },
                 { type: 'Patient', operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] },
                 {

@@ -32,13 +32,23 @@ const flowBody = {
 const TryRequest = z
   .strictObject({
     lang: LanguageSchema.default('de'),
-    answers: z.array(z.string().max(2000)).max(200).openapi({ description: 'One patient message each, as lines of `visite flows try --answers` (`/photo`, `/react 👍`, `/edit …` included)', example: ['8', '39,7', '1'] }),
-    now: z.iso.datetime({ error: 'expected a UTC time, e.g. 2026-01-15T08:00:00Z' }).optional().openapi({ description: 'The clock of the try (relative dates like "heute" use it); default now' }),
+    answers: z
+      .array(z.string().max(2000))
+      .max(200)
+      .openapi({
+        description: 'One patient message each, as lines of `visite flows try --answers` (`/photo`, `/react 👍`, `/edit …` included)',
+        example: ['8', '39,7', '1'],
+      }),
+    now: z.iso
+      .datetime({ error: 'expected a UTC time, e.g. 2026-01-15T08:00:00Z' })
+      .optional()
+      .openapi({ description: 'The clock of the try (relative dates like "heute" use it); default now' }),
   })
   .openapi('TryDraft');
 
 const TryEvent = z.record(z.string(), z.unknown()).openapi('TryEvent', {
-  description: 'As a line of `visite flows try --answers` (docs/flows.md): `bot` (text, kind, lang, questionId), `alert` (ruleId, severity, message, messages, questionId, values, trend, at), `observation` and `questionnaireResponse` (resource)',
+  description:
+    'As a line of `visite flows try --answers` (docs/flows.md): `bot` (text, kind, lang, questionId), `alert` (ruleId, severity, message, messages, questionId, values, trend, at), `observation` and `questionnaireResponse` (resource)',
 });
 
 const Diff = z
@@ -46,10 +56,14 @@ const Diff = z
     from: z.string().nullable().openapi({ description: 'The version patients get now (null: none)' }),
     to: z.string(),
     texts: z.array(z.object({ key: z.string(), language: z.string(), before: z.string().nullable(), after: z.string().nullable() })),
-    questions: z.array(z.record(z.string(), z.unknown())).openapi({ description: '`{ id, change: added|removed|changed, before?, after?, fields? }`: answer type, range, unit, required, codes, branching' }),
+    questions: z
+      .array(z.record(z.string(), z.unknown()))
+      .openapi({ description: '`{ id, change: added|removed|changed, before?, after?, fields? }`: answer type, range, unit, required, codes, branching' }),
     order: z.object({ before: z.array(z.string()), after: z.array(z.string()) }).nullable(),
     options: z.array(z.record(z.string(), z.unknown())).openapi({ description: '`{ questionId, code, change, fields? }`' }),
-    rules: z.array(z.record(z.string(), z.unknown())).openapi({ description: 'Alert rules: `{ id, change, before?, after?, fields? }` (a moved threshold is under `thresholds`)' }),
+    rules: z
+      .array(z.record(z.string(), z.unknown()))
+      .openapi({ description: 'Alert rules: `{ id, change, before?, after?, fields? }` (a moved threshold is under `thresholds`)' }),
     thresholds: z.array(z.object({ ruleId: z.string(), questionId: z.string(), before: z.number(), after: z.number() })),
     computed: z.array(z.record(z.string(), z.unknown())),
     schedule: z.object({ before: z.unknown(), after: z.unknown() }).nullable(),
@@ -62,7 +76,10 @@ const Diff = z
 
 const ThresholdProblem = z.object({ careTeamId: z.uuid(), careTeamName: z.string(), ruleId: z.string(), message: z.string() }).openapi('ThresholdProblem');
 
-const Format = z.enum(['json', 'yaml', 'fhir']).default('json').openapi({ description: 'json (default): the draft with its flow document; yaml: the flow text; fhir: the FHIR R4 Questionnaire (status draft)' });
+const Format = z
+  .enum(['json', 'yaml', 'fhir'])
+  .default('json')
+  .openapi({ description: 'json (default): the draft with its flow document; yaml: the flow text; fhir: the FHIR R4 Questionnaire (status draft)' });
 
 const Params = z.object({ id: FlowIdParam });
 
@@ -101,7 +118,13 @@ export function flowDraftRoutes(api: OpenAPIHono<ApiEnv>): void {
       const { authoring, db } = c.get('deps');
       const orgId = c.get('principal').orgId;
       const { text, warnings } = await flowTextOf(c, id, async () => (await flowRow(db, orgId, id))?.id);
-      const saved = await audited(c, 'flow.draft.write', id, () => authoring.saveDraft(orgId, id, text, actorOf(c)), (s) => s.row.version);
+      const saved = await audited(
+        c,
+        'flow.draft.write',
+        id,
+        () => authoring.saveDraft(orgId, id, text, actorOf(c)),
+        (s) => s.row.version,
+      );
       return c.json(draftView(c, saved.row, saved, warnings), saved.created ? 201 : 200);
     },
   );
@@ -131,7 +154,13 @@ export function flowDraftRoutes(api: OpenAPIHono<ApiEnv>): void {
     async (c) => {
       const { id } = c.req.valid('param');
       const { format } = c.req.valid('query');
-      const { row, compiled, saved } = await audited(c, 'flow.draft.read', id, () => current(c, id), (d) => d.row.version);
+      const { row, compiled, saved } = await audited(
+        c,
+        'flow.draft.read',
+        id,
+        () => current(c, id),
+        (d) => d.row.version,
+      );
       if (format === 'yaml') return c.body(asYaml(row.source), 200, { 'content-type': `${YAML_TYPES[0]}; charset=utf-8` });
       if (format === 'fhir') {
         if (!compiled.ok) throw new ApiError('invalid_flow', 'the stored draft does not compile', { issues: compiled.issues.map(describeIssue) });
@@ -154,7 +183,13 @@ export function flowDraftRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      await audited(c, 'flow.draft.discard', id, () => c.get('deps').authoring.discardDraft(c.get('principal').orgId, id), (row) => row.version);
+      await audited(
+        c,
+        'flow.draft.discard',
+        id,
+        () => c.get('deps').authoring.discardDraft(c.get('principal').orgId, id),
+        (row) => row.version,
+      );
       return c.body(null, 204);
     },
   );
@@ -166,7 +201,7 @@ export function flowDraftRoutes(api: OpenAPIHono<ApiEnv>): void {
       tags: ['Flow authoring'],
       summary: 'Store the golden transcripts publishing replays',
       description:
-        'The format of `<flow>.transcripts.yaml` (docs/flows.md §12), as YAML or JSON; `flow:` may be left out (they belong to this draft). Publishing replays them against the draft and refuses on any difference. A new draft keeps the transcripts of the flow\'s newest version until you send others.',
+        "The format of `<flow>.transcripts.yaml` (docs/flows.md §12), as YAML or JSON; `flow:` may be left out (they belong to this draft). Publishing replays them against the draft and refuses on any difference. A new draft keeps the transcripts of the flow's newest version until you send others.",
       security,
       middleware: [authors, keepRawText],
       request: {
@@ -184,7 +219,13 @@ export function flowDraftRoutes(api: OpenAPIHono<ApiEnv>): void {
     async (c) => {
       const { id } = c.req.valid('param');
       const text = await c.req.text();
-      const row = await audited(c, 'flow.transcripts.write', id, () => c.get('deps').authoring.saveTranscripts(c.get('principal').orgId, id, text, actorOf(c)), (r) => r.version);
+      const row = await audited(
+        c,
+        'flow.transcripts.write',
+        id,
+        () => c.get('deps').authoring.saveTranscripts(c.get('principal').orgId, id, text, actorOf(c)),
+        (r) => r.version,
+      );
       return c.json(draftView(c, row, (await current(c, id)).saved), 200);
     },
   );
@@ -202,7 +243,13 @@ export function flowDraftRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const { row } = await audited(c, 'flow.transcripts.read', id, () => current(c, id), (d) => d.row.version);
+      const { row } = await audited(
+        c,
+        'flow.transcripts.read',
+        id,
+        () => current(c, id),
+        (d) => d.row.version,
+      );
       if (row.transcripts === null) throw new ApiError('not_found', 'the draft has no transcripts');
       return c.body(asYaml(row.transcripts), 200, { 'content-type': `${YAML_TYPES[0]}; charset=utf-8` });
     },
@@ -228,7 +275,12 @@ export function flowDraftRoutes(api: OpenAPIHono<ApiEnv>): void {
         c,
         'flow.draft.try',
         id,
-        () => c.get('deps').authoring.tryDraft(c.get('principal').orgId, id, body.answers, { lang: body.lang, now: body.now ? new Date(body.now) : new Date(), subject: 'Patient/example' }),
+        () =>
+          c.get('deps').authoring.tryDraft(c.get('principal').orgId, id, body.answers, {
+            lang: body.lang,
+            now: body.now ? new Date(body.now) : new Date(),
+            subject: 'Patient/example',
+          }),
         (t) => t.row.version,
       );
       return c.json({ events: tried.events as unknown as Array<Record<string, unknown>> }, 200);
@@ -241,7 +293,8 @@ export function flowDraftRoutes(api: OpenAPIHono<ApiEnv>): void {
       path: '/v1/flows/{id}/draft/diff',
       tags: ['Flow authoring'],
       summary: 'What the draft changes compared with the version patients get now',
-      description: 'For the reviewer: texts per language, questions and their answer settings, answer options, alert rules, thresholds, schedule and settings, as structured JSON; and the care teams\' thresholds the draft would not take.',
+      description:
+        "For the reviewer: texts per language, questions and their answer settings, answer options, alert rules, thresholds, schedule and settings, as structured JSON; and the care teams' thresholds the draft would not take.",
       security,
       middleware: workers,
       request: { params: Params },
@@ -249,7 +302,13 @@ export function flowDraftRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const result = await audited(c, 'flow.draft.diff', id, () => c.get('deps').authoring.diff(c.get('principal').orgId, id), (d) => d.row.version);
+      const result = await audited(
+        c,
+        'flow.draft.diff',
+        id,
+        () => c.get('deps').authoring.diff(c.get('principal').orgId, id),
+        (d) => d.row.version,
+      );
       return c.json({ ...result.diff, thresholdProblems: result.thresholdProblems } as unknown as z.infer<typeof Diff>, 200);
     },
   );
@@ -268,7 +327,13 @@ export function flowDraftRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const { row } = await audited(c, 'flow.submit', id, () => c.get('deps').authoring.submit(c.get('principal').orgId, id, actorOf(c)), (s) => s.row.version);
+      const { row } = await audited(
+        c,
+        'flow.submit',
+        id,
+        () => c.get('deps').authoring.submit(c.get('principal').orgId, id, actorOf(c)),
+        (s) => s.row.version,
+      );
       return c.json(draftView(c, row), 200);
     },
   );
@@ -280,7 +345,7 @@ export function flowDraftRoutes(api: OpenAPIHono<ApiEnv>): void {
       tags: ['Flow authoring'],
       summary: 'Publish the version in review (four-eyes: not by its author)',
       description:
-        'Needs the org_admin or flow_reviewer role and a person other than everyone who wrote or submitted the version (403 otherwise). Replays the golden transcripts and checks every text once more (422 on a failure, naming it). From now on new check-ins start on this version; running ones finish on theirs. Care teams\' thresholds the version does not take are reported in `thresholdProblems`.',
+        "Needs the org_admin or flow_reviewer role and a person other than everyone who wrote or submitted the version (403 otherwise). Replays the golden transcripts and checks every text once more (422 on a failure, naming it). From now on new check-ins start on this version; running ones finish on theirs. Care teams' thresholds the version does not take are reported in `thresholdProblems`.",
       security,
       middleware: reviewers,
       request: { params: Params },
@@ -302,9 +367,23 @@ export function flowDraftRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const published = await audited(c, 'flow.publish', id, () => c.get('deps').authoring.publish(c.get('principal').orgId, id, actorOf(c)), (p) => p.row.version);
+      const published = await audited(
+        c,
+        'flow.publish',
+        id,
+        () => c.get('deps').authoring.publish(c.get('principal').orgId, id, actorOf(c)),
+        (p) => p.row.version,
+      );
       const flow = c.get('deps').flows.compile(published.row);
-      return c.json({ published: versionView(flow, published.row), previous: published.previous, transcripts: published.transcripts, thresholdProblems: published.thresholdProblems }, 200);
+      return c.json(
+        {
+          published: versionView(flow, published.row),
+          previous: published.previous,
+          transcripts: published.transcripts,
+          thresholdProblems: published.thresholdProblems,
+        },
+        200,
+      );
     },
   );
 }

@@ -35,7 +35,9 @@ const VersionSummary = z
 const FlowSummary = z
   .object({
     id: z.string(),
-    origin: z.enum(['organisation', 'deployed']).openapi({ description: "organisation: your own catalog's flow; deployed: a flow file of this installation, used while you have no flow of this id" }),
+    origin: z
+      .enum(['organisation', 'deployed'])
+      .openapi({ description: "organisation: your own catalog's flow; deployed: a flow file of this installation, used while you have no flow of this id" }),
     version: z.string().nullable().openapi({ description: 'The version new check-ins start on; null when none is published' }),
     url: z.string().nullable().openapi({ description: 'Canonical URL of the Questionnaire (with `version`, what QuestionnaireResponses point at)' }),
     title: z.record(z.string(), z.string()).openapi({ description: 'Title per language' }),
@@ -48,16 +50,29 @@ const FlowSummary = z
   .openapi('Flow');
 
 const Template = z
-  .object({ id: z.string(), version: z.string(), title: z.record(z.string(), z.string()), languages: z.array(z.string()), questions: z.number().int(), transcripts: z.boolean() })
+  .object({
+    id: z.string(),
+    version: z.string(),
+    title: z.record(z.string(), z.string()),
+    languages: z.array(z.string()),
+    questions: z.number().int(),
+    transcripts: z.boolean(),
+  })
   .openapi('FlowTemplate');
 
-const FromTemplate = z.strictObject({ fromTemplate: z.string().min(1).max(64).openapi({ example: 'post-op', description: 'A template id (`GET /v1/flow-templates`)' }) }).openapi('CreateFlowFromTemplate');
+const FromTemplate = z
+  .strictObject({ fromTemplate: z.string().min(1).max(64).openapi({ example: 'post-op', description: 'A template id (`GET /v1/flow-templates`)' }) })
+  .openapi('CreateFlowFromTemplate');
 
-const Format = z.enum(['json', 'yaml', 'fhir']).default('json').openapi({ description: 'json (default): the version with its flow document; yaml: the flow text; fhir: the FHIR R4 Questionnaire' });
+const Format = z
+  .enum(['json', 'yaml', 'fhir'])
+  .default('json')
+  .openapi({ description: 'json (default): the version with its flow document; yaml: the flow text; fhir: the FHIR R4 Questionnaire' });
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 const titleOf = (flow: Flow) => flow.title as Record<string, string>;
-const scheduleOf = (flow: Flow) => (flow.schedule ? { anchor: flow.schedule.anchor, days: flow.schedule.days, time: flow.schedule.time, timezone: flow.schedule.timezone } : null);
+const scheduleOf = (flow: Flow) =>
+  flow.schedule ? { anchor: flow.schedule.anchor, days: flow.schedule.days, time: flow.schedule.time, timezone: flow.schedule.timezone } : null;
 
 type Summary = z.infer<typeof FlowSummary>;
 
@@ -77,7 +92,8 @@ async function summaries(c: Context<ApiEnv>, onlyFlowId?: string): Promise<Summa
     const origin = released.length > 0 || !flows.deployed.has(flowId) ? 'organisation' : 'deployed';
     const versions = origin === 'organisation' ? released : deployed.filter((r) => r.flowId === flowId);
     // What the entry shows: the current version, else the draft (a flow still being written).
-    const shown: Flow | undefined = current ?? (draft ? draftFlow(c, draft) : undefined) ?? (released.length > 0 ? flows.compile(released[released.length - 1]!) : undefined);
+    const shown: Flow | undefined =
+      current ?? (draft ? draftFlow(c, draft) : undefined) ?? (released.length > 0 ? flows.compile(released[released.length - 1]!) : undefined);
     out.push({
       id: flowId,
       origin,
@@ -185,7 +201,7 @@ export function flowRoutes(api: OpenAPIHono<ApiEnv>): void {
         },
       },
       responses: {
-        201: json(DraftView, 'The new flow\'s draft'),
+        201: json(DraftView, "The new flow's draft"),
         ...commonErrors,
         ...conflict('Your organisation already has a flow with this id'),
         ...invalidFlowResponse,
@@ -197,13 +213,28 @@ export function flowRoutes(api: OpenAPIHono<ApiEnv>): void {
       if (!(c.req.header('content-type') ?? '').toLowerCase().includes('yaml')) {
         // Validated by the route's JSON schema (the YAML alternative has none, so the type is not inferred).
         const { fromTemplate } = c.req.valid('json' as never) as z.infer<typeof FromTemplate>;
-        if (!c.get('deps').templates.has(fromTemplate)) throw new ApiError('bad_request', 'invalid request: fromTemplate', { fields: [{ path: 'fromTemplate', message: 'no such template (GET /v1/flow-templates)' }] });
-        const saved = await audited(c, 'flow.create', fromTemplate, () => authoring.fromTemplate(orgId, fromTemplate, actorOf(c)), (s) => s.row.version);
+        if (!c.get('deps').templates.has(fromTemplate))
+          throw new ApiError('bad_request', 'invalid request: fromTemplate', {
+            fields: [{ path: 'fromTemplate', message: 'no such template (GET /v1/flow-templates)' }],
+          });
+        const saved = await audited(
+          c,
+          'flow.create',
+          fromTemplate,
+          () => authoring.fromTemplate(orgId, fromTemplate, actorOf(c)),
+          (s) => s.row.version,
+        );
         return c.json(draftView(c, saved.row, saved), 201);
       }
       const { text } = await flowTextOf(c, undefined, async () => undefined);
       const flowId = idOf(text);
-      const saved = await audited(c, 'flow.create', flowId ?? '(unknown)', () => authoring.saveDraft(orgId, flowId ?? '', text, actorOf(c), { create: true }), (s) => s.row.version);
+      const saved = await audited(
+        c,
+        'flow.create',
+        flowId ?? '(unknown)',
+        () => authoring.saveDraft(orgId, flowId ?? '', text, actorOf(c), { create: true }),
+        (s) => s.row.version,
+      );
       return c.json(draftView(c, saved.row, saved), 201);
     },
   );
@@ -256,7 +287,10 @@ export function flowRoutes(api: OpenAPIHono<ApiEnv>): void {
       middleware: reviewers,
       request: { params: z.object({ id: FlowIdParam, version: VersionParam }) },
       responses: {
-        200: json(FlowVersion.extend({ openCheckins: z.number().int().openapi({ description: 'Check-ins still running on this version; they finish on it' }) }), 'Retired'),
+        200: json(
+          FlowVersion.extend({ openCheckins: z.number().int().openapi({ description: 'Check-ins still running on this version; they finish on it' }) }),
+          'Retired',
+        ),
         ...commonErrors,
         ...notFound,
         ...conflict('The version is already retired'),
@@ -265,7 +299,13 @@ export function flowRoutes(api: OpenAPIHono<ApiEnv>): void {
     async (c) => {
       const { id, version } = c.req.valid('param');
       const { authoring, flows } = c.get('deps');
-      const retired = await audited(c, 'flow.retire', id, () => authoring.retire(c.get('principal').orgId, id, version, actorOf(c)), (r) => r.row.version);
+      const retired = await audited(
+        c,
+        'flow.retire',
+        id,
+        () => authoring.retire(c.get('principal').orgId, id, version, actorOf(c)),
+        (r) => r.row.version,
+      );
       return c.json({ ...versionView(flows.compile(retired.row), retired.row), openCheckins: retired.openCheckins }, 200);
     },
   );

@@ -22,7 +22,9 @@ const UpdateOrganisation = z
   .strictObject({
     name: z.string().min(1).max(200).optional(),
     retentionDays: z.number().int().min(1).max(3650).optional(),
-    fallbackRoomId: MatrixRoomId.nullable().optional().openapi({ description: "A room (the bot in it, allowed to post) for alerts a care team's room refuses; null removes it" }),
+    fallbackRoomId: MatrixRoomId.nullable()
+      .optional()
+      .openapi({ description: "A room (the bot in it, allowed to post) for alerts a care team's room refuses; null removes it" }),
   })
   .openapi('UpdateOrganisation');
 
@@ -40,7 +42,7 @@ export function organisationRoutes(api: OpenAPIHono<ApiEnv>): void {
       method: 'get',
       path: '/v1/organisation',
       tags: ['Organisation'],
-      summary: 'The caller\'s organisation',
+      summary: "The caller's organisation",
       security,
       responses: { 200: json(Organisation, 'Your organisation'), ...commonErrors },
     }),
@@ -67,7 +69,10 @@ export function organisationRoutes(api: OpenAPIHono<ApiEnv>): void {
       const orgId = c.get('principal').orgId;
       if (body.fallbackRoomId) await checkAlertRoom(c, body.fallbackRoomId, 'fallbackRoomId', { needClinician: true });
       const [row] = await c.get('deps').db.update(organisations).set(body).where(eq(organisations.id, orgId)).returning();
-      return c.json(view(await ensureFound(c, row, { action: 'organisation.update', type: 'Organisation', id: orgId, notFound: 'organisation not found' })), 200);
+      return c.json(
+        view(await ensureFound(c, row, { action: 'organisation.update', type: 'Organisation', id: orgId, notFound: 'organisation not found' })),
+        200,
+      );
     },
   );
 }

@@ -18,7 +18,9 @@ export const Patient = z
     language: LanguageSchema,
     timeZone: z.string(),
     consent: z.enum(['none', 'asked', 'given', 'refused', 'withdrawn']).openapi({ description: 'Consent state from the conversation with the bot' }),
-    monitoring: z.enum(['active', 'paused', 'stopped']).openapi({ description: 'paused: a clinician paused scheduled check-ins; stopped: the patient said stop' }),
+    monitoring: z
+      .enum(['active', 'paused', 'stopped'])
+      .openapi({ description: 'paused: a clinician paused scheduled check-ins; stopped: the patient said stop' }),
     createdAt: z.iso.datetime(),
   })
   .openapi('Patient');
@@ -84,7 +86,7 @@ export function patientRoutes(api: OpenAPIHono<ApiEnv>): void {
       method: 'get',
       path: '/v1/patients',
       tags: ['Patients'],
-      summary: 'List your organisation\'s patients',
+      summary: "List your organisation's patients",
       security,
       middleware: readers,
       request: { query: z.object(pageQuery()) },
@@ -92,7 +94,14 @@ export function patientRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const { limit, offset } = c.req.valid('query');
-      const rows = await listOwned(c, { table: patients, orderBy: [desc(patients.createdAt), desc(patients.id)], limit, offset, action: 'patient.list', type: 'Patient' });
+      const rows = await listOwned(c, {
+        table: patients,
+        orderBy: [desc(patients.createdAt), desc(patients.id)],
+        limit,
+        offset,
+        action: 'patient.list',
+        type: 'Patient',
+      });
       return c.json({ patients: rows.map(patientView) }, 200);
     },
   );
@@ -121,7 +130,8 @@ export function patientRoutes(api: OpenAPIHono<ApiEnv>): void {
       path: '/v1/patients/{id}',
       tags: ['Patients'],
       summary: 'Erase a patient and everything about them (GDPR Art. 17)',
-      description: 'Deletes answers, FHIR data, conversation state, files and queued messages at once; the bot leaves the patient\'s room. Audit entries (ids only) remain.',
+      description:
+        "Deletes answers, FHIR data, conversation state, files and queued messages at once; the bot leaves the patient's room. Audit entries (ids only) remain.",
       security,
       middleware: writers,
       request: { params: IdParam },
@@ -129,8 +139,17 @@ export function patientRoutes(api: OpenAPIHono<ApiEnv>): void {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const erased = await ensureFound(c, await erasePatient(c.get('deps').db, c.get('principal').orgId, id), { action: 'patient.erase', type: 'Patient', id, notFound: 'no such patient' });
-      if (erased.roomId) await c.get('deps').contact.forgetRoom(erased.roomId).catch(() => {});
+      const erased = await ensureFound(c, await erasePatient(c.get('deps').db, c.get('principal').orgId, id), {
+        action: 'patient.erase',
+        type: 'Patient',
+        id,
+        notFound: 'no such patient',
+      });
+      if (erased.roomId)
+        await c
+          .get('deps')
+          .contact.forgetRoom(erased.roomId)
+          .catch(() => {});
       return c.body(null, 204);
     },
   );

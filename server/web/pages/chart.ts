@@ -30,9 +30,12 @@ export function thresholdsOf(flow: Flow, q: Question, teamOverrides: Record<stri
       const when = rules.find((r) => r.id === rule.ruleId)?.when;
       const op = when?.kind === 'compare' ? (OPS[when.op as string] ?? String(when.op)) : '≥';
       const unit = q.type === 'quantity' ? ` ${q.unitDisplay ?? q.unit ?? ''}`.trimEnd() : '';
-      const lines: ThresholdLine[] = [{ value: rule.current, kind: 'flow', label: t('chart.thresholdFlow', { op, value: `${fmt(language, rule.current)}${unit}` }) }];
+      const lines: ThresholdLine[] = [
+        { value: rule.current, kind: 'flow', label: t('chart.thresholdFlow', { op, value: `${fmt(language, rule.current)}${unit}` }) },
+      ];
       const own = teamOverrides?.[rule.ruleId];
-      if (typeof own === 'number' && own !== rule.current) lines.push({ value: own, kind: 'team', label: t('chart.thresholdTeam', { op, value: `${fmt(language, own)}${unit}` }) });
+      if (typeof own === 'number' && own !== rule.current)
+        lines.push({ value: own, kind: 'team', label: t('chart.thresholdTeam', { op, value: `${fmt(language, own)}${unit}` }) });
       return lines;
     });
 }
@@ -77,20 +80,30 @@ export function chartBody(view: ChartView): HtmlEscapedString {
   const sections = flowIds.flatMap((flowId) => {
     const flow = flows.get(flowId);
     if (!flow) return [];
-    const enrollment = data.enrollments.find((e) => e.enrollment.flowId === flowId && e.enrollment.status === 'active') ?? data.enrollments.find((e) => e.enrollment.flowId === flowId);
+    const enrollment =
+      data.enrollments.find((e) => e.enrollment.flowId === flowId && e.enrollment.status === 'active') ??
+      data.enrollments.find((e) => e.enrollment.flowId === flowId);
     const overrides = (enrollment?.thresholds as Record<string, Record<string, number>> | undefined)?.[flowId];
     const numeric = flow.questions.filter((q) => q.type === 'quantity' || q.type === 'scale');
     const plots = numeric.flatMap((q) => {
       const points: TrendPoint[] = answersOf(flowId, q.id).flatMap((a) => {
         const v = a.value as AnswerValue;
-        return v.type === 'number' ? [{ at: a.answeredAt, value: v.value, label: `${formatTime(a.answeredAt, language)}: ${formatAnswer(q, v, language)}` }] : [];
+        return v.type === 'number'
+          ? [{ at: a.answeredAt, value: v.value, label: `${formatTime(a.answeredAt, language)}: ${formatAnswer(q, v, language)}` }]
+          : [];
       });
       if (points.length === 0) return [];
       const alerts: TrendPoint[] = data.alerts.flatMap((e) => {
         const d = e.details as { itemId?: unknown; values?: Record<string, AnswerValue> };
         const v = d.values?.[q.id];
         if (d.itemId !== q.id || v?.type !== 'number' || (e.checkinId && checkinFlow.get(e.checkinId) !== flowId)) return [];
-        return [{ at: e.createdAt, value: v.value, label: `${t('chart.alertMarker')} ${t(`severity.${e.severity}` as TextKey)}: ${formatAnswer(q, v, language)} (${formatTime(e.createdAt, language)})` }];
+        return [
+          {
+            at: e.createdAt,
+            value: v.value,
+            label: `${t('chart.alertMarker')} ${t(`severity.${e.severity}` as TextKey)}: ${formatAnswer(q, v, language)} (${formatTime(e.createdAt, language)})`,
+          },
+        ];
       });
       const label = questionLabel(q, language);
       const thresholds = thresholdsOf(flow, q, overrides, language, t);
@@ -118,12 +131,15 @@ export function chartBody(view: ChartView): HtmlEscapedString {
       runs.length === 0
         ? ''
         : html`<h3>${t('chart.choices')}</h3><div class="scroll" tabindex="0" role="region" aria-label="${t('chart.choices')}"><table class="timeline"><thead><tr><th scope="col">${t('chart.date')}</th>${choices.map((q) => html`<th scope="col">${questionLabel(q, language)}</th>`)}</tr></thead><tbody>${runs.map(
-            (c) => html`<tr><th scope="row">${formatTime(c.startedAt ?? c.createdAt, language)}</th>${choices.map((q) => {
-              const a = answerOf(c.id, q.id);
-              return html`<td>${a ? formatAnswer(q, a.value as AnswerValue, language) : '–'}</td>`;
-            })}</tr>`,
+            (c) =>
+              html`<tr><th scope="row">${formatTime(c.startedAt ?? c.createdAt, language)}</th>${choices.map((q) => {
+                const a = answerOf(c.id, q.id);
+                return html`<td>${a ? formatAnswer(q, a.value as AnswerValue, language) : '–'}</td>`;
+              })}</tr>`,
           )}</tbody></table></div>`;
-    return [html`<section class="flow" aria-labelledby="flow-${flowId}"><h2 id="flow-${flowId}">${localize(flow.title, language)}</h2>${plots.length > 0 ? html`<h3>${t('chart.trends')}</h3><div class="plots">${plots}</div>` : html`<p>${t('chart.noValues')}</p>`}${timeline}</section>`];
+    return [
+      html`<section class="flow" aria-labelledby="flow-${flowId}"><h2 id="flow-${flowId}">${localize(flow.title, language)}</h2>${plots.length > 0 ? html`<h3>${t('chart.trends')}</h3><div class="plots">${plots}</div>` : html`<p>${t('chart.noValues')}</p>`}${timeline}</section>`,
+    ];
   });
 
   const asked = new Map<string, string>();
@@ -158,18 +174,26 @@ ${alerts.flatMap((e) => patientWords(e.details as Record<string, unknown>).map((
   return html`<h1>${t('chart.title', { name })} <span class="short">#${p.id.slice(0, 8)}</span></h1>
 <p class="meta">${p.matrixUserId} · ${patientLanguage} · ${t(`status.${p.monitoring}` as TextKey)} · <a href="/app/patients/${p.id}/everything" download="patient-${p.id}.fhir.json">${t('chart.download')}</a></p>
 <section aria-labelledby="enrollments"><h2 id="enrollments">${t('chart.enrollments')}</h2><ul>${data.enrollments.map(
-    (e) => html`<li>${e.enrollment.flowId} · ${t('chart.anchor', { date: e.enrollment.anchorDate })} · ${t('chart.team', { team: e.teamName })} · ${e.enrollment.status}</li>`,
+    (e) =>
+      html`<li>${e.enrollment.flowId} · ${t('chart.anchor', { date: e.enrollment.anchorDate })} · ${t('chart.team', { team: e.teamName })} · ${e.enrollment.status}</li>`,
   )}</ul></section>
 ${sections}
-<section aria-labelledby="alerts"><h2 id="alerts">${t('chart.alerts')}</h2>${alertList.length === 0 ? html`<p>–</p>` : html`<ul class="alert-list">${alertList.map(
-    (e) => {
-      const flow = e.checkinId ? flows.get(checkinFlow.get(e.checkinId) ?? '') : undefined;
-      const values = alertValues(e.details as Record<string, unknown>, flow, language);
-      return html`<li class="${e.severity}"><span class="badge ${e.severity}">${t(`severity.${e.severity}` as TextKey)}</span> ${formatTime(e.createdAt, language)} · ${trigger({ ...e, details: e.details as Record<string, unknown> }, flow, language, t)}${values.length > 0 ? ` (${values.join(', ')})` : ''} · ${e.acknowledgedAt ? t('chart.acknowledgedBy', { who: e.acknowledgedBy ?? '' }) : t('chart.open')}</li>`;
-    },
-  )}</ul>`}</section>
-<section aria-labelledby="photos"><h2 id="photos">${t('chart.photos')}</h2>${data.photos.length === 0 ? html`<p>${t('chart.noPhotos')}</p>` : html`<ul class="photos">${data.photos.map(
-    (ph) => html`<li><a href="/app/patients/${p.id}/photos/${ph.id}"><img src="/app/patients/${p.id}/photos/${ph.id}" alt="${t('chart.photoAlt', { date: formatTime(ph.createdAt, language) })}" loading="lazy" width="240"></a></li>`,
-  )}</ul>`}</section>
+<section aria-labelledby="alerts"><h2 id="alerts">${t('chart.alerts')}</h2>${
+    alertList.length === 0
+      ? html`<p>–</p>`
+      : html`<ul class="alert-list">${alertList.map((e) => {
+          const flow = e.checkinId ? flows.get(checkinFlow.get(e.checkinId) ?? '') : undefined;
+          const values = alertValues(e.details as Record<string, unknown>, flow, language);
+          return html`<li class="${e.severity}"><span class="badge ${e.severity}">${t(`severity.${e.severity}` as TextKey)}</span> ${formatTime(e.createdAt, language)} · ${trigger({ ...e, details: e.details as Record<string, unknown> }, flow, language, t)}${values.length > 0 ? ` (${values.join(', ')})` : ''} · ${e.acknowledgedAt ? t('chart.acknowledgedBy', { who: e.acknowledgedBy ?? '' }) : t('chart.open')}</li>`;
+        })}</ul>`
+  }</section>
+<section aria-labelledby="photos"><h2 id="photos">${t('chart.photos')}</h2>${
+    data.photos.length === 0
+      ? html`<p>${t('chart.noPhotos')}</p>`
+      : html`<ul class="photos">${data.photos.map(
+          (ph) =>
+            html`<li><a href="/app/patients/${p.id}/photos/${ph.id}"><img src="/app/patients/${p.id}/photos/${ph.id}" alt="${t('chart.photoAlt', { date: formatTime(ph.createdAt, language) })}" loading="lazy" width="240"></a></li>`,
+        )}</ul>`
+  }</section>
 <section aria-labelledby="transcripts"><h2 id="transcripts">${t('chart.transcripts')}</h2><p class="hint">${t('chart.transcriptNote')}</p>${transcripts}${shown.length < newestFirst.length ? html`<p><a href="/app/patients/${p.id}?transcripts=all#transcripts">${t('chart.allTranscripts', { count: newestFirst.length })}</a></p>` : ''}</section>` as HtmlEscapedString;
 }

@@ -20,7 +20,8 @@ export interface Problem {
 export function problemsList(problems: readonly Problem[], t: T): HtmlEscapedString {
   if (problems.length === 0) return html`<p class="ok">${t('editor.noProblems')}</p>` as HtmlEscapedString;
   return html`<ul class="problems">${problems.map(
-    (p) => html`<li>${p.line !== undefined ? html`<a href="#flow-yaml" data-line="${p.line}" data-col="${p.column ?? 1}">${t('editor.at', { line: p.line, column: p.column ?? 1 })}</a>: ` : p.path ? html`<code>${p.path}</code>: ` : ''}${p.message}${p.hint ? html` <span class="hint">(${p.hint})</span>` : ''}</li>`,
+    (p) =>
+      html`<li>${p.line !== undefined ? html`<a href="#flow-yaml" data-line="${p.line}" data-col="${p.column ?? 1}">${t('editor.at', { line: p.line, column: p.column ?? 1 })}</a>: ` : p.path ? html`<code>${p.path}</code>: ` : ''}${p.message}${p.hint ? html` <span class="hint">(${p.hint})</span>` : ''}</li>`,
   )}</ul>` as HtmlEscapedString;
 }
 
@@ -79,24 +80,29 @@ ${view.canWrite ? html`<p><button type="submit">${t('editor.save')}</button></p>
 <textarea id="try-answers" name="answers" rows="4">${(view.chat?.answers ?? []).join('\n')}</textarea>
 <button type="submit" class="secondary">${t('editor.try')}</button>
 </form>
-${view.chat
-  ? html`<div class="chat" id="chat" aria-label="${t('editor.preview')}" tabindex="0" role="region">${view.chat.events.flatMap((e) => {
-      if (e.type === 'bot') return [html`<p class="from-bot" lang="${e.lang}"${isRightToLeft(e.lang) ? html` dir="rtl"` : ''}>${e.text}</p>`];
-      if (e.type === 'alert') return [html`<p class="alert-event"><span class="badge ${e.severity}">${e.severity}</span> ${e.ruleId}: ${e.message ?? ''}</p>`];
-      return [];
-    })}</div>`
-  : ''}
+${
+  view.chat
+    ? html`<div class="chat" id="chat" aria-label="${t('editor.preview')}" tabindex="0" role="region">${view.chat.events.flatMap((e) => {
+        if (e.type === 'bot') return [html`<p class="from-bot" lang="${e.lang}"${isRightToLeft(e.lang) ? html` dir="rtl"` : ''}>${e.text}</p>`];
+        if (e.type === 'alert')
+          return [html`<p class="alert-event"><span class="badge ${e.severity}">${e.severity}</span> ${e.ruleId}: ${e.message ?? ''}</p>`];
+        return [];
+      })}</div>`
+    : ''
+}
 </section>
 </div>
 ${view.compiled ? flowTextsBody({ flow: view.compiled, t, language: view.language, heading: 2 }) : ''}
-${view.diff
-  ? html`<h2>${t('editor.diff', { from: view.diff.from ?? '–', to: view.diff.to })}</h2>
+${
+  view.diff
+    ? html`<h2>${t('editor.diff', { from: view.diff.from ?? '–', to: view.diff.to })}</h2>
 <div class="scroll diff" tabindex="0" role="region" aria-label="${t('editor.diff', { from: view.diff.from ?? '–', to: view.diff.to })}"><table><thead><tr><th scope="col">${t('flows.where')}</th><th scope="col">${t('editor.lang')}</th><th scope="col">${t('editor.before')}</th><th scope="col">${t('editor.after')}</th></tr></thead><tbody>
 ${view.diff.texts.map((d) => html`<tr><th scope="row"><code>${d.key}</code></th><td>${d.language}</td><td>${d.before !== null ? html`<del>${d.before}</del>` : '–'}</td><td>${d.after !== null ? html`<ins>${d.after}</ins>` : '–'}</td></tr>`)}
 ${view.diff.thresholds.map((d) => html`<tr><th scope="row"><code>${d.ruleId}</code></th><td>${d.questionId}</td><td><del>${d.before}</del></td><td><ins>${d.after}</ins></td></tr>`)}
 ${[...view.diff.questions, ...view.diff.rules].map((d) => html`<tr><th scope="row"><code>${String(d['id'] ?? '')}</code></th><td>${String(d['change'] ?? '')}</td><td colspan="2">${Array.isArray(d['fields']) ? (d['fields'] as unknown[]).join(', ') : ''}</td></tr>`)}
 </tbody></table></div>`
-  : ''}
+    : ''
+}
 <h2>${t('editor.release')}</h2>
 <div class="batch">
 ${view.canWrite && view.draft?.status === 'draft' ? html`<form method="post" action="/app/flows/${flowId}/submit">${csrfField(view.user)}<button type="submit">${t('editor.submit')}</button></form>` : ''}

@@ -25,7 +25,8 @@ export function enrollBody(view: EnrollView): HtmlEscapedString {
     return html`<div class="field${error ? ' invalid' : ''}"><label for="f-${name}">${label}</label>${control}${error ? html`<p class="error" id="e-${name}">${error}</p>` : ''}</div>`;
   };
   const aria = (name: EnrollField) => (errors[name] ? html` aria-invalid="true" aria-describedby="e-${name}"` : '');
-  const input = (name: EnrollField, type = 'text', extra = '') => html`<input id="f-${name}" name="${name}" type="${type}" value="${values[name] ?? ''}"${aria(name)}${extra ? raw(` ${extra}`) : ''}>`;
+  const input = (name: EnrollField, type = 'text', extra = '') =>
+    html`<input id="f-${name}" name="${name}" type="${type}" value="${values[name] ?? ''}"${aria(name)}${extra ? raw(` ${extra}`) : ''}>`;
   const select = (name: EnrollField, options: ReadonlyArray<{ value: string; label: string }>) =>
     html`<select id="f-${name}" name="${name}"${aria(name)}>${options.map((o) => html`<option value="${o.value}"${values[name] === o.value ? html` selected` : ''}>${o.label}</option>`)}</select>`;
   const hasErrors = Object.keys(errors).length > 0;
@@ -36,7 +37,14 @@ ${hasErrors ? html`<div class="error-summary" role="alert"><p>${t('enroll.errors
 <form method="post" action="/app/enroll" class="form" novalidate>${csrfField(view.user)}
 ${field('matrixUserId', t('enroll.matrixUserId'), input('matrixUserId', 'text', 'autocomplete="off" spellcheck="false" placeholder="@erika.muster:klinik.de"'))}
 ${field('displayName', t('enroll.displayName'), input('displayName', 'text', 'autocomplete="off"'))}
-${field('language', t('enroll.language'), select('language', LANGUAGES.map((l) => ({ value: l, label: l }))))}
+${field(
+  'language',
+  t('enroll.language'),
+  select(
+    'language',
+    LANGUAGES.map((l) => ({ value: l, label: l })),
+  ),
+)}
 ${field('timeZone', t('enroll.timeZone'), input('timeZone'))}
 ${field('flowId', t('enroll.flow'), select('flowId', [{ value: '', label: '–' }, ...view.flows.map((f) => ({ value: f.id, label: f.title }))]))}
 ${field('careTeamId', t('enroll.team'), select('careTeamId', [{ value: '', label: '–' }, ...view.teams.map((team) => ({ value: team.id, label: team.name }))]))}

@@ -14,7 +14,8 @@ export interface FlowText {
 }
 
 /** The languages a text must have: every language of the flow, for clinicians' texts its German and English. */
-export const requiredLanguages = (flow: Flow, text: FlowText): Language[] => (text.clinicians ? flow.languages.filter((l) => l === 'de' || l === 'en') : flow.languages);
+export const requiredLanguages = (flow: Flow, text: FlowText): Language[] =>
+  text.clinicians ? flow.languages.filter((l) => l === 'de' || l === 'en') : flow.languages;
 
 /** Every patient- or clinician-facing text of a flow, in flow order. */
 export function flowTexts(flow: Flow): FlowText[] {
@@ -47,7 +48,11 @@ export function flowTexts(flow: Flow): FlowText[] {
 
 /** The flow's texts that lack one of its declared languages. */
 export function missingTexts(flow: Flow): Array<{ path: string; language: Language }> {
-  return flowTexts(flow).flatMap((t) => requiredLanguages(flow, t).filter((l) => !t.text[l]).map((language) => ({ path: t.path, language })));
+  return flowTexts(flow).flatMap((t) =>
+    requiredLanguages(flow, t)
+      .filter((l) => !t.text[l])
+      .map((language) => ({ path: t.path, language })),
+  );
 }
 
 export function flowsBody(view: { flows: readonly Flow[]; t: T; language: UiLanguage }): HtmlEscapedString {
@@ -72,8 +77,13 @@ export function flowTextsBody(view: { flow: Flow; t: T; language: UiLanguage; he
 <div class="scroll" tabindex="0" role="region" aria-label="${t('flows.texts')}"><table class="texts"><caption class="visually-hidden">${t('flows.texts')}</caption>
 <thead><tr><th scope="col">${t('flows.where')}</th>${flow.languages.map((l) => html`<th scope="col" lang="${l}">${l}</th>`)}</tr></thead>
 <tbody>${texts.map(
-    (x) => html`<tr><th scope="row"><code>${x.path}</code></th>${flow.languages.map((l) =>
-      x.text[l] ? html`<td lang="${l}"${l === 'ar' ? html` dir="rtl"` : ''}>${x.text[l]}</td>` : requiredLanguages(flow, x).includes(l) ? html`<td class="missing">${t('flows.missingText')}</td>` : html`<td class="optional">${t('flows.notNeeded')}</td>`,
-    )}</tr>`,
+    (x) =>
+      html`<tr><th scope="row"><code>${x.path}</code></th>${flow.languages.map((l) =>
+        x.text[l]
+          ? html`<td lang="${l}"${l === 'ar' ? html` dir="rtl"` : ''}>${x.text[l]}</td>`
+          : requiredLanguages(flow, x).includes(l)
+            ? html`<td class="missing">${t('flows.missingText')}</td>`
+            : html`<td class="optional">${t('flows.notNeeded')}</td>`,
+      )}</tr>`,
   )}</tbody></table></div>` as HtmlEscapedString;
 }

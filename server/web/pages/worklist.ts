@@ -60,7 +60,9 @@ export function alertValues(details: Record<string, unknown>, flow: Flow | undef
 /** The patient's own words: the message of a red flag, the words that matched, forwarded messages. */
 export function patientWords(details: Record<string, unknown>): string[] {
   const message = (details['values'] as { patientMessage?: { value?: unknown } } | undefined)?.patientMessage?.value;
-  const messages = Array.isArray(details['messages']) ? (details['messages'] as Array<{ text?: unknown }>).map((m) => m.text).filter((x): x is string => typeof x === 'string') : [];
+  const messages = Array.isArray(details['messages'])
+    ? (details['messages'] as Array<{ text?: unknown }>).map((m) => m.text).filter((x): x is string => typeof x === 'string')
+    : [];
   const evidence = typeof details['evidence'] === 'string' && details['evidence'] ? [details['evidence']] : [];
   const words = [...(typeof message === 'string' ? [message] : []), ...messages];
   return [...new Set([...words, ...evidence.filter((e) => !words.some((w) => w.includes(e)))])];

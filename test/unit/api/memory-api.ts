@@ -33,7 +33,10 @@ export async function memoryApi(contact: PatientContact): Promise<MemoryApi> {
   const logs: string[] = [];
   const logger = createLogger('debug', (line) => logs.push(line));
   const flows = await openTestCatalog(db);
-  const api = createApi({ db, flows, authoring: testAuthoring(db, flows), templates: SHIPPED, logger, verifyToken: null, contact, publicUrl: 'http://visite.test' }, { maxBodyBytes: 64 * 1024 });
+  const api = createApi(
+    { db, flows, authoring: testAuthoring(db, flows), templates: SHIPPED, logger, verifyToken: null, contact, publicUrl: 'http://visite.test' },
+    { maxBodyBytes: 64 * 1024 },
+  );
   const app = createApp({ logger, api, readiness: [] });
   const org = await createOrganisation(db, { name: 'Memory' });
   const keys = {} as Record<Role, string>;

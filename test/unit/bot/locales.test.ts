@@ -111,7 +111,10 @@ describe('bot.json system texts', () => {
 
   it.each(LANGUAGES)('%s has exactly the German keys, each a non-empty string', (language) => {
     const texts = flatten(readJson(language, 'bot.json'));
-    expect([...texts.keys()].filter((key) => !german.has(key)), 'extra keys').toEqual([]);
+    expect(
+      [...texts.keys()].filter((key) => !german.has(key)),
+      'extra keys',
+    ).toEqual([]);
     for (const key of german.keys()) {
       const text = texts.get(key);
       expect(typeof text, `${language} ${key}`).toBe('string');
@@ -239,16 +242,74 @@ describe('commands.json and redflags.json', () => {
 
   // A few messages each list must catch, and everyday answers none may trip over.
   const urgent: Record<Language, [string, string][]> = {
-    de: [['Ich bekomme keine Luft!', 'breathing'], ['Starke Brustschmerzen seit heute früh', 'chest_pain'], ['Die Wunde blutet stark', 'bleeding'], ['Mein Mann ist bewusstlos', 'unconscious'], ['Ich will nicht mehr leben', 'suicidal'], ['Bitte Krankenwagen', 'emergency']],
-    en: [["I can't breathe", 'breathing'], ['bad chest pain', 'chest_pain'], ['It won’t stop bleeding', 'bleeding'], ['she passed out', 'unconscious'], ['I want to kill myself', 'suicidal'], ['call an ambulance', 'emergency']],
-    tr: [['Nefes alamıyorum', 'breathing'], ['Göğüs ağrım var', 'chest_pain'], ['Kanama durmuyor', 'bleeding'], ['Annem bayıldı', 'unconscious'], ['Artık yaşamak istemiyorum', 'suicidal'], ['Ambulans lazım', 'emergency']],
-    ar: [['لا أستطيع التنفس', 'breathing'], ['عندي ألم في الصدر', 'chest_pain'], ['نزيف شديد من الجرح', 'bleeding'], ['فقد الوعي', 'unconscious'], ['أريد أن أموت', 'suicidal'], ['اطلبوا الإسعاف', 'emergency']],
-    uk: [['Не можу дихати', 'breathing'], ['Сильний біль у грудях', 'chest_pain'], ['Кровотеча не зупиняється', 'bleeding'], ['Він втратив свідомість', 'unconscious'], ['Я не хочу жити', 'suicidal'], ['Викличте швидку!', 'emergency']],
-    ru: [['Не могу дышать', 'breathing'], ['У меня боль в груди', 'chest_pain'], ['Кровь не останавливается', 'bleeding'], ['Он потерял сознание', 'unconscious'], ['Я не хочу жить', 'suicidal'], ['Вызовите скорую', 'emergency']],
-    pl: [['Nie mogę oddychać', 'breathing'], ['Ból w klatce piersiowej', 'chest_pain'], ['Silne krwawienie z rany', 'bleeding'], ['Mąż stracił przytomność', 'unconscious'], ['Nie chcę żyć', 'suicidal'], ['Proszę wezwać karetkę', 'emergency']],
+    de: [
+      ['Ich bekomme keine Luft!', 'breathing'],
+      ['Starke Brustschmerzen seit heute früh', 'chest_pain'],
+      ['Die Wunde blutet stark', 'bleeding'],
+      ['Mein Mann ist bewusstlos', 'unconscious'],
+      ['Ich will nicht mehr leben', 'suicidal'],
+      ['Bitte Krankenwagen', 'emergency'],
+    ],
+    en: [
+      ["I can't breathe", 'breathing'],
+      ['bad chest pain', 'chest_pain'],
+      ['It won’t stop bleeding', 'bleeding'],
+      ['she passed out', 'unconscious'],
+      ['I want to kill myself', 'suicidal'],
+      ['call an ambulance', 'emergency'],
+    ],
+    tr: [
+      ['Nefes alamıyorum', 'breathing'],
+      ['Göğüs ağrım var', 'chest_pain'],
+      ['Kanama durmuyor', 'bleeding'],
+      ['Annem bayıldı', 'unconscious'],
+      ['Artık yaşamak istemiyorum', 'suicidal'],
+      ['Ambulans lazım', 'emergency'],
+    ],
+    ar: [
+      ['لا أستطيع التنفس', 'breathing'],
+      ['عندي ألم في الصدر', 'chest_pain'],
+      ['نزيف شديد من الجرح', 'bleeding'],
+      ['فقد الوعي', 'unconscious'],
+      ['أريد أن أموت', 'suicidal'],
+      ['اطلبوا الإسعاف', 'emergency'],
+    ],
+    uk: [
+      ['Не можу дихати', 'breathing'],
+      ['Сильний біль у грудях', 'chest_pain'],
+      ['Кровотеча не зупиняється', 'bleeding'],
+      ['Він втратив свідомість', 'unconscious'],
+      ['Я не хочу жити', 'suicidal'],
+      ['Викличте швидку!', 'emergency'],
+    ],
+    ru: [
+      ['Не могу дышать', 'breathing'],
+      ['У меня боль в груди', 'chest_pain'],
+      ['Кровь не останавливается', 'bleeding'],
+      ['Он потерял сознание', 'unconscious'],
+      ['Я не хочу жить', 'suicidal'],
+      ['Вызовите скорую', 'emergency'],
+    ],
+    pl: [
+      ['Nie mogę oddychać', 'breathing'],
+      ['Ból w klatce piersiowej', 'chest_pain'],
+      ['Silne krwawienie z rany', 'bleeding'],
+      ['Mąż stracił przytomność', 'unconscious'],
+      ['Nie chcę żyć', 'suicidal'],
+      ['Proszę wezwać karetkę', 'emergency'],
+    ],
   };
   const everyday: Record<Language, string[]> = {
-    de: ['leichte Schmerzen', 'Mir geht es gut', 'Die Wunde ist etwas rot', 'Puls 112', 'Ich kann nicht gut Deutsch sprechen', 'Ein bisschen Blut am Pflaster', 'Wadenkrampf in der Nacht', 'hilfe'],
+    de: [
+      'leichte Schmerzen',
+      'Mir geht es gut',
+      'Die Wunde ist etwas rot',
+      'Puls 112',
+      'Ich kann nicht gut Deutsch sprechen',
+      'Ein bisschen Blut am Pflaster',
+      'Wadenkrampf in der Nacht',
+      'hilfe',
+    ],
     en: ['a little pain', "I'm fine, thanks", "I can't speak German well", 'slight redness', 'some blood on the dressing', 'help'],
     tr: ['Biraz ağrım var', 'İyiyim', 'Almanca konuşamıyorum', 'Yara biraz kızarık', 'Bana sor'],
     ar: ['أنا بخير', 'ألم خفيف', 'لا أستطيع الكلام بالألمانية', 'الجرح أحمر قليلا'],

@@ -20,7 +20,7 @@ describe('isInviterAllowed', () => {
 describe('isActionable', () => {
   const bot = '@visite:klinik.de';
   const start = 1_000_000;
-  it('drops the bot\'s own events', () => {
+  it("drops the bot's own events", () => {
     expect(isActionable({ sender: bot, origin_server_ts: start + 10 }, bot, start)).toBe(false);
   });
   it('drops events from before the start, beyond the clock-skew tolerance', () => {

@@ -26,13 +26,24 @@ const form: FhirOutgoing = {
   statusLifetimeMs: 3_600_000,
   form: { deliveryId: 'd1', recipient: '@erika:klinik.de' },
 };
-const reserved = { url: 'mxc://klinik.de/abc', k: Buffer.alloc(32, 7).toString('base64url'), iv: Buffer.concat([Buffer.alloc(8, 9), Buffer.alloc(8)]).toString('base64').replace(/=+$/, '') };
+const reserved = {
+  url: 'mxc://klinik.de/abc',
+  k: Buffer.alloc(32, 7).toString('base64url'),
+  iv: Buffer.concat([Buffer.alloc(8, 9), Buffer.alloc(8)])
+    .toString('base64')
+    .replace(/=+$/, ''),
+};
 
 describe('rendering de.gematik.fhir and de.gematik.response.status', () => {
   it('a form inline: fhir.json holds, the text fallback plain text first, a status request from our device', () => {
     const event = renderFhir(form, { deviceId: 'VISITEDEV' });
     expect(checkFhirEvent(event)).toEqual([]);
-    expect(event.content['de.gematik.fhir.structure_definition']).toEqual({ url: FORM_DEFINITION.url, version: '5.0.0', type: 'Questionnaire', fhir_version: '4.0.1' });
+    expect(event.content['de.gematik.fhir.structure_definition']).toEqual({
+      url: FORM_DEFINITION.url,
+      version: '5.0.0',
+      type: 'Questionnaire',
+      fhir_version: '4.0.1',
+    });
     expect((event.content['de.gematik.text'] as Array<{ mimetype: string }>).map((t) => t.mimetype)).toEqual(['text/plain', 'text/html']);
     expect(event.content['de.gematik.request.status']).toEqual({ from_device: 'VISITEDEV', lifetime: 3_600_000 });
     expect((event.content['de.gematik.fhir.resource'] as { resourceType: string }).resourceType).toBe('Questionnaire');
@@ -51,7 +62,19 @@ describe('rendering de.gematik.fhir and de.gematik.response.status', () => {
   });
 
   it('a processing status: statusResponse.json holds, related to the event by m.reference', () => {
-    const event = renderOutgoing({ type: 'status', relatesTo: '$form', status: 'error', messages: [{ type: 'error', text: 'Das Formular konnte nicht übernommen werden.' }, { type: 'warning', text: 'pain: out-of-range' }] }, undefined, { deviceId: 'VISITEDEV' });
+    const event = renderOutgoing(
+      {
+        type: 'status',
+        relatesTo: '$form',
+        status: 'error',
+        messages: [
+          { type: 'error', text: 'Das Formular konnte nicht übernommen werden.' },
+          { type: 'warning', text: 'pain: out-of-range' },
+        ],
+      },
+      undefined,
+      { deviceId: 'VISITEDEV' },
+    );
     expect(checkStatusResponse(event)).toEqual([]);
     expect(event.content['m.relates_to']).toEqual({ rel_type: 'm.reference', event_id: '$form' });
   });
@@ -96,7 +119,12 @@ describe('client capabilities (clientCapabilities.json, MSC4401)', () => {
   });
 
   it('reads de.gematik.client_capability.<device> profile keys, device ids compared in lower case, malformed entries ignored', () => {
-    const profile = { displayname: 'Erika', [capabilityKey('ABCDEF')]: requirement('5.0.0'), 'de.gematik.client_capability.broken': { events: 'no' }, 'de.gematik.client_capability.odd': { events: [{ nope: 1 }, { type: 'x' }] } };
+    const profile = {
+      displayname: 'Erika',
+      [capabilityKey('ABCDEF')]: requirement('5.0.0'),
+      'de.gematik.client_capability.broken': { events: 'no' },
+      'de.gematik.client_capability.odd': { events: [{ nope: 1 }, { type: 'x' }] },
+    };
     const read = capabilitiesOfProfile(profile);
     expect(capabilityKey('ABCDEF')).toBe('de.gematik.client_capability.abcdef');
     expect([...read.keys()].sort()).toEqual(['abcdef', 'odd']);
@@ -106,7 +134,13 @@ describe('client capabilities (clientCapabilities.json, MSC4401)', () => {
   it('Visite announces that it takes ISiKFormularDaten and processing statuses', () => {
     const own = ownCapabilities();
     expect(checkClientCapabilities(own)).toEqual([]);
-    const answer = renderFhir({ type: 'fhir', structure: FORM_DATA, resource: '{"resourceType":"QuestionnaireResponse"}', fileName: 'a.json', text: 'Antwort' });
+    const answer = renderFhir({
+      type: 'fhir',
+      structure: FORM_DATA,
+      resource: '{"resourceType":"QuestionnaireResponse"}',
+      fileName: 'a.json',
+      text: 'Antwort',
+    });
     expect(supportsEvent(own.events, answer)).toBe(true);
     expect(supportsEvent(own.events, questionnaireEvent)).toBe(false);
   });
@@ -123,12 +157,21 @@ describe('reading structured data from the patient', () => {
       'de.gematik.fhir.resource': qr,
       'de.gematik.request.status': { from_device: 'PHONE', to_device: 'VISITEDEV', lifetime: 60_000 },
     });
-    expect(action).toEqual({ type: 'fhir', structure: { url: FORM_DATA.url, version: '5.0.0', type: 'QuestionnaireResponse', fhirVersion: '4.0.1' }, resource: qr, statusRequest: { fromDevice: 'PHONE', toDevice: 'VISITEDEV', lifetimeMs: 60_000 } });
+    expect(action).toEqual({
+      type: 'fhir',
+      structure: { url: FORM_DATA.url, version: '5.0.0', type: 'QuestionnaireResponse', fhirVersion: '4.0.1' },
+      resource: qr,
+      statusRequest: { fromDevice: 'PHONE', toDevice: 'VISITEDEV', lifetimeMs: 60_000 },
+    });
   });
 
   it('a form answer as an encrypted file', () => {
     const { file } = encryptReserved(new TextEncoder().encode(JSON.stringify(qr)), reserved);
-    const action = readPatientAction('de.gematik.fhir', { 'de.gematik.fhir.structure_definition': sd, 'de.gematik.text': [{ body: 'Antworten' }], 'de.gematik.fhir.file': { ...file, name: 'qr.json', mimetype: 'application/fhir+json' } });
+    const action = readPatientAction('de.gematik.fhir', {
+      'de.gematik.fhir.structure_definition': sd,
+      'de.gematik.text': [{ body: 'Antworten' }],
+      'de.gematik.fhir.file': { ...file, name: 'qr.json', mimetype: 'application/fhir+json' },
+    });
     expect(action).toMatchObject({ type: 'fhir', file: { url: reserved.url, name: 'qr.json', encrypted: { key: { k: reserved.k } } } });
   });
 
@@ -136,8 +179,16 @@ describe('reading structured data from the patient', () => {
     ['no text fallback', { 'de.gematik.fhir.structure_definition': sd, 'de.gematik.fhir.resource': qr }, /de\.gematik\.text/],
     ['neither resource nor file', { 'de.gematik.fhir.structure_definition': sd, 'de.gematik.text': [{ body: 'x' }] }, /de\.gematik\.fhir\.resource/],
     ['no structure definition', { 'de.gematik.text': [{ body: 'x' }], 'de.gematik.fhir.resource': qr }, /structure_definition/],
-    ['a file without mxc', { 'de.gematik.fhir.structure_definition': sd, 'de.gematik.text': [{ body: 'x' }], 'de.gematik.fhir.file': { url: 'https://x', name: 'a' } }, /de\.gematik\.fhir\.file/],
-    ['half an encrypted file', { 'de.gematik.fhir.structure_definition': sd, 'de.gematik.text': [{ body: 'x' }], 'de.gematik.fhir.file': { url: 'mxc://a/b', name: 'a', iv: 'x' } }, /EncryptedFile/],
+    [
+      'a file without mxc',
+      { 'de.gematik.fhir.structure_definition': sd, 'de.gematik.text': [{ body: 'x' }], 'de.gematik.fhir.file': { url: 'https://x', name: 'a' } },
+      /de\.gematik\.fhir\.file/,
+    ],
+    [
+      'half an encrypted file',
+      { 'de.gematik.fhir.structure_definition': sd, 'de.gematik.text': [{ body: 'x' }], 'de.gematik.fhir.file': { url: 'mxc://a/b', name: 'a', iv: 'x' } },
+      /EncryptedFile/,
+    ],
   ])('names the fhir.json rule an event breaks: %s', (_what, content, rule) => {
     const action = readPatientAction('de.gematik.fhir', content);
     expect(action?.type).toBe('fhir');
@@ -145,7 +196,12 @@ describe('reading structured data from the patient', () => {
   });
 
   it('a processing status about one of our events', () => {
-    expect(readPatientAction('de.gematik.response.status', { 'de.gematik.response.status': { from_device: 'PHONE', status: 'error' }, 'm.relates_to': { rel_type: 'm.reference', event_id: '$form' } })).toEqual({ type: 'status', relatesTo: '$form', status: 'error', fromDevice: 'PHONE' });
+    expect(
+      readPatientAction('de.gematik.response.status', {
+        'de.gematik.response.status': { from_device: 'PHONE', status: 'error' },
+        'm.relates_to': { rel_type: 'm.reference', event_id: '$form' },
+      }),
+    ).toEqual({ type: 'status', relatesTo: '$form', status: 'error', fromDevice: 'PHONE' });
     expect(readPatientAction('de.gematik.response.status', { 'de.gematik.response.status': { status: 'fine' } })).toBeNull();
   });
 

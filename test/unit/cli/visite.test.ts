@@ -33,7 +33,10 @@ describe('visite CLI', { timeout: 60_000 }, () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('ok flows/post-op.yaml');
     expect(ok.stdout).toContain('ok flows/post-op.transcripts.yaml: transcripts');
-    const bad = write('bad.yaml', 'id: x\nversion: "1"\ntitle: { de: X, en: X }\nlanguages: [de, en]\nquestions:\n  - id: a\n    type: boolean\n    txt: { de: A, en: A }\n');
+    const bad = write(
+      'bad.yaml',
+      'id: x\nversion: "1"\ntitle: { de: X, en: X }\nlanguages: [de, en]\nquestions:\n  - id: a\n    type: boolean\n    txt: { de: A, en: A }\n',
+    );
     const r = visite(['flows', 'validate', 'flows/post-op.yaml', bad]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${bad}:8:5: unknown key "txt" [unknown-key]`);
@@ -44,12 +47,21 @@ describe('visite CLI', { timeout: 60_000 }, () => {
   it('redflags scan prints one NDJSON line per stdin line; a bad option or language exits 2 with one line', () => {
     const r = visite(['redflags', 'scan', '--lang', 'de'], '7, und ich blute stark aus der wunde\n\nkeine Brustschmerzen\n');
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown),
+    ).toEqual([
       { line: 1, severity: 'urgent', category: 'bleeding', negated: false, evidence: 'blute stark' },
       { line: 2, severity: 'none', category: null, negated: false, evidence: '' },
       { line: 3, severity: 'warning', category: 'chest_pain', negated: true, evidence: 'Brustschmerzen' },
     ]);
-    for (const args of [['redflags', 'scan', '--lang', 'xx'], ['redflags', 'scan', '--bogus'], ['redflags', 'nope']]) {
+    for (const args of [
+      ['redflags', 'scan', '--lang', 'xx'],
+      ['redflags', 'scan', '--bogus'],
+      ['redflags', 'nope'],
+    ]) {
       const bad = visite(args, '');
       expect(bad.code, args.join(' ')).toBe(2);
       expect(bad.stderr.trim().split('\n')).toHaveLength(1);
@@ -58,11 +70,14 @@ describe('visite CLI', { timeout: 60_000 }, () => {
   });
 
   it('redflags eval reports recall per language and category; --min-recall fails below it', () => {
-    const corpus = write('c.jsonl', [
-      JSON.stringify({ id: 'de-1', lang: 'de', text: 'ich krieg keine luft', expect: 'urgent', category: 'breathing', kind: 'plain' }),
-      JSON.stringify({ id: 'de-2', lang: 'de', text: 'mir ist ein bisschen komisch', expect: 'urgent', category: 'emergency', kind: 'plain' }),
-      JSON.stringify({ id: 'de-3', lang: 'de', text: 'keine Atemnot', expect: 'none', category: null, kind: 'negation' }),
-    ].join('\n'));
+    const corpus = write(
+      'c.jsonl',
+      [
+        JSON.stringify({ id: 'de-1', lang: 'de', text: 'ich krieg keine luft', expect: 'urgent', category: 'breathing', kind: 'plain' }),
+        JSON.stringify({ id: 'de-2', lang: 'de', text: 'mir ist ein bisschen komisch', expect: 'urgent', category: 'emergency', kind: 'plain' }),
+        JSON.stringify({ id: 'de-3', lang: 'de', text: 'keine Atemnot', expect: 'none', category: null, kind: 'negation' }),
+      ].join('\n'),
+    );
     const r = visite(['redflags', 'eval', corpus]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^de\s+1\/2\s+50\.0 %/m);
@@ -102,13 +117,18 @@ describe('visite CLI', { timeout: 60_000 }, () => {
     const answers = write('answers.txt', ['8', '39,7', '1', '1', '1', 'ja', 'nein', ''].join('\n'));
     const r = visite(['flows', 'try', 'flows/post-op.yaml', '--lang', 'de', '--answers', answers, '--now', '2026-01-15T08:00:00Z', '--patient', 'Patient/42']);
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[0]).toMatchObject({ type: 'bot', kind: 'intro' });
     expect(lines.filter((l) => l.type === 'bot').every((l) => typeof l.text === 'string')).toBe(true);
     const alerts = lines.filter((l) => l.type === 'alert');
     expect(alerts.map((a) => a.ruleId)).toEqual(['pain-severe', 'fever-high']);
     expect(alerts[1]).toMatchObject({ severity: 'urgent', questionId: 'temperature', values: { temperature: { type: 'number', value: 39.7, unit: 'Cel' } } });
-    const obs = lines.filter((l) => l.type === 'observation').map((l) => l.resource as { code: { coding: { code: string }[] }; valueQuantity?: { value: number }; subject: { reference: string } });
+    const obs = lines
+      .filter((l) => l.type === 'observation')
+      .map((l) => l.resource as { code: { coding: { code: string }[] }; valueQuantity?: { value: number }; subject: { reference: string } });
     expect(obs.find((o) => o.code.coding[0]?.code === '8310-5')?.valueQuantity?.value).toBe(39.7);
     expect(obs.every((o) => o.subject.reference === 'Patient/42')).toBe(true);
     // The thank-you, then the summary, are the last bot messages.
@@ -140,7 +160,10 @@ describe('visite CLI', { timeout: 60_000 }, () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/\d+ passed, 0 failed/);
     const flowCopy = write('post-op.yaml', readFileSync(join(ROOT, 'flows/post-op.yaml'), 'utf8'));
-    write('post-op.transcripts.yaml', 'flow: post-op.yaml\ntranscripts:\n  - name: wrong\n    lang: de\n    messages: ["2", "37", "1", "1", "1", "ja", "nein"]\n    expect:\n      answers: { pain: 3 }\n      alerts: [fever]\n      summary: ["Ihre Angaben heute:"]\n');
+    write(
+      'post-op.transcripts.yaml',
+      'flow: post-op.yaml\ntranscripts:\n  - name: wrong\n    lang: de\n    messages: ["2", "37", "1", "1", "1", "ja", "nein"]\n    expect:\n      answers: { pain: 3 }\n      alerts: [fever]\n      summary: ["Ihre Angaben heute:"]\n',
+    );
     const bad = visite(['flows', 'test', flowCopy]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('answers.pain: expected 3, got 2');

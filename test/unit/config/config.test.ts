@@ -39,11 +39,13 @@ describe('loadConfig', () => {
     expect(config.allowedInviters).toEqual(['@dr.berg:klinik.de', '@*:praxis.example']);
   });
 
-  it('accepts Matrix ids up to the spec\'s limits: 255 bytes, port 65535', () => {
+  it("accepts Matrix ids up to the spec's limits: 255 bytes, port 65535", () => {
     const longest = `@${'v'.repeat(249)}:a.de`;
     expect(longest).toHaveLength(255);
     expect(loadConfig({ ...valid, VISITE_BOT_USER_ID: longest }).bot.userId).toBe(longest);
-    expect(loadConfig({ ...valid, VISITE_BOT_USER_ID: '@visite:localhost:65535', VISITE_ALLOWED_INVITERS: '@*:klinik.de:8448' }).allowedInviters).toEqual(['@*:klinik.de:8448']);
+    expect(loadConfig({ ...valid, VISITE_BOT_USER_ID: '@visite:localhost:65535', VISITE_ALLOWED_INVITERS: '@*:klinik.de:8448' }).allowedInviters).toEqual([
+      '@*:klinik.de:8448',
+    ]);
   });
 
   it('reads the OIDC settings with a maximum token age of 24 h unless set', () => {

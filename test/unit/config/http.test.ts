@@ -19,14 +19,26 @@ describe('health routes', () => {
   });
 
   it('/readyz is 200 when every check passes', async () => {
-    const app = createApp({ logger, readiness: [{ name: 'database', check: ok }, { name: 'homeserver', check: ok }] });
+    const app = createApp({
+      logger,
+      readiness: [
+        { name: 'database', check: ok },
+        { name: 'homeserver', check: ok },
+      ],
+    });
     const res = await app.request('/readyz');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ready', checks: { database: 'ok', homeserver: 'ok' } });
   });
 
   it('/readyz is 503 naming the failing part, including one that hangs', async () => {
-    const app = createApp({ logger, readiness: [{ name: 'database', check: hang }, { name: 'homeserver', check: down }] });
+    const app = createApp({
+      logger,
+      readiness: [
+        { name: 'database', check: hang },
+        { name: 'homeserver', check: down },
+      ],
+    });
     const res = await app.request('/readyz');
     expect(res.status).toBe(503);
     const body = (await res.json()) as { error: { code: string; details: { failing: string[] } }; checks: unknown };

@@ -78,7 +78,13 @@ describe('a filled-in form', () => {
   });
 
   it('free-text answers are checked for red flags: the team is alerted, the patient told, the answers still taken', () => {
-    const r = turn(patient(), offered(), { type: 'form', answers: { ...answers, comments: { type: 'text', value: 'Seit heute Morgen habe ich starke Brustschmerzen' } } }, vocab, now);
+    const r = turn(
+      patient(),
+      offered(),
+      { type: 'form', answers: { ...answers, comments: { type: 'text', value: 'Seit heute Morgen habe ich starke Brustschmerzen' } } },
+      vocab,
+      now,
+    );
     expect(r.events).toContainEqual(expect.objectContaining({ type: 'red_flag', category: 'chest_pain', negated: false, itemId: 'comments' }));
     expect(r.replies[0]?.text).toMatch(/112/);
     expect(r.form?.outcome).toBe('taken');

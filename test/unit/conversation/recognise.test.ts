@@ -7,7 +7,7 @@ const vocab = vocabulary();
 describe('findRedFlag', () => {
   it.each([
     ['Ich habe seit heute früh starke Brustschmerzen!', 'chest_pain', 'de'],
-    ['I can\'t breathe', 'breathing', 'en'],
+    ["I can't breathe", 'breathing', 'en'],
     ['Nefes alamıyorum', 'breathing', 'tr'],
     ['Сильное кровотечение из раны', 'bleeding', 'ru'],
     ['ich will nicht mehr leben', 'suicidal', 'de'],

@@ -15,7 +15,9 @@ describe('trying a flow (CLI session)', () => {
     expect(bots(flagged)[0]?.text).toContain('112');
     expect(s.current?.current).toBe('pain'); // the engine did not see it
     // The team gets the patient's own words with the alert.
-    expect(flagged.find((e) => e.type === 'alert')).toMatchObject({ event: { values: { patientMessage: { type: 'text', value: 'Ich habe Brustschmerzen' } } } });
+    expect(flagged.find((e) => e.type === 'alert')).toMatchObject({
+      event: { values: { patientMessage: { type: 'text', value: 'Ich habe Brustschmerzen' } } },
+    });
   });
 
   it('passes a negated mention to the engine and warns the team', () => {
@@ -55,11 +57,16 @@ describe('trying a flow (CLI session)', () => {
     const s = new Session(shippedFlow('post-op'), { lang: 'de', now: NOW });
     s.start();
     const bleeding = s.send({ type: 'text', text: '7, und ich blute stark aus der wunde' });
-    expect(alerts(bleeding)).toEqual([['red-flag:bleeding', 'urgent'], ['pain-severe', 'warning']]);
+    expect(alerts(bleeding)).toEqual([
+      ['red-flag:bleeding', 'urgent'],
+      ['pain-severe', 'warning'],
+    ]);
     expect(s.current?.answers.pain?.value).toEqual({ type: 'number', value: 7 });
     const unclear = s.send({ type: 'text', text: 'das weiß ich nicht genau, habe kein thermometer' });
     expect(alerts(unclear)).toEqual([['patient-message', 'info']]);
-    expect(unclear.find((e) => e.type === 'alert')).toMatchObject({ event: { values: { patientMessage: { type: 'text', value: 'das weiß ich nicht genau, habe kein thermometer' } } } });
+    expect(unclear.find((e) => e.type === 'alert')).toMatchObject({
+      event: { values: { patientMessage: { type: 'text', value: 'das weiß ich nicht genau, habe kein thermometer' } } },
+    });
   });
 
   it('maps answer-file lines to inputs', () => {

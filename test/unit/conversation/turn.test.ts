@@ -32,11 +32,14 @@ describe('beginCheckin', () => {
     expect(texts(r)).toMatch(/Wie stark sind Ihre Schmerzen/);
   });
 
-  it.each([{ monitoring: 'stopped' as const, consent: 'withdrawn' as const }, { consent: 'refused' as const }])('cancels it for a patient who said no (%j)', (over) => {
-    const r = beginCheckin(patient(over), pending, now);
-    expect(r.checkin?.status).toBe('cancelled');
-    expect(r.replies).toEqual([]);
-  });
+  it.each([{ monitoring: 'stopped' as const, consent: 'withdrawn' as const }, { consent: 'refused' as const }])(
+    'cancels it for a patient who said no (%j)',
+    (over) => {
+      const r = beginCheckin(patient(over), pending, now);
+      expect(r.checkin?.status).toBe('cancelled');
+      expect(r.replies).toEqual([]);
+    },
+  );
 });
 
 describe('turn', () => {
@@ -71,7 +74,17 @@ describe('turn', () => {
     for (const p of [patient({ consent: 'none' }), patient({ consent: 'asked' }), patient(), patient({ monitoring: 'stopped', consent: 'withdrawn' })]) {
       const r = turn(p, active(), { type: 'text', text: 'ich bekomme keine Luft' }, vocab, now);
       // The team sees the patient's own words and the question that was open.
-      expect(r.events).toEqual([{ type: 'red_flag', category: 'breathing', language: 'de', negated: false, text: 'ich bekomme keine Luft', evidence: 'bekomme keine Luft', itemId: 'pain' }]);
+      expect(r.events).toEqual([
+        {
+          type: 'red_flag',
+          category: 'breathing',
+          language: 'de',
+          negated: false,
+          text: 'ich bekomme keine Luft',
+          evidence: 'bekomme keine Luft',
+          itemId: 'pain',
+        },
+      ]);
       expect(texts(r)).toMatch(/112/);
       expect(r.answers).toEqual([]);
     }
@@ -80,7 +93,15 @@ describe('turn', () => {
   it('a negated red flag is recorded for the team and the answer is still taken', () => {
     const c = active();
     const r = turn(patient(), c, { type: 'text', text: '3, keine Atemnot' }, vocab, now);
-    expect(r.events[0]).toEqual({ type: 'red_flag', category: 'breathing', language: 'de', negated: true, text: '3, keine Atemnot', evidence: 'Atemnot', itemId: 'pain' });
+    expect(r.events[0]).toEqual({
+      type: 'red_flag',
+      category: 'breathing',
+      language: 'de',
+      negated: true,
+      text: '3, keine Atemnot',
+      evidence: 'Atemnot',
+      itemId: 'pain',
+    });
     expect(texts(r)).not.toMatch(/112/);
   });
 
@@ -163,14 +184,16 @@ describe('no patient words dropped (issue #10)', () => {
     expect(r.checkin?.state?.current).toBe('pain');
   });
 
-  it('a number the question asked for is the flow\'s to judge; the words beside it are scanned', () => {
+  it("a number the question asked for is the flow's to judge; the words beside it are scanned", () => {
     const view = (() => {
       const r = turn(patient(), active(), { type: 'text', text: '3' }, vocab, now);
       return { flow, status: 'active' as const, state: r.checkin!.state };
     })();
     const plain = turn(patient(), view, { type: 'text', text: '39,8' }, vocab, now);
     expect(plain.events.filter((e) => e.type === 'red_flag')).toEqual([]);
-    expect(plain.events).toContainEqual(expect.objectContaining({ type: 'engine', event: expect.objectContaining({ type: 'escalation', ruleId: 'fever-high' }) }));
+    expect(plain.events).toContainEqual(
+      expect.objectContaining({ type: 'engine', event: expect.objectContaining({ type: 'escalation', ruleId: 'fever-high' }) }),
+    );
     const rigors = turn(patient(), view, { type: 'text', text: '39,8 und schüttelfrost, total durcheinander' }, vocab, now);
     expect(rigors.events[0]).toMatchObject({ type: 'red_flag', category: 'sepsis' });
     expect(rigors.answers).toEqual([expect.objectContaining({ questionId: 'temperature', value: { type: 'number', value: 39.8, unit: 'Cel' } })]);
@@ -179,7 +202,13 @@ describe('no patient words dropped (issue #10)', () => {
   it('words beside an answer that are more than small talk reach the team; small talk does not', () => {
     const noted = turn(patient(), active(), { type: 'text', text: '3, die Naht juckt und nässt ein wenig' }, vocab, now);
     expect(noted.answers).toHaveLength(1);
-    expect(noted.events).toContainEqual({ type: 'patient_message', text: '3, die Naht juckt und nässt ein wenig', severity: 'warning', reason: 'beside-answer', itemId: 'pain' });
+    expect(noted.events).toContainEqual({
+      type: 'patient_message',
+      text: '3, die Naht juckt und nässt ein wenig',
+      severity: 'warning',
+      reason: 'beside-answer',
+      itemId: 'pain',
+    });
     expect(noted.replies[0]?.text).toMatch(/Anmerkung gebe ich an Ihr Behandlungsteam weiter/);
     const thanks = turn(patient(), active(), { type: 'text', text: '3, danke' }, vocab, now);
     expect(kinds(thanks)).not.toContain('patient_message');

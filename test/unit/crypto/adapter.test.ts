@@ -13,7 +13,15 @@ type Adapter = OlmMachine;
 const Machine = binding.OlmMachine as unknown as new (inner: unknown, store: unknown) => Adapter;
 
 function adapter(inner: Record<string, unknown>) {
-  const store = { flushes: 0, async flush() { this.flushes++; }, async close(before?: () => void) { before?.(); } };
+  const store = {
+    flushes: 0,
+    async flush() {
+      this.flushes++;
+    },
+    async close(before?: () => void) {
+      before?.();
+    },
+  };
   return { machine: new Machine(inner, store), store };
 }
 
@@ -84,7 +92,12 @@ describe('the native OlmMachine API over the wasm machine', () => {
   });
 
   it('refuses every call once closed', async () => {
-    const { machine } = adapter({ close() {}, async outgoingRequests() { return []; } });
+    const { machine } = adapter({
+      close() {},
+      async outgoingRequests() {
+        return [];
+      },
+    });
     await machine.close();
     await expect(machine.outgoingRequests()).rejects.toMatchObject({ code: 'CRYPTO_STORE_CLOSED' });
   });

@@ -53,7 +53,12 @@ function fakes(options: { members?: string[]; sharedRequests?: unknown[]; outgoi
       return options.missing ?? null;
     },
     async shareRoomKey(roomId: { toString(): string }, users: Array<{ toString(): string }>, settings: InstanceType<typeof binding.EncryptionSettings>) {
-      calls.push(['shareRoomKey', roomId.toString(), users.map(String), { rotationPeriod: settings.rotationPeriod, rotationPeriodMessages: settings.rotationPeriodMessages, historyVisibility: settings.historyVisibility }]);
+      calls.push([
+        'shareRoomKey',
+        roomId.toString(),
+        users.map(String),
+        { rotationPeriod: settings.rotationPeriod, rotationPeriodMessages: settings.rotationPeriodMessages, historyVisibility: settings.historyVisibility },
+      ]);
       return options.sharedRequests ?? [];
     },
   };
@@ -69,7 +74,14 @@ interface EngineForTest {
 const engineWith = (f: ReturnType<typeof fakes>) => new RustEngine(f.machine as never, f.client as never) as unknown as EngineForTest;
 
 const toDevice = () =>
-  binding.nativeRequest(new binding.ToDeviceRequest('req-1', 'm.room.encrypted', 'txn-1', JSON.stringify({ messages: { '@patient:example.org': { DEVICE: { ciphertext: 'x' } } } })));
+  binding.nativeRequest(
+    new binding.ToDeviceRequest(
+      'req-1',
+      'm.room.encrypted',
+      'txn-1',
+      JSON.stringify({ messages: { '@patient:example.org': { DEVICE: { ciphertext: 'x' } } } }),
+    ),
+  );
 
 // Captured before the fixes are installed: the SDK's own behaviour.
 const original = {
@@ -102,7 +114,9 @@ describe('matrix-bot-sdk bug: to-device requests', () => {
 
   it('fixed: refuses a request without type or transaction id instead of sending to "undefined"', async () => {
     const f = fakes();
-    await expect(sendToDeviceRequest({ machine: f.machine as never, client: f.client as never }, { id: 'x', type: binding.RequestType.ToDevice, body: '{"messages":{}}' })).rejects.toThrow(/event type or transaction id/);
+    await expect(
+      sendToDeviceRequest({ machine: f.machine as never, client: f.client as never }, { id: 'x', type: binding.RequestType.ToDevice, body: '{"messages":{}}' }),
+    ).rejects.toThrow(/event type or transaction id/);
     expect(f.calls).toEqual([]);
   });
 });
@@ -119,7 +133,12 @@ describe('matrix-bot-sdk bug: Megolm rotation period units', () => {
     const week = encryptionSettingsFor({ algorithm: 'm.megolm.v1.aes-sha2' });
     expect(week.rotationPeriod).toBe(604_800_000_000n);
     expect(week.rotationPeriodMessages).toBe(100n);
-    const hour = encryptionSettingsFor({ algorithm: 'm.megolm.v1.aes-sha2', rotation_period_ms: 3_600_000, rotation_period_msgs: 20, historyVisibility: 'invited' });
+    const hour = encryptionSettingsFor({
+      algorithm: 'm.megolm.v1.aes-sha2',
+      rotation_period_ms: 3_600_000,
+      rotation_period_msgs: 20,
+      historyVisibility: 'invited',
+    });
     expect(hour.rotationPeriod).toBe(3_600_000_000n);
     expect(hour.rotationPeriodMessages).toBe(20n);
     expect(hour.historyVisibility).toBe(binding.HistoryVisibility.Invited);

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { trackUndecryptable } from '../../../bots/undecryptable.ts';
 import { createLogger } from '../../../server/logger.ts';
 
-const encrypted = (id: string) => ({ event_id: id, sender: '@patient:x', type: 'm.room.encrypted', content: { algorithm: 'm.megolm.v1.aes-sha2', session_id: 's' } });
+const encrypted = (id: string) => ({
+  event_id: id,
+  sender: '@patient:x',
+  type: 'm.room.encrypted',
+  content: { algorithm: 'm.megolm.v1.aes-sha2', session_id: 's' },
+});
 
 function fakeClient() {
   const client = Object.assign(new EventEmitter(), {
@@ -41,7 +46,13 @@ describe('messages that cannot be decrypted yet', () => {
     const client = fakeClient();
     let now = 1_000;
     const givenUp: string[] = [];
-    const tracker = trackUndecryptable(client as never, { logger: createLogger('error'), giveUpAfterMs: 5_000, now: () => now, onDecrypted: () => {}, onGiveUp: (_r, e) => void givenUp.push(e.event_id) });
+    const tracker = trackUndecryptable(client as never, {
+      logger: createLogger('error'),
+      giveUpAfterMs: 5_000,
+      now: () => now,
+      onDecrypted: () => {},
+      onGiveUp: (_r, e) => void givenUp.push(e.event_id),
+    });
     client.emit('room.failed_decryption', '!r:x', encrypted('$2'), new Error('no key'));
     now += 4_999;
     await tracker.expire();

@@ -28,11 +28,15 @@ const allAnswers: Record<string, AnswerValue> = {
 };
 
 describe('checkFormValue: a typed answer gets the checks a parsed chat answer gets', () => {
-  it('numbers: range, whole numbers, decimals, the question\'s unit only', () => {
+  it("numbers: range, whole numbers, decimals, the question's unit only", () => {
     expect(checkFormValue(q('pain'), { type: 'number', value: 7 })).toEqual({ ok: true, value: { type: 'number', value: 7 }, rest: '' });
     expect(checkFormValue(q('pain'), { type: 'number', value: 11 })).toMatchObject({ ok: false, reason: 'out-of-range' });
     expect(checkFormValue(q('pain'), { type: 'number', value: 7.5 })).toMatchObject({ ok: false, reason: 'not-whole' });
-    expect(checkFormValue(q('temperature'), { type: 'number', value: 38.66 })).toEqual({ ok: true, value: { type: 'number', value: 38.7, unit: 'Cel' }, rest: '' });
+    expect(checkFormValue(q('temperature'), { type: 'number', value: 38.66 })).toEqual({
+      ok: true,
+      value: { type: 'number', value: 38.7, unit: 'Cel' },
+      rest: '',
+    });
     expect(checkFormValue(q('temperature'), { type: 'number', value: 101, unit: '[degF]' })).toMatchObject({ ok: false });
     expect(checkFormValue(q('temperature'), { type: 'number', value: 20 })).toMatchObject({ ok: false, reason: 'out-of-range' });
   });
@@ -40,7 +44,11 @@ describe('checkFormValue: a typed answer gets the checks a parsed chat answer ge
   it('choices: known codes, one for a single choice, exclusive options alone', () => {
     expect(checkFormValue(q('nausea'), { type: 'choice', code: 'vomiting' })).toEqual({ ok: true, value: { type: 'choice', code: 'vomiting' }, rest: '' });
     expect(checkFormValue(q('nausea'), { type: 'choice', code: 'purple' })).toMatchObject({ ok: false, reason: 'not-understood' });
-    expect(checkFormValue(q('wound'), { type: 'choices', codes: ['discharge', 'redness'] })).toEqual({ ok: true, value: { type: 'choices', codes: ['redness', 'discharge'] }, rest: '' });
+    expect(checkFormValue(q('wound'), { type: 'choices', codes: ['discharge', 'redness'] })).toEqual({
+      ok: true,
+      value: { type: 'choices', codes: ['redness', 'discharge'] },
+      rest: '',
+    });
     expect(checkFormValue(q('wound'), { type: 'choices', codes: ['unremarkable', 'redness'] })).toMatchObject({ ok: false, reason: 'exclusive' });
   });
 

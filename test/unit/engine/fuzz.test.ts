@@ -91,7 +91,12 @@ describe('engine never throws on patient input', () => {
   it('tolerates malformed inputs from a buggy caller', () => {
     const flow = shippedFlow('post-op');
     const s = step(flow, undefined, { type: 'start', lang: 'de' }, NOW).state;
-    const weird = [{ type: 'text', text: undefined }, { type: 'poll', codes: null }, { type: 'reaction' }, { type: 'language', lang: 'xx' }] as unknown as Input[];
+    const weird = [
+      { type: 'text', text: undefined },
+      { type: 'poll', codes: null },
+      { type: 'reaction' },
+      { type: 'language', lang: 'xx' },
+    ] as unknown as Input[];
     for (const input of weird) expect(() => step(flow, s, input, NOW)).not.toThrow();
   });
 });

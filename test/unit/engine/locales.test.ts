@@ -22,7 +22,10 @@ describe('engine locales', () => {
     const de = flatten(load('de'));
     for (const lang of LANGUAGES) {
       const other = flatten(load(lang));
-      expect(Object.keys(other).filter((k) => !(k in de)), lang).toEqual([]);
+      expect(
+        Object.keys(other).filter((k) => !(k in de)),
+        lang,
+      ).toEqual([]);
       for (const [key, text] of Object.entries(de)) {
         if (typeof text !== 'string') continue;
         const vars = (s: unknown) => [...String(s).matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]).sort();
@@ -42,8 +45,14 @@ describe('engine locales', () => {
   it('yes and no words never overlap within a language', () => {
     for (const lang of LANGUAGES) {
       const lex = lexicon(lang);
-      expect([...lex.ownWords.yes].filter((w) => lex.ownWords.no.has(w)), lang).toEqual([]);
-      expect([...lex.words.yes].filter((w) => lex.words.no.has(w)), lang).toEqual([]);
+      expect(
+        [...lex.ownWords.yes].filter((w) => lex.ownWords.no.has(w)),
+        lang,
+      ).toEqual([]);
+      expect(
+        [...lex.words.yes].filter((w) => lex.words.no.has(w)),
+        lang,
+      ).toEqual([]);
     }
   });
 

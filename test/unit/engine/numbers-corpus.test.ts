@@ -126,7 +126,10 @@ afterAll(() => {
   for (const set of ['tuning', 'heldout'] as const) {
     for (const lang of LANGUAGES) {
       const f = figures[set]?.[lang];
-      if (f) rows.push(`${set.padEnd(8)} ${lang}  lines ${String(f.lines).padStart(3)}  read exactly ${String(f.read).padStart(3)}  re-asked ${String(f.reasked).padStart(3)} (of them value expected ${f.missed})  WRONG ${f.wrong}`);
+      if (f)
+        rows.push(
+          `${set.padEnd(8)} ${lang}  lines ${String(f.lines).padStart(3)}  read exactly ${String(f.read).padStart(3)}  re-asked ${String(f.reasked).padStart(3)} (of them value expected ${f.missed})  WRONG ${f.wrong}`,
+        );
     }
   }
   if (rows.length > 0) console.log(`numbers corpus\n${rows.join('\n')}`);

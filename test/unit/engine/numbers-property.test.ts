@@ -91,7 +91,9 @@ const tr: Writer = (() => {
   // Separate words or one word ("otuzsekiz"), with or without Turkish letters.
   const write = (n: number, pick: Pick) => {
     const s = parts(n).join(pick([' ', '']));
-    return pick(['tr', 'ascii']) === 'ascii' ? s.replace(/ı/g, 'i').replace(/ş/g, 's').replace(/ç/g, 'c').replace(/ö/g, 'o').replace(/ü/g, 'u').replace(/ğ/g, 'g') : s;
+    return pick(['tr', 'ascii']) === 'ascii'
+      ? s.replace(/ı/g, 'i').replace(/ş/g, 's').replace(/ç/g, 'c').replace(/ö/g, 'o').replace(/ü/g, 'u').replace(/ğ/g, 'g')
+      : s;
   };
   return {
     integer: write,
@@ -133,7 +135,11 @@ const ar: Writer = (() => {
   };
 })();
 
-function slavic(words: { ones: string[]; teens: string[]; tens: string[]; hundreds: string[] }, decimals: (int: string, d: number, pick: Pick) => string, half: readonly string[]): Writer {
+function slavic(
+  words: { ones: string[]; teens: string[]; tens: string[]; hundreds: string[] },
+  decimals: (int: string, d: number, pick: Pick) => string,
+  half: readonly string[],
+): Writer {
   const integer = (n: number): string => {
     const out: string[] = [];
     const h = Math.floor(n / 100);
@@ -163,7 +169,9 @@ const ru = slavic(
   },
   (int, d, pick) => {
     const fem = ['', 'одна', 'две', 'три', 'четыре', 'пять', 'шесть', 'семь', 'восемь', 'девять'][d];
-    return pick(['comma', 'tenths']) === 'comma' ? `${int} ${pick(['запятая', 'точка'])} ${ruOnes[d]}` : `${int} ${pick(['и', 'целых'])} ${fem} ${d === 1 ? 'десятая' : 'десятых'}`;
+    return pick(['comma', 'tenths']) === 'comma'
+      ? `${int} ${pick(['запятая', 'точка'])} ${ruOnes[d]}`
+      : `${int} ${pick(['и', 'целых'])} ${fem} ${d === 1 ? 'десятая' : 'десятых'}`;
   },
   ['с половиной'],
 );
@@ -249,14 +257,24 @@ describe('numbers written in words are read back exactly (property)', () => {
 });
 
 describe('digits in every script are read back exactly (property)', () => {
-  const scripts = [(s: string) => s, (s: string) => s.replace(/\d/g, (d) => String.fromCharCode(0x660 + Number(d))), (s: string) => s.replace(/\d/g, (d) => String.fromCharCode(0x6f0 + Number(d)))];
+  const scripts = [
+    (s: string) => s,
+    (s: string) => s.replace(/\d/g, (d) => String.fromCharCode(0x660 + Number(d))),
+    (s: string) => s.replace(/\d/g, (d) => String.fromCharCode(0x6f0 + Number(d))),
+  ];
   it('0–999.9 with point, comma or Arabic decimal separator', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 9999 }), fc.constantFrom('.', ',', '٫'), fc.constantFrom(0, 1, 2), fc.constantFrom(...(Object.keys(WRITERS) as Language[])), (tenths, sep, script, lang) => {
-        const int = Math.floor(tenths / 10);
-        const text = (scripts[script] as (s: string) => string)(tenths % 10 === 0 ? String(int) : `${int}${sep}${tenths % 10}`);
-        expect(read(text, lang), text).toBeCloseTo(tenths / 10, 9);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 9999 }),
+        fc.constantFrom('.', ',', '٫'),
+        fc.constantFrom(0, 1, 2),
+        fc.constantFrom(...(Object.keys(WRITERS) as Language[])),
+        (tenths, sep, script, lang) => {
+          const int = Math.floor(tenths / 10);
+          const text = (scripts[script] as (s: string) => string)(tenths % 10 === 0 ? String(int) : `${int}${sep}${tenths % 10}`);
+          expect(read(text, lang), text).toBeCloseTo(tenths / 10, 9);
+        },
+      ),
       RUNS,
     );
   });
@@ -277,12 +295,43 @@ describe('a number with a broken word is never read as another value (property)'
   };
   // Spoken forms the writers above do not produce, which a typo can turn a written form into
   // ("ثمانية" + م = "ثمانمية", 800).
-  const spoken: Partial<Record<Language, string[]>> = { ar: ['ثمانمية', 'ثلاثمية', 'أربعمية', 'خمسمية', 'ستمية', 'سبعمية', 'تسعمية', 'مية', 'ميتين', 'متين', 'ثمان', 'ثماني', 'تسع', 'سبع', 'ست', 'خمس', 'أربع', 'ثلاث', 'اتنين', 'عشرين', 'ثلاثين', 'اربعين', 'خمسين', 'ستين', 'سبعين', 'ثمانين', 'تسعين'] };
+  const spoken: Partial<Record<Language, string[]>> = {
+    ar: [
+      'ثمانمية',
+      'ثلاثمية',
+      'أربعمية',
+      'خمسمية',
+      'ستمية',
+      'سبعمية',
+      'تسعمية',
+      'مية',
+      'ميتين',
+      'متين',
+      'ثمان',
+      'ثماني',
+      'تسع',
+      'سبع',
+      'ست',
+      'خمس',
+      'أربع',
+      'ثلاث',
+      'اتنين',
+      'عشرين',
+      'ثلاثين',
+      'اربعين',
+      'خمسين',
+      'ستين',
+      'سبعين',
+      'ثمانين',
+      'تسعين',
+    ],
+  };
   // Every word each writer can produce, to skip typos that make another real number word.
   const vocabulary = (lang: Language): Set<string> => {
     const all = new Set<string>(spoken[lang] ?? []);
     const w = WRITERS[lang];
-    for (let n = 0; n <= 999; n++) for (let c = 0; c < 6; c++) for (const word of w.integer(n, picker([c, c + 1, c + 2, c, c + 1, c + 2])).split(/[\s-]+/)) all.add(word.toLowerCase());
+    for (let n = 0; n <= 999; n++)
+      for (let c = 0; c < 6; c++) for (const word of w.integer(n, picker([c, c + 1, c + 2, c, c + 1, c + 2])).split(/[\s-]+/)) all.add(word.toLowerCase());
     return new Set([...all].map(variant));
   };
   // Spellings the reader takes as one word (documented in core/engine/numbers/fold.ts):
@@ -304,22 +353,36 @@ describe('a number with a broken word is never read as another value (property)'
     const known = vocabulary(lang);
     it(lang, () => {
       fc.assert(
-        fc.property(fc.integer({ min: 21, max: 999 }), picks, fc.nat(), fc.nat(), fc.constantFrom('insert', 'delete', 'substitute', 'swap'), fc.nat(), (n, choices, wordAt, charAt, edit, letter) => {
-          const text = WRITERS[lang].integer(n, picker(choices));
-          const words = text.split(' ');
-          fc.pre(words.length >= 2);
-          const k = wordAt % words.length;
-          const word = words[k] as string;
-          fc.pre(word.length >= 4);
-          const i = 1 + (charAt % (word.length - 1));
-          const ch = alphabet[lang][letter % alphabet[lang].length] as string;
-          const broken =
-            edit === 'insert' ? word.slice(0, i) + ch + word.slice(i) : edit === 'delete' ? word.slice(0, i) + word.slice(i + 1) : edit === 'substitute' ? word.slice(0, i) + ch + word.slice(i + 1) : word.slice(0, i - 1) + (word[i] ?? '') + (word[i - 1] ?? '') + word.slice(i + 1);
-          fc.pre(broken !== word && !known.has(variant(broken)));
-          const typed = [...words.slice(0, k), broken, ...words.slice(k + 1)].join(' ');
-          const got = read(typed, lang);
-          expect(typeof got === 'number' ? got : n, typed).toBe(n);
-        }),
+        fc.property(
+          fc.integer({ min: 21, max: 999 }),
+          picks,
+          fc.nat(),
+          fc.nat(),
+          fc.constantFrom('insert', 'delete', 'substitute', 'swap'),
+          fc.nat(),
+          (n, choices, wordAt, charAt, edit, letter) => {
+            const text = WRITERS[lang].integer(n, picker(choices));
+            const words = text.split(' ');
+            fc.pre(words.length >= 2);
+            const k = wordAt % words.length;
+            const word = words[k] as string;
+            fc.pre(word.length >= 4);
+            const i = 1 + (charAt % (word.length - 1));
+            const ch = alphabet[lang][letter % alphabet[lang].length] as string;
+            const broken =
+              edit === 'insert'
+                ? word.slice(0, i) + ch + word.slice(i)
+                : edit === 'delete'
+                  ? word.slice(0, i) + word.slice(i + 1)
+                  : edit === 'substitute'
+                    ? word.slice(0, i) + ch + word.slice(i + 1)
+                    : word.slice(0, i - 1) + (word[i] ?? '') + (word[i - 1] ?? '') + word.slice(i + 1);
+            fc.pre(broken !== word && !known.has(variant(broken)));
+            const typed = [...words.slice(0, k), broken, ...words.slice(k + 1)].join(' ');
+            const got = read(typed, lang);
+            expect(typeof got === 'number' ? got : n, typed).toBe(n);
+          },
+        ),
         { numRuns: Number(process.env['PROPERTY_RUNS'] ?? 600) },
       );
     });

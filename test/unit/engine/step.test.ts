@@ -81,15 +81,7 @@ describe('conversation engine', () => {
   });
 
   it('runs every question type to completion with acknowledgements', () => {
-    const { results, state } = converse(flow, 'de', [
-      '3',
-      '37,4',
-      'nein',
-      '2',
-      '2',
-      '14.01.2026',
-      'Alles gut',
-    ]);
+    const { results, state } = converse(flow, 'de', ['3', '37,4', 'nein', '2', '2', '14.01.2026', 'Alles gut']);
     expect(state.status).toBe('completed');
     expect(state.answers).toMatchObject({
       pain: { value: { type: 'number', value: 3 } },
@@ -115,7 +107,10 @@ describe('conversation engine', () => {
     expect(lastResult(results).events.at(-1)).toEqual({ type: 'completed', at: NOW.toISOString(), answered: 7, skipped: 0, unanswered: 0 });
     // The thank-you, then the summary (no labels in this flow: the question texts stand in).
     expect(lastResult(results).messages.map((m) => m.kind)).toEqual(['ack', 'completed', 'summary']);
-    expect(lastResult(results).messages.at(-2)).toMatchObject({ kind: 'completed', text: 'Vielen Dank! Ihre Antworten sind bei Ihrem Behandlungsteam angekommen.' });
+    expect(lastResult(results).messages.at(-2)).toMatchObject({
+      kind: 'completed',
+      text: 'Vielen Dank! Ihre Antworten sind bei Ihrem Behandlungsteam angekommen.',
+    });
     expect(lastResult(results).messages.at(-1)).toMatchObject({
       kind: 'summary',
       lang: 'de',
@@ -210,7 +205,11 @@ describe('conversation engine', () => {
     const { results } = converse(flow, 'de', ['9', '37', 'ja']);
     expect(alerts(results)).toEqual(['pain-max', 'pain-and-red']);
     const e = events(results).find((x) => x.type === 'escalation' && x.ruleId === 'pain-and-red');
-    expect(e).toMatchObject({ severity: 'urgent', message: { de: 'Beides', en: 'Both' }, values: { pain: { type: 'number', value: 9 }, red: { type: 'boolean', value: true } } });
+    expect(e).toMatchObject({
+      severity: 'urgent',
+      message: { de: 'Beides', en: 'Both' },
+      values: { pain: { type: 'number', value: 9 }, red: { type: 'boolean', value: true } },
+    });
     expect(e && 'itemId' in e ? e.itemId : undefined).toBeUndefined();
   });
 
@@ -288,7 +287,11 @@ describe('conversation engine', () => {
     for (const name of ['post-op', 'medication-change'] as const) {
       const f = shippedFlow(name);
       for (const lang of f.languages) {
-        const { state } = converse(f, lang, Array.from({ length: 40 }, () => '1'));
+        const { state } = converse(
+          f,
+          lang,
+          Array.from({ length: 40 }, () => '1'),
+        );
         expect(state.status, `${name} ${lang}`).toBe('completed');
       }
     }

@@ -88,7 +88,9 @@ describe('summary at the end of a check-in', () => {
   it('names skipped and unanswered questions in one line; info items and closed branches do not appear', () => {
     // pain: two failed attempts (maxAttempts 2) → unanswered; temp skipped; photo branch closed.
     const { results } = converse(flow, 'en', ['a lot', 'very much', 'skip', 'no', '1', 'skip', 'no']);
-    expect(summaryOf(results)?.text).toBe(['Your answers today:', '• Redness: no', '• Complaints: none', 'Left open: Pain, Temperature, Since when?'].join('\n'));
+    expect(summaryOf(results)?.text).toBe(
+      ['Your answers today:', '• Redness: no', '• Complaints: none', 'Left open: Pain, Temperature, Since when?'].join('\n'),
+    );
     expect(summaryOf(results)?.text).not.toContain("Let's start");
     expect(summaryOf(results)?.text).not.toContain('Wound photo');
   });
@@ -117,24 +119,42 @@ describe('summary at the end of a check-in', () => {
   it('uses the shipped labels in every language of the shipped flows', () => {
     const { results } = converse(shippedFlow('post-op'), 'en', ['8', 'skip', '2', photo, '1', '1', 'yes', 'no']);
     expect(summaryOf(results)?.text).toBe(
-      ['Your answers today:', '• Pain: 8', '• Wound: red', '• Wound photo: photo', '• Nausea/vomiting: no', '• Mobility: as usual', '• Bowel movement: yes', 'Left open: Temperature'].join('\n'),
+      [
+        'Your answers today:',
+        '• Pain: 8',
+        '• Wound: red',
+        '• Wound photo: photo',
+        '• Nausea/vomiting: no',
+        '• Mobility: as usual',
+        '• Bowel movement: yes',
+        'Left open: Temperature',
+      ].join('\n'),
     );
     for (const name of ['post-op', 'medication-change'] as const) {
       const f = shippedFlow(name);
       for (const q of f.questions) if (q.type !== 'info') expect(q.label && f.languages.every((l) => q.label?.[l]), `${name} ${q.id}`).toBe(true);
       for (const lang of f.languages) {
-        const { results: r } = converse(f, lang, Array.from({ length: 40 }, () => '1'));
+        const { results: r } = converse(
+          f,
+          lang,
+          Array.from({ length: 40 }, () => '1'),
+        );
         // Extra inputs after completion only get "already complete": find the summary where it was sent.
         const text = r.flatMap((x) => x.messages).find((m) => m.kind === 'summary')?.text ?? '';
         expect(text.split('\n').length, `${name} ${lang}`).toBeGreaterThan(3);
         // Labels, not question texts: no line is longer than a short label plus a short answer.
-        expect(text.split('\n').every((l) => l.length <= 100), `${name} ${lang}: ${text}`).toBe(true);
+        expect(
+          text.split('\n').every((l) => l.length <= 100),
+          `${name} ${lang}: ${text}`,
+        ).toBe(true);
       }
     }
   });
 
   it('sends no summary when there is nothing to list, and none after completion', () => {
-    const infoOnly = flowFrom(`id: i\nversion: "1"\ntitle: { de: T, en: T }\nlanguages: [de, en]\nquestions:\n  - id: note\n    type: info\n    text: { de: Hinweis, en: Note }\n`);
+    const infoOnly = flowFrom(
+      `id: i\nversion: "1"\ntitle: { de: T, en: T }\nlanguages: [de, en]\nquestions:\n  - id: note\n    type: info\n    text: { de: Hinweis, en: Note }\n`,
+    );
     const r = step(infoOnly, undefined, { type: 'start', lang: 'de' }, NOW);
     expect(r.messages.map((m) => m.kind)).toEqual(['info', 'completed']);
     const { state } = converse(flow, 'de', ['2', '37', 'nein', 'keine', 'heute', 'nein']);

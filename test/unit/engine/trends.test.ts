@@ -105,26 +105,47 @@ ${extra}`;
 
   it('reports an unknown or non-numeric question with its line:col', () => {
     const unknown = withRule('{ trend: temprature, checkins: 2, op: ">=", value: 38 }');
-    expect(issuesOf(unknown)).toMatchObject([{ code: 'unknown-reference', line: 13, col: 24, message: 'unknown question "temprature"', hint: 'did you mean "temperature"?' }]);
+    expect(issuesOf(unknown)).toMatchObject([
+      { code: 'unknown-reference', line: 13, col: 24, message: 'unknown question "temprature"', hint: 'did you mean "temperature"?' },
+    ]);
     const boolean = withRule('{ trend: fever, checkins: 2, rising: true }');
     expect(issuesOf(boolean)).toMatchObject([{ code: 'invalid-value', line: 13, message: expect.stringContaining('"fever" is a boolean question') }]);
   });
 
   it('requires at least 2 check-ins, a known comparison and the right keys for each form', () => {
-    expect(issuesOf(withRule('{ trend: temperature, checkins: 1, op: ">=", value: 38 }'))).toMatchObject([{ code: 'invalid-value', line: 13, message: expect.stringContaining('at least 2 check-ins') }]);
-    expect(issuesOf(withRule('{ trend: temperature, op: ">=", value: 38 }'))).toMatchObject([{ code: 'missing-key', message: expect.stringContaining('needs "checkins:"') }]);
-    expect(issuesOf(withRule('{ trend: temperature, increase: 1 }'))).toMatchObject([{ code: 'missing-key', message: expect.stringContaining('needs "within:"') }]);
-    expect(issuesOf(withRule('{ trend: temperature, checkins: 2, rising: true, increase: 1 }'))).toMatchObject([{ code: 'invalid-value', message: expect.stringContaining('rising + increase') }]);
+    expect(issuesOf(withRule('{ trend: temperature, checkins: 1, op: ">=", value: 38 }'))).toMatchObject([
+      { code: 'invalid-value', line: 13, message: expect.stringContaining('at least 2 check-ins') },
+    ]);
+    expect(issuesOf(withRule('{ trend: temperature, op: ">=", value: 38 }'))).toMatchObject([
+      { code: 'missing-key', message: expect.stringContaining('needs "checkins:"') },
+    ]);
+    expect(issuesOf(withRule('{ trend: temperature, increase: 1 }'))).toMatchObject([
+      { code: 'missing-key', message: expect.stringContaining('needs "within:"') },
+    ]);
+    expect(issuesOf(withRule('{ trend: temperature, checkins: 2, rising: true, increase: 1 }'))).toMatchObject([
+      { code: 'invalid-value', message: expect.stringContaining('rising + increase') },
+    ]);
     expect(issuesOf(withRule('{ trend: temperature, checkins: 2, op: in, value: [38] }'))[0]?.message).toMatch(/>, >=, < or <=/);
-    expect(issuesOf(withRule('{ trend: temperature, within: 3 days, increase: 1 }'))).toMatchObject([{ code: 'invalid-value', message: expect.stringContaining('"3d" or "48h"') }]);
-    expect(issuesOf(withRule('{ answer: temperature, checkins: 2, op: ">=", value: 38 }'))).toMatchObject([{ code: 'missing-key', message: expect.stringContaining('needs "trend:"') }]);
+    expect(issuesOf(withRule('{ trend: temperature, within: 3 days, increase: 1 }'))).toMatchObject([
+      { code: 'invalid-value', message: expect.stringContaining('"3d" or "48h"') },
+    ]);
+    expect(issuesOf(withRule('{ answer: temperature, checkins: 2, op: ">=", value: 38 }'))).toMatchObject([
+      { code: 'missing-key', message: expect.stringContaining('needs "trend:"') },
+    ]);
     expect(issuesOf(withRule('{ trend: temperature, checkins: 2, raising: true }'))[0]).toMatchObject({ code: 'unknown-key', hint: 'did you mean "rising"?' });
   });
 
   it('reports thresholds and changes outside the question range, and trends in enableWhen', () => {
-    expect(issuesOf(withRule('{ trend: temperature, checkins: 2, op: ">=", value: 380 }'))).toMatchObject([{ code: 'threshold-out-of-range', line: 13, message: expect.stringContaining('threshold 380') }]);
-    expect(issuesOf(withRule('{ trend: temperature, within: 3d, increase: 20 }'))).toMatchObject([{ code: 'threshold-out-of-range', message: expect.stringContaining('change of 20') }]);
-    const branching = withRule('{ trend: temperature, checkins: 2, op: ">=", value: 38 }', '    enableWhen: { trend: temperature, checkins: 2, op: ">=", value: 38 }\n');
+    expect(issuesOf(withRule('{ trend: temperature, checkins: 2, op: ">=", value: 380 }'))).toMatchObject([
+      { code: 'threshold-out-of-range', line: 13, message: expect.stringContaining('threshold 380') },
+    ]);
+    expect(issuesOf(withRule('{ trend: temperature, within: 3d, increase: 20 }'))).toMatchObject([
+      { code: 'threshold-out-of-range', message: expect.stringContaining('change of 20') },
+    ]);
+    const branching = withRule(
+      '{ trend: temperature, checkins: 2, op: ">=", value: 38 }',
+      '    enableWhen: { trend: temperature, checkins: 2, op: ">=", value: 38 }\n',
+    );
     expect(issuesOf(branching)).toMatchObject([{ code: 'invalid-value', line: 19, message: 'a trend condition can only be used in escalation rules' }]);
   });
 });
@@ -189,7 +210,7 @@ describe('trend rules: engine evaluation with history as data', () => {
     expect(alertsOf({ weight: [point(80, new Date(NOW.getTime() - 49 * 3_600_000).toISOString())] }, ['37', '1', '76'])).toEqual([]);
   });
 
-  it('ignores history that is not earlier than today\'s answer', () => {
+  it("ignores history that is not earlier than today's answer", () => {
     expect(alertsOf({ temperature: [point(38.4, NOW.toISOString()), point(38.9, daysAgo(-1))] }, ['38,1'])).toEqual([]);
   });
 
@@ -199,7 +220,10 @@ describe('trend rules: engine evaluation with history as data', () => {
     expect(results.flatMap((r) => r.events).filter((e) => e.type === 'escalation')).toEqual([]); // no history: nothing
     let state = step(flow, undefined, { type: 'start', lang: 'de' }, NOW).state;
     const fired: string[] = [];
-    for (const input of [{ type: 'text' as const, text: '38,1' }, { type: 'correction' as const, text: '38,3' }]) {
+    for (const input of [
+      { type: 'text' as const, text: '38,1' },
+      { type: 'correction' as const, text: '38,3' },
+    ]) {
       const r = step(flow, state, input, NOW, { history });
       state = r.state;
       fired.push(...r.events.flatMap((e) => (e.type === 'escalation' ? [e.ruleId] : [])));
@@ -208,13 +232,27 @@ describe('trend rules: engine evaluation with history as data', () => {
     expect(lastResult(results).state.fired).toEqual([]);
   });
 
-  it('the conversation policy passes the check-in\'s history to the engine', () => {
+  it("the conversation policy passes the check-in's history to the engine", () => {
     let state = step(flow, undefined, { type: 'start', lang: 'de' }, NOW).state;
     const patient = { language: 'de' as const, consent: 'given' as const, monitoring: 'active' as const };
-    const r = turn(patient, { flow, status: 'active', state, history: { temperature: [point(38.4, daysAgo(1))] } }, { type: 'text', text: '38,1' }, vocabulary(), NOW);
+    const r = turn(
+      patient,
+      { flow, status: 'active', state, history: { temperature: [point(38.4, daysAgo(1))] } },
+      { type: 'text', text: '38,1' },
+      vocabulary(),
+      NOW,
+    );
     expect(r.events.flatMap((e) => (e.type === 'engine' && e.event.type === 'escalation' ? [e.event.ruleId] : []))).toEqual(['fever-twice']);
     state = r.checkin!.state!;
-    expect(turn(patient, { flow, status: 'active', state: step(flow, undefined, { type: 'start', lang: 'de' }, NOW).state }, { type: 'text', text: '38,1' }, vocabulary(), NOW).events.some((e) => e.type === 'engine' && e.event.type === 'escalation')).toBe(false);
+    expect(
+      turn(
+        patient,
+        { flow, status: 'active', state: step(flow, undefined, { type: 'start', lang: 'de' }, NOW).state },
+        { type: 'text', text: '38,1' },
+        vocabulary(),
+        NOW,
+      ).events.some((e) => e.type === 'engine' && e.event.type === 'escalation'),
+    ).toBe(false);
   });
 
   it('shipped post-op flow: fever on two check-ins within a week, pain rising to ≥ 4 over three', () => {
@@ -258,8 +296,21 @@ describe('trend rules: FHIR and alerts', () => {
 
   it('renders the series in the alert: "Temperatur 38,4 → 38,1 °C"', () => {
     const [alert] = alertsOf({ temperature: [point(38.4, daysAgo(1))] }, ['38,1']);
-    const details = JSON.parse(JSON.stringify({ itemId: alert!.itemId, values: alert!.values, message: alert!.message, trend: alert!.trend })) as Record<string, unknown>;
-    const input = { kind: 'rule' as const, severity: 'warning' as const, details, patient: { id: '0123456789abcdef', displayName: 'Erika Muster' }, flow, mentions: [], count: 1, at: NOW, recordUrl: 'https://visite.example/r' };
+    const details = JSON.parse(JSON.stringify({ itemId: alert!.itemId, values: alert!.values, message: alert!.message, trend: alert!.trend })) as Record<
+      string,
+      unknown
+    >;
+    const input = {
+      kind: 'rule' as const,
+      severity: 'warning' as const,
+      details,
+      patient: { id: '0123456789abcdef', displayName: 'Erika Muster' },
+      flow,
+      mentions: [],
+      count: 1,
+      at: NOW,
+      recordUrl: 'https://visite.example/r',
+    };
     const text = (a: ReturnType<typeof describeAlert>) => [a.head, ...a.lines].join('\n');
     const de = text(describeAlert({ ...input, language: 'de' }));
     expect(de).toContain('Temperatur 38,4 → 38,1 °C (14.01.–15.01.)');

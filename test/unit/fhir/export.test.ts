@@ -17,9 +17,22 @@ describe('export to FHIR R4 Questionnaire (SDC)', () => {
   });
 
   it('carries metadata and translations of the title', () => {
-    expect(q).toMatchObject({ resourceType: 'Questionnaire', id: 'post-op', version: '1.0.0', status: 'active', language: 'de', title: 'Check-in nach der Operation' });
+    expect(q).toMatchObject({
+      resourceType: 'Questionnaire',
+      id: 'post-op',
+      version: '1.0.0',
+      status: 'active',
+      language: 'de',
+      title: 'Check-in nach der Operation',
+    });
     const tr = (q as unknown as { _title: { extension: Extension[] } })._title.extension;
-    expect(tr).toContainEqual({ url: EXT.translation, extension: [{ url: 'lang', valueCode: 'tr' }, { url: 'content', valueString: 'Ameliyat sonrası kontrol' }] });
+    expect(tr).toContainEqual({
+      url: EXT.translation,
+      extension: [
+        { url: 'lang', valueCode: 'tr' },
+        { url: 'content', valueString: 'Ameliyat sonrası kontrol' },
+      ],
+    });
   });
 
   it('exports quantity with UCUM unit, min/max and observationExtract', () => {
@@ -37,7 +50,13 @@ describe('export to FHIR R4 Questionnaire (SDC)', () => {
     expect(EXT.itemLabel).toBe('https://visite.example/fhir/StructureDefinition/item-label');
     expect(label?.valueString).toBe('Schmerzen');
     const tr = (label as unknown as { _valueString: { extension: Extension[] } })._valueString.extension;
-    expect(tr).toContainEqual({ url: EXT.translation, extension: [{ url: 'lang', valueCode: 'tr' }, { url: 'content', valueString: 'Ağrı' }] });
+    expect(tr).toContainEqual({
+      url: EXT.translation,
+      extension: [
+        { url: 'lang', valueCode: 'tr' },
+        { url: 'content', valueString: 'Ağrı' },
+      ],
+    });
     expect(tr).toHaveLength(6);
     // `prefix` stays free for numbering ("1.", "(a)").
     expect(item(q.item, 'pain')?.prefix).toBeUndefined();
@@ -65,7 +84,11 @@ describe('export to FHIR R4 Questionnaire (SDC)', () => {
     const photo = item(q.item, 'wound_photo');
     expect(photo).toMatchObject({ type: 'attachment', enableBehavior: 'any' });
     expect(photo?.enableWhen).toHaveLength(4);
-    expect(photo?.enableWhen?.[0]).toEqual({ question: 'wound', operator: '=', answerCoding: { system: 'https://visite.example/fhir/CodeSystem/post-op', code: 'redness' } });
+    expect(photo?.enableWhen?.[0]).toEqual({
+      question: 'wound',
+      operator: '=',
+      answerCoding: { system: 'https://visite.example/fhir/CodeSystem/post-op', code: 'redness' },
+    });
   });
 
   it('exports complex conditions as enableWhenExpression and computed values as calculatedExpression', () => {
@@ -108,7 +131,13 @@ computed:
     const persisting = rules.find((r) => r.extension?.some((x) => x.url === 'id' && x.valueId === 'fever-persisting'));
     expect(persisting).toBeDefined();
     expect(persisting?.extension?.some((x) => x.url === 'expression')).toBe(false);
-    expect(JSON.parse(persisting?.extension?.find((x) => x.url === 'condition')?.valueString ?? '{}')).toEqual({ trend: 'temperature', checkins: 2, within: '7d', op: '>=', value: 38 });
+    expect(JSON.parse(persisting?.extension?.find((x) => x.url === 'condition')?.valueString ?? '{}')).toEqual({
+      trend: 'temperature',
+      checkins: 2,
+      within: '7d',
+      op: '>=',
+      value: 38,
+    });
     expect(ext(persisting, EXT.trend)?.extension).toEqual([
       { url: 'linkId', valueString: 'temperature' },
       { url: 'checkins', valueInteger: 2 },

@@ -68,16 +68,39 @@ describe('import FHIR Questionnaire → flow', () => {
           linkId: '1.1',
           type: 'quantity',
           text: 'Atemfrequenz?',
-          extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption', valueCoding: { system: 'http://unitsofmeasure.org', code: '/min' } }],
-          item: [{ linkId: '1.1.h', type: 'display', text: 'Atemzüge pro Minute zählen', extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl', valueCodeableConcept: { coding: [{ code: 'help' }] } }] }],
+          extension: [
+            { url: 'http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption', valueCoding: { system: 'http://unitsofmeasure.org', code: '/min' } },
+          ],
+          item: [
+            {
+              linkId: '1.1.h',
+              type: 'display',
+              text: 'Atemzüge pro Minute zählen',
+              extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl', valueCodeableConcept: { coding: [{ code: 'help' }] } }],
+            },
+          ],
         },
         {
           linkId: 'dyspnoea',
           type: 'boolean',
           text: 'Luftnot?',
-          extension: [{ url: `${sdc}/sdc-questionnaire-enableWhenExpression`, valueExpression: { language: 'text/fhirpath', expression: "%resource.item.where(linkId='1.1').answer.value > 20" } }],
+          extension: [
+            {
+              url: `${sdc}/sdc-questionnaire-enableWhenExpression`,
+              valueExpression: { language: 'text/fhirpath', expression: "%resource.item.where(linkId='1.1').answer.value > 20" },
+            },
+          ],
         },
-        { linkId: 'fast', type: 'boolean', extension: [{ url: `${sdc}/sdc-questionnaire-calculatedExpression`, valueExpression: { language: 'text/fhirpath', expression: "%resource.item.where(linkId='1.1').answer.value > 25" } }] },
+        {
+          linkId: 'fast',
+          type: 'boolean',
+          extension: [
+            {
+              url: `${sdc}/sdc-questionnaire-calculatedExpression`,
+              valueExpression: { language: 'text/fhirpath', expression: "%resource.item.where(linkId='1.1').answer.value > 25" },
+            },
+          ],
+        },
       ],
     });
     if (!r.ok) return expect.fail(r.issues.map((i) => i.message).join('\n'));
@@ -97,24 +120,88 @@ describe('import FHIR Questionnaire → flow', () => {
     if (!imported.ok) return expect.fail(imported.issues.map((i) => i.message).join('\n'));
     const labels = (f: typeof flow) => f.questions.map((q) => [q.id, q.label]);
     expect(labels(imported.flow)).toEqual(labels(flow));
-    expect(imported.flow.questions.find((q) => q.id === 'dizziness')?.label).toEqual({ de: 'Schwindel', en: 'Dizziness', tr: 'Baş dönmesi', ar: 'الدوخة', uk: 'Запаморочення', ru: 'Головокружение', pl: 'Zawroty głowy' });
+    expect(imported.flow.questions.find((q) => q.id === 'dizziness')?.label).toEqual({
+      de: 'Schwindel',
+      en: 'Dizziness',
+      tr: 'Baş dönmesi',
+      ar: 'الدوخة',
+      uk: 'Запаморочення',
+      ru: 'Головокружение',
+      pl: 'Zawroty głowy',
+    });
     expect(flowSourceToYaml(imported.source)).toContain('label:');
 
     // A Questionnaire written elsewhere: German label with an English translation; none on display items.
     const labelExt = (de: string, en?: string) => ({
       url: 'https://visite.example/fhir/StructureDefinition/item-label',
       valueString: de,
-      ...(en ? { _valueString: { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/translation', extension: [{ url: 'lang', valueCode: 'en' }, { url: 'content', valueString: en }] }] } } : {}),
+      ...(en
+        ? {
+            _valueString: {
+              extension: [
+                {
+                  url: 'http://hl7.org/fhir/StructureDefinition/translation',
+                  extension: [
+                    { url: 'lang', valueCode: 'en' },
+                    { url: 'content', valueString: en },
+                  ],
+                },
+              ],
+            },
+          }
+        : {}),
     });
     const r = importQuestionnaire({
       resourceType: 'Questionnaire',
       status: 'active',
       language: 'de',
       title: 'T',
-      _title: { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/translation', extension: [{ url: 'lang', valueCode: 'en' }, { url: 'content', valueString: 'T' }] }] },
+      _title: {
+        extension: [
+          {
+            url: 'http://hl7.org/fhir/StructureDefinition/translation',
+            extension: [
+              { url: 'lang', valueCode: 'en' },
+              { url: 'content', valueString: 'T' },
+            ],
+          },
+        ],
+      },
       item: [
-        { linkId: 'i', type: 'display', text: 'Hinweis', _text: { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/translation', extension: [{ url: 'lang', valueCode: 'en' }, { url: 'content', valueString: 'Note' }] }] }, extension: [labelExt('Hinweis')] },
-        { linkId: 'fever', type: 'boolean', text: 'Fieber?', _text: { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/translation', extension: [{ url: 'lang', valueCode: 'en' }, { url: 'content', valueString: 'Fever?' }] }] }, extension: [labelExt('Fieber', 'Fever')] },
+        {
+          linkId: 'i',
+          type: 'display',
+          text: 'Hinweis',
+          _text: {
+            extension: [
+              {
+                url: 'http://hl7.org/fhir/StructureDefinition/translation',
+                extension: [
+                  { url: 'lang', valueCode: 'en' },
+                  { url: 'content', valueString: 'Note' },
+                ],
+              },
+            ],
+          },
+          extension: [labelExt('Hinweis')],
+        },
+        {
+          linkId: 'fever',
+          type: 'boolean',
+          text: 'Fieber?',
+          _text: {
+            extension: [
+              {
+                url: 'http://hl7.org/fhir/StructureDefinition/translation',
+                extension: [
+                  { url: 'lang', valueCode: 'en' },
+                  { url: 'content', valueString: 'Fever?' },
+                ],
+              },
+            ],
+          },
+          extension: [labelExt('Fieber', 'Fever')],
+        },
       ],
     });
     if (!r.ok) return expect.fail(r.issues.map((i) => i.message).join('\n'));
@@ -136,9 +223,37 @@ describe('import FHIR Questionnaire → flow', () => {
       [{ ...base, item: [] }, 'the Questionnaire has no items'],
       [{ ...base, item: [{ linkId: 'r', type: 'reference', text: 'Wer?' }] }, 'item "r": item type "reference" is not supported'],
       [{ ...base, item: [{ linkId: 'v', type: 'choice', text: 'V?', answerValueSet: 'http://x' }] }, 'item "v": answerValueSet is not supported'],
-      [{ ...base, item: [{ linkId: 'a', type: 'boolean', text: 'A' }, { linkId: 'a', type: 'boolean', text: 'B' }] }, 'item "a": linkId is not unique'],
+      [
+        {
+          ...base,
+          item: [
+            { linkId: 'a', type: 'boolean', text: 'A' },
+            { linkId: 'a', type: 'boolean', text: 'B' },
+          ],
+        },
+        'item "a": linkId is not unique',
+      ],
       [{ ...base, item: [{ linkId: 'n', type: 'boolean' }] }, 'item "n": has no text'],
-      [{ ...base, item: [{ linkId: 'b', type: 'boolean', text: 'B' }, { linkId: 'x', type: 'integer', text: 'X', extension: [{ url: 'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression', valueExpression: { language: 'text/fhirpath', expression: "%resource.item.where(linkId='zz').answer.value" } }] }] }, 'item "x": expression refers to unknown linkId'],
+      [
+        {
+          ...base,
+          item: [
+            { linkId: 'b', type: 'boolean', text: 'B' },
+            {
+              linkId: 'x',
+              type: 'integer',
+              text: 'X',
+              extension: [
+                {
+                  url: 'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression',
+                  valueExpression: { language: 'text/fhirpath', expression: "%resource.item.where(linkId='zz').answer.value" },
+                },
+              ],
+            },
+          ],
+        },
+        'item "x": expression refers to unknown linkId',
+      ],
     ];
     for (const [input, message] of cases) {
       const r = importQuestionnaire(input);

@@ -19,7 +19,9 @@ const postOp = shippedFlow('post-op');
 const medication = shippedFlow('medication-change');
 
 describe('the form (ISiKFormularDefinition) Visite sends', () => {
-  const forms = LANGUAGES.flatMap((lang) => [postOp, medication].map((flow) => ({ name: `${flow.id} in ${lang}`, q: formQuestionnaire(flow, lang, { mdr: 'none' }) })));
+  const forms = LANGUAGES.flatMap((lang) =>
+    [postOp, medication].map((flow) => ({ name: `${flow.id} in ${lang}`, q: formQuestionnaire(flow, lang, { mdr: 'none' }) })),
+  );
 
   it.each(Object.keys(FORM_DEFINITION_RULES))('%s', (rule) => {
     for (const { name, q } of forms) expect(violations({ [rule]: FORM_DEFINITION_RULES[rule]! }, q), name).toEqual({});
@@ -38,26 +40,30 @@ describe('the form (ISiKFormularDefinition) Visite sends', () => {
     expect(violations(FORM_DEFINITION_RULES, rel)).toEqual({});
   });
 
-  it('speaks the patient\'s language: title, questions, options, help texts', () => {
+  it("speaks the patient's language: title, questions, options, help texts", () => {
     const tr = formQuestionnaire(postOp, 'tr', { mdr: 'none' });
     expect(tr.language).toBe('tr');
     expect(tr.title).toBe(postOp.title.tr);
     const pain = tr.item?.find((i) => i.linkId === 'pain');
     expect(pain?.text).toBe(postOp.questions.find((q) => q.id === 'pain')?.text.tr);
     const nausea = tr.item?.find((i) => i.linkId === 'nausea');
-    expect(nausea?.answerOption?.map((o) => o.valueCoding?.display)).toEqual((postOp.questions.find((q) => q.id === 'nausea') as { options: Array<{ text: { tr?: string } }> }).options.map((o) => o.text.tr));
+    expect(nausea?.answerOption?.map((o) => o.valueCoding?.display)).toEqual(
+      (postOp.questions.find((q) => q.id === 'nausea') as { options: Array<{ text: { tr?: string } }> }).options.map((o) => o.text.tr),
+    );
     expect(JSON.stringify(tr)).not.toContain('"_text"');
     expect(JSON.stringify(tr)).not.toContain('/translation');
   });
 
-  it('carries the flow\'s answer types, options, ranges, units and enableWhen; nothing of Visite\'s own (rules, thresholds, schedule)', () => {
+  it("carries the flow's answer types, options, ranges, units and enableWhen; nothing of Visite's own (rules, thresholds, schedule)", () => {
     const q = formQuestionnaire(medication, 'de', { mdr: 'none' });
     const item = (id: string) => q.item?.find((i) => i.linkId === id);
     expect(item('intake')?.type).toBe('choice');
     expect(item('last_dose')).toMatchObject({ type: 'date', enableWhen: [{ question: 'intake', operator: '=' }] });
     expect(item('bp_tip')?.type).toBe('display');
     expect(item('systolic')?.type).toBe('decimal');
-    expect(item('systolic')?.extension?.map((e) => e.url)).toEqual(expect.arrayContaining(['http://hl7.org/fhir/StructureDefinition/questionnaire-unit', 'http://hl7.org/fhir/StructureDefinition/minValue']));
+    expect(item('systolic')?.extension?.map((e) => e.url)).toEqual(
+      expect.arrayContaining(['http://hl7.org/fhir/StructureDefinition/questionnaire-unit', 'http://hl7.org/fhir/StructureDefinition/minValue']),
+    );
     expect(item('side_effects')?.repeats).toBe(true);
     expect(JSON.stringify(q)).not.toContain('visite.example/fhir/StructureDefinition');
     expect(item('map_estimate')).toBeUndefined(); // computed by Visite
@@ -72,9 +78,27 @@ describe('the form (ISiKFormularDefinition) Visite sends', () => {
 describe('the QuestionnaireResponse Visite stores (ISiKFormularDaten)', () => {
   const chat = converse(postOp, 'de', ['8', '38,7', '2, 4', 'überspringen', '1', '1', 'ja', 'nein']).state;
   const formStart = step(postOp, undefined, { type: 'start', lang: 'de', form: true }, new Date('2026-01-15T08:00:00Z')).state;
-  const form = step(postOp, formStart, { type: 'form', answers: { pain: { type: 'number', value: 2 }, wound: { type: 'choices', codes: ['unremarkable'] }, nausea: { type: 'choice', code: 'none' }, mobility: { type: 'choice', code: 'as-usual' }, bowel: { type: 'boolean', value: true } } }, new Date('2026-01-15T08:05:00Z')).state;
+  const form = step(
+    postOp,
+    formStart,
+    {
+      type: 'form',
+      answers: {
+        pain: { type: 'number', value: 2 },
+        wound: { type: 'choices', codes: ['unremarkable'] },
+        nausea: { type: 'choice', code: 'none' },
+        mobility: { type: 'choice', code: 'as-usual' },
+        bowel: { type: 'boolean', value: true },
+      },
+    },
+    new Date('2026-01-15T08:05:00Z'),
+  ).state;
   const open = converse(postOp, 'de', ['3']).state;
-  const stored = [chat, form, open].map((state) => checkinRecords(postOp, state, { patientId: 'p1', checkinId: 'c1' }).find((r) => r.resourceType === 'QuestionnaireResponse')!.resource as QuestionnaireResponse);
+  const stored = [chat, form, open].map(
+    (state) =>
+      checkinRecords(postOp, state, { patientId: 'p1', checkinId: 'c1' }).find((r) => r.resourceType === 'QuestionnaireResponse')!
+        .resource as QuestionnaireResponse,
+  );
 
   it.each(Object.keys(FORM_DATA_RULES))('%s', (rule) => {
     for (const qr of stored) expect(violations({ [rule]: FORM_DATA_RULES[rule]! }, qr)).toEqual({});
@@ -88,13 +112,19 @@ describe('the QuestionnaireResponse Visite stores (ISiKFormularDaten)', () => {
   });
 
   it('says for every answer which channel it came from', () => {
-    const channels = (qr: QuestionnaireResponse) => Object.fromEntries((qr.item ?? []).filter((i) => i.extension).map((i) => [i.linkId, i.extension?.[0]?.valueCode]));
+    const channels = (qr: QuestionnaireResponse) =>
+      Object.fromEntries((qr.item ?? []).filter((i) => i.extension).map((i) => [i.linkId, i.extension?.[0]?.valueCode]));
     expect(Object.values(channels(stored[0]!)).every((c) => c === 'chat')).toBe(true);
     expect(channels(stored[1]!)).toMatchObject({ pain: 'form', wound: 'form', bowel: 'form' });
     // Observations of answers (computed values are Visite's, from answers of any channel).
-    const observations = checkinRecords(postOp, form, { patientId: 'p1', checkinId: 'c1' }).filter((r) => r.resourceType === 'Observation' && !r.codes.some((c) => c.endsWith('|wound-findings-count')));
+    const observations = checkinRecords(postOp, form, { patientId: 'p1', checkinId: 'c1' }).filter(
+      (r) => r.resourceType === 'Observation' && !r.codes.some((c) => c.endsWith('|wound-findings-count')),
+    );
     expect(observations.length).toBe(5);
-    for (const o of observations) expect((o.resource as { extension?: Array<{ url: string; valueCode: string }> }).extension).toEqual([{ url: 'https://visite.example/fhir/StructureDefinition/answer-channel', valueCode: 'form' }]);
+    for (const o of observations)
+      expect((o.resource as { extension?: Array<{ url: string; valueCode: string }> }).extension).toEqual([
+        { url: 'https://visite.example/fhir/StructureDefinition/answer-channel', valueCode: 'form' },
+      ]);
   });
 });
 
@@ -146,14 +176,22 @@ describe('reading a filled-in form (ISiKFormularDaten from the patient)', () => 
   };
 
   it.each([
-    ['fhir.json de.gematik.fhir.structure_definition.url', valid(), { structure: { ...FORM_DATA, url: 'http://hl7.org/fhir/StructureDefinition/QuestionnaireResponse' } }],
+    [
+      'fhir.json de.gematik.fhir.structure_definition.url',
+      valid(),
+      { structure: { ...FORM_DATA, url: 'http://hl7.org/fhir/StructureDefinition/QuestionnaireResponse' } },
+    ],
     ['fhir.json de.gematik.fhir.structure_definition.type', valid(), { structure: { ...FORM_DATA, type: 'Questionnaire' } }],
     ['fhir.json de.gematik.fhir.structure_definition.version', valid(), { structure: { ...FORM_DATA, version: '6.0.0-rc' } }],
     ['fhir.json de.gematik.fhir.structure_definition.fhir_version', valid(), { structure: { ...FORM_DATA, fhirVersion: '5.0.0' } }],
     ['fhir.json de.gematik.fhir.resource', { resourceType: 'Observation' }, {}],
     ['R4', { ...valid(), status: 42 }, {}],
     ['ISiKFormularDaten.modifierExtension:MDR-Relevant 1..1', without('modifierExtension'), {}],
-    ['R4 modifierExtension', { ...valid(), modifierExtension: [...(valid()['modifierExtension'] as unknown[]), { url: 'https://example.org/unknown', valueBoolean: true }] }, {}],
+    [
+      'R4 modifierExtension',
+      { ...valid(), modifierExtension: [...(valid()['modifierExtension'] as unknown[]), { url: 'https://example.org/unknown', valueBoolean: true }] },
+      {},
+    ],
     ['ISiKFormularDaten.questionnaire 1..1', without('questionnaire'), {}],
     ['ISiKFormularDaten.questionnaire.extension:questionnaireDisplay 1..1', without('_questionnaire'), {}],
     ['Visite questionnaire', { ...valid(), questionnaire: `${postOp.url}|0.9` }, {}],
@@ -163,7 +201,17 @@ describe('reading a filled-in form (ISiKFormularDaten from the patient)', () => 
     ['Visite subject', { ...valid(), subject: { identifier: { system: URI_SYSTEM, value: matrixUserUri('@mallory:klinik.de') } } }, {}],
     ['ISiKFormularDaten.authored 1..1', without('authored'), {}],
     ['Visite authored', valid(), { notBefore: new Date('2026-01-16T08:00:00Z') }],
-    ['ISiKFormularDaten sdcqr-2', { ...valid(), item: [{ linkId: 'pain', answer: [{ valueInteger: 1 }] }, { linkId: 'pain', answer: [{ valueInteger: 2 }] }] }, {}],
+    [
+      'ISiKFormularDaten sdcqr-2',
+      {
+        ...valid(),
+        item: [
+          { linkId: 'pain', answer: [{ valueInteger: 1 }] },
+          { linkId: 'pain', answer: [{ valueInteger: 2 }] },
+        ],
+      },
+      {},
+    ],
   ])('refuses the whole form: %s', (rule, resource, over) => {
     expect(problemsOf(resource, over as Partial<typeof ctx>)).toContain(rule);
   });
@@ -175,7 +223,19 @@ describe('reading a filled-in form (ISiKFormularDaten from the patient)', () => 
   });
 
   it('item problems leave the rest usable: the item is asked in the chat', () => {
-    const r = readFormResponse(postOp, { ...valid(), item: [{ linkId: 'pain', answer: [{ valueString: 'vier' }] }, { linkId: 'nausea', answer: [{ valueCoding: { code: 'none' } }, { valueCoding: { code: 'nausea' } }] }, { linkId: 'unknown', answer: [{ valueBoolean: true }] }, { linkId: 'bowel', answer: [{ valueBoolean: true }] }] }, ctx);
+    const r = readFormResponse(
+      postOp,
+      {
+        ...valid(),
+        item: [
+          { linkId: 'pain', answer: [{ valueString: 'vier' }] },
+          { linkId: 'nausea', answer: [{ valueCoding: { code: 'none' } }, { valueCoding: { code: 'nausea' } }] },
+          { linkId: 'unknown', answer: [{ valueBoolean: true }] },
+          { linkId: 'bowel', answer: [{ valueBoolean: true }] },
+        ],
+      },
+      ctx,
+    );
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.unreadable).toEqual(['nausea']);

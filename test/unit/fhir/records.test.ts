@@ -29,7 +29,11 @@ describe('in-progress QuestionnaireResponses', () => {
     const { state } = converse(flow, 'de', ['1', '1', 'nein', 'nein', '1', 'nein']);
     expect(state.status).toBe('completed');
     // A completed check-in whose record would be invalid (an impossible time) still throws.
-    const broken = { ...state, completedAt: 'not a time', answers: Object.fromEntries(Object.entries(state.answers).map(([k, a]) => [k, { ...a, at: 'not a time' }])) };
+    const broken = {
+      ...state,
+      completedAt: 'not a time',
+      answers: Object.fromEntries(Object.entries(state.answers).map(([k, a]) => [k, { ...a, at: 'not a time' }])),
+    };
     expect(() => checkinRecords(flow, broken, { patientId: 'p1', checkinId: 'c1' }, { validate: 'completed' })).toThrow();
     // The same state while in progress is not validated with validate: 'completed'.
     expect(() => checkinRecords(flow, { ...broken, status: 'active' }, { patientId: 'p1', checkinId: 'c1' }, { validate: 'completed' })).not.toThrow();

@@ -12,7 +12,13 @@ describe('QuestionnaireResponse and Observations of a finished run', () => {
   it('builds a completed, valid QuestionnaireResponse without skipped items', () => {
     const qr = buildQuestionnaireResponse(flow, state, ctx);
     expect(validateR4(qr)).toEqual([]);
-    expect(qr).toMatchObject({ resourceType: 'QuestionnaireResponse', id: 'r1', status: 'completed', subject: { reference: 'Patient/p1' }, questionnaire: 'https://visite.example/fhir/Questionnaire/post-op|1.0.0' });
+    expect(qr).toMatchObject({
+      resourceType: 'QuestionnaireResponse',
+      id: 'r1',
+      status: 'completed',
+      subject: { reference: 'Patient/p1' },
+      questionnaire: 'https://visite.example/fhir/Questionnaire/post-op|1.0.0',
+    });
     expect(qr.item?.map((i) => i.linkId)).toEqual(['pain', 'temperature', 'wound', 'nausea', 'mobility', 'bowel', 'wound_findings']);
     expect(qr.item?.find((i) => i.linkId === 'pain')?.answer).toEqual([{ valueInteger: 8 }]);
     expect(qr.item?.find((i) => i.linkId === 'temperature')?.answer).toEqual([{ valueDecimal: 38.7 }]);
@@ -23,7 +29,12 @@ describe('QuestionnaireResponse and Observations of a finished run', () => {
     const obs = buildObservations(flow, state, ctx);
     for (const o of obs) {
       expect(validateR4(o)).toEqual([]);
-      expect(o).toMatchObject({ status: 'final', subject: { reference: 'Patient/p1' }, performer: [{ reference: 'Patient/p1' }], derivedFrom: [{ reference: 'QuestionnaireResponse/r1' }] });
+      expect(o).toMatchObject({
+        status: 'final',
+        subject: { reference: 'Patient/p1' },
+        performer: [{ reference: 'Patient/p1' }],
+        derivedFrom: [{ reference: 'QuestionnaireResponse/r1' }],
+      });
       expect(o.effectiveDateTime).toBe(state.answers[Object.keys(state.answers)[0] ?? '']?.at ?? o.effectiveDateTime);
     }
     const temp = obs.find((o) => o.code.coding?.[0]?.code === '8310-5');
@@ -32,7 +43,10 @@ describe('QuestionnaireResponse and Observations of a finished run', () => {
     expect(obs.find((o) => o.code.coding?.[0]?.code === 'mobility')?.category?.[0]?.coding?.[0]?.code).toBe('survey');
     expect(obs.find((o) => o.code.coding?.[0]?.code === '72514-3')?.valueInteger).toBe(8);
     // Multi-choice: one Observation per selected option.
-    expect(obs.filter((o) => o.code.coding?.[0]?.code === 'wound-appearance').map((o) => o.valueCodeableConcept?.coding?.[0]?.code)).toEqual(['redness', 'discharge']);
+    expect(obs.filter((o) => o.code.coding?.[0]?.code === 'wound-appearance').map((o) => o.valueCodeableConcept?.coding?.[0]?.code)).toEqual([
+      'redness',
+      'discharge',
+    ]);
     expect(obs.find((o) => o.code.coding?.[0]?.code === 'bowel-movement-48h')?.valueBoolean).toBe(true);
     expect(obs.find((o) => o.code.coding?.[0]?.code === 'wound-findings-count')?.valueInteger).toBe(2);
     // Skipped photo and unextracted comments produce none; ids are unique.

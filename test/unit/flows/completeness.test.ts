@@ -45,18 +45,35 @@ describe('missing texts', () => {
     expect(check.ok).toBe(false);
     if (check.ok) return;
     expect(check.missingTexts.map((m) => m.language)).toEqual(['tr', 'en']);
-    const complete = DRAFT.replace('text: { de: stark, en: strong }', 'text: { de: stark, en: strong, tr: güçlü }').replace('message: { de: Starke Schmerzen. }', 'message: { de: Starke Schmerzen., en: Strong pain. }');
-    const ok = checkPublishable(parseFlow(complete, 'draft.yaml'), undefined, 'transcripts:\n  - name: strong\n    lang: tr\n    messages: ["2"]\n    expect: { alerts: [strong-pain], answers: { pain: strong } }\n');
+    const complete = DRAFT.replace('text: { de: stark, en: strong }', 'text: { de: stark, en: strong, tr: güçlü }').replace(
+      'message: { de: Starke Schmerzen. }',
+      'message: { de: Starke Schmerzen., en: Strong pain. }',
+    );
+    const ok = checkPublishable(
+      parseFlow(complete, 'draft.yaml'),
+      undefined,
+      'transcripts:\n  - name: strong\n    lang: tr\n    messages: ["2"]\n    expect: { alerts: [strong-pain], answers: { pain: strong } }\n',
+    );
     expect(ok).toMatchObject({ ok: true, transcripts: { passed: 1 } });
-    const failing = checkPublishable(parseFlow(complete, 'draft.yaml'), undefined, 'transcripts:\n  - name: quiet\n    lang: de\n    messages: ["2"]\n    expect: { alerts: [] }\n');
+    const failing = checkPublishable(
+      parseFlow(complete, 'draft.yaml'),
+      undefined,
+      'transcripts:\n  - name: quiet\n    lang: de\n    messages: ["2"]\n    expect: { alerts: [] }\n',
+    );
     expect(failing).toMatchObject({ ok: false, transcriptFailures: [{ name: 'quiet', lang: 'de', failures: ['alerts: expected [], got [strong-pain]'] }] });
   });
 
-  it('gives a flow the catalog\'s canonical URL and code system unless it names its own', () => {
-    const r = parseFlow(DRAFT, 'draft.yaml', { incompleteTexts: true, defaults: { url: 'https://visite.klinik.de/fhir/R4/Questionnaire/abc', codeSystem: 'https://visite.klinik.de/fhir/CodeSystem/abc' } });
+  it("gives a flow the catalog's canonical URL and code system unless it names its own", () => {
+    const r = parseFlow(DRAFT, 'draft.yaml', {
+      incompleteTexts: true,
+      defaults: { url: 'https://visite.klinik.de/fhir/R4/Questionnaire/abc', codeSystem: 'https://visite.klinik.de/fhir/CodeSystem/abc' },
+    });
     if (!r.ok) throw new Error('does not compile');
     expect(r.flow.url).toBe('https://visite.klinik.de/fhir/R4/Questionnaire/abc');
-    const own = parseFlow(`codeSystem: urn:klinik:codes\n${DRAFT}`, 'draft.yaml', { incompleteTexts: true, defaults: { codeSystem: 'https://visite.klinik.de/fhir/CodeSystem/abc' } });
+    const own = parseFlow(`codeSystem: urn:klinik:codes\n${DRAFT}`, 'draft.yaml', {
+      incompleteTexts: true,
+      defaults: { codeSystem: 'https://visite.klinik.de/fhir/CodeSystem/abc' },
+    });
     expect(own.ok && own.flow.codeSystem).toBe('urn:klinik:codes');
   });
 });

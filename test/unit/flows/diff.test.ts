@@ -10,13 +10,33 @@ const variant = (edit: (text: string) => string) => flowFrom(edit(POST_OP.replac
 
 describe('the diff of two flow versions', () => {
   it('of a version against itself lists nothing', () => {
-    const diff = diffFlows(shippedFlow('post-op'), variant((t) => t));
-    expect(diff).toEqual({ from: '1.0.0', to: '1.1.0', texts: [], questions: [], order: null, options: [], rules: [], thresholds: [], computed: [], schedule: null, settings: [] });
+    const diff = diffFlows(
+      shippedFlow('post-op'),
+      variant((t) => t),
+    );
+    expect(diff).toEqual({
+      from: '1.0.0',
+      to: '1.1.0',
+      texts: [],
+      questions: [],
+      order: null,
+      options: [],
+      rules: [],
+      thresholds: [],
+      computed: [],
+      schedule: null,
+      settings: [],
+    });
   });
 
   it('names a changed text by its key and language', () => {
-    const diff = diffFlows(shippedFlow('post-op'), variant((t) => t.replace('en: How strong is your pain right now, from 0 to 10?', 'en: How bad is the pain, 0 to 10?')));
-    expect(diff.texts).toEqual([{ key: 'questions.pain.text', language: 'en', before: 'How strong is your pain right now, from 0 to 10?', after: 'How bad is the pain, 0 to 10?' }]);
+    const diff = diffFlows(
+      shippedFlow('post-op'),
+      variant((t) => t.replace('en: How strong is your pain right now, from 0 to 10?', 'en: How bad is the pain, 0 to 10?')),
+    );
+    expect(diff.texts).toEqual([
+      { key: 'questions.pain.text', language: 'en', before: 'How strong is your pain right now, from 0 to 10?', after: 'How bad is the pain, 0 to 10?' },
+    ]);
     expect(diff.questions).toEqual([]);
   });
 
@@ -26,7 +46,9 @@ describe('the diff of two flow versions', () => {
       variant((t) => t.replace('when: { op: ">=", value: 38.5 }', 'when: { op: ">=", value: 38.2 }').replace(/^ {6}- id: temperature-low\n(?: {8}.*\n)+/m, '')),
     );
     expect(diff.thresholds).toEqual([{ ruleId: 'fever', questionId: 'temperature', before: 38.5, after: 38.2 }]);
-    expect(diff.rules).toEqual([expect.objectContaining({ id: 'temperature-low', change: 'removed', before: expect.objectContaining({ severity: 'warning', on: 'temperature' }) })]);
+    expect(diff.rules).toEqual([
+      expect.objectContaining({ id: 'temperature-low', change: 'removed', before: expect.objectContaining({ severity: 'warning', on: 'temperature' }) }),
+    ]);
     expect(diff.texts.map((t) => t.key)).toEqual(expect.arrayContaining(['rules.temperature-low.message']));
   });
 

@@ -71,7 +71,7 @@ describe('shipped flows', () => {
     });
   }
 
-  it('post-op uses the brief\'s codes for pain and temperature', () => {
+  it("post-op uses the brief's codes for pain and temperature", () => {
     const r = loadFlowFile(`${FLOWS}post-op.yaml`);
     if (!r.ok) return expect.fail('invalid');
     const byId = new Map(r.flow.questions.map((q) => [q.id, q]));

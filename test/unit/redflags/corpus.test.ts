@@ -27,7 +27,9 @@ describe('red-flag tuning corpus', () => {
   });
 
   it('raises nothing urgent on a negation ("keine Brustschmerzen")', () => {
-    const alarms = ev.outcomes.filter((o) => o.item.kind === 'negation' && o.finding.severity === 'urgent').map((o) => `${o.item.id} ${o.item.text} → ${o.finding.evidence}`);
+    const alarms = ev.outcomes
+      .filter((o) => o.item.kind === 'negation' && o.finding.severity === 'urgent')
+      .map((o) => `${o.item.id} ${o.item.text} → ${o.finding.evidence}`);
     expect(alarms).toEqual([]);
   });
 

@@ -70,11 +70,14 @@ describe('detectRedFlags: the messages the phrase lists missed (issue #10)', () 
 });
 
 describe('negation', () => {
-  it.each(['keine Brustschmerzen', 'no chest pain', 'nefes darlığı yok', 'не кровоточит', 'Luftnot? Nein, überhaupt nicht', 'ropy nie ma', 'ما عندي ضيق نفس'])('%j raises no urgent alert and says negated', (text) => {
-    const f = detectRedFlags(text);
-    expect(f.severity).not.toBe('urgent');
-    expect(f.negated).toBe(true);
-  });
+  it.each(['keine Brustschmerzen', 'no chest pain', 'nefes darlığı yok', 'не кровоточит', 'Luftnot? Nein, überhaupt nicht', 'ropy nie ma', 'ما عندي ضيق نفس'])(
+    '%j raises no urgent alert and says negated',
+    (text) => {
+      const f = detectRedFlags(text);
+      expect(f.severity).not.toBe('urgent');
+      expect(f.negated).toBe(true);
+    },
+  );
 
   it('a negation in one clause never hides an urgent statement in another', () => {
     expect(urgent('keine schmerzen, aber ich krieg keine luft')).toMatchObject({ severity: 'urgent', category: 'breathing', negated: false });
@@ -91,7 +94,14 @@ describe('negation', () => {
   });
 
   it('crisis statements are never negated away, and a denial still reaches the team as a warning', () => {
-    for (const text of ['ich will nicht mehr leben', 'kein Suizid, aber ich will nicht mehr leben', 'я не хочу жить', 'nie chcę żyć', 'artık yaşamak istemiyorum', "I don't want to live anymore"]) {
+    for (const text of [
+      'ich will nicht mehr leben',
+      'kein Suizid, aber ich will nicht mehr leben',
+      'я не хочу жить',
+      'nie chcę żyć',
+      'artık yaşamak istemiyorum',
+      "I don't want to live anymore",
+    ]) {
       expect(urgent(text), text).toMatchObject({ severity: 'urgent', category: 'suicidal', crisis: true });
     }
     const denied = urgent('nein, ich hab keine Gedanken, mir was anzutun');
@@ -113,18 +123,44 @@ describe('severity', () => {
   });
 
   it('figurative use of alarming words is not urgent', () => {
-    for (const text of ['bored to death stuck indoors', 'hab fast nen Herzinfarkt gekriegt als ich die Rechnung sah 😂', 'меня чуть удар не хватил когда увидела счет', 'the physio had me in stitches']) {
+    for (const text of [
+      'bored to death stuck indoors',
+      'hab fast nen Herzinfarkt gekriegt als ich die Rechnung sah 😂',
+      'меня чуть удар не хватил когда увидела счет',
+      'the physio had me in stitches',
+    ]) {
       expect(detectRedFlags(text).severity, text).not.toBe('urgent');
     }
   });
 });
 
 describe('isSmallTalk', () => {
-  it.each(['danke', 'Danke schön!', 'ok', 'ok thx 👍', 'alles gut', 'Guten Morgen', 'tschüss', '👍', '🙏', 'thanks, see you tomorrow', 'teşekkürler', 'شكرا', 'спасибо большое', 'дякую', 'dzięki', 'gut, danke', ''])('%j is small talk', (text) => {
+  it.each([
+    'danke',
+    'Danke schön!',
+    'ok',
+    'ok thx 👍',
+    'alles gut',
+    'Guten Morgen',
+    'tschüss',
+    '👍',
+    '🙏',
+    'thanks, see you tomorrow',
+    'teşekkürler',
+    'شكرا',
+    'спасибо большое',
+    'дякую',
+    'dzięki',
+    'gut, danke',
+    '',
+  ])('%j is small talk', (text) => {
     expect(isSmallTalk(text)).toBe(true);
   });
 
-  it.each(['7', 'danke, aber die Wunde blutet', 'wann darf ich duschen?', 'ok, leichte Schmerzen', 'hilfe', '🆘', 'ich habe Fieber', 'x'.repeat(300)])('%j is not small talk', (text) => {
-    expect(isSmallTalk(text)).toBe(false);
-  });
+  it.each(['7', 'danke, aber die Wunde blutet', 'wann darf ich duschen?', 'ok, leichte Schmerzen', 'hilfe', '🆘', 'ich habe Fieber', 'x'.repeat(300)])(
+    '%j is not small talk',
+    (text) => {
+      expect(isSmallTalk(text)).toBe(false);
+    },
+  );
 });

@@ -51,7 +51,7 @@ describe('planCheckins', () => {
     expect(autumn[1]).toEqual({ day: 1, dueAt: at('2026-10-25T08:00:00Z'), remindAt: at('2026-10-25T11:00:00Z'), expiresAt: at('2026-10-25T20:00:00Z') });
   });
 
-  it('uses the patient\'s time zone over the flow\'s', () => {
+  it("uses the patient's time zone over the flow's", () => {
     const [first] = planCheckins(nineDaily, '2026-01-10', 'Europe/Istanbul');
     expect(first?.dueAt.toISOString()).toBe('2026-01-10T06:00:00.000Z'); // 09:00 in Istanbul (UTC+3)
     const [ny] = planCheckins(nineDaily, '2026-01-10', 'America/New_York');
@@ -65,7 +65,12 @@ describe('planCheckins', () => {
     ]);
     // Due 19:00, reminder at 23:00 would be quiet → 08:00 next day, after the expiry at 07:00 next day → no reminder.
     const evening = { anchor: 'x', days: [0], time: '19:00', timezone: berlin, reminderAfterHours: 4, expireAfterHours: 12 };
-    expect(planCheckins(evening, '2026-01-10', berlin)[0]).toEqual({ day: 0, dueAt: at('2026-01-10T18:00:00Z'), remindAt: null, expiresAt: at('2026-01-11T06:00:00Z') });
+    expect(planCheckins(evening, '2026-01-10', berlin)[0]).toEqual({
+      day: 0,
+      dueAt: at('2026-01-10T18:00:00Z'),
+      remindAt: null,
+      expiresAt: at('2026-01-11T06:00:00Z'),
+    });
     // Due 18:00, reminder at 22:00 → 08:00, before the expiry at 18:00 next day → kept at 08:00.
     const long = { ...evening, time: '18:00', expireAfterHours: 24 };
     expect(planCheckins(long, '2026-01-10', berlin)[0]?.remindAt?.toISOString()).toBe('2026-01-11T07:00:00.000Z');

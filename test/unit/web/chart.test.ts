@@ -10,7 +10,7 @@ const pain = postOp.questions.find((q) => q.id === 'pain')!;
 const t = translatorFor('de');
 
 describe('chart thresholds and plots', () => {
-  it('draws the flow\'s threshold of each rule on the question, and the team\'s own where it differs', () => {
+  it("draws the flow's threshold of each rule on the question, and the team's own where it differs", () => {
     const flowOnly = thresholdsOf(postOp, pain, undefined, 'de', t);
     expect(flowOnly.every((l) => l.kind === 'flow')).toBe(true);
     expect(flowOnly.map((l) => l.value)).toContain(7);
@@ -27,8 +27,14 @@ describe('chart thresholds and plots', () => {
         id: 'p',
         title: 'Schmerzen',
         description: 'test',
-        points: [{ at: at(1), value: 3, label: '3' }, { at: at(2), value: 9, label: '01.11.: 9' }],
-        thresholds: [{ value: 7, kind: 'flow', label: '≥ 7' }, { value: 6, kind: 'team', label: 'Team ≥ 6' }],
+        points: [
+          { at: at(1), value: 3, label: '3' },
+          { at: at(2), value: 9, label: '01.11.: 9' },
+        ],
+        thresholds: [
+          { value: 7, kind: 'flow', label: '≥ 7' },
+          { value: 6, kind: 'team', label: 'Team ≥ 6' },
+        ],
         alerts: [{ at: at(2), value: 9, label: 'Meldung' }],
         min: 0,
         max: 10,

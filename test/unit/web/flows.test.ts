@@ -13,7 +13,9 @@ describe('the texts table of a flow', () => {
     expect(paths).toContain('questions.nausea.options.none');
     expect(paths.some((p) => /\.escalations\.[^.]+\.message$/.test(p))).toBe(true);
     const broken = { ...postOp, questions: postOp.questions.map((q) => (q.id === 'pain' ? { ...q, text: { de: q.text.de! } } : q)) };
-    const missing = missingTexts(broken).filter((m) => m.path === 'questions.pain.text').map((m) => m.language);
+    const missing = missingTexts(broken)
+      .filter((m) => m.path === 'questions.pain.text')
+      .map((m) => m.language);
     expect(missing.sort()).toEqual(postOp.languages.filter((l) => l !== 'de').sort());
   });
 });
