@@ -90,29 +90,43 @@ export function schedulerPass(options: SchedulerPassOptions): SchedulerPass {
   return async (now, isStopped) => {
     const result = emptyResult();
     const failed = new Set<string>();
-    if (options.ensureRoom) await openRooms(options.ensureRoom, now, isStopped);
-    await drain(async () => {
-      const ids: string[] = [];
-      try {
-        return await due(now, result, { exclude: [...failed] }, ids);
-      } catch (error) {
-        log.error('scheduler batch failed; retrying its rows one by one', errorFields(error));
-        if (ids.length === 0) {
-          result.failed += 1;
-          throw new Error('scheduler batch failed before claiming');
-        }
-        for (const id of ids) {
-          try {
-            await due(now, result, { only: [id] }, []);
-          } catch (single) {
-            failed.add(id);
+    const startDue = () =>
+      drain(async () => {
+        const ids: string[] = [];
+        try {
+          return await due(now, result, { exclude: [...failed] }, ids);
+        } catch (error) {
+          log.error('scheduler batch failed; retrying its rows one by one', errorFields(error));
+          if (ids.length === 0) {
             result.failed += 1;
-            log.error('scheduled check-in failed', { scheduledCheckinId: id, ...errorFields(single) });
+            throw new Error('scheduler batch failed before claiming');
           }
+          for (const id of ids) {
+            try {
+              await due(now, result, { only: [id] }, []);
+            } catch (single) {
+              failed.add(id);
+              result.failed += 1;
+              log.error('scheduled check-in failed', { scheduledCheckinId: id, ...errorFields(single) });
+            }
+          }
+          return batchSize;
         }
-        return batchSize;
+      }, isStopped);
+    if (options.ensureRoom) {
+      // Check-ins start as their rooms open, not after the last room of a burst.
+      let opened = false;
+      const opening = openRooms(options.ensureRoom, now, isStopped).finally(() => {
+        opened = true;
+      });
+      opening.catch(() => {});
+      while (!opened && !isStopped()) {
+        await startDue();
+        await Promise.race([opening, new Promise((resolve) => setTimeout(resolve, 250))]);
       }
-    }, isStopped);
+      await opening;
+    }
+    await startDue();
     const followUp = (step: string) => (error: unknown) => {
       log.error(`scheduler ${step} batch failed`, errorFields(error));
       result.failed += 1;
