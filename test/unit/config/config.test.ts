@@ -20,6 +20,17 @@ function problem(env: Record<string, string | undefined>): string {
 }
 
 describe('loadConfig', () => {
+  it('gives each instance an id and a lease TTL, and names bad instance settings on one line', () => {
+    const config = loadConfig({ ...valid, VISITE_INSTANCE_ID: 'visite-1' });
+    expect(config.instance).toEqual({ id: 'visite-1', leaseTtlMs: 15_000, roomCreationConcurrency: 4, accounts: 'all' });
+    // Without one: host, pid and a random part, so two processes on one host never share an id.
+    expect(loadConfig(valid).instance.id).not.toBe(loadConfig(valid).instance.id);
+    expect(problem({ ...valid, VISITE_LEASE_TTL_MS: '500' })).toMatch(/VISITE_LEASE_TTL_MS: expected at least 1000 ms/);
+    expect(problem({ ...valid, VISITE_INSTANCE_ID: 'a b' })).toMatch(/VISITE_INSTANCE_ID: expected letters/);
+    expect(problem({ ...valid, VISITE_BOT_ACCOUNTS: 'some' })).toMatch(/VISITE_BOT_ACCOUNTS: expected all or environment/);
+    expect(problem({ ...valid, VISITE_ROOM_CREATION_CONCURRENCY: '0' })).toMatch(/VISITE_ROOM_CREATION_CONCURRENCY: expected at least 1/);
+  });
+
   it('applies defaults: embedded PGlite in the data folder, loopback HTTP on 8080', () => {
     const config = loadConfig(valid);
     expect(config.homeserverUrl).toBe('http://127.0.0.1:8008');
