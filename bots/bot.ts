@@ -68,6 +68,8 @@ export interface BotOptions {
   account?: { id: string; includeUnowned: boolean };
   /** The lease this instance holds on the account (db/leases.ts): every send is fenced by it. */
   lease?: Lease;
+  /** Limits the open send transactions of all bots in the process (bots/outbox-sender.ts `slots`). */
+  sendSlots?: <T>(task: () => Promise<T>) => Promise<T>;
   /** The fence refused a send: another instance may run the account now. */
   onLeaseLost?: (error: LeaseLostError) => void;
   /** The device the account logged in with (recorded on the account). */
@@ -319,6 +321,7 @@ export function createBot(options: BotOptions): Bot {
             ...(options.account ? { scope: { accountId: options.account.id, includeUnowned: options.account.includeUnowned } } : {}),
             ...(options.lease ? { fence: (tx) => fence(tx, options.lease!) } : {}),
             ...(options.onLeaseLost ? { onLeaseLost: options.onLeaseLost } : {}),
+            ...(options.sendSlots ? { slots: options.sendSlots } : {}),
           });
           log.info('bot syncing', { userId: options.userId });
           return;

@@ -117,6 +117,12 @@ export function startOutboxSender(options: {
   fence?: (tx: Tx) => Promise<void>;
   /** Told when the fence refused (the account is to be given up). */
   onLeaseLost?: (error: LeaseLostError) => void;
+  /**
+   * Shared by every account's sender in the process (bots/fleet.ts): how many send transactions may be
+   * open at once. Each holds a database connection while it sends, and encrypting may write the
+   * crypto store through another one; bounded below the pool size, many accounts cannot exhaust it.
+   */
+  slots?: <T>(task: () => Promise<T>) => Promise<T>;
   pollMs?: number;
   batch?: number;
 }): OutboxSender {
@@ -188,6 +194,11 @@ export function startOutboxSender(options: {
   }
 
   async function sendOne(id: number): Promise<number> {
+    const slots = options.slots ?? ((task) => task());
+    return slots(() => sendInTransaction(id));
+  }
+
+  async function sendInTransaction(id: number): Promise<number> {
     return options.db.transaction(async (tx) => {
       // Re-check under the row lock: another instance may have sent it, or it may no longer be due.
       const row = await claimForSending(tx, id, new Date());

@@ -3,6 +3,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createBot, type Bot } from '../bots/bot.ts';
 import { cryptoStoreDir } from '../bots/crypto.ts';
 import { createFleet, type Fleet } from '../bots/fleet.ts';
+import { limiter } from '../bots/serial.ts';
 import { adoptUnownedRooms, ensureEnvironmentAccount, openCredentials, outboxDepthByAccount, recordDevice, type BotAccount } from '../db/bot-accounts.ts';
 import { fence, type Lease } from '../db/leases.ts';
 import { postgresCryptoStore } from '../db/crypto-store.ts';
@@ -142,6 +143,8 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
     });
     const careTeamCommands = createCareTeamCommands({ db, flows, conversations, rooms, logger, wake });
     const greetings = createGreetings({ db, wake });
+    // At most four send transactions at once in this process, whatever the number of accounts (pool of 10).
+    const sendSlots = limiter(4);
     /** One bot per account this instance holds a lease on: the same services, its own identity and rooms. */
     const botFor = (account: BotAccount, lease: Lease, callbacks: { onLeaseLost(): void }): Bot => {
       const credentials = openCredentials(secrets, account);
@@ -172,6 +175,7 @@ export async function startVisite(config: Config, logger: Logger): Promise<Visit
           : {}),
         account: { id: account.id, includeUnowned: environment },
         lease,
+        sendSlots,
         onLeaseLost: () => callbacks.onLeaseLost(),
         onSession: (deviceId) => recordDevice(db, account.id, deviceId),
         secrets,
