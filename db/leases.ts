@@ -29,9 +29,12 @@ const interval = (ms: number) => sql`now() + make_interval(secs => ${ms / 1000})
 
 /**
  * The fence: inside the transaction that sends a message or writes the crypto
- * store, check that the lease is still ours and not expired, and share-lock it.
- * A takeover updates the lease row, so it waits until this transaction ends:
- * nothing of the old holder is in flight once the new holder starts.
+ * store, check that the lease is still ours and not expired, and key-share-lock
+ * it. A takeover locks the row FOR UPDATE first, so it waits until this
+ * transaction ends: nothing of the old holder is in flight once the new holder
+ * starts. The holder's own renewal (an update of non-key columns) does not
+ * conflict with the key-share lock — with a plain share lock, a steady stream of
+ * sends and crypto writes starved the renewal until the lease expired.
  */
 export async function fence(tx: Tx, lease: Lease): Promise<void> {
   const rows = await tx
@@ -45,7 +48,7 @@ export async function fence(tx: Tx, lease: Lease): Promise<void> {
         gt(botLeases.expiresAt, sql`now()`),
       ),
     )
-    .for('share');
+    .for('key share');
   if (rows.length === 0) throw new LeaseLostError(lease.accountId);
 }
 

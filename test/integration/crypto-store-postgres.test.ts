@@ -70,7 +70,7 @@ describe.each(BACKENDS)('the crypto store in the database on %s', (kind) => {
       .select({ epoch: botLeases.epoch })
       .from(botLeases)
       .where(and(eq(botLeases.accountId, accountId), eq(botLeases.instanceId, instance), gt(botLeases.expiresAt, sql`now()`)))
-      .for('share');
+      .for('key share');
     if (rows.length === 0) throw new LeaseLost(`instance ${instance} does not hold the lease on ${accountId}`);
   };
 

@@ -226,6 +226,32 @@ describe('a takeover against an open fenced transaction (Postgres only: PGlite h
     return Number((rows as unknown as Array<{ n: number }>)[0]?.n ?? 0) > 0 ? true : undefined;
   };
 
+  it('the holder renews its lease while its own fenced transactions are open (the fence never starves the renewal)', async () => {
+    const db = backend.db;
+    const account = await newAccount(db);
+    const instance = `holder-${tag()}`;
+    const lease = (await acquireLease(db, account.id, instance, LONG))!;
+    let fencedNow!: () => void;
+    const fencedSignal = new Promise<void>((resolve) => (fencedNow = resolve));
+    let finish!: () => void;
+    const finishGate = new Promise<void>((resolve) => (finish = resolve));
+    // A send in flight: its transaction holds the fence's lock on the lease row.
+    const sending = db.transaction(async (tx) => {
+      await fence(tx, lease);
+      fencedNow();
+      await finishGate;
+    });
+    await fencedSignal;
+    try {
+      // Renewed now, not after the send: a renewal waiting for the sends let busy leases expire.
+      const renewed = await Promise.race([renewLeases(db, instance, LONG), new Promise<'blocked'>((resolve) => setTimeout(() => resolve('blocked'), 5_000))]);
+      expect(renewed).toEqual([{ accountId: account.id, instanceId: instance, epoch: lease.epoch }]);
+    } finally {
+      finish();
+      await sending;
+    }
+  });
+
   it("acquireLease waits until the old holder's fenced transaction ends, then takes the lease; the old lease is fenced off afterwards", async () => {
     const db = backend.db;
     const account = await newAccount(db);
