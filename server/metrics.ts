@@ -2,7 +2,7 @@ import { and, count, eq, gt, isNull, lte, min, or, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Db } from '../db/database.ts';
-import { answers, botAccounts, checkins, escalations, outbox, scheduledCheckins } from '../db/schema.ts';
+import { answers, checkins, escalations, outbox, scheduledCheckins } from '../db/schema.ts';
 import { errorBody } from './errors.ts';
 import { errorFields, type Logger } from './logger.ts';
 
@@ -12,7 +12,7 @@ export interface MetricsOptions {
   db: Db;
   logger?: Logger;
   /** The bot accounts this instance runs (bots/fleet.ts). */
-  fleet?: { held(): Array<{ userId: string; leaseAgeSeconds: number }> };
+  fleet?: { held(): Array<{ accountId: string; leaseAgeSeconds: number }> };
   /** Process metrics (memory, CPU, event loop) of this instance; default true. */
   processMetrics?: boolean;
   now?: () => Date;
@@ -86,7 +86,7 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
   });
   new Gauge({
     name: 'visite_outbox_depth',
-    help: 'Messages waiting in the outbox, per bot account (Matrix user id of the bot; cluster-wide)',
+    help: 'Messages waiting in the outbox, per bot account (its id, as in /v1/bot-accounts and visite admin list-bots; cluster-wide)',
     labelNames: ['account'],
     registers: [registry],
     async collect() {
@@ -111,7 +111,7 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
       registers: [registry],
       collect() {
         this.reset();
-        for (const held of fleet.held()) this.set({ account: held.userId }, held.leaseAgeSeconds);
+        for (const held of fleet.held()) this.set({ account: held.accountId }, held.leaseAgeSeconds);
       },
     });
   }
@@ -135,7 +135,7 @@ interface Snapshot {
   schedulerLag: number;
   failedMessages: number;
   undeliveredAlerts: number;
-  /** Waiting messages per bot account's Matrix user id. */
+  /** Waiting messages per bot account id. */
   outboxDepth: Map<string, number>;
 }
 
@@ -168,11 +168,10 @@ async function takeSnapshot(db: Db, at: Date): Promise<Snapshot> {
         ),
       ),
     db
-      .select({ account: sql<string>`coalesce(${botAccounts.userId}, 'unassigned')`, n: count() })
+      .select({ account: sql<string>`coalesce(${outbox.accountId}::text, 'unassigned')`, n: count() })
       .from(outbox)
-      .leftJoin(botAccounts, eq(botAccounts.id, outbox.accountId))
       .where(eq(outbox.status, 'pending'))
-      .groupBy(botAccounts.userId),
+      .groupBy(outbox.accountId),
   ]);
   const lag = (since: Date | null | undefined) => (since ? Math.max(0, (at.getTime() - new Date(since).getTime()) / 1000) : 0);
   const alerts = { info: 0, warning: 0, urgent: 0 };

@@ -84,12 +84,12 @@ describe('metrics', () => {
     expect(text).toContain('visite_process_resident_memory_bytes');
     // Labels name severities only: no ids, names, Matrix ids or rooms.
     for (const needle of [patient!.id, 'Max Metrik', '@metrics.patient', seeded.roomId, org.id]) expect(text).not.toContain(needle);
-    // Outbox depth is labelled with bot accounts (operators' Matrix ids, never a patient's): checked on its own.
+    // Outbox depth is labelled with bot account ids (opaque ids, no Matrix ids): checked on its own.
     const labels: Array<string | undefined> = [...text.matchAll(/^visite_(?:checkins|answers|alerts|outbox(?!_depth)|scheduler)\w*\{([^}]*)\}/gm)].map(
       (m) => m[1],
     );
     const accounts = [...text.matchAll(/^visite_outbox_depth\{([^}]*)\}/gm)].map((m) => m[1]!);
-    expect(accounts.every((l) => /^account="(@[^"]+|unassigned)"$/.test(l) && !l.includes('patient'))).toBe(true);
+    expect(accounts.every((l) => /^account="([0-9a-f-]{36}|unassigned)"$/.test(l))).toBe(true);
     expect(labels).toHaveLength(3);
     expect(labels.every((l) => /^severity="(info|warning|urgent)"$/.test(l!))).toBe(true);
     // Process metrics carry no patient data either (their labels are fixed by prom-client).
