@@ -12,7 +12,17 @@ import {
 } from '../db/bot-accounts.ts';
 import { readBotState } from '../db/bot-state.ts';
 import type { Db } from '../db/database.ts';
-import { acquireLease, heartbeat, leaseTable, liveInstances, releaseLease, renewLeases, retireInstance, type Lease } from '../db/leases.ts';
+import {
+  acquireLease,
+  forgetDeadInstances,
+  heartbeat,
+  leaseTable,
+  liveInstances,
+  releaseLease,
+  renewLeases,
+  retireInstance,
+  type Lease,
+} from '../db/leases.ts';
 import type { SecretBox } from '../db/secrets.ts';
 import type { Bot } from './bot.ts';
 import { EncryptionRequiredError, CryptoStoreError } from './crypto.ts';
@@ -179,6 +189,8 @@ export function createFleet(options: FleetOptions): Fleet {
         run(now, lease);
       }
     }
+    // Rows of instances that died (SIGKILL) an hour ago and more: they count for nothing any more.
+    await forgetDeadInstances(db, 3_600_000);
     const live = await liveInstances(db);
     const target = Math.ceil(accounts.filter((a) => !failed.has(a.id)).length / Math.max(live.length, 1));
     if (running.size > target) {
