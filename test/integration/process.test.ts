@@ -135,7 +135,7 @@ describe('the visite process with end-to-end encryption', () => {
     const elsewhere = runMain({ ...embedded, VISITE_HTTP_PORT: '0' });
     expect(await elsewhere.exited).toBe(1);
     expect(elsewhere.stderr()).toMatch(/EncryptionRequiredError/);
-  });
+  }, 150_000); // three Visite processes one after another: slow on a loaded CI machine (it hit 60 s once)
 
   it('keeps its embedded data owner-only under a permissive umask, and the access token sealed in the database', async () => {
     const homeserver = inject('homeserver');
