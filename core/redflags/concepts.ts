@@ -116,6 +116,10 @@ export const CONCEPTS = {
   burden: 'burden, better off without me, everyone would be better off',
   farewell: 'saying goodbye, giving things away, pills put aside',
   no_point: 'no point, no sense (in living)',
+  give_up: '"ich will nicht mehr", "I can\'t take it anymore": exhaustion that may be despair',
+  hoarded: 'laid out, saved up, collected (pills)',
+  at_once: 'all at once, in one go (taking pills)',
+  ending: '"and then it is over", "und gut ist", "her şey biter" (what a plan ends with)',
   // Emergency
   emergency: '"Notfall", emergency, ambulance, emergency doctor',
   help: 'help (call for help)',
@@ -134,6 +138,7 @@ export const CONCEPTS = {
   mild: 'a little, slight, mild',
   everything: 'everything, all, even water',
   at_rest: 'at rest, even sitting, lying down',
+  cant_walk: 'cannot walk or stand on it, cannot put weight on it, hurts to step on',
   // Context
   language_name: 'a language ("I can\'t speak German" is no speech disorder)',
   anticoag: 'an anticoagulant (Xarelto, Marcumar, heparin…) or "blood thinner"',
@@ -176,6 +181,7 @@ export const CONCEPTS = {
   joke: 'laughing: 😂, lol, haha',
   past: 'last week, yesterday, earlier',
   resolved: 'gone now, fine since, healed',
+  hypothetical: 'just in case, in an emergency, if anything happens: asking ahead, not reporting',
   idiom: 'figurative use of alarming words ("bored to death"): hides what it covers',
   // Small talk
   smalltalk: 'thanks, ok, hello, goodbye, "alles gut"',
@@ -201,6 +207,7 @@ export const FUNCTION_CONCEPTS: ReadonlySet<Concept> = new Set<Concept>([
   'joke',
   'past',
   'resolved',
+  'hypothetical',
   'idiom',
   'smalltalk',
   'filler',

@@ -507,7 +507,8 @@ function dropCovered(occurrences: Occurrence[]): Occurrence[] {
   if (byToken.size === 0) return occurrences;
   const covers = (big: Occurrence, small: Occurrence): boolean => {
     if (big === small) return false;
-    if (big.concept === 'idiom') return small.concept !== 'idiom' && small.first >= big.first && small.last <= big.last;
+    // An idiom covers what overlaps it: "ich sterbe" in "(ich) sterbe vor langeweile".
+    if (big.concept === 'idiom') return small.concept !== 'idiom' && small.first <= big.last && small.last >= big.first;
     // A negation that shares a word with a phrase belongs to the phrase ("läuft nicht" + "nicht mehr").
     if (NEGATIONS.has(small.concept) && !FUNCTION_CONCEPTS.has(big.concept)) return small.tokens.some((t) => big.tokens.includes(t));
     if (!(small.tokens.length < big.tokens.length && small.tokens.every((t) => big.tokens.includes(t)))) return false;
@@ -515,5 +516,6 @@ function dropCovered(occurrences: Occurrence[]): Occurrence[] {
     // is heavy *and* blood, "heart racing" fast *and* heart.
     return !(QUALIFIERS.has(big.concept) && KEPT.has(small.concept));
   };
-  return occurrences.filter((o) => !(byToken.get(o.first) ?? []).some((m) => covers(m, o)));
+  const idiomAt = (t: number, o: Occurrence) => (byToken.get(t) ?? []).some((m) => m.concept === 'idiom' && covers(m, o));
+  return occurrences.filter((o) => !((byToken.get(o.first) ?? []).some((m) => covers(m, o)) || (o.last !== o.first && idiomAt(o.last, o))));
 }

@@ -51,7 +51,24 @@ const SWOLLEN_SITE: Concept[] = ['tongue', 'lips', 'throat', 'face', 'mouth', 'e
 export const RULES: readonly Rule[] = [
   // Crisis first. Every one of these words or phrases is a red flag alone.
   { id: 'suicidal.statement', category: 'suicidal', severity: 'urgent', all: [['suicide', 'self_harm', 'want_die', 'burden', 'no_point']] },
-  { id: 'suicidal.farewell', category: 'suicidal', severity: 'urgent', all: ['farewell', ['want_die', 'burden', 'no_point', 'suicide']], message: true },
+  {
+    id: 'suicidal.farewell',
+    category: 'suicidal',
+    severity: 'urgent',
+    all: ['farewell', ['want_die', 'burden', 'no_point', 'suicide', 'give_up']],
+    message: true,
+  },
+  // A plan with the means: all the pills at once "and then it's over"; pills laid out beside despair.
+  { id: 'suicidal.pills-plan', category: 'suicidal', severity: 'urgent', all: ['new_drug', ['at_once', 'everything'], 'ending'], window: 15 },
+  {
+    id: 'suicidal.pills-hoarded',
+    category: 'suicidal',
+    severity: 'urgent',
+    all: ['new_drug', 'hoarded', ['give_up', 'want_die', 'burden', 'no_point', 'suicide', 'ending']],
+    message: true,
+  },
+  // "Ich will nicht mehr" alone may be exhaustion or despair: a human should ask.
+  { id: 'suicidal.give-up', category: 'suicidal', severity: 'warning', all: ['give_up'] },
   { id: 'suicidal.farewell-alone', category: 'suicidal', severity: 'warning', all: ['farewell'] },
 
   // Unconscious, collapse, seizure (999).
@@ -166,11 +183,32 @@ export const RULES: readonly Rule[] = [
     id: 'thrombosis.calf',
     category: 'thrombosis',
     severity: 'urgent',
-    all: [['calf', 'leg'], 'swelling', ['hot', 'red', 'pain', 'one_side', 'bigger', 'sudden']],
+    all: [
+      ['calf', 'leg'],
+      ['swelling', 'bloated'],
+      ['hot', 'red', 'pain', 'one_side', 'bigger', 'sudden'],
+    ],
     window: 12,
     unless: ['mild'],
   },
   { id: 'thrombosis.calf-hot', category: 'thrombosis', severity: 'urgent', all: ['calf', ['hot', 'red'], ['pain', 'hot', 'red', 'swelling']], window: 10 },
+  // The calf itself (not a knee after knee surgery): tense or hard, or swollen/hot and can't be stood on.
+  {
+    id: 'thrombosis.calf-hard',
+    category: 'thrombosis',
+    severity: 'urgent',
+    all: ['calf', 'rigid', ['pain', 'hot', 'red', 'swelling', 'cant_walk']],
+    window: 10,
+    unless: ['mild'],
+  },
+  {
+    id: 'thrombosis.calf-walk',
+    category: 'thrombosis',
+    severity: 'urgent',
+    all: ['calf', ['swelling', 'bloated', 'hot', 'red', 'rigid'], 'cant_walk'],
+    window: 12,
+    unless: ['mild'],
+  },
   { id: 'thrombosis.bigger', category: 'thrombosis', severity: 'urgent', all: [['calf', 'leg'], 'bigger'], window: 8 },
   { id: 'thrombosis.named', category: 'thrombosis', severity: 'urgent', all: ['thrombosis_word'] },
   { id: 'thrombosis.clot', category: 'thrombosis', severity: 'urgent', all: [['calf', 'leg'], 'clots'], window: 6 },
@@ -215,11 +253,25 @@ export const RULES: readonly Rule[] = [
   { id: 'urinary_retention.catheter', category: 'urinary_retention', severity: 'urgent', all: ['catheter', 'blocked'], window: 8 },
 
   // General emergency.
-  { id: 'emergency.named', category: 'emergency', severity: 'urgent', all: [['emergency', 'overdose']] },
+  { id: 'emergency.named', category: 'emergency', severity: 'urgent', all: [['emergency', 'overdose']], unless: ['hypothetical'] },
   { id: 'emergency.dying', category: 'emergency', severity: 'urgent', all: ['dying'] },
-  { id: 'emergency.call', category: 'emergency', severity: 'urgent', all: ['emergency_number', 'call'], window: 6 },
-  { id: 'emergency.help', category: 'emergency', severity: 'urgent', all: ['help', ['quick', 'emergency', 'very_unwell', 'help']], window: 8 },
-  { id: 'emergency.come', category: 'emergency', severity: 'urgent', all: ['come', ['quick', 'very_unwell', 'emergency', 'help']], window: 10 },
+  { id: 'emergency.call', category: 'emergency', severity: 'urgent', all: ['emergency_number', 'call'], window: 6, unless: ['hypothetical'] },
+  {
+    id: 'emergency.help',
+    category: 'emergency',
+    severity: 'urgent',
+    all: ['help', ['quick', 'emergency', 'very_unwell', 'help']],
+    window: 8,
+    unless: ['hypothetical'],
+  },
+  {
+    id: 'emergency.come',
+    category: 'emergency',
+    severity: 'urgent',
+    all: ['come', ['quick', 'very_unwell', 'emergency', 'help']],
+    window: 10,
+    unless: ['hypothetical'],
+  },
   { id: 'emergency.very-unwell', category: 'emergency', severity: 'urgent', all: ['very_unwell', ['quick', 'please', 'help', 'come']], window: 10 },
   { id: 'emergency.sugar', category: 'emergency', severity: 'urgent', all: ['sugar_low'] },
 

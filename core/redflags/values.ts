@@ -143,5 +143,33 @@ export function findValues(tokens: Token[], occurrences: Occurrence[]): Occurren
       });
     }
   }
+  // "i've got 39,2 and the shakes": a number with one decimal between 38 and
+  // 43, beside words and without a unit, is a temperature nobody measures
+  // anything else in. A bare number stays an answer.
+  if (tokens.some((t) => t.kind === 'word')) {
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i]!;
+      if (t.kind !== 'number' || used.has(i) || t.value === undefined || t.value < 38 || t.value >= 43 || !/^\d\d[.,]\d$/.test(t.norm)) continue;
+      if (out.some((o) => o.tokens.includes(i))) continue;
+      const next = tokens[i + 1];
+      if (next && next.brk === 0 && next.kind === 'word' && UNITS.test(next.norm)) continue;
+      for (const concept of KINDS[0]!.classify(t.value))
+        out.push({
+          concept,
+          language: null,
+          entry: { id: -1, concept, language: null, words: [], raw: 'temperature' },
+          first: i,
+          last: i,
+          tokens: [i],
+          fuzzy: false,
+          negatedInside: false,
+          negated: false,
+          translit: false,
+        });
+    }
+  }
   return out;
 }
+
+/** Units after a number that make it something other than a temperature. */
+const UNITS = /^(kg|g|mg|ml|l|mmol|mm|cm|km|m|h|min|std|stunden|hours|jahre|years|yil|лет|rok|lat|kilo|kilogramm|кг|мг|мл|سم|كغ|كيلو)$/;

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { freePort, registerUser } from '../../scripts/synapse.ts';
-import { processEnv, runMain, waitForHttp } from '../harness/process.ts';
+import { eventually, processEnv, runMain, waitForHttp } from '../harness/process.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'visite-proc-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -98,7 +98,8 @@ describe('the visite process with end-to-end encryption', () => {
     });
     const first = runMain(env);
     await waitForHttp(`http://127.0.0.1:${port}/healthz`);
-    for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/readyz`)).ok; i++) await new Promise((r) => setTimeout(r, 100));
+    // Ready means the crypto store was opened and recorded: stopping earlier would leave nothing to fail closed on.
+    await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined), 90_000, 'ready');
     await new Promise((r) => setTimeout(r, 1_500)); // the store is created during the bot's start
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
@@ -120,7 +121,8 @@ describe('the visite process with end-to-end encryption', () => {
     });
     const first = runMain(env);
     await waitForHttp(`http://127.0.0.1:${port}/healthz`);
-    for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/readyz`)).ok; i++) await new Promise((r) => setTimeout(r, 100));
+    // Ready means the crypto store was opened and recorded: stopping earlier would leave nothing to fail closed on.
+    await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined), 90_000, 'ready');
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
 
@@ -152,7 +154,8 @@ describe('the visite process with end-to-end encryption', () => {
       process.umask(previous);
     }
     await waitForHttp(`http://127.0.0.1:${port}/healthz`);
-    for (let i = 0; i < 150 && !(await fetch(`http://127.0.0.1:${port}/readyz`)).ok; i++) await new Promise((r) => setTimeout(r, 100));
+    // Ready means the crypto store was opened and recorded: stopping earlier would leave nothing to fail closed on.
+    await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined), 90_000, 'ready');
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
 

@@ -134,6 +134,50 @@ describe('severity', () => {
   });
 });
 
+describe('second round (the first held-out set, now tuning)', () => {
+  it('an idiom hides the alarming words it overlaps, but only its own nouns ("vor Langeweile", not "vor Schmerzen")', () => {
+    expect(detectRedFlags('ich sterbe vor langeweile hier zuhause').severity).toBe('none');
+    expect(detectRedFlags('ich sterbe vor schmerzen').severity).toBe('urgent');
+    expect(detectRedFlags("I'm dying to go home").severity).toBe('none');
+    expect(detectRedFlags('esimin yaptigi mercimek corbasina bayiliyorum 😋').severity).toBe('none');
+  });
+
+  it('a number like 39,2 beside words is a temperature; a bare number or one with a unit is not', () => {
+    expect(detectRedFlags("wound isn't red or anything but i've got 39.2 and the shakes").category).toBe('sepsis');
+    expect(detectRedFlags("i've got 39.2").severity).toBe('warning');
+    expect(detectRedFlags('39.2').severity).toBe('none');
+    expect(detectRedFlags('weigh 39.5 kg now').severity).toBe('none');
+  });
+
+  it('asking ahead about an emergency is not one', () => {
+    expect(detectRedFlags('wie war nochmal die notfallnummer, nur falls mal was ist?').severity).toBe('none');
+    expect(detectRedFlags("what's the emergency number again, just in case?").severity).toBe('none');
+    expect(detectRedFlags('какой номер скорой на всякий случай?').severity).toBe('none');
+    expect(detectRedFlags('Notfall! bitte schnell kommen').severity).toBe('urgent');
+  });
+
+  it('a plan with the means is suicidal; the same pills as a dosing question are not', () => {
+    expect(detectRedFlags('فكرت آخد كل الحبوب مرة وحدة وخلصنا').category).toBe('suicidal');
+    expect(detectRedFlags('butun ilaclari bi seferde icsem her sey biter diye dusunup duruyorum').category).toBe('suicidal');
+    expect(detectRedFlags('hab mir die ganzen tabletten hingelegt, ich will einfach nicht mehr').category).toBe('suicidal');
+    expect(detectRedFlags('kann ich alle tabletten auf einmal nehmen?').severity).not.toBe('urgent');
+    expect(detectRedFlags('czy mogę wziąć wszystkie tabletki naraz rano?').severity).not.toBe('urgent');
+    expect(detectRedFlags('took all my meds as usual').severity).not.toBe('urgent');
+  });
+
+  it('a calf that is tense, hard or cannot be stood on is a thrombosis; a knee after knee surgery is not', () => {
+    expect(detectRedFlags('die wade is ganz prall und heiss, kann kaum noch laufen').category).toBe('thrombosis');
+    expect(detectRedFlags('calf is rock hard n throbbing, cant put wieght on it').category).toBe('thrombosis');
+    expect(detectRedFlags('ногу с одной стороны раздуло, красная и ноет, наступить больно').category).toBe('thrombosis');
+    expect(detectRedFlags('das knie ist noch etwas dick und ich kann kaum laufen').severity).not.toBe('urgent');
+  });
+
+  it('a past event with a resolution after it is a warning ("felt faint on monday but nothing since")', () => {
+    expect(detectRedFlags('felt faint on monday but nothing since').severity).not.toBe('urgent');
+    expect(detectRedFlags('since yesterday my calf is swollen and hot, otherwise fine').severity).toBe('urgent');
+  });
+});
+
 describe('isSmallTalk', () => {
   it.each([
     'danke',
