@@ -118,6 +118,7 @@ export const CONCEPTS = {
   no_point: 'no point, no sense (in living)',
   give_up: '"ich will nicht mehr", "I can\'t take it anymore": exhaustion that may be despair',
   hoarded: 'laid out, saved up, collected (pills)',
+  not_taking: '"instead of taking them", "zamiast brać" (pills kept, not taken)',
   at_once: 'all at once, in one go (taking pills)',
   ending: '"and then it is over", "und gut ist", "her şey biter" (what a plan ends with)',
   // Emergency
@@ -181,7 +182,10 @@ export const CONCEPTS = {
   joke: 'laughing: 😂, lol, haha',
   past: 'last week, yesterday, earlier',
   resolved: 'gone now, fine since, healed',
-  hypothetical: 'just in case, in an emergency, if anything happens: asking ahead, not reporting',
+  hypothetical: 'just in case, in an emergency, if anything happens, booking a transport: asking ahead, not reporting',
+  conditional: '"if", "wenn", "если": asking about an emergency in a question ("wenn was ist, ruf ich die 112?")',
+  also: '"too", "either", "тоже", "też": "боли нет, одышки тоже" carries the denial over',
+  not_negation: 'words with a negation word inside that deny nothing ("بعد ما" = after, "nicht nur", "не только")',
   idiom: 'figurative use of alarming words ("bored to death"): hides what it covers',
   // Small talk
   smalltalk: 'thanks, ok, hello, goodbye, "alles gut"',
@@ -208,6 +212,8 @@ export const FUNCTION_CONCEPTS: ReadonlySet<Concept> = new Set<Concept>([
   'past',
   'resolved',
   'hypothetical',
+  'conditional',
+  'also',
   'idiom',
   'smalltalk',
   'filler',

@@ -23,6 +23,8 @@ export interface Analysis {
   occurrences: Occurrence[];
   sentence: Int32Array;
   byConcept: Map<Concept, Occurrence[]>;
+  /** Sentences that end in a question mark. */
+  questions: Set<number>;
 }
 
 export function analyse(text: string, lexicon: Lexicon = sharedLexicon(), hint?: Language, smallTalk = false): Analysis {
@@ -43,7 +45,12 @@ export function analyse(text: string, lexicon: Lexicon = sharedLexicon(), hint?:
     else byConcept.set(o.concept, [o]);
   }
   for (const list of byConcept.values()) list.sort((a, b) => a.first - b.first);
-  return { tokens, occurrences, sentence, byConcept };
+  const questions = new Set<number>();
+  for (let i = 0; i < tokens.length; i++) {
+    const next = tokens[i + 1];
+    if (next ? next.brk === 2 && next.question : /[?؟]/.test(text.slice(tokens[i]!.end, tokens[i]!.end + 8))) questions.add(sentence[i]!);
+  }
+  return { tokens, occurrences, sentence, byConcept, questions };
 }
 
 interface SlotSpec {
@@ -210,6 +217,7 @@ export function detectRedFlags(text: string, options: DetectOptions = {}): RedFl
     else if (severity === 'urgent' && !CRISIS_CATEGORIES.has(rule.category)) {
       const sentence = a.sentence[m.parts[0]!.first]!;
       if (rule.unless?.some((c) => inSentence(a, c, sentence))) severity = 'warning';
+      else if (a.questions.has(sentence) && rule.unlessAsked?.some((c) => inSentence(a, c, sentence))) severity = 'warning';
       // Laughing about it ("bayıldım 😂") or over and done with: a warning, not an alarm.
       else if (inSentence(a, 'joke', sentence) || pastAndResolved(a, m)) severity = 'warning';
     }

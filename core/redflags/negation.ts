@@ -49,14 +49,17 @@ const NEG_AFTER = 2;
 const NO_ANSWER = 4;
 const STOP = 8;
 const THOUGHTS = 16;
+const ALSO = 32;
+const PRONOUN = 64;
 const BIT: Partial<Record<Concept, number>> = {
   neg: NEG,
   neg_after: NEG_AFTER,
   no_answer: NO_ANSWER,
   contrast: STOP,
   and: STOP,
-  pronoun: STOP,
+  pronoun: STOP | PRONOUN,
   thoughts: THOUGHTS,
+  also: ALSO,
 };
 
 export function markNegations(tokens: Token[], occurrences: Occurrence[]): void {
@@ -98,11 +101,42 @@ export function markNegations(tokens: Token[], occurrences: Occurrence[]): void 
         if (n === 0 && t.question && at[i]! & (NO_ANSWER | NEG_AFTER)) o.negated = true;
         break;
       }
-      if (at[i]! & STOP) break;
+      // "Brustschmerzen hab ich keine": the subject after the verb starts no new clause.
+      if (at[i]! & STOP && !(n > 0 && (at[i]! & (STOP | PRONOUN)) === (STOP | PRONOUN))) break;
       if (at[i]! & NEG_AFTER) {
         o.negated = true;
         break;
       }
     }
+    if (!o.negated && deniedToo(tokens, at, o)) o.negated = true;
   }
+}
+
+/**
+ * "Болю в грудях нема, задишки теж": a short clause that ends in "too"
+ * ("тоже", "też", "auch") right after a denied one is denied with it.
+ */
+function deniedToo(tokens: Token[], at: Uint8Array, o: Occurrence): boolean {
+  let also = -1;
+  for (let i = o.last + 1; i < tokens.length && i <= o.last + 2; i++) {
+    if (tokens[i]!.brk > 0) break;
+    if (at[i]! & ALSO) {
+      also = i;
+      break;
+    }
+  }
+  if (also < 0 || (also + 1 < tokens.length && tokens[also + 1]!.brk === 0)) return false;
+  // The clause of the finding: short, no "but" or subject of its own.
+  let start = o.first;
+  while (start > 0 && tokens[start]!.brk === 0) {
+    start--;
+    if (at[start]! & STOP) return false;
+  }
+  if (tokens[start]!.brk !== 1 || o.first - start > 3) return false;
+  // The clause right before it, in the same sentence, holds a denial.
+  for (let j = start - 1; j >= 0; j--) {
+    if (at[j]! & (NEG | NEG_AFTER)) return true;
+    if (tokens[j]!.brk > 0) break;
+  }
+  return false;
 }

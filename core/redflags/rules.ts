@@ -38,6 +38,8 @@ export interface Rule {
   window?: number;
   /** Present (not denied) in the same sentence, these turn an urgent match into a warning ("etwas kurzatmig"). */
   unless?: readonly Concept[];
+  /** The same, but only in a sentence that asks (ends in "?"): "wenn am Wochenende was ist, ruf ich die 112?" */
+  unlessAsked?: readonly Concept[];
 }
 
 export const WINDOW = 20;
@@ -67,6 +69,9 @@ export const RULES: readonly Rule[] = [
     all: ['new_drug', 'hoarded', ['give_up', 'want_die', 'burden', 'no_point', 'suicide', 'ending']],
     message: true,
   },
+  // Stockpiling: painkillers or sleeping pills kept instead of taken, or laid out beside goodbye letters.
+  { id: 'suicidal.stockpile', category: 'suicidal', severity: 'urgent', all: ['new_drug', 'hoarded', 'not_taking'], window: 15 },
+  { id: 'suicidal.stockpile-farewell', category: 'suicidal', severity: 'urgent', all: ['new_drug', 'hoarded', 'farewell'], message: true },
   // "Ich will nicht mehr" alone may be exhaustion or despair: a human should ask.
   { id: 'suicidal.give-up', category: 'suicidal', severity: 'warning', all: ['give_up'] },
   { id: 'suicidal.farewell-alone', category: 'suicidal', severity: 'warning', all: ['farewell'] },
@@ -160,7 +165,16 @@ export const RULES: readonly Rule[] = [
   { id: 'bleeding.vomit', category: 'bleeding', severity: 'urgent', all: [BLEEDING, 'vomit'], window: 8 },
   { id: 'bleeding.coffee-grounds', category: 'bleeding', severity: 'urgent', all: ['coffee_grounds', ['vomit', 'blood']], window: 10 },
   { id: 'bleeding.cough', category: 'bleeding', severity: 'urgent', all: [BLEEDING, ['cough', 'spit']], window: 6 },
-  { id: 'bleeding.stool', category: 'bleeding', severity: 'urgent', all: ['stool', ['blood', 'bleed', 'black', 'tar']], window: 8 },
+  {
+    id: 'bleeding.stool',
+    category: 'bleeding',
+    severity: 'urgent',
+    all: [
+      ['stool', 'toilet'],
+      ['blood', 'bleed', 'black', 'tar'],
+    ],
+    window: 8,
+  },
   { id: 'bleeding.urine', category: 'bleeding', severity: 'urgent', all: ['urine', ['blood', 'bleed', 'red', 'clots']], window: 8 },
   { id: 'bleeding.anticoagulant', category: 'bleeding', severity: 'urgent', all: [BLEEDING, ['anticoag', 'inr_high']], message: true },
 
@@ -253,9 +267,24 @@ export const RULES: readonly Rule[] = [
   { id: 'urinary_retention.catheter', category: 'urinary_retention', severity: 'urgent', all: ['catheter', 'blocked'], window: 8 },
 
   // General emergency.
-  { id: 'emergency.named', category: 'emergency', severity: 'urgent', all: [['emergency', 'overdose']], unless: ['hypothetical'] },
+  {
+    id: 'emergency.named',
+    category: 'emergency',
+    severity: 'urgent',
+    all: [['emergency', 'overdose']],
+    unless: ['hypothetical'],
+    unlessAsked: ['conditional'],
+  },
   { id: 'emergency.dying', category: 'emergency', severity: 'urgent', all: ['dying'] },
-  { id: 'emergency.call', category: 'emergency', severity: 'urgent', all: ['emergency_number', 'call'], window: 6, unless: ['hypothetical'] },
+  {
+    id: 'emergency.call',
+    category: 'emergency',
+    severity: 'urgent',
+    all: ['emergency_number', 'call'],
+    window: 6,
+    unless: ['hypothetical'],
+    unlessAsked: ['conditional'],
+  },
   {
     id: 'emergency.help',
     category: 'emergency',
@@ -263,6 +292,7 @@ export const RULES: readonly Rule[] = [
     all: ['help', ['quick', 'emergency', 'very_unwell', 'help']],
     window: 8,
     unless: ['hypothetical'],
+    unlessAsked: ['conditional'],
   },
   {
     id: 'emergency.come',
@@ -271,6 +301,17 @@ export const RULES: readonly Rule[] = [
     all: ['come', ['quick', 'very_unwell', 'emergency', 'help']],
     window: 10,
     unless: ['hypothetical'],
+    unlessAsked: ['conditional'],
+  },
+  // "Sehr schlecht … ich weiß nicht, was ich tun soll. Kommen Sie bitte": the plea may stand in the next sentence.
+  {
+    id: 'emergency.unwell-come',
+    category: 'emergency',
+    severity: 'urgent',
+    all: ['very_unwell', 'come'],
+    message: true,
+    unless: ['hypothetical'],
+    unlessAsked: ['conditional'],
   },
   { id: 'emergency.very-unwell', category: 'emergency', severity: 'urgent', all: ['very_unwell', ['quick', 'please', 'help', 'come']], window: 10 },
   { id: 'emergency.sugar', category: 'emergency', severity: 'urgent', all: ['sugar_low'] },
