@@ -11,6 +11,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // Pure and fast, but the first test of a file compiles the word lists and flows: on a
+          // machine busy with the integration project that once took more than the 5 s default.
+          testTimeout: 20_000,
         },
       },
       {

@@ -81,6 +81,7 @@ export const CONCEPTS = {
   hot: 'hot, warm (to touch)',
   spreading: 'spreading, growing, creeping',
   pus: 'pus, discharge like pus',
+  oozing: 'oozing, weeping, discharge (not yet pus: a look, not an alarm)',
   smell: 'smell, stink, foul',
   opened: 'opened, split, burst, gaping, came apart',
   necrosis: 'dead, black tissue (with wound)',

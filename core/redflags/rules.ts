@@ -66,7 +66,7 @@ export const RULES: readonly Rule[] = [
     id: 'suicidal.pills-hoarded',
     category: 'suicidal',
     severity: 'urgent',
-    all: ['new_drug', 'hoarded', ['give_up', 'want_die', 'burden', 'no_point', 'suicide', 'ending']],
+    all: ['new_drug', 'hoarded', ['give_up', 'want_die', 'burden', 'no_point', 'suicide', 'ending', 'at_once']],
     message: true,
   },
   // Stockpiling: painkillers or sleeping pills kept instead of taken, or laid out beside goodbye letters.
@@ -232,7 +232,8 @@ export const RULES: readonly Rule[] = [
   // Wound: dehiscence, pus, necrosis, spreading redness, infection with fever.
   { id: 'wound.opened', category: 'wound', severity: 'urgent', all: ['wound', 'opened'], window: 10, unless: ['mild'] },
   { id: 'wound.pus', category: 'wound', severity: 'urgent', all: ['pus'] },
-  { id: 'wound.smell', category: 'wound', severity: 'urgent', all: [['wound', 'pus', 'black'], 'smell'], window: 12 },
+  { id: 'wound.smell', category: 'wound', severity: 'urgent', all: [['wound', 'pus', 'black', 'oozing'], 'smell'], window: 12 },
+  { id: 'warning.oozing', category: 'wound', severity: 'warning', all: ['oozing'] },
   { id: 'wound.necrosis', category: 'wound', severity: 'urgent', all: ['wound', ['black', 'necrosis']], window: 8 },
   { id: 'wound.spreading', category: 'wound', severity: 'urgent', all: [['red', 'wound'], 'spreading'], window: 12 },
   { id: 'wound.infected', category: 'wound', severity: 'urgent', all: ['wound', ['hot', 'swelling', 'red'], FEVER], message: true },
@@ -325,7 +326,7 @@ export const RULES: readonly Rule[] = [
     id: 'warning.wound',
     category: 'wound',
     severity: 'warning',
-    all: ['wound', ['pain', 'red', 'swelling', 'hot', 'bleed', 'blood', 'opened', 'smell', 'spreading']],
+    all: ['wound', ['pain', 'red', 'swelling', 'hot', 'bleed', 'blood', 'opened', 'smell', 'spreading', 'oozing']],
     window: 10,
   },
   {

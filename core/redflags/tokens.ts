@@ -123,6 +123,18 @@ function symbol(raw: string): Folded {
   return f;
 }
 
+/** Units and endings after a number ("3am", "5mg", "2nd"): a number, not Arabizi. */
+const NOT_ARABIZI = /^(am|pm|mg|ml|kg|km|cm|mm|mal|min|std|h|x|st|nd|rd|th|er|te|ten|bpm|mmhg|uhr|tage|tagen|days|hrs|mins|jahre|lat|dni|dnia|gun|saat|kez)$/i;
+const LATIN_RUN = /^[A-Za-z]{2,}/;
+/** A single digit 2, 3, 5, 6, 7, 8 or 9 that begins a Latin word: Arabizi, unless a unit follows ("2der", not "5mg"). */
+function arabiziLetterAt(text: string, i: number): boolean {
+  const code = text.charCodeAt(i);
+  if (code < 50 || code > 57 || code === 52) return false; // 2 3 5 6 7 8 9
+  if (i > 0 && classOf(text.charCodeAt(i - 1)) === DIGIT) return false;
+  const run = LATIN_RUN.exec(text.slice(i + 1, i + 16));
+  return run !== null && !NOT_ARABIZI.test(run[0]);
+}
+
 /**
  * Words (a letter, then letters, marks and digits, apostrophes inside:
  * "can't", "п'ять"), numbers ("39,8") and emoji, scanned in one pass.
@@ -160,6 +172,11 @@ export function tokenise(input: string): Token[] {
           else if (k === APOSTROPHE && end + 1 < n && (classOf(text.charCodeAt(end + 1)) === LETTER || classOf(text.charCodeAt(end + 1)) === MARK)) end += 2;
           else break;
         }
+      } else if (c === DIGIT && arabiziLetterAt(text, i)) {
+        // Arabic in Latin letters writes some letters as digits: "2der" (قادر), "7abb", "3am".
+        kind = 'word';
+        end = i + 1;
+        while (end < n && (classOf(text.charCodeAt(end)) === LETTER || classOf(text.charCodeAt(end)) === DIGIT)) end++;
       } else if (c === DIGIT) {
         kind = 'number';
         end = i + 1;

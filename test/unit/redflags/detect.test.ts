@@ -178,6 +178,34 @@ describe('second round (the first held-out set, now tuning)', () => {
   });
 });
 
+describe('third round (probe sets of independent writers, now tuning)', () => {
+  it('reads Arabic written in Latin letters with digits for letters, but not "3am" or "5mg"', () => {
+    expect(detectRedFlags('mesh 2ader atnafes 5ales, sadri bysaffar').category).toBe('breathing');
+    expect(detectRedFlags('woke at 3am, took 5mg extra as told').severity).toBe('none');
+  });
+
+  it('oozing or a discharge letter is no pus; a cramping belly is no seizure', () => {
+    expect(detectRedFlags('when will I get my discharge letter?').severity).toBe('none');
+    expect(detectRedFlags('the wound is weeping a bit').severity).toBe('warning');
+    expect(detectRedFlags('mein bauch krampft seit heute morgen').severity).not.toBe('urgent');
+    expect(detectRedFlags('er krampft am ganzen körper und reagiert nicht').category).toBe('unconscious');
+  });
+
+  it('a denial carries over to a short clause ending in "too", and not past a "but"', () => {
+    expect(detectRedFlags('температуры нет, кашля тоже').severity).not.toBe('urgent');
+    expect(detectRedFlags('болю в грудях нема, задишки теж, температура 36,8').severity).not.toBe('urgent');
+    expect(detectRedFlags('nein, brustschmerzen hab ich keine und die beine sind auch nicht dick').severity).not.toBe('urgent');
+    expect(detectRedFlags('no pain, but i cant breathe either').severity).toBe('urgent');
+  });
+
+  it('stockpiled pills are a red flag; asking about calling 112 "if something happens" is not', () => {
+    expect(detectRedFlags('ive been saving up my oxycodone in a drawer instead of taking them').category).toBe('suicidal');
+    expect(detectRedFlags('odkładam sobie te tabletki przeciwbólowe zamiast brać, uzbierała się już cała garść').category).toBe('suicidal');
+    expect(detectRedFlags('wenn am wochenende was ist, ruf ich dann die 112 an oder den bereitschaftsdienst 116117?').severity).not.toBe('urgent');
+    expect(detectRedFlags('jeśli nikt nie przyjedzie to on umrze, dzwonię po karetkę').severity).toBe('urgent');
+  });
+});
+
 describe('isSmallTalk', () => {
   it.each([
     'danke',
