@@ -60,18 +60,31 @@ export const RULES: readonly Rule[] = [
     all: ['farewell', ['want_die', 'burden', 'no_point', 'suicide', 'give_up']],
     message: true,
   },
+  // Goodbyes that add up: a will written, a pet given away, "I won't write again", "thank you for everything".
+  { id: 'suicidal.farewells', category: 'suicidal', severity: 'urgent', all: ['farewell', ['farewell', 'farewell_soft']], message: true },
   // A plan with the means: all the pills at once "and then it's over"; pills laid out beside despair.
   { id: 'suicidal.pills-plan', category: 'suicidal', severity: 'urgent', all: ['new_drug', ['at_once', 'everything'], 'ending'], window: 15 },
   {
     id: 'suicidal.pills-hoarded',
     category: 'suicidal',
     severity: 'urgent',
-    all: ['new_drug', 'hoarded', ['give_up', 'want_die', 'burden', 'no_point', 'suicide', 'ending', 'at_once']],
+    all: ['new_drug', ['hoarded', 'laid_out'], ['give_up', 'want_die', 'burden', 'no_point', 'suicide', 'ending', 'at_once']],
     message: true,
   },
   // Stockpiling: painkillers or sleeping pills kept instead of taken, or laid out beside goodbye letters.
   { id: 'suicidal.stockpile', category: 'suicidal', severity: 'urgent', all: ['new_drug', 'hoarded', 'not_taking'], window: 15 },
-  { id: 'suicidal.stockpile-farewell', category: 'suicidal', severity: 'urgent', all: ['new_drug', 'hoarded', 'farewell'], message: true },
+  { id: 'suicidal.stockpile-farewell', category: 'suicidal', severity: 'urgent', all: ['new_drug', 'hoarded', ['farewell', 'farewell_soft']], message: true },
+  // Pills laid out are a dosette, unless goodbyes stand beside them.
+  { id: 'suicidal.laid-out-farewell', category: 'suicidal', severity: 'urgent', all: ['new_drug', 'laid_out', 'farewell'], message: true },
+  {
+    id: 'suicidal.laid-out-goodbyes',
+    category: 'suicidal',
+    severity: 'urgent',
+    all: ['new_drug', 'laid_out', 'farewell_soft', 'farewell_soft'],
+    message: true,
+  },
+  // Worn out by everything and wanting it over "for good": "will nur noch, dass es aufhört. Für immer".
+  { id: 'suicidal.give-up-for-good', category: 'suicidal', severity: 'urgent', all: ['give_up', 'ending'], message: true },
   // "Ich will nicht mehr" alone may be exhaustion or despair: a human should ask.
   { id: 'suicidal.give-up', category: 'suicidal', severity: 'warning', all: ['give_up'] },
   { id: 'suicidal.farewell-alone', category: 'suicidal', severity: 'warning', all: ['farewell'] },
@@ -274,7 +287,7 @@ export const RULES: readonly Rule[] = [
     severity: 'urgent',
     all: [['emergency', 'overdose']],
     unless: ['hypothetical'],
-    unlessAsked: ['conditional'],
+    unlessAsked: ['conditional', 'emergency_number'],
   },
   { id: 'emergency.dying', category: 'emergency', severity: 'urgent', all: ['dying'] },
   {
@@ -293,7 +306,7 @@ export const RULES: readonly Rule[] = [
     all: ['help', ['quick', 'emergency', 'very_unwell', 'help']],
     window: 8,
     unless: ['hypothetical'],
-    unlessAsked: ['conditional'],
+    unlessAsked: ['conditional', 'emergency_number'],
   },
   {
     id: 'emergency.come',
@@ -302,7 +315,7 @@ export const RULES: readonly Rule[] = [
     all: ['come', ['quick', 'very_unwell', 'emergency', 'help']],
     window: 10,
     unless: ['hypothetical'],
-    unlessAsked: ['conditional'],
+    unlessAsked: ['conditional', 'emergency_number'],
   },
   // "Sehr schlecht … ich weiß nicht, was ich tun soll. Kommen Sie bitte": the plea may stand in the next sentence.
   {

@@ -206,6 +206,24 @@ describe('third round (probe sets of independent writers, now tuning)', () => {
   });
 });
 
+describe('fourth round (suicidal wording and goodbyes, probe sets now tuning)', () => {
+  it('pills laid out for the week beside a thank-you are a dosette; saved up beside goodbyes they are a red flag', () => {
+    expect(detectRedFlags("I've laid out my pills for the week, thanks for everything").severity).not.toBe('urgent');
+    expect(detectRedFlags('hab die tabletten bereitgelegt für morgen früh, danke für alles').severity).not.toBe('urgent');
+    expect(
+      detectRedFlags(
+        "I've been saving up my oxycodone. Just wanted to say thank you to all the nurses, you've been so kind. I won't be needing any more check ins",
+      ).category,
+    ).toBe('suicidal');
+  });
+
+  it('goodbyes that add up are suicidal; one polite thank-you is not', () => {
+    expect(detectRedFlags('спасибо вам за всё, вы были добры ко мне. кошку отдала соседке, больше писать не буду').category).toBe('suicidal');
+    expect(detectRedFlags('danke für alles, liebes Team, bis zum nächsten Termin!').severity).toBe('none');
+    expect(detectRedFlags('спасибо за все, записку от врача отправила').severity).not.toBe('urgent');
+  });
+});
+
 describe('isSmallTalk', () => {
   it.each([
     'danke',
