@@ -44,6 +44,20 @@ const CIRCUMSTANCES: ReadonlySet<Concept> = new Set<Concept>([
   'emergency_number',
 ]);
 
+/** Symptoms that are a "cannot" or "not" themselves: a post-negation after them repeats them, it does not deny them. */
+const NEGATIVE_BY_NATURE: ReadonlySet<Concept> = new Set<Concept>([
+  'no_air',
+  'cant_pee',
+  'nothing_out',
+  'unresponsive',
+  'no_stool',
+  'vomit_all',
+  'cant_move',
+  'cant_see',
+  'cant_walk',
+  'wont_stop',
+]);
+
 const NEG = 1;
 const NEG_AFTER = 2;
 const NO_ANSWER = 4;
@@ -101,6 +115,8 @@ export function markNegations(tokens: Token[], occurrences: Occurrence[]): void 
         if (n === 0 && t.question && at[i]! & (NO_ANSWER | NEG_AFTER)) o.negated = true;
         break;
       }
+      // "nefes alamıyorum, yatınca hiç olmuyor": a negation after a symptom that is itself a "cannot" repeats it.
+      if (NEGATIVE_BY_NATURE.has(o.concept)) break;
       // "Brustschmerzen hab ich keine": the subject after the verb starts no new clause.
       if (at[i]! & STOP && !(n > 0 && (at[i]! & (STOP | PRONOUN)) === (STOP | PRONOUN))) break;
       if (at[i]! & NEG_AFTER) {

@@ -189,7 +189,8 @@ export const RULES: readonly Rule[] = [
     window: 8,
   },
   { id: 'bleeding.urine', category: 'bleeding', severity: 'urgent', all: ['urine', ['blood', 'bleed', 'red', 'clots']], window: 8 },
-  { id: 'bleeding.anticoagulant', category: 'bleeding', severity: 'urgent', all: [BLEEDING, ['anticoag', 'inr_high']], message: true },
+  // A little gum or nose bleeding on a blood thinner is for the team to look at, not an alarm (NICE CKS: minor bleeding).
+  { id: 'bleeding.anticoagulant', category: 'bleeding', severity: 'urgent', all: [BLEEDING, ['anticoag', 'inr_high']], message: true, unless: ['mild'] },
 
   // Sepsis: temperature with rigors, confusion, fast pulse or breathing, mottled skin.
   {
