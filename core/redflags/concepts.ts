@@ -69,6 +69,7 @@ export const CONCEPTS = {
   mottled: 'mottled, blotchy, marbled skin',
   dying: '"I am dying", "feels like dying"',
   fainted: 'fainted, collapsed, passed out, lost consciousness',
+  fell: 'fell, on the floor (with a blackout before it: a faint)',
   unresponsive: 'does not respond, cannot be woken',
   seizure: 'seizure, fit, convulsions',
   droop: 'drooping, lopsided, dropped (face)',

@@ -108,7 +108,8 @@ export function markNegations(tokens: Token[], occurrences: Occurrence[]): void 
       }
     }
     if (o.negated) continue;
-    for (let i = o.last + 1, n = 0; i < tokens.length && n < AFTER; i++, n++) {
+    // An inverted subject ("Blut im Urin hab ich nicht gesehen") lengthens the reach by two words.
+    for (let i = o.last + 1, n = 0, reach = AFTER; i < tokens.length && n < AFTER + 2; i++, n++) {
       const t = tokens[i]!;
       if (t.brk > 0) {
         // "Luftnot? Nein" — the answer right after the question.
@@ -118,7 +119,11 @@ export function markNegations(tokens: Token[], occurrences: Occurrence[]): void 
       // "nefes alamıyorum, yatınca hiç olmuyor": a negation after a symptom that is itself a "cannot" repeats it.
       if (NEGATIVE_BY_NATURE.has(o.concept)) break;
       // "Brustschmerzen hab ich keine": the subject after the verb starts no new clause.
-      if (at[i]! & STOP && !(n > 0 && (at[i]! & (STOP | PRONOUN)) === (STOP | PRONOUN))) break;
+      if (n > 0 && (at[i]! & (STOP | PRONOUN)) === (STOP | PRONOUN)) {
+        reach = AFTER + 2;
+        continue;
+      }
+      if (n >= reach || at[i]! & STOP) break;
       if (at[i]! & NEG_AFTER) {
         o.negated = true;
         break;

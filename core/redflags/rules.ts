@@ -91,6 +91,8 @@ export const RULES: readonly Rule[] = [
 
   // Unconscious, collapse, seizure (999).
   { id: 'unconscious.fainted', category: 'unconscious', severity: 'urgent', all: [['fainted', 'unresponsive', 'seizure']] },
+  // "Schwarz vor Augen … lag auf dem Boden": a blackout with a fall is a faint (NHS: collapse).
+  { id: 'unconscious.blackout-fall', category: 'unconscious', severity: 'urgent', all: ['dizzy', 'fell'], window: 15, unless: ['mild'] },
 
   // Breathing (airway, inadequate breathing).
   { id: 'breathing.no-air', category: 'breathing', severity: 'urgent', all: [['no_air', 'gasping']] },
@@ -328,6 +330,7 @@ export const RULES: readonly Rule[] = [
     unless: ['hypothetical'],
     unlessAsked: ['conditional'],
   },
+  { id: 'emergency.unwell-urgent', category: 'emergency', severity: 'urgent', all: ['very_unwell', 'quick'], message: true, unless: ['hypothetical'] },
   { id: 'emergency.very-unwell', category: 'emergency', severity: 'urgent', all: ['very_unwell', ['quick', 'please', 'help', 'come']], window: 10 },
   { id: 'emergency.sugar', category: 'emergency', severity: 'urgent', all: ['sugar_low'] },
 

@@ -224,6 +224,35 @@ describe('fourth round (suicidal wording and goodbyes, probe sets now tuning)', 
   });
 });
 
+describe('fifth round (the second held-out set, evaluated and now tuning)', () => {
+  it('post-negations in their many forms deny what stands before them', () => {
+    for (const text of [
+      'fieber? nö. 36,8 heut morgen, schüttelfrost auch keinen',
+      'gorączka? nie. rano 36,7, dreszczy zero',
+      'rana sucha, ropy żadnej, nic nie czerwone ani nie spuchnięte 👌',
+      'blut im urin hab ich nicht gesehen und der stuhl ist auch ganz normal braun, trotz xarelto',
+    ])
+      expect(detectRedFlags(text).severity, text).not.toBe('urgent');
+  });
+
+  it('"I don\'t know" denies nothing; "kann seit gestern nicht mehr pinkeln" is retention', () => {
+    expect(detectRedFlags('weiß nicht mehr wofür ich das alles noch mache, wärs für alle einfacher wenn ich nicht mehr aufwach').category).toBe('suicidal');
+    expect(detectRedFlags('kann seit gestern abend nicht mehr pinkeln obwohl ich dringend muss').category).toBe('urinary_retention');
+  });
+
+  it('a blackout with a fall is a faint, in every language', () => {
+    expect(detectRedFlags('mir is in der küche schwarz vor augen geworden und dann lag ich aufm boden').category).toBe('unconscious');
+    expect(detectRedFlags('bi an gözüm karardı yere düşmüşüm').category).toBe('unconscious');
+    expect(detectRedFlags('мені потемніло в очах і я впала на кухні').category).toBe('unconscious');
+  });
+
+  it('German words that are everyday Polish or English ("po", "after") are not read as body parts there', () => {
+    expect(detectRedFlags('there was a small spot of blood on the plaster after the dressing change on wednesday, all dry and clean now').severity).not.toBe(
+      'urgent',
+    );
+  });
+});
+
 describe('isSmallTalk', () => {
   it.each([
     'danke',
