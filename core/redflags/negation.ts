@@ -65,6 +65,7 @@ const STOP = 8;
 const THOUGHTS = 16;
 const ALSO = 32;
 const PRONOUN = 64;
+const NEITHER = 128;
 const BIT: Partial<Record<Concept, number>> = {
   neg: NEG,
   neg_after: NEG_AFTER,
@@ -74,6 +75,7 @@ const BIT: Partial<Record<Concept, number>> = {
   pronoun: STOP | PRONOUN,
   thoughts: THOUGHTS,
   also: ALSO,
+  neither: NEITHER,
 };
 
 export function markNegations(tokens: Token[], occurrences: Occurrence[]): void {
@@ -89,8 +91,23 @@ export function markNegations(tokens: Token[], occurrences: Occurrence[]): void 
     else if (bit === NEG_AFTER || bit === NO_ANSWER) at[o.first]! |= bit;
     else for (const t of o.tokens) at[t]! |= bit;
   }
+  // "ne ateşim var ne titremem": a pair of "ne" within a few words negates like "weder … noch".
+  for (let i = 0; i < at.length; i++) {
+    if (!(at[i]! & NEITHER)) continue;
+    for (let j = i + 1; j < at.length && j <= i + 6; j++)
+      if (at[j]! & NEITHER) {
+        at[i]! |= NEG;
+        at[j]! |= NEG;
+        break;
+      }
+  }
+  const answeredNo = questionsAnsweredNo(tokens, at, occurrences);
   for (const o of occurrences) {
     if (FUNCTION_CONCEPTS.has(o.concept) || CIRCUMSTANCES.has(o.concept)) continue;
+    if (answeredNo.has(o.first)) {
+      o.negated = true;
+      continue;
+    }
     if (o.negatedInside) {
       o.negated = true;
       continue;
@@ -109,20 +126,22 @@ export function markNegations(tokens: Token[], occurrences: Occurrence[]): void 
     }
     if (o.negated) continue;
     // An inverted subject ("Blut im Urin hab ich nicht gesehen") lengthens the reach by two words.
-    for (let i = o.last + 1, n = 0, reach = AFTER; i < tokens.length && n < AFTER + 2; i++, n++) {
+    for (let i = o.last + 1, n = 0, reach = AFTER; i < tokens.length && n < AFTER + 3; i++, n++) {
       const t = tokens[i]!;
       if (t.brk > 0) {
         // "Luftnot? Nein" — the answer right after the question.
-        if (n === 0 && t.question && at[i]! & (NO_ANSWER | NEG_AFTER)) o.negated = true;
+        if (n === 0 && (t.question || (t.answer && t.brk === 1)) && at[i]! & (NO_ANSWER | NEG_AFTER)) o.negated = true;
         break;
       }
       // "nefes alamıyorum, yatınca hiç olmuyor": a negation after a symptom that is itself a "cannot" repeats it.
       if (NEGATIVE_BY_NATURE.has(o.concept)) break;
       // "Brustschmerzen hab ich keine": the subject after the verb starts no new clause.
       if (n > 0 && (at[i]! & (STOP | PRONOUN)) === (STOP | PRONOUN)) {
-        reach = AFTER + 2;
+        reach = Math.max(reach, AFTER + 3);
         continue;
       }
+      // "kendime zarar vermek gibi bi düşüncem yok": the thoughts carry the denial back to what they are about.
+      if (at[i]! & THOUGHTS) reach = AFTER + 3;
       if (n >= reach || at[i]! & STOP) break;
       if (at[i]! & NEG_AFTER) {
         o.negated = true;
@@ -151,13 +170,33 @@ function deniedToo(tokens: Token[], at: Uint8Array, o: Occurrence): boolean {
   let start = o.first;
   while (start > 0 && tokens[start]!.brk === 0) {
     start--;
-    if (at[start]! & STOP) return false;
+    if (at[start]! & STOP || o.first - start > 3) return false;
   }
-  if (tokens[start]!.brk !== 1 || o.first - start > 3) return false;
+  if (tokens[start]!.brk !== 1) return false;
   // The clause right before it, in the same sentence, holds a denial.
   for (let j = start - 1; j >= 0; j--) {
     if (at[j]! & (NEG | NEG_AFTER)) return true;
     if (tokens[j]!.brk > 0) break;
   }
   return false;
+}
+
+/**
+ * "Fainted or blacked out since I got home? Not once." — a question that opens with the symptoms
+ * (the nurse's question, repeated) and is answered "no" in the next sentence denies all of them.
+ * Only such topic questions: "ich blute stark, soll ich kommen? nein …" stays a statement.
+ */
+function questionsAnsweredNo(tokens: Token[], at: Uint8Array, occurrences: Occurrence[]): Set<number> {
+  const denied = new Set<number>();
+  let start = 0;
+  for (let i = 1; i <= tokens.length; i++) {
+    if (i < tokens.length && tokens[i]!.brk !== 2) continue;
+    const next = tokens[i];
+    if (next?.question && at[i]! & (NO_ANSWER | NEG_AFTER)) {
+      const inside = occurrences.filter((o) => o.first >= start && o.last < i && !FUNCTION_CONCEPTS.has(o.concept) && !CIRCUMSTANCES.has(o.concept));
+      if (inside.length > 0 && i - start <= 10 && Math.min(...inside.map((o) => o.first)) === start) for (const o of inside) denied.add(o.first);
+    }
+    start = i;
+  }
+  return denied;
 }

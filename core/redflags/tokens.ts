@@ -25,6 +25,8 @@ export interface Token {
   brk: 0 | 1 | 2;
   /** The gap before this token holds a question mark ("luftnot? nein"). */
   question: boolean;
+  /** The gap before this token holds a dash or colon: an answer may follow ("одышка - нет", "Gedanken: nein"). */
+  answer: boolean;
   /** The gap before is a slash with nothing else ("134/82"). */
   slash: boolean;
   /** The gap after this token holds a percent sign ("86%"). */
@@ -197,6 +199,7 @@ export function tokenise(input: string): Token[] {
     i = end;
     let brk: 0 | 1 | 2 = 0;
     let question = false;
+    let answer = false;
     let slash = false;
     // Most gaps are one space: nothing to learn from them.
     if (!(start === last + 1 && text.charCodeAt(last) === 32) && start !== last) {
@@ -205,6 +208,7 @@ export function tokenise(input: string): Token[] {
         if (SENTENCE.test(gap)) brk = 2;
         else if (CLAUSE.test(gap) || (gap.includes('-') && gap !== '-')) brk = 1;
         question = gap.includes('?') || gap.includes('؟');
+        answer = /[-–—:]/.test(gap);
         slash = gap.trim() === '/';
         if (previous) {
           if (gap.includes('%')) previous.percent = true;
@@ -232,6 +236,7 @@ export function tokenise(input: string): Token[] {
       script,
       brk: tokens.length === 0 ? 2 : brk,
       question,
+      answer,
       slash,
       percent: false,
       degree: false,

@@ -253,6 +253,25 @@ describe('fifth round (the second held-out set, evaluated and now tuning)', () =
   });
 });
 
+describe('sixth round (negations in many grammatical forms, probe sets now tuning)', () => {
+  it('denials after a dash or colon, "neither … nor", a topic question answered "no", thoughts denied at the end', () => {
+    for (const text of [
+      'медсестра спрашивала про одышку - нет, не задыхаюсь',
+      'ne ateşim var ne titremem, dün akşam ölçtüm 36,8',
+      'fainted or blacked out since I got home? not once.',
+      'Eiter? Nix davon. Riecht auch nicht komisch',
+      'yok hocam kendime zarar vermek gibi bi düşüncem yok',
+      'umgekippt bin ich seit der entlassung kein einziges mal',
+    ])
+      expect(detectRedFlags(text).severity, text).not.toBe('urgent');
+  });
+
+  it('"so ne Enge in der Brust" is no denial (German "ne" is not Turkish "ne … ne"), and a statement before a question stays one', () => {
+    expect(detectRedFlags('seit ner stunde hab ich so ne enge in der brust, zieht hoch in den kiefer').category).toBe('chest_pain');
+    expect(detectRedFlags('ich blute stark, soll ich kommen? nein ich schaffe es nicht').severity).toBe('urgent');
+  });
+});
+
 describe('isSmallTalk', () => {
   it.each([
     'danke',
