@@ -124,6 +124,7 @@ export const CONCEPTS = {
   laid_out: 'laid out, put aside (pills): a dosette for the week, or a sign beside despair',
   not_taking: '"instead of taking them", "zamiast brać" (pills kept, not taken)',
   at_once: 'all at once, in one go (taking pills)',
+  considering: '"thinking of", "überlege", "düşünüyorum": a plan being weighed',
   ending: '"and then it is over", "und gut ist", "her şey biter" (what a plan ends with)',
   // Emergency
   emergency: '"Notfall", emergency, ambulance, emergency doctor',

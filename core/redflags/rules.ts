@@ -60,6 +60,14 @@ export const RULES: readonly Rule[] = [
     all: ['farewell', ['want_die', 'burden', 'no_point', 'suicide', 'give_up']],
     message: true,
   },
+  // Weighing taking all the pills, in despair: "thinking of taking the lot tonight. can't do this anymore".
+  {
+    id: 'suicidal.pills-considered',
+    category: 'suicidal',
+    severity: 'urgent',
+    all: ['new_drug', 'at_once', 'considering', ['give_up', 'want_die', 'no_point', 'burden']],
+    message: true,
+  },
   // Goodbyes that add up: a will written, a pet given away, "I won't write again", "thank you for everything".
   { id: 'suicidal.farewells', category: 'suicidal', severity: 'urgent', all: ['farewell', ['farewell', 'farewell_soft']], message: true },
   // A plan with the means: all the pills at once "and then it's over"; pills laid out beside despair.

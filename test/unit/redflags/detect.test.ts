@@ -272,6 +272,20 @@ describe('sixth round (negations in many grammatical forms, probe sets now tunin
   });
 });
 
+describe('seventh round (the third held-out set, evaluated and now tuning)', () => {
+  it("weighing all the pills in despair is suicidal; a neighbour's ambulance and sirens at night are not our emergency", () => {
+    expect(detectRedFlags('got the whole pack of tilidin here and im seriously thinking of taking the lot tonight. cant do this anymore').category).toBe(
+      'suicidal',
+    );
+    expect(detectRedFlags('sąsiadkę wczoraj karetka zabrała, ale u mnie wszystko dobrze, tylko się przejęłam').severity).not.toBe('urgent');
+    expect(detectRedFlags('hastanenin dibinde oturuyorum, ambulans sirenlerinden bütün gece uyuyamadım ya').severity).not.toBe('urgent');
+  });
+
+  it('"riecht auch nicht" denies the smell', () => {
+    expect(detectRedFlags('hab extra nochmal nachgeschaut: naht ist zu, nix rot, nix eitrig, riecht auch nicht').severity).not.toBe('urgent');
+  });
+});
+
 describe('isSmallTalk', () => {
   it.each([
     'danke',
