@@ -40,25 +40,30 @@ export interface WorklistRow {
   repeats: number;
 }
 
+/** A row of the open-alerts query, as the driver answers it. */
+type OpenAlertRow = {
+  id: string;
+  patient_id: string;
+  patient_name: string | null;
+  checkin_id: string | null;
+  kind: string;
+  severity: WorklistRow['severity'];
+  rule_id: string | null;
+  details: Record<string, unknown> | null;
+  summary: string | null;
+  created_at: string | Date;
+  delivered_at: string | Date | null;
+  team_id: string | null;
+  flow_id: string | null;
+  flow_version: string | null;
+  flow_version_id: string | null;
+  repeats: number;
+};
+
 /** The organisation's open alerts (repeats folded into their first), urgent first, then the oldest first. */
 export async function openAlerts(db: Db, orgId: string, filter: WorklistFilter = {}, limit = 1000): Promise<WorklistRow[]> {
   // One pass: the patient's team and the check-in's flow by join, repeats counted once per group.
-  const result = await db.execute<{
-    id: string;
-    patient_id: string;
-    patient_name: string | null;
-    checkin_id: string | null;
-    kind: string;
-    severity: WorklistRow['severity'];
-    rule_id: string | null;
-    details: Record<string, unknown> | null;
-    summary: string | null;
-    created_at: string | Date;
-    delivered_at: string | Date | null;
-    team_id: string | null;
-    flow_id: string | null;
-    repeats: number;
-  }>(sql`
+  const result = await db.execute<OpenAlertRow>(sql`
     select e.id, e.patient_id, p.display_name as patient_name, e.checkin_id, e.kind, e.severity, e.rule_id, e.details, e.summary,
            e.created_at, e.delivered_at, t.care_team_id as team_id, c.flow_id, c.flow_version, c.flow_version_id, coalesce(r.n, 0)::int as repeats
     from ${escalations} e
@@ -73,24 +78,7 @@ export async function openAlerts(db: Db, orgId: string, filter: WorklistFilter =
     order by case e.severity when 'urgent' then 0 when 'warning' then 1 else 2 end, e.created_at, e.id
     limit ${limit}`);
   // postgres.js answers an array, PGlite an object with rows.
-  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<Record<string, never>> as unknown as Array<{
-    id: string;
-    patient_id: string;
-    patient_name: string | null;
-    checkin_id: string | null;
-    kind: string;
-    severity: WorklistRow['severity'];
-    rule_id: string | null;
-    details: Record<string, unknown> | null;
-    summary: string | null;
-    created_at: string | Date;
-    delivered_at: string | Date | null;
-    team_id: string | null;
-    flow_id: string | null;
-    flow_version: string | null;
-    flow_version_id: string | null;
-    repeats: number;
-  }>;
+  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as OpenAlertRow[];
   return rows.map((r) => ({
     id: r.id,
     patientId: r.patient_id,

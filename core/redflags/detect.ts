@@ -123,7 +123,7 @@ function matchRule(a: Analysis, rule: Rule): Match | undefined {
           if (o.last < anchor.first - window) continue;
           if (a.sentence[o.first] !== a.sentence[anchor.first] && a.sentence[o.last] !== a.sentence[anchor.last]) continue;
         }
-        // The same words twice (two spellings of one entry) fill one slot only.
+        // The same words matched twice (the same phrase in two languages' lists) fill one slot only.
         if (parts.some((q) => q === o || (q.concept === o.concept && q.first === o.first && q.last === o.last))) continue;
         if (!counts(o, specs[k]!)) {
           best = o;

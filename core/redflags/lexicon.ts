@@ -153,7 +153,8 @@ export function buildLexicon(resources: Resource = readLocaleResources()): Lexic
         .map((w) => (w === '+' || w.endsWith('!') ? w : `${w}!`))
         .join(' ');
     const variants = [raw];
-    const umlaut = umlautVariant(raw);
+    // Germans type ä/ö/ü as ae/oe/ue; Turks do not ("teşekkürler" is no "tesekkuerler").
+    const umlaut = language === 'de' ? umlautVariant(raw) : undefined;
     if (umlaut) variants.push(umlaut);
     for (const variant of variants) {
       let words: WordPattern[];

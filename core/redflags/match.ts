@@ -397,6 +397,21 @@ function tryPhrases(list: WordHit[], tokens: Token[], i: number, skeletons: Map<
   }
 }
 
+function oneWord(h: Lookup['singles'][number], i: number): Occurrence {
+  return {
+    concept: h.entry.concept,
+    language: h.entry.language,
+    entry: h.entry,
+    first: i,
+    last: i,
+    tokens: [i],
+    fuzzy: h.fuzzy,
+    negatedInside: h.negatedInside,
+    negated: false,
+    translit: h.translit,
+  };
+}
+
 export function findOccurrences(tokens: Token[], lexicon: Lexicon, hint?: Language, smallTalk = false): Occurrence[] {
   const skeletons = new Map<number, string>();
   const occurrences: Occurrence[] = [];
@@ -417,34 +432,8 @@ export function findOccurrences(tokens: Token[], lexicon: Lexicon, hint?: Langua
       }
       if (token.folded) token.folded.lookup = { lexicon, found };
     }
-    if (smallTalk)
-      for (const h of found.chat)
-        occurrences.push({
-          concept: h.entry.concept,
-          language: h.entry.language,
-          entry: h.entry,
-          first: i,
-          last: i,
-          tokens: [i],
-          fuzzy: h.fuzzy,
-          negatedInside: h.negatedInside,
-          negated: false,
-          translit: h.translit,
-        });
-    for (const h of found.singles) {
-      occurrences.push({
-        concept: h.entry.concept,
-        language: h.entry.language,
-        entry: h.entry,
-        first: i,
-        last: i,
-        tokens: [i],
-        fuzzy: h.fuzzy,
-        negatedInside: h.negatedInside,
-        negated: false,
-        translit: h.translit,
-      });
-    }
+    if (smallTalk) for (const h of found.chat) occurrences.push(oneWord(h, i));
+    for (const h of found.singles) occurrences.push(oneWord(h, i));
     if (found.phrases.length > 0) tryPhrases(found.phrases, tokens, i, skeletons, occurrences);
     const next = tokens[i + 1];
     if (next && next.brk === 0 && (found.byNext.size > 0 || found.latinNext.size > 0)) {

@@ -17,6 +17,8 @@ import type { Token } from './tokens.ts';
  */
 const BEFORE = 4; // words between negation and finding, at most
 const AFTER = 3;
+/** Over an inverted subject or thoughts: "Blut im Urin hab ich nicht gesehen", "… gibi bi düşüncem yok". */
+const AFTER_LONG = 6;
 
 /**
  * Circumstances are not denied with the symptom: in "haven't passed urine for
@@ -104,7 +106,7 @@ export function markNegations(tokens: Token[], occurrences: Occurrence[]): void 
   const answeredNo = questionsAnsweredNo(tokens, at, occurrences);
   for (const o of occurrences) {
     if (FUNCTION_CONCEPTS.has(o.concept) || CIRCUMSTANCES.has(o.concept)) continue;
-    if (answeredNo.has(o.first)) {
+    if (answeredNo(o)) {
       o.negated = true;
       continue;
     }
@@ -125,8 +127,7 @@ export function markNegations(tokens: Token[], occurrences: Occurrence[]): void 
       }
     }
     if (o.negated) continue;
-    // An inverted subject ("Blut im Urin hab ich nicht gesehen") lengthens the reach by two words.
-    for (let i = o.last + 1, n = 0, reach = AFTER; i < tokens.length && n < AFTER + 3; i++, n++) {
+    for (let i = o.last + 1, n = 0, reach = AFTER; i < tokens.length && n < AFTER_LONG; i++, n++) {
       const t = tokens[i]!;
       if (t.brk > 0) {
         // "Luftnot? Nein" — the answer right after the question.
@@ -137,11 +138,11 @@ export function markNegations(tokens: Token[], occurrences: Occurrence[]): void 
       if (NEGATIVE_BY_NATURE.has(o.concept)) break;
       // "Brustschmerzen hab ich keine": the subject after the verb starts no new clause.
       if (n > 0 && (at[i]! & (STOP | PRONOUN)) === (STOP | PRONOUN)) {
-        reach = Math.max(reach, AFTER + 3);
+        reach = AFTER_LONG;
         continue;
       }
       // "kendime zarar vermek gibi bi düşüncem yok": the thoughts carry the denial back to what they are about.
-      if (at[i]! & THOUGHTS) reach = AFTER + 3;
+      if (at[i]! & THOUGHTS) reach = AFTER_LONG;
       if (n >= reach || at[i]! & STOP) break;
       if (at[i]! & NEG_AFTER) {
         o.negated = true;
@@ -186,17 +187,23 @@ function deniedToo(tokens: Token[], at: Uint8Array, o: Occurrence): boolean {
  * (the nurse's question, repeated) and is answered "no" in the next sentence denies all of them.
  * Only such topic questions: "ich blute stark, soll ich kommen? nein …" stays a statement.
  */
-function questionsAnsweredNo(tokens: Token[], at: Uint8Array, occurrences: Occurrence[]): Set<number> {
-  const denied = new Set<number>();
+function questionsAnsweredNo(tokens: Token[], at: Uint8Array, occurrences: Occurrence[]): (o: Occurrence) => boolean {
+  // Each sentence's first token, and whether the sentence is a short question answered "no".
+  const startOf = new Int32Array(tokens.length);
+  const answered = new Set<number>();
   let start = 0;
-  for (let i = 1; i <= tokens.length; i++) {
-    if (i < tokens.length && tokens[i]!.brk !== 2) continue;
-    const next = tokens[i];
-    if (next?.question && at[i]! & (NO_ANSWER | NEG_AFTER)) {
-      const inside = occurrences.filter((o) => o.first >= start && o.last < i && !FUNCTION_CONCEPTS.has(o.concept) && !CIRCUMSTANCES.has(o.concept));
-      if (inside.length > 0 && i - start <= 10 && Math.min(...inside.map((o) => o.first)) === start) for (const o of inside) denied.add(o.first);
+  for (let i = 0; i <= tokens.length; i++) {
+    if (i === tokens.length || (i > 0 && tokens[i]!.brk === 2)) {
+      const next = tokens[i];
+      if (next?.question && at[i]! & (NO_ANSWER | NEG_AFTER) && i - start <= 10) answered.add(start);
+      start = i;
     }
-    start = i;
+    if (i < tokens.length) startOf[i] = start;
   }
-  return denied;
+  if (answered.size === 0) return () => false;
+  const symptom = (o: Occurrence) => !FUNCTION_CONCEPTS.has(o.concept) && !CIRCUMSTANCES.has(o.concept);
+  // Only questions that open with a symptom.
+  const opens = new Set<number>();
+  for (const o of occurrences) if (symptom(o) && answered.has(o.first) && startOf[o.first] === o.first) opens.add(o.first);
+  return (o) => symptom(o) && opens.has(startOf[o.first]!) && startOf[o.last] === startOf[o.first];
 }

@@ -118,21 +118,22 @@ export function findValues(tokens: Token[], occurrences: Occurrence[]): Occurren
       });
     }
   }
-  // A temperature without keyword: "39,8°", "39,8 grad".
+  // A temperature without keyword: "39,8°", "39,8 grad"; or "i've got 39,2 and the shakes": a
+  // number with one decimal between 38 and 43, beside words and without a unit, is a temperature
+  // nobody measures anything else in. A bare number stays an answer.
   const degreeAt = new Map<number, Occurrence>();
   for (const o of occurrences) if (o.concept === 'degree') degreeAt.set(o.first, o);
+  const besideWords = tokens.some((t) => t.kind === 'word');
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (t.kind !== 'number' || used.has(i) || t.value === undefined || t.value < 30 || t.value > 45) continue;
-    const unit = t.degree ? t : degreeAt.get(i + 1);
-    if (!unit) continue;
-    const concepts = KINDS[0]!.classify(t.value);
-    for (const concept of concepts) {
-      const from = unit === t ? undefined : (unit as Occurrence);
+    const from = t.degree ? undefined : degreeAt.get(i + 1);
+    if (!t.degree && !from && !(besideWords && isBareTemperature(tokens, i))) continue;
+    for (const concept of KINDS[0]!.classify(t.value)) {
       out.push({
         concept,
         language: from?.language ?? null,
-        entry: from ? valueEntry(concept, from.entry) : { id: -1, concept, language: null, words: [], raw: '°' },
+        entry: from ? valueEntry(concept, from.entry) : { id: -1, concept, language: null, words: [], raw: t.degree ? '°' : 'temperature' },
         first: i,
         last: from ? from.last : i,
         tokens: from ? [i, from.first] : [i],
@@ -143,32 +144,15 @@ export function findValues(tokens: Token[], occurrences: Occurrence[]): Occurren
       });
     }
   }
-  // "i've got 39,2 and the shakes": a number with one decimal between 38 and
-  // 43, beside words and without a unit, is a temperature nobody measures
-  // anything else in. A bare number stays an answer.
-  if (tokens.some((t) => t.kind === 'word')) {
-    for (let i = 0; i < tokens.length; i++) {
-      const t = tokens[i]!;
-      if (t.kind !== 'number' || used.has(i) || t.value === undefined || t.value < 38 || t.value >= 43 || !/^\d\d[.,]\d$/.test(t.norm)) continue;
-      if (out.some((o) => o.tokens.includes(i))) continue;
-      const next = tokens[i + 1];
-      if (next && next.brk === 0 && next.kind === 'word' && UNITS.test(next.norm)) continue;
-      for (const concept of KINDS[0]!.classify(t.value))
-        out.push({
-          concept,
-          language: null,
-          entry: { id: -1, concept, language: null, words: [], raw: 'temperature' },
-          first: i,
-          last: i,
-          tokens: [i],
-          fuzzy: false,
-          negatedInside: false,
-          negated: false,
-          translit: false,
-        });
-    }
-  }
   return out;
+}
+
+/** "39,2" with nothing that makes it a weight or a dose after it. */
+function isBareTemperature(tokens: Token[], i: number): boolean {
+  const t = tokens[i]!;
+  if (t.value! < 38 || t.value! >= 43 || !/^\d\d\.\d$/.test(t.norm)) return false;
+  const next = tokens[i + 1];
+  return !(next && next.brk === 0 && next.kind === 'word' && UNITS.test(next.norm));
 }
 
 /** Units after a number that make it something other than a temperature. */
